@@ -1,0 +1,88 @@
+"""Small array helpers shared by every stage: read-only conversion and checks."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from onetoone.errors import EmptyInputError, LengthMismatchError, ValidationError
+
+F64 = npt.NDArray[np.float64]
+I32 = npt.NDArray[np.int32]
+I64 = npt.NDArray[np.int64]
+B = npt.NDArray[np.bool_]
+DT = npt.NDArray[np.datetime64]
+
+TimeLike = str | _dt.datetime | _dt.date | np.datetime64
+
+
+def readonly(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """Return ``a`` flagged read-only (a view if ``a`` is writeable)."""
+    if a.flags.writeable:
+        a = a.view()
+        a.flags.writeable = False
+    return a
+
+
+def as_1d(values: Any, name: str) -> npt.NDArray[Any]:
+    """Convert ``values`` to a 1-D numpy array or raise naming ``name``."""
+    a = np.asarray(values)
+    if a.ndim != 1:
+        raise ValidationError(
+            f"{name} must be one-dimensional, got shape {a.shape}; pass a flat column",
+            field=name,
+        )
+    return a
+
+
+def as_float(values: Any, name: str) -> npt.NDArray[np.float64]:
+    """Convert to float64, raising a named error for non-numeric input."""
+    a = as_1d(values, name)
+    if a.dtype.kind not in "biuf":
+        try:
+            a = a.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(
+                f"{name} must be numeric, got dtype {a.dtype}; convert the column to numbers",
+                field=name,
+            ) from exc
+    return np.asarray(a, dtype=np.float64)
+
+
+def check_lengths(n: int, **columns: npt.NDArray[Any] | None) -> None:
+    """Raise :class:`LengthMismatchError` if a given column's length is not ``n``."""
+    for name, col in columns.items():
+        if col is not None and len(col) != n:
+            raise LengthMismatchError(
+                f"{name} has {len(col)} rows but customer has {n}; "
+                "all columns must be aligned row by row",
+                field=name,
+            )
+
+
+def check_nonempty(n: int, name: str) -> None:
+    if n == 0:
+        raise EmptyInputError(f"{name} is empty; pass at least one row", field=name)
+
+
+def to_datetime64(value: TimeLike, name: str) -> np.datetime64:
+    """Parse a scalar time (ISO string, datetime, date, numpy datetime64) to seconds."""
+    try:
+        if isinstance(value, _dt.datetime) and value.tzinfo is not None:
+            value = value.astimezone(_dt.UTC).replace(tzinfo=None)
+        out: np.datetime64 = np.datetime64(value, "s")  # type: ignore[call-overload]
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(
+            f"{name}={value!r} is not a valid time; pass an ISO date such as '2017-06-01', "
+            "a datetime.date/datetime or a numpy.datetime64",
+            field=name,
+        ) from exc
+    if np.isnat(out):
+        raise ValidationError(f"{name} is NaT; pass a real time", field=name)
+    return out
+
+
+SECONDS_PER_DAY = 86400.0

@@ -1,0 +1,1110 @@
+"""Typed data model: id indexes, the transaction log, a product catalogue.
+
+Every later stage works on dense integer codes; :class:`IdIndex` maps the
+retailer's own ids (ints or strings) to codes and back at the edges.
+:class:`Transactions` holds a validated, sorted transaction log as read-only
+numpy columns, and the :class:`IngestionReport` of what was dropped on the way
+in, by reason: nothing is lost silently.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+
+from onetoone._arrays import (
+    SECONDS_PER_DAY,
+    TimeLike,
+    as_1d,
+    as_float,
+    check_lengths,
+    check_nonempty,
+    readonly,
+    to_datetime64,
+)
+from onetoone._optional import import_optional
+from onetoone.errors import EmptyInputError, UnknownIdError, ValidationError
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+
+__all__ = [
+    "Catalogue",
+    "IdIndex",
+    "IngestionReport",
+    "Transactions",
+    "customer_item_matrix",
+]
+
+InvalidPolicy = Literal["raise", "drop"]
+ReturnsPolicy = Literal["raise", "drop", "keep"]
+Weight = Literal["quantity", "value", "lines", "baskets"]
+
+
+# --------------------------------------------------------------------------- ids
+def _normalise_ids(values: Any, name: str) -> npt.NDArray[Any]:
+    a = as_1d(values, name)
+    if a.dtype.kind in "iu":
+        return a.astype(np.int64, copy=False)
+    if a.dtype.kind == "b":
+        raise ValidationError(f"{name} must hold ints or strings, got booleans", field=name)
+    if a.dtype.kind == "U":
+        return a
+    if a.dtype.kind == "O":
+        if len(a) == 0:
+            return a.astype("U1")
+        kinds = {type(v) for v in a[: min(len(a), 1000)]}
+        if kinds <= {str, np.str_}:
+            return a.astype(str)
+        if all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in a):
+            return a.astype(np.int64)
+        if all(isinstance(v, (str, np.str_)) for v in a):
+            return a.astype(str)
+        raise ValidationError(
+            f"{name} mixes id types ({', '.join(sorted(k.__name__ for k in kinds))}); "
+            "ids must be all ints or all strings",
+            field=name,
+        )
+    if a.dtype.kind == "f":
+        if not np.all(np.isfinite(a)) or not np.all(a == np.round(a)):
+            raise ValidationError(
+                f"{name} holds non-integer floats (or NaN); ids must be ints or strings",
+                field=name,
+            )
+        return a.astype(np.int64)
+    raise ValidationError(f"{name} must hold ints or strings, got dtype {a.dtype}", field=name)
+
+
+@attrs.frozen(eq=False)
+class IdIndex:
+    """A bijection between external ids and dense codes ``0 .. len-1``.
+
+    Codes follow the sorted order of the ids, so two indexes built from the same
+    set of ids agree, whatever order the ids came in.
+
+    Parameters
+    ----------
+    values : array of int64 or str
+        The unique external ids, sorted; ``values[code]`` is the id of ``code``.
+        Use :meth:`from_values` or :meth:`factorize` rather than building it by hand.
+
+    Examples
+    --------
+    >>> idx = IdIndex.from_values(["b", "a", "c", "a"])
+    >>> idx.encode(["c", "a"]).tolist()
+    [2, 0]
+    >>> idx.decode([0, 2]).tolist()
+    ['a', 'c']
+    """
+
+    values: npt.NDArray[Any] = attrs.field(converter=readonly)
+
+    def __attrs_post_init__(self) -> None:
+        v = self.values
+        if v.ndim != 1:
+            raise ValidationError("IdIndex values must be one-dimensional", field="values")
+        if v.dtype.kind not in "iuU":
+            raise ValidationError(
+                f"IdIndex values must be int64 or str, got {v.dtype}", field="values"
+            )
+        if len(v) > 1 and not bool(np.all(v[1:] > v[:-1])):
+            raise ValidationError(
+                "IdIndex values must be sorted and unique; use IdIndex.from_values", field="values"
+            )
+        if len(v) >= np.iinfo(np.int32).max:
+            raise ValidationError("IdIndex holds at most 2**31 - 2 ids", field="values")
+
+    @classmethod
+    def from_values(cls, ids: Any, *, name: str = "ids") -> IdIndex:
+        """Build the index of the distinct ids in ``ids``."""
+        return cls(np.unique(_normalise_ids(ids, name)))
+
+    @classmethod
+    def factorize(cls, ids: Any, *, name: str = "ids") -> tuple[IdIndex, npt.NDArray[np.int32]]:
+        """Build the index of ``ids`` and return it with the code of each element."""
+        uniq, inverse = np.unique(_normalise_ids(ids, name), return_inverse=True)
+        return cls(uniq), inverse.astype(np.int32).reshape(-1)
+
+    def __len__(self) -> int:
+        return int(self.values.shape[0])
+
+    def __contains__(self, id_: object) -> bool:
+        try:
+            return bool(self.encode([id_], unknown="mask")[0] >= 0)
+        except ValidationError:
+            return False
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, IdIndex):
+            return NotImplemented
+        return self.values.dtype.kind == other.values.dtype.kind and bool(
+            np.array_equal(self.values, other.values)
+        )
+
+    def __hash__(self) -> int:
+        return hash((len(self), self.values[:8].tobytes()))
+
+    def __repr__(self) -> str:
+        head = ", ".join(repr(v.item() if hasattr(v, "item") else v) for v in self.values[:3])
+        more = ", ..." if len(self) > 3 else ""
+        return f"IdIndex([{head}{more}], n={len(self)})"
+
+    @property
+    def kind(self) -> Literal["int", "str"]:
+        """``"int"`` or ``"str"``: the type of the external ids."""
+        return "str" if self.values.dtype.kind == "U" else "int"
+
+    def encode(
+        self,
+        ids: Any,
+        *,
+        unknown: Literal["raise", "mask"] = "raise",
+        field: str = "ids",
+    ) -> npt.NDArray[np.int32]:
+        """Codes of ``ids``.
+
+        Parameters
+        ----------
+        ids : array-like
+            External ids of this index's type.
+        unknown : {"raise", "mask"}
+            Raise :class:`~onetoone.errors.UnknownIdError` for an id not in the
+            index (default), or give it code ``-1``.
+        field : str
+            Name used in error messages.
+        """
+        a = _normalise_ids(ids, field)
+        if len(a) == 0:
+            return np.zeros(0, dtype=np.int32)
+        if len(self) == 0:
+            pos = np.zeros(len(a), dtype=np.int64)
+            found = np.zeros(len(a), dtype=bool)
+        else:
+            if (a.dtype.kind == "U") != (self.kind == "str"):
+                raise ValidationError(
+                    f"{field} are {'strings' if a.dtype.kind == 'U' else 'ints'} but the index "
+                    f"holds {self.kind}s; convert them to the index's id type",
+                    field=field,
+                )
+            pos = np.searchsorted(self.values, a)
+            pos_c = np.minimum(pos, len(self) - 1)
+            found = self.values[pos_c] == a
+            pos = pos_c
+        if not bool(found.all()):
+            if unknown == "raise":
+                bad = a[~found]
+                raise UnknownIdError(
+                    f"{field}: {len(bad)} id(s) not in the index, e.g. {bad[:3].tolist()}; "
+                    "pass unknown='mask' to get code -1 for them, or rebuild the index",
+                    field=field,
+                )
+            return np.where(found, pos, -1).astype(np.int32)
+        return pos.astype(np.int32)
+
+    def decode(self, codes: Any) -> npt.NDArray[Any]:
+        """External ids of ``codes``; raises for codes outside ``0 .. len-1``."""
+        c = np.asarray(codes)
+        if c.dtype.kind not in "iu":
+            raise ValidationError(f"codes must be integers, got {c.dtype}", field="codes")
+        if c.size and (int(c.min()) < 0 or int(c.max()) >= len(self)):
+            raise UnknownIdError(
+                f"codes must lie in 0..{len(self) - 1}; got range {int(c.min())}..{int(c.max())}",
+                field="codes",
+            )
+        out: npt.NDArray[Any] = self.values[c]
+        return out
+
+    def to_list(self) -> list[Any]:
+        """The ids as Python ints or strs."""
+        return list(self.values.tolist())
+
+
+# --------------------------------------------------------------------------- report
+@attrs.frozen
+class IngestionReport:
+    """What ingestion kept and dropped, by reason.
+
+    Attributes
+    ----------
+    n_input : int
+        Rows received.
+    n_kept : int
+        Rows in the resulting :class:`Transactions`.
+    dropped : Mapping[str, int]
+        Rows dropped per reason (only reasons with at least one row). Reasons:
+        ``missing_id``, ``bad_timestamp``, ``non_finite``, ``negative_value``,
+        ``negative_discount``, ``zero_quantity``, ``return_line``,
+        ``unknown_customer``, ``unknown_item``.
+    dropped_rows : Mapping[str, ndarray]
+        For each reason, the input row positions (0-based) that were dropped,
+        so a caller can inspect or re-ingest them.
+    n_returns_kept : int
+        Return lines (negative quantity) kept under ``returns="keep"``.
+    policies : Mapping[str, str]
+        The policies in force.
+    """
+
+    n_input: int
+    n_kept: int
+    dropped: Mapping[str, int]
+    dropped_rows: Mapping[str, npt.NDArray[np.int64]] = attrs.field(repr=False)
+    n_returns_kept: int
+    policies: Mapping[str, str]
+
+    @property
+    def n_dropped(self) -> int:
+        """Total rows dropped."""
+        return self.n_input - self.n_kept
+
+    def summary(self) -> str:
+        """One human-readable paragraph."""
+        lines = [f"ingested {self.n_kept:,} of {self.n_input:,} rows"]
+        for reason, n in sorted(self.dropped.items()):
+            lines.append(f"  dropped {n:,} rows: {reason}")
+        if self.n_returns_kept:
+            lines.append(f"  kept {self.n_returns_kept:,} return lines (negative quantity)")
+        return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- parsing helpers
+def _parse_timestamps(
+    values: Any, name: str
+) -> tuple[npt.NDArray[np.datetime64], npt.NDArray[np.bool_]]:
+    """Return (timestamps as datetime64[s], bad mask). Bad rows hold NaT."""
+    a = as_1d(values, name)
+    if a.dtype.kind == "M":
+        ts = a.astype("datetime64[s]")
+        return ts, np.isnat(ts)
+    if a.dtype.kind in "iuf" or a.dtype.kind == "b":
+        raise ValidationError(
+            f"{name} must be datetimes or ISO strings, got numbers ({a.dtype}); for epoch "
+            f"seconds pass numpy.asarray({name}, dtype='datetime64[s]')",
+            field=name,
+        )
+    try:
+        ts = a.astype("datetime64[s]")
+        return ts, np.isnat(ts)
+    except (TypeError, ValueError):
+        pass
+    # Slow path, only reached when some value does not parse: parse distinct values.
+    uniq, inverse = np.unique(a.astype(str), return_inverse=True)
+    parsed = np.empty(len(uniq), dtype="datetime64[s]")
+    for i, s in enumerate(uniq):
+        try:
+            parsed[i] = np.datetime64(s, "s")
+        except (TypeError, ValueError):
+            parsed[i] = np.datetime64("NaT")
+    ts = parsed[inverse.reshape(-1)]
+    return ts, np.isnat(ts)
+
+
+def _first_rows(mask: npt.NDArray[np.bool_], k: int = 3) -> list[int]:
+    return [int(i) for i in np.flatnonzero(mask)[:k]]
+
+
+def _ranges(starts: npt.NDArray[np.int64], lengths: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Concatenate ``arange(s, s + l)`` for each (s, l), vectorised."""
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    offs = np.cumsum(lengths) - lengths
+    return np.repeat(starts - offs, lengths) + np.arange(total, dtype=np.int64)
+
+
+# --------------------------------------------------------------------------- transactions
+def _check_column(name: str, dtype: Any) -> Any:
+    def validator(inst: Any, attribute: Any, value: npt.NDArray[Any]) -> None:
+        if value.ndim != 1 or value.dtype != dtype:
+            raise ValidationError(
+                f"Transactions.{name} must be a 1-D {np.dtype(dtype)} array; "
+                "build Transactions with Transactions.from_arrays / from_pandas / from_arrow",
+                field=name,
+            )
+
+    return validator
+
+
+@attrs.frozen(eq=False)
+class Transactions:
+    """A validated transaction log, one row per basket line, as read-only columns.
+
+    Rows are sorted by customer, then by basket time (the basket's first line),
+    then basket, then line time. Build it with :meth:`from_arrays`,
+    :meth:`from_pandas`, :meth:`from_arrow` or :meth:`from_parquet`.
+
+    Attributes
+    ----------
+    customer, item : int32 arrays
+        Codes into :attr:`customers` and :attr:`items`.
+    basket : int32 array
+        Dense basket codes ``0 .. n_baskets-1``, increasing along the rows. A
+        basket id is scoped to its customer.
+    timestamp : datetime64[s] array
+        Line time.
+    quantity, value, discount : float64 arrays
+        Units, amount paid (net of discount) and discount given (>= 0).
+    customers, items : IdIndex
+        External ids.
+    report : IngestionReport
+        What was dropped on the way in, by reason.
+
+    Examples
+    --------
+    >>> tx = Transactions.from_arrays(
+    ...     customer=["ann", "ann", "bob"], item=[10, 11, 10],
+    ...     timestamp=["2024-01-02", "2024-01-02", "2024-01-05"],
+    ...     value=[2.0, 3.5, 2.0])
+    >>> tx.n_rows, tx.n_customers, tx.n_items, tx.n_baskets
+    (3, 2, 2, 2)
+    >>> tx.customers.decode(tx.customer).tolist()
+    ['ann', 'ann', 'bob']
+    """
+
+    customer: npt.NDArray[np.int32] = attrs.field(validator=_check_column("customer", np.int32))
+    item: npt.NDArray[np.int32] = attrs.field(validator=_check_column("item", np.int32))
+    basket: npt.NDArray[np.int32] = attrs.field(validator=_check_column("basket", np.int32))
+    timestamp: npt.NDArray[np.datetime64] = attrs.field(
+        validator=_check_column("timestamp", "datetime64[s]")
+    )
+    quantity: npt.NDArray[np.float64] = attrs.field(validator=_check_column("quantity", np.float64))
+    value: npt.NDArray[np.float64] = attrs.field(validator=_check_column("value", np.float64))
+    discount: npt.NDArray[np.float64] = attrs.field(validator=_check_column("discount", np.float64))
+    customers: IdIndex
+    items: IdIndex
+    report: IngestionReport = attrs.field(repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        n = len(self.customer)
+        for name in ("item", "basket", "timestamp", "quantity", "value", "discount"):
+            col = getattr(self, name)
+            if len(col) != n:
+                raise ValidationError(
+                    f"Transactions.{name} has {len(col)} rows, customer has {n}", field=name
+                )
+            readonly(col)
+            col.flags.writeable = False
+        self.customer.flags.writeable = False
+
+    # ------------------------------------------------------------------ sizes
+    @property
+    def n_rows(self) -> int:
+        return int(self.customer.shape[0])
+
+    def __len__(self) -> int:
+        return self.n_rows
+
+    @property
+    def n_customers(self) -> int:
+        """Size of the customer index (customers may have no rows in a window)."""
+        return len(self.customers)
+
+    @property
+    def n_items(self) -> int:
+        return len(self.items)
+
+    @property
+    def n_baskets(self) -> int:
+        return int(self.basket[-1]) + 1 if self.n_rows else 0
+
+    @property
+    def period(self) -> tuple[np.datetime64, np.datetime64]:
+        """First and last line time."""
+        if self.n_rows == 0:
+            raise EmptyInputError("the log has no rows", field="transactions")
+        return self.timestamp.min(), self.timestamp.max()
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the row columns."""
+        return sum(
+            getattr(self, c).nbytes
+            for c in ("customer", "item", "basket", "timestamp", "quantity", "value", "discount")
+        )
+
+    # ------------------------------------------------------------------ windows
+    def between(self, start: TimeLike | None = None, end: TimeLike | None = None) -> Transactions:
+        """Rows with ``start <= timestamp < end`` (either bound optional).
+
+        The result keeps the same :attr:`customers` and :attr:`items` indexes, so
+        codes stay comparable across windows. Basket codes are renumbered.
+        """
+        mask = np.ones(self.n_rows, dtype=bool)
+        if start is not None:
+            mask &= self.timestamp >= to_datetime64(start, "start")
+        if end is not None:
+            mask &= self.timestamp < to_datetime64(end, "end")
+        return self._subset(mask)
+
+    def _subset(self, mask: npt.NDArray[np.bool_]) -> Transactions:
+        if bool(mask.all()):
+            return self
+        b = self.basket[mask]
+        new_b = np.zeros(len(b), dtype=np.int32)
+        if len(b):
+            new_b[1:] = np.cumsum(b[1:] != b[:-1], dtype=np.int64).astype(np.int32)
+        return attrs.evolve(
+            self,
+            customer=self.customer[mask],
+            item=self.item[mask],
+            basket=new_b,
+            timestamp=self.timestamp[mask],
+            quantity=self.quantity[mask],
+            value=self.value[mask],
+            discount=self.discount[mask],
+        )
+
+    # ------------------------------------------------------------------ constructors
+    @classmethod
+    def from_arrays(
+        cls,
+        *,
+        customer: Any,
+        item: Any,
+        timestamp: Any,
+        value: Any,
+        quantity: Any = None,
+        basket: Any = None,
+        discount: Any = None,
+        returns: ReturnsPolicy = "raise",
+        invalid: InvalidPolicy = "raise",
+        unknown: InvalidPolicy = "raise",
+        customers: IdIndex | None = None,
+        items: IdIndex | None = None,
+        _missing: npt.NDArray[np.bool_] | None = None,
+    ) -> Transactions:
+        """Validate and index a transaction log given as columns.
+
+        Parameters
+        ----------
+        customer, item : array-like of int or str
+            External customer and item ids.
+        timestamp : array-like
+            ``datetime64`` values or ISO strings (``"2024-01-31 09:15"``).
+        value : array-like of float
+            Amount paid for the line, net of discounts (>= 0 except on return lines).
+        quantity : array-like of float, optional
+            Units; defaults to 1 per line. Zero is invalid (see ``invalid``);
+            negative marks a return line (see ``returns``).
+        basket : array-like, optional
+            Basket (receipt) id, scoped to the customer. Defaults to one basket
+            per (customer, timestamp).
+        discount : array-like of float, optional
+            Discount given on the line (>= 0); defaults to 0.
+        returns : {"raise", "drop", "keep"}
+            What to do with return lines (negative quantity): raise
+            :class:`~onetoone.errors.ValidationError` (default), drop and count
+            them, or keep them (their value may then be negative, and they net
+            against spend in profiles).
+        invalid : {"raise", "drop"}
+            What to do with invalid rows (missing id, unparseable time, NaN or
+            inf, negative value or discount, zero quantity): raise (default) or
+            drop and count them by reason in :attr:`report`.
+        unknown : {"raise", "drop"}
+            With ``customers``/``items`` given, what to do with ids not in them.
+        customers, items : IdIndex, optional
+            Use these indexes instead of building them from the data, e.g. to
+            keep codes aligned with an earlier log or a fitted model.
+
+        Returns
+        -------
+        Transactions
+
+        Raises
+        ------
+        LengthMismatchError
+            Columns of different lengths.
+        EmptyInputError
+            No rows, or no rows left after dropping.
+        ValidationError
+            An invalid row under ``invalid="raise"`` or a return line under
+            ``returns="raise"``; the message names the column, counts the rows and
+            shows the first positions.
+        UnknownIdError
+            An id not in a given index under ``unknown="raise"``.
+        """
+        _check_policy("returns", returns, ("raise", "drop", "keep"))
+        _check_policy("invalid", invalid, ("raise", "drop"))
+        _check_policy("unknown", unknown, ("raise", "drop"))
+        cust_raw = as_1d(customer, "customer")
+        n = len(cust_raw)
+        item_raw = as_1d(item, "item")
+        ts_raw = as_1d(timestamp, "timestamp")
+        val = as_float(value, "value")
+        qty = np.ones(n) if quantity is None else as_float(quantity, "quantity")
+        disc = np.zeros(n) if discount is None else as_float(discount, "discount")
+        bsk_raw = None if basket is None else as_1d(basket, "basket")
+        check_lengths(
+            n,
+            item=item_raw,
+            timestamp=ts_raw,
+            value=val,
+            quantity=qty,
+            discount=disc,
+            basket=bsk_raw,
+            _missing=_missing,
+        )
+        check_nonempty(n, "transactions")
+
+        ts, bad_ts = _parse_timestamps(ts_raw, "timestamp")
+        reasons: dict[str, npt.NDArray[np.bool_]] = {}
+        if _missing is not None and _missing.any():
+            reasons["missing_id"] = _missing
+        reasons["bad_timestamp"] = bad_ts
+        non_finite = ~(np.isfinite(val) & np.isfinite(qty) & np.isfinite(disc))
+        reasons["non_finite"] = non_finite
+        is_return = qty < 0
+        reasons["negative_value"] = (val < 0) & ~is_return
+        reasons["negative_discount"] = disc < 0
+        reasons["zero_quantity"] = qty == 0
+
+        fields = {
+            "missing_id": "customer/item/basket",
+            "bad_timestamp": "timestamp",
+            "non_finite": "value/quantity/discount",
+            "negative_value": "value",
+            "negative_discount": "discount",
+            "zero_quantity": "quantity",
+        }
+        for reason, mask in reasons.items():
+            if invalid == "raise" and mask.any():
+                raise ValidationError(
+                    f"{fields[reason]}: {int(mask.sum())} row(s) are invalid ({reason}), first at "
+                    f"row(s) {_first_rows(mask)}; fix them or pass invalid='drop' to drop and "
+                    "count them in Transactions.report",
+                    field=fields[reason].split("/")[0],
+                )
+        if returns == "raise" and is_return.any():
+            raise ValidationError(
+                f"quantity: {int(is_return.sum())} return line(s) (negative quantity), first at "
+                f"row(s) {_first_rows(is_return)}; choose returns='drop' or returns='keep'",
+                field="quantity",
+            )
+        if returns == "drop":
+            reasons["return_line"] = is_return
+
+        # ids: build or look up the indexes on rows still alive
+        alive = np.ones(n, dtype=bool)
+        dropped: dict[str, npt.NDArray[np.int64]] = {}
+
+        def drop(reason: str, mask: npt.NDArray[np.bool_]) -> None:
+            newly = mask & alive
+            if newly.any():
+                dropped[reason] = np.flatnonzero(newly).astype(np.int64)
+                alive[newly] = False
+
+        for reason, mask in reasons.items():
+            drop(reason, mask)
+
+        cust_codes, customers = _codes_for(cust_raw, alive, customers, "customer", unknown)
+        if (cust_codes < 0).any():
+            drop("unknown_customer", cust_codes < 0)
+        item_codes, items = _codes_for(item_raw, alive, items, "item", unknown)
+        if (item_codes < 0).any():
+            drop("unknown_item", item_codes < 0)
+
+        keep = np.flatnonzero(alive)
+        if len(keep) == 0:
+            raise EmptyInputError(
+                "no rows left after dropping invalid rows "
+                f"({', '.join(f'{k}: {len(v)}' for k, v in dropped.items())})",
+                field="transactions",
+            )
+        cust_k = cust_codes[keep]
+        ts_k = ts[keep]
+        ts_i = ts_k.view(np.int64)
+        if bsk_raw is None:
+            order1 = np.lexsort((ts_i, cust_k))
+            c1, t1 = cust_k[order1], ts_i[order1]
+            new_basket = np.ones(len(order1), dtype=bool)
+            new_basket[1:] = (c1[1:] != c1[:-1]) | (t1[1:] != t1[:-1])
+            perm = order1
+        else:
+            _, bcode = IdIndex.factorize(bsk_raw[keep], name="basket")
+            order1 = np.lexsort((ts_i, bcode, cust_k))
+            c1, b1, t1 = cust_k[order1], bcode[order1], ts_i[order1]
+            run_start = np.ones(len(order1), dtype=bool)
+            run_start[1:] = (c1[1:] != c1[:-1]) | (b1[1:] != b1[:-1])
+            starts = np.flatnonzero(run_start).astype(np.int64)
+            lengths = np.diff(np.append(starts, len(order1)))
+            # order baskets by (customer, first line time, basket id)
+            border = np.lexsort((b1[starts], t1[starts], c1[starts]))
+            perm = order1[_ranges(starts[border], lengths[border])]
+            new_basket = np.zeros(len(perm), dtype=bool)
+            new_basket[np.cumsum(lengths[border]) - lengths[border]] = True
+        basket_codes = (np.cumsum(new_basket, dtype=np.int64) - 1).astype(np.int32)
+        rows = keep[perm]
+        report = IngestionReport(
+            n_input=n,
+            n_kept=len(rows),
+            dropped={k: len(v) for k, v in dropped.items()},
+            dropped_rows=dropped,
+            n_returns_kept=int(is_return[rows].sum()) if returns == "keep" else 0,
+            policies={"returns": returns, "invalid": invalid, "unknown": unknown},
+        )
+        return cls(
+            customer=cust_codes[rows],
+            item=item_codes[rows],
+            basket=basket_codes,
+            timestamp=ts[rows],
+            quantity=np.ascontiguousarray(qty[rows], dtype=np.float64),
+            value=np.ascontiguousarray(val[rows], dtype=np.float64),
+            discount=np.ascontiguousarray(disc[rows], dtype=np.float64),
+            customers=customers,
+            items=items,
+            report=report,
+        )
+
+    @classmethod
+    def from_pandas(
+        cls,
+        df: pd.DataFrame,
+        *,
+        customer: str = "customer",
+        item: str = "item",
+        timestamp: str = "timestamp",
+        value: str = "value",
+        quantity: str | None = None,
+        basket: str | None = None,
+        discount: str | Sequence[str] | None = None,
+        **policies: Any,
+    ) -> Transactions:
+        """Build from a pandas DataFrame, naming the columns to use.
+
+        ``discount`` may name several columns, which are summed (e.g. the retail,
+        coupon and coupon-match discounts of Complete Journey). Nulls in id
+        columns count as invalid rows (``missing_id``). Other keywords are the
+        policies of :meth:`from_arrays`.
+        """
+        pd = import_optional("pandas", purpose="Transactions.from_pandas")
+        names = _requested_columns(customer, item, timestamp, value, quantity, basket, discount)
+        missing_cols = [c for c in names if c not in df.columns]
+        if missing_cols:
+            raise ValidationError(
+                f"columns {missing_cols} are not in the DataFrame (it has {list(df.columns)}); "
+                "name the right columns with the customer=/item=/... keywords",
+                field=missing_cols[0],
+            )
+        id_cols = [customer, item] + ([basket] if basket else [])
+        missing = np.asarray(df[id_cols].isna().any(axis=1).to_numpy(), dtype=bool)
+
+        def col(name: str) -> npt.NDArray[Any]:
+            s = df[name]
+            if isinstance(s.dtype, pd.DatetimeTZDtype):
+                s = s.dt.tz_convert("UTC").dt.tz_localize(None)
+            if name in id_cols and missing.any():
+                s = s.where(~missing, s.dropna().iloc[0] if s.notna().any() else 0)
+            if pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_datetime64_any_dtype(
+                s.dtype
+            ):
+                na = np.nan if s.dtype.kind == "f" or name not in id_cols else 0
+                if s.dtype.kind == "M":
+                    return np.asarray(s.to_numpy())
+                return np.asarray(s.to_numpy(na_value=na))
+            return np.asarray(s.to_numpy(dtype=object))
+
+        return cls.from_arrays(
+            customer=col(customer),
+            item=col(item),
+            timestamp=col(timestamp),
+            value=col(value),
+            quantity=None if quantity is None else col(quantity),
+            basket=None if basket is None else col(basket),
+            discount=_sum_discount(discount, col),
+            _missing=missing,
+            **policies,
+        )
+
+    @classmethod
+    def from_arrow(
+        cls,
+        table: Any,
+        *,
+        customer: str = "customer",
+        item: str = "item",
+        timestamp: str = "timestamp",
+        value: str = "value",
+        quantity: str | None = None,
+        basket: str | None = None,
+        discount: str | Sequence[str] | None = None,
+        **policies: Any,
+    ) -> Transactions:
+        """Build from an Arrow table, or anything Arrow can read as one.
+
+        Accepts a ``pyarrow.Table``/``RecordBatch`` or any object exporting the
+        Arrow C stream interface (a polars DataFrame, a DuckDB relation via
+        ``.arrow()``, an ADBC cursor's ``fetch_arrow_table()``). Column arguments
+        and policies are those of :meth:`from_pandas`.
+        """
+        pa = import_optional("pyarrow", purpose="Transactions.from_arrow")
+        pc = import_optional("pyarrow.compute", purpose="Transactions.from_arrow")
+        tbl = _to_arrow_table(pa, table)
+        names = _requested_columns(customer, item, timestamp, value, quantity, basket, discount)
+        missing_cols = [c for c in names if c not in tbl.column_names]
+        if missing_cols:
+            raise ValidationError(
+                f"columns {missing_cols} are not in the table (it has {tbl.column_names}); "
+                "name the right columns with the customer=/item=/... keywords",
+                field=missing_cols[0],
+            )
+        tbl = tbl.select(names)
+        id_cols = [customer, item] + ([basket] if basket else [])
+        missing = np.zeros(tbl.num_rows, dtype=bool)
+        for c in id_cols:
+            if tbl.column(c).null_count:
+                missing |= np.asarray(pc.is_null(tbl.column(c)).to_numpy(zero_copy_only=False))
+
+        def col(name: str) -> npt.NDArray[Any]:
+            c = tbl.column(name)
+            if pa.types.is_timestamp(c.type) and c.type.tz is not None:
+                c = c.cast(pa.timestamp(c.type.unit))
+            if pa.types.is_dictionary(c.type):
+                c = c.cast(c.type.value_type)
+            if c.null_count:
+                if name in id_cols:
+                    fill = pc.min(c).as_py()
+                    c = pc.fill_null(c, fill)
+                elif pa.types.is_floating(c.type) or pa.types.is_integer(c.type):
+                    c = pc.fill_null(c.cast(pa.float64()), float("nan"))
+            if pa.types.is_large_string(c.type) or pa.types.is_string_view(c.type):
+                c = c.cast(pa.string())
+            return np.asarray(c.to_numpy())
+
+        return cls.from_arrays(
+            customer=col(customer),
+            item=col(item),
+            timestamp=col(timestamp),
+            value=col(value),
+            quantity=None if quantity is None else col(quantity),
+            basket=None if basket is None else col(basket),
+            discount=_sum_discount(discount, col),
+            _missing=missing,
+            **policies,
+        )
+
+    @classmethod
+    def from_parquet(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        customer: str = "customer",
+        item: str = "item",
+        timestamp: str = "timestamp",
+        value: str = "value",
+        quantity: str | None = None,
+        basket: str | None = None,
+        discount: str | Sequence[str] | None = None,
+        **policies: Any,
+    ) -> Transactions:
+        """Read the named columns of a Parquet file (or dataset directory)."""
+        pq = import_optional("pyarrow.parquet", purpose="Transactions.from_parquet")
+        names = _requested_columns(customer, item, timestamp, value, quantity, basket, discount)
+        table = pq.read_table(os.fspath(path), columns=names)
+        return cls.from_arrow(
+            table,
+            customer=customer,
+            item=item,
+            timestamp=timestamp,
+            value=value,
+            quantity=quantity,
+            basket=basket,
+            discount=discount,
+            **policies,
+        )
+
+    def to_pandas(self) -> pd.DataFrame:
+        """The log as a DataFrame with external ids (needs pandas)."""
+        pandas = import_optional("pandas", purpose="Transactions.to_pandas")
+        frame: pd.DataFrame = pandas.DataFrame(
+            {
+                "customer": self.customers.decode(self.customer),
+                "item": self.items.decode(self.item),
+                "basket": self.basket,
+                "timestamp": self.timestamp,
+                "quantity": self.quantity,
+                "value": self.value,
+                "discount": self.discount,
+            }
+        )
+        return frame
+
+
+def _check_policy(name: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ValidationError(
+            f"{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}", field=name
+        )
+
+
+def _requested_columns(*cols: str | Sequence[str] | None) -> list[str]:
+    out: list[str] = []
+    for c in cols:
+        if c is None:
+            continue
+        for name in [c] if isinstance(c, str) else list(c):
+            if name not in out:
+                out.append(name)
+    return out
+
+
+def _sum_discount(discount: str | Sequence[str] | None, col: Any) -> npt.NDArray[np.float64] | None:
+    if discount is None:
+        return None
+    names = [discount] if isinstance(discount, str) else list(discount)
+    total = as_float(col(names[0]), names[0]).copy()
+    for name in names[1:]:
+        total += as_float(col(name), name)
+    return total
+
+
+def _to_arrow_table(pa: Any, table: Any) -> pa.Table:
+    if isinstance(table, pa.Table):
+        return table
+    if isinstance(table, pa.RecordBatch):
+        return pa.Table.from_batches([table])
+    if hasattr(table, "__arrow_c_stream__"):
+        return pa.table(table)
+    for attr in ("to_arrow", "arrow", "fetch_arrow_table"):
+        if hasattr(table, attr):
+            out = getattr(table, attr)()
+            if isinstance(out, pa.RecordBatchReader):
+                out = out.read_all()
+            return _to_arrow_table(pa, out)
+    raise ValidationError(
+        f"cannot read a {type(table).__name__} as an Arrow table; pass a pyarrow.Table or an "
+        "object with __arrow_c_stream__ (polars, DuckDB, ADBC)",
+        field="table",
+    )
+
+
+def _codes_for(
+    raw: npt.NDArray[Any],
+    alive: npt.NDArray[np.bool_],
+    index: IdIndex | None,
+    name: str,
+    unknown: InvalidPolicy,
+) -> tuple[npt.NDArray[np.int32], IdIndex]:
+    """Codes for every row (-1 for dead or unknown rows) and the index used."""
+    codes = np.full(len(raw), -1, dtype=np.int32)
+    live = np.flatnonzero(alive)
+    if index is None:
+        index, live_codes = IdIndex.factorize(raw[live], name=name)
+        codes[live] = live_codes
+        return codes, index
+    live_codes = index.encode(
+        raw[live], unknown="raise" if unknown == "raise" else "mask", field=name
+    )
+    codes[live] = live_codes
+    return codes, index
+
+
+# --------------------------------------------------------------------------- catalogue
+@attrs.frozen(eq=False)
+class Catalogue:
+    """Item attributes: a category (and optionally a brand) per item.
+
+    Attributes
+    ----------
+    items : IdIndex
+        Items described.
+    category : int32 array
+        Code into :attr:`categories` per item, ``-1`` where unknown.
+    categories : IdIndex
+    brand : int32 array or None
+        Code into :attr:`brands` per item, ``-1`` where unknown.
+    brands : IdIndex or None
+
+    Examples
+    --------
+    >>> cat = Catalogue.from_arrays(item=[1, 2, 3], category=["milk", "bread", "milk"])
+    >>> cat.categories.to_list()
+    ['bread', 'milk']
+    >>> cat.category_codes(IdIndex.from_values([3, 9])).tolist()
+    [1, -1]
+    """
+
+    items: IdIndex
+    category: npt.NDArray[np.int32] = attrs.field(converter=readonly)
+    categories: IdIndex
+    brand: npt.NDArray[np.int32] | None = attrs.field(default=None)
+    brands: IdIndex | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if len(self.category) != len(self.items):
+            raise ValidationError(
+                f"category has {len(self.category)} entries for {len(self.items)} items",
+                field="category",
+            )
+        if (self.brand is None) != (self.brands is None):
+            raise ValidationError("brand and brands must be given together", field="brand")
+        if self.brand is not None and len(self.brand) != len(self.items):
+            raise ValidationError(
+                f"brand has {len(self.brand)} entries for {len(self.items)} items", field="brand"
+            )
+
+    @classmethod
+    def from_arrays(cls, *, item: Any, category: Any, brand: Any = None) -> Catalogue:
+        """Build from aligned columns; ``None``/NaN/empty category or brand means unknown.
+
+        Raises :class:`~onetoone.errors.ValidationError` for duplicate items.
+        """
+        item_a = as_1d(item, "item")
+        check_nonempty(len(item_a), "item")
+        items, codes = IdIndex.factorize(item_a, name="item")
+        if len(items) != len(item_a):
+            counts = np.bincount(codes)
+            dup = items.decode(np.flatnonzero(counts > 1)[:3])
+            raise ValidationError(
+                f"item: {len(item_a) - len(items)} duplicate item(s), e.g. {dup.tolist()}; "
+                "a catalogue has one row per item",
+                field="item",
+            )
+        order = np.argsort(codes)
+
+        def encode(values: Any, name: str) -> tuple[npt.NDArray[np.int32], IdIndex]:
+            a = as_1d(values, name)
+            check_lengths(len(item_a), **{name: a})
+            a = a[order]
+            known = _known_labels(a)
+            labels, lab_codes = IdIndex.factorize(a[known].astype(str), name=name)
+            out = np.full(len(a), -1, dtype=np.int32)
+            out[known] = lab_codes
+            return out, labels
+
+        cat_codes, categories = encode(category, "category")
+        if brand is None:
+            return cls(items=items, category=cat_codes, categories=categories)
+        brand_codes, brands = encode(brand, "brand")
+        return cls(
+            items=items,
+            category=cat_codes,
+            categories=categories,
+            brand=readonly(brand_codes),
+            brands=brands,
+        )
+
+    @classmethod
+    def from_pandas(
+        cls,
+        df: pd.DataFrame,
+        *,
+        item: str = "item",
+        category: str = "category",
+        brand: str | None = None,
+    ) -> Catalogue:
+        """Build from a DataFrame with one row per item."""
+        import_optional("pandas", purpose="Catalogue.from_pandas")
+        return cls.from_arrays(
+            item=df[item].to_numpy(),
+            category=df[category].to_numpy(dtype=object),
+            brand=None if brand is None else df[brand].to_numpy(dtype=object),
+        )
+
+    def category_codes(self, items: IdIndex) -> npt.NDArray[np.int32]:
+        """Category code of each item of ``items`` (-1 if unknown or not catalogued)."""
+        return _lookup(self.items, self.category, items)
+
+    def brand_codes(self, items: IdIndex) -> npt.NDArray[np.int32]:
+        """Brand code of each item of ``items`` (-1 if unknown or not catalogued)."""
+        if self.brand is None:
+            raise ValidationError("this catalogue has no brand column", field="brand")
+        return _lookup(self.items, self.brand, items)
+
+
+def _known_labels(a: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
+    if a.dtype.kind == "f":
+        return np.asarray(np.isfinite(a))
+    if a.dtype.kind in "iuU":
+        return np.asarray(a != "") if a.dtype.kind == "U" else np.ones(len(a), dtype=bool)
+    known: npt.NDArray[np.bool_] = np.array(
+        [v is not None and v == v and str(v) != "" for v in a], dtype=bool
+    )
+    return known
+
+
+def _lookup(own: IdIndex, table: npt.NDArray[np.int32], items: IdIndex) -> npt.NDArray[np.int32]:
+    if own.kind != items.kind:
+        raise ValidationError(
+            f"catalogue items are {own.kind}s but the items asked for are {items.kind}s",
+            field="items",
+        )
+    codes = own.encode(items.values, unknown="mask", field="items")
+    out = np.full(len(items), -1, dtype=np.int32)
+    known = codes >= 0
+    out[known] = table[codes[known]]
+    return out
+
+
+# --------------------------------------------------------------------------- matrices
+def customer_item_matrix(
+    transactions: Transactions,
+    *,
+    weight: Weight = "quantity",
+    as_of: TimeLike | None = None,
+    since: TimeLike | None = None,
+) -> sp.csr_array:
+    """Customer x item matrix of the log, in ``[since, as_of)``.
+
+    Parameters
+    ----------
+    transactions : Transactions
+    weight : {"quantity", "value", "lines", "baskets"}
+        What a cell sums: units, amount paid, lines, or distinct baskets.
+    as_of, since : time, optional
+        Use only rows with ``since <= timestamp < as_of``.
+
+    Returns
+    -------
+    scipy.sparse.csr_array
+        Shape ``(n_customers, n_items)``, float64, sorted indices, no explicit zeros
+        for present pairs unless their weights net to zero (returns).
+    """
+    tx = (
+        transactions.between(since, as_of)
+        if (as_of is not None or since is not None)
+        else transactions
+    )
+    shape = (tx.n_customers, tx.n_items)
+    if weight == "quantity":
+        data = tx.quantity
+    elif weight == "value":
+        data = tx.value
+    elif weight == "lines":
+        data = np.ones(tx.n_rows)
+    elif weight == "baskets":
+        # one count per distinct (basket, item): drop repeated lines of an item in a basket
+        key_sorted = np.lexsort((tx.item, tx.basket))
+        b, it = tx.basket[key_sorted], tx.item[key_sorted]
+        first = np.ones(len(b), dtype=bool)
+        first[1:] = (b[1:] != b[:-1]) | (it[1:] != it[:-1])
+        rows = key_sorted[first]
+        m = sp.coo_array(
+            (np.ones(len(rows)), (tx.customer[rows], tx.item[rows])), shape=shape
+        ).tocsr()
+        m.sum_duplicates()
+        return m
+    else:
+        raise ValidationError(
+            f"weight must be 'quantity', 'value', 'lines' or 'baskets'; got {weight!r}",
+            field="weight",
+        )
+    m = sp.coo_array((data, (tx.customer, tx.item)), shape=shape).tocsr()
+    m.sum_duplicates()
+    return m
+
+
+def days_between(
+    later: np.datetime64, earlier: npt.NDArray[np.datetime64]
+) -> npt.NDArray[np.float64]:
+    """``later - earlier`` in fractional days."""
+    return np.asarray(
+        (later.astype("datetime64[s]").astype(np.int64) - earlier.astype(np.int64))
+        / SECONDS_PER_DAY,
+        dtype=np.float64,
+    )

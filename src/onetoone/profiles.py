@@ -1,0 +1,389 @@
+"""Point-in-time customer profiles: one row of behaviour per customer.
+
+:func:`build_profiles` reads only the rows strictly before ``as_of`` (and on or
+after ``since``, if given), so a profile never sees the future it is later used
+to predict. Every feature is a vectorised reduction over the log's
+(customer, basket, time) order: ``np.bincount`` and ``reduceat``, no Python
+loop over customers or rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+
+from onetoone._arrays import SECONDS_PER_DAY, TimeLike, readonly, to_datetime64
+from onetoone._optional import import_optional
+from onetoone.data import Catalogue, IdIndex, Transactions
+from onetoone.errors import ValidationError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["FEATURES", "Profiles", "build_profiles"]
+
+#: Names of the per-customer numeric features, in :meth:`Profiles.matrix` order.
+FEATURES: tuple[str, ...] = (
+    "recency_days",
+    "frequency",
+    "monetary",
+    "avg_basket_value",
+    "avg_basket_size",
+    "avg_basket_lines",
+    "ipi_mean_days",
+    "ipi_std_days",
+    "ipi_cv",
+    "tenure_days",
+    "discount_share",
+    "promo_line_share",
+    "distinct_items",
+    "n_lines",
+    "units",
+)
+
+_F64 = npt.NDArray[np.float64]
+
+
+@attrs.frozen(eq=False)
+class Profiles:
+    """Per-customer features at a point in time, aligned to ``customers``.
+
+    Row ``i`` of every array describes customer code ``i`` of :attr:`customers`
+    (the transaction log's index), so profiles line up with every other stage.
+    Customers with no purchase in the window have ``has_history == False``,
+    zero counts and NaN for features that are undefined without a purchase
+    (recency, tenure, averages); ``ipi_*`` are NaN below two baskets.
+
+    Attributes
+    ----------
+    customers : IdIndex
+    as_of : numpy.datetime64
+        Rows strictly before this time were used.
+    since : numpy.datetime64 or None
+        Rows on or after this time were used (None: from the start of the log).
+    has_history : bool array
+        At least one line in the window.
+    recency_days : float array
+        Days from the last line to ``as_of``.
+    frequency : float array
+        Number of baskets (visits).
+    monetary : float array
+        Amount paid (net of discount and of kept returns).
+    avg_basket_value, avg_basket_size, avg_basket_lines : float arrays
+        Amount, units and lines per basket.
+    ipi_mean_days, ipi_std_days, ipi_cv : float arrays
+        Inter-purchase interval between consecutive baskets: mean, population
+        standard deviation, and coefficient of variation (std / mean; low means
+        regular). ``ipi_mean_days`` equals ``(last - first basket) / (frequency - 1)``.
+    tenure_days : float array
+        Days from the first line to ``as_of``.
+    discount_share : float array
+        Discount received / (amount paid + discount): promotion sensitivity by money.
+    promo_line_share : float array
+        Share of lines bought with a discount: promotion sensitivity by count.
+    distinct_items : float array
+        Distinct items bought.
+    n_lines, units : float arrays
+        Lines and units bought.
+    first_purchase, last_purchase : datetime64[s] arrays
+        NaT without history.
+    category_mix : scipy.sparse.csr_array or None
+        ``(n_customers, n_categories)`` share of each customer's spend per
+        category (rows sum to 1 over catalogued spend), when a catalogue was given.
+    categories : IdIndex or None
+    category_coverage : float array or None
+        Share of each customer's spend on items with a known category.
+    """
+
+    customers: IdIndex
+    as_of: np.datetime64
+    since: np.datetime64 | None
+    has_history: npt.NDArray[np.bool_] = attrs.field(converter=readonly)
+    recency_days: _F64 = attrs.field(converter=readonly)
+    frequency: _F64 = attrs.field(converter=readonly)
+    monetary: _F64 = attrs.field(converter=readonly)
+    avg_basket_value: _F64 = attrs.field(converter=readonly)
+    avg_basket_size: _F64 = attrs.field(converter=readonly)
+    avg_basket_lines: _F64 = attrs.field(converter=readonly)
+    ipi_mean_days: _F64 = attrs.field(converter=readonly)
+    ipi_std_days: _F64 = attrs.field(converter=readonly)
+    ipi_cv: _F64 = attrs.field(converter=readonly)
+    tenure_days: _F64 = attrs.field(converter=readonly)
+    discount_share: _F64 = attrs.field(converter=readonly)
+    promo_line_share: _F64 = attrs.field(converter=readonly)
+    distinct_items: _F64 = attrs.field(converter=readonly)
+    n_lines: _F64 = attrs.field(converter=readonly)
+    units: _F64 = attrs.field(converter=readonly)
+    first_purchase: npt.NDArray[np.datetime64] = attrs.field(converter=readonly)
+    last_purchase: npt.NDArray[np.datetime64] = attrs.field(converter=readonly)
+    category_mix: sp.csr_array | None = None
+    categories: IdIndex | None = None
+    category_coverage: _F64 | None = None
+
+    def __attrs_post_init__(self) -> None:
+        n = len(self.customers)
+        for name in ("has_history", *FEATURES, "first_purchase", "last_purchase"):
+            if len(getattr(self, name)) != n:
+                raise ValidationError(
+                    f"Profiles.{name} has {len(getattr(self, name))} rows for {n} customers",
+                    field=name,
+                )
+        if self.category_mix is not None and self.category_mix.shape[0] != n:
+            raise ValidationError(
+                "category_mix must have one row per customer", field="category_mix"
+            )
+
+    def __len__(self) -> int:
+        return len(self.customers)
+
+    @property
+    def n_active(self) -> int:
+        """Customers with at least one line in the window."""
+        return int(self.has_history.sum())
+
+    def matrix(self, features: Sequence[str] = FEATURES) -> npt.NDArray[np.float64]:
+        """Dense ``(n_customers, len(features))`` float array of the named features."""
+        unknown = [f for f in features if f not in FEATURES]
+        if unknown:
+            raise ValidationError(
+                f"unknown feature(s) {unknown}; choose from {list(FEATURES)}", field="features"
+            )
+        if not features:
+            return np.zeros((len(self), 0))
+        return np.column_stack([getattr(self, f) for f in features])
+
+    def select(self, customers: Any) -> npt.NDArray[np.int32]:
+        """Codes of external ``customers`` (raises for unknown ids)."""
+        return self.customers.encode(customers, field="customers")
+
+    def to_dict(self) -> dict[str, npt.NDArray[Any]]:
+        """Columns as a dict: ``customer`` (external ids), the features and dates."""
+        out: dict[str, npt.NDArray[Any]] = {
+            "customer": self.customers.values,
+            "has_history": self.has_history,
+        }
+        for f in FEATURES:
+            out[f] = getattr(self, f)
+        out["first_purchase"] = self.first_purchase
+        out["last_purchase"] = self.last_purchase
+        if self.category_coverage is not None:
+            out["category_coverage"] = self.category_coverage
+        return out
+
+    def to_pandas(self) -> pd.DataFrame:
+        """The features as a DataFrame indexed by customer id (needs pandas)."""
+        pandas = import_optional("pandas", purpose="Profiles.to_pandas")
+        frame: pd.DataFrame = pandas.DataFrame(self.to_dict()).set_index("customer")
+        return frame
+
+    def summary(self) -> str:
+        """A short text table: quantiles of the main features over active customers."""
+        act = self.has_history
+        lines = [
+            f"profiles of {len(self):,} customers as of {self.as_of} "
+            f"({self.n_active:,} with history"
+            + (f" since {self.since}" if self.since is not None else "")
+            + ")",
+            f"{'feature':<18}{'p10':>10}{'median':>10}{'p90':>10}{'mean':>10}",
+        ]
+        for f in (
+            "recency_days",
+            "frequency",
+            "monetary",
+            "avg_basket_value",
+            "avg_basket_size",
+            "ipi_mean_days",
+            "ipi_cv",
+            "tenure_days",
+            "discount_share",
+            "promo_line_share",
+            "distinct_items",
+        ):
+            v = getattr(self, f)[act]
+            v = v[np.isfinite(v)]
+            if len(v) == 0:
+                continue
+            p10, med, p90 = np.percentile(v, [10, 50, 90])
+            lines.append(f"{f:<18}{p10:>10.2f}{med:>10.2f}{p90:>10.2f}{v.mean():>10.2f}")
+        if self.category_mix is not None and self.categories is not None:
+            nnz = np.diff(self.category_mix.indptr)[act]
+            lines.append(
+                f"category mix over {len(self.categories):,} categories: median "
+                f"{np.median(nnz):.0f} categories per customer"
+            )
+        return "\n".join(lines)
+
+
+def _safe_div(num: npt.NDArray[Any], den: npt.NDArray[Any]) -> _F64:
+    out = np.full(num.shape, np.nan)
+    np.divide(num, den, out=out, where=den != 0)
+    return out
+
+
+def build_profiles(
+    transactions: Transactions,
+    *,
+    as_of: TimeLike,
+    since: TimeLike | None = None,
+    catalogue: Catalogue | None = None,
+) -> Profiles:
+    """Compute each customer's behavioural profile from rows before ``as_of``.
+
+    Parameters
+    ----------
+    transactions : Transactions
+        The log; profiles are aligned to ``transactions.customers``.
+    as_of : time
+        Point in time: only rows with ``timestamp < as_of`` are read, so adding
+        rows at or after ``as_of`` changes nothing. Recency and tenure are
+        measured to ``as_of``.
+    since : time, optional
+        Only rows with ``timestamp >= since`` are read (a look-back window).
+    catalogue : Catalogue, optional
+        Item -> category; adds the sparse category mix (share of spend).
+
+    Returns
+    -------
+    Profiles
+
+    Raises
+    ------
+    ValidationError
+        ``since`` not before ``as_of``, or a catalogue whose item ids have
+        another type than the log's.
+
+    Notes
+    -----
+    With rows sorted by (customer, basket, time), a basket starts where the
+    basket code changes; per-customer sums are ``np.bincount`` over customer
+    codes, first/last times ``np.minimum/maximum.reduceat`` over customer runs,
+    and distinct items the row lengths of the customer x item CSR matrix. Cost
+    is O(rows) plus one sort of the baskets for interval statistics.
+
+    Examples
+    --------
+    >>> from onetoone import Transactions, build_profiles
+    >>> tx = Transactions.from_arrays(
+    ...     customer=[1, 1, 1, 2], item=["a", "b", "a", "a"],
+    ...     timestamp=["2024-01-01", "2024-01-01", "2024-01-11", "2024-01-05"],
+    ...     value=[2.0, 1.0, 2.0, 4.0], basket=[10, 10, 11, 12])
+    >>> p = build_profiles(tx, as_of="2024-01-21")
+    >>> p.frequency.tolist(), p.monetary.tolist(), p.recency_days.tolist()
+    ([2.0, 1.0], [5.0, 4.0], [10.0, 16.0])
+    >>> p.ipi_mean_days.tolist()[0], p.avg_basket_value.tolist()[0]
+    (10.0, 2.5)
+    """
+    as_of64 = to_datetime64(as_of, "as_of")
+    since64 = None if since is None else to_datetime64(since, "since")
+    if since64 is not None and not since64 < as_of64:
+        raise ValidationError(f"since ({since64}) must be before as_of ({as_of64})", field="since")
+    if catalogue is not None and catalogue.items.kind != transactions.items.kind:
+        raise ValidationError(
+            f"catalogue item ids are {catalogue.items.kind}s but the log's are "
+            f"{transactions.items.kind}s; build both with the same id type",
+            field="catalogue",
+        )
+    tx = transactions.between(since64, as_of64)
+    n_c = tx.n_customers
+    c = tx.customer
+    ts = tx.timestamp.view(np.int64)
+    as_of_s = int(as_of64.astype(np.int64))
+
+    n_lines = np.bincount(c, minlength=n_c).astype(np.float64)
+    has = n_lines > 0
+    monetary = np.bincount(c, weights=tx.value, minlength=n_c)
+    units = np.bincount(c, weights=tx.quantity, minlength=n_c)
+    disc = np.bincount(c, weights=tx.discount, minlength=n_c)
+    promo = np.bincount(c, weights=(tx.discount > 0).astype(np.float64), minlength=n_c)
+
+    # customer runs (rows are sorted by customer)
+    first_t = np.full(n_c, np.iinfo(np.int64).min, dtype=np.int64)
+    last_t = np.full(n_c, np.iinfo(np.int64).min, dtype=np.int64)
+    if tx.n_rows:
+        cstart = np.flatnonzero(np.r_[True, c[1:] != c[:-1]])
+        ccode = c[cstart]
+        first_t[ccode] = np.minimum.reduceat(ts, cstart)
+        last_t[ccode] = np.maximum.reduceat(ts, cstart)
+
+    # baskets: runs of equal basket code; a basket's time is its first line in the window
+    bstart = np.flatnonzero(np.r_[True, tx.basket[1:] != tx.basket[:-1]])[: tx.n_rows]
+    bcust = c[bstart]
+    btime = ts[bstart]
+    frequency = np.bincount(bcust, minlength=n_c).astype(np.float64)
+    border = np.lexsort((btime, bcust))
+    bcust, btime = bcust[border], btime[border]
+    same = bcust[1:] == bcust[:-1]
+    gaps = (btime[1:] - btime[:-1])[same] / SECONDS_PER_DAY
+    gcust = bcust[1:][same]
+    n_gaps = np.bincount(gcust, minlength=n_c).astype(np.float64)
+    ipi_mean = _safe_div(np.bincount(gcust, weights=gaps, minlength=n_c), n_gaps)
+    dev = gaps - ipi_mean[gcust]
+    ipi_std = np.sqrt(_safe_div(np.bincount(gcust, weights=dev * dev, minlength=n_c), n_gaps))
+    ipi_cv = _safe_div(ipi_std, ipi_mean)
+
+    nat = np.datetime64("NaT", "s")
+    first_dt = np.where(has, first_t.view("datetime64[s]"), nat)
+    last_dt = np.where(has, last_t.view("datetime64[s]"), nat)
+    recency = np.where(has, (as_of_s - last_t) / SECONDS_PER_DAY, np.nan)
+    tenure = np.where(has, (as_of_s - first_t) / SECONDS_PER_DAY, np.nan)
+
+    # distinct items: row lengths of the customer x item pattern
+    indptr = np.r_[0, np.cumsum(n_lines, dtype=np.int64)]
+    ci = sp.csr_array(
+        (np.ones(tx.n_rows, dtype=np.float32), tx.item, indptr),
+        shape=(n_c, tx.n_items),
+    )
+    ci.sum_duplicates()
+    distinct = np.diff(ci.indptr).astype(np.float64)
+    del ci
+
+    mix = None
+    categories = None
+    coverage = None
+    if catalogue is not None:
+        cat_of_item = catalogue.category_codes(tx.items)
+        cat = cat_of_item[tx.item]
+        known = cat >= 0
+        n_cat = len(catalogue.categories)
+        spend_known = np.bincount(c[known], weights=tx.value[known], minlength=n_c)
+        m = sp.coo_array((tx.value[known], (c[known], cat[known])), shape=(n_c, n_cat)).tocsr()
+        m.sum_duplicates()
+        row_tot = np.repeat(spend_known, np.diff(m.indptr))
+        m.data = _safe_div(m.data, row_tot)
+        m.data[~np.isfinite(m.data)] = 0.0
+        m.eliminate_zeros()
+        mix = m
+        categories = catalogue.categories
+        coverage = _safe_div(spend_known, monetary)
+
+    return Profiles(
+        customers=tx.customers,
+        as_of=as_of64,
+        since=since64,
+        has_history=has,
+        recency_days=recency,
+        frequency=frequency,
+        monetary=monetary,
+        avg_basket_value=_safe_div(monetary, frequency),
+        avg_basket_size=_safe_div(units, frequency),
+        avg_basket_lines=_safe_div(n_lines, frequency),
+        ipi_mean_days=ipi_mean,
+        ipi_std_days=ipi_std,
+        ipi_cv=ipi_cv,
+        tenure_days=tenure,
+        discount_share=_safe_div(disc, monetary + disc),
+        promo_line_share=_safe_div(promo, n_lines),
+        distinct_items=distinct,
+        n_lines=n_lines,
+        units=units,
+        first_purchase=first_dt,
+        last_purchase=last_dt,
+        category_mix=mix,
+        categories=categories,
+        category_coverage=coverage,
+    )
