@@ -1042,6 +1042,105 @@ def _lookup(own: IdIndex, table: npt.NDArray[np.int32], items: IdIndex) -> npt.N
 
 
 # --------------------------------------------------------------------------- matrices
+def grouped_csr(
+    row: npt.NDArray[np.integer[Any]],
+    col: npt.NDArray[np.integer[Any]],
+    data: npt.NDArray[Any],
+    shape: tuple[int, int],
+    *,
+    block_cells: int = 1 << 22,
+) -> sp.csr_array:
+    """Canonical CSR (sorted indices, duplicates summed) from entries sorted by ``row``.
+
+    Linear time, no comparison sort: with few columns, rows are processed in
+    blocks whose dense ``rows x cols`` sums fit in ``block_cells`` cells
+    (``np.bincount``); otherwise a round trip through CSC (a counting sort)
+    orders each row's columns. Memory is bounded by the block or by the entries.
+    """
+    n_rows, n_cols = shape
+    if len(row) == 0:
+        return sp.csr_array(shape, dtype=np.float64)
+    if n_cols <= block_cells // 64:
+        return _blocked_dense_sums(row, col, data, shape, block_cells)
+    counts = np.bincount(row, minlength=n_rows)
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    m = sp.csr_array((data, col, indptr), shape=shape)
+    m.has_sorted_indices = False
+    csc = m.tocsc()  # sorted row indices within each column
+    csc.sum_duplicates()
+    out = csc.tocsr()
+    out.has_sorted_indices = True
+    return out
+
+
+def _blocked_dense_sums(
+    row: npt.NDArray[np.integer[Any]],
+    col: npt.NDArray[np.integer[Any]],
+    data: npt.NDArray[Any],
+    shape: tuple[int, int],
+    block_cells: int,
+) -> sp.csr_array:
+    n_rows, n_cols = shape
+    rows_per_block = max(1, block_cells // max(n_cols, 1))
+    may_cancel = not bool(np.all(data > 0))
+    bounds = np.searchsorted(row, np.arange(0, n_rows + rows_per_block, rows_per_block))
+    indptr_parts = [np.zeros(1, dtype=np.int64)]
+    idx_parts: list[npt.NDArray[Any]] = []
+    val_parts: list[npt.NDArray[Any]] = []
+    nnz = 0
+    for b in range(len(bounds) - 1):  # a loop over blocks of rows, not over rows
+        lo, hi = int(bounds[b]), int(bounds[b + 1])
+        r0 = b * rows_per_block
+        n_blk = min(rows_per_block, n_rows - r0)
+        if n_blk <= 0:
+            break
+        if hi > lo:
+            key = (row[lo:hi].astype(np.int64) - r0) * n_cols + col[lo:hi]
+            dense = np.bincount(key, weights=data[lo:hi], minlength=n_blk * n_cols)
+            if may_cancel:  # a pair can sum to zero: find presence separately
+                present = np.bincount(key, minlength=n_blk * n_cols) > 0
+            else:
+                present = dense != 0
+            flat = np.flatnonzero(present)
+            per_row = np.bincount(flat // n_cols, minlength=n_blk)
+            idx_parts.append((flat % n_cols).astype(np.int32))
+            val_parts.append(dense[flat])
+        else:
+            per_row = np.zeros(n_blk, dtype=np.int64)
+        indptr_parts.append(nnz + np.cumsum(per_row))
+        nnz += int(per_row.sum())
+    indptr = np.concatenate(indptr_parts)
+    if len(indptr) < n_rows + 1:
+        indptr = np.r_[indptr, np.full(n_rows + 1 - len(indptr), nnz)]
+    indices = np.concatenate(idx_parts) if idx_parts else np.zeros(0, dtype=np.int32)
+    values = np.concatenate(val_parts) if val_parts else np.zeros(0)
+    out = sp.csr_array((values, indices, indptr), shape=shape)
+    out.has_sorted_indices = True
+    return out
+
+
+def distinct_per_row(
+    row: npt.NDArray[np.integer[Any]], col: npt.NDArray[np.integer[Any]], shape: tuple[int, int]
+) -> npt.NDArray[np.int64]:
+    """Number of distinct ``col`` values per row, for entries sorted by ``row``.
+
+    One counting sort by column (CSR -> CSC), after which each column's rows
+    are sorted, so a repeated (row, col) pair is adjacent.
+    """
+    n_rows = shape[0]
+    if len(row) == 0:
+        return np.zeros(n_rows, dtype=np.int64)
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(row, minlength=n_rows), out=indptr[1:])
+    csc = sp.csr_array((np.ones(len(row), dtype=np.int8), col, indptr), shape=shape).tocsc()
+    r = csc.indices
+    first = np.ones(len(r), dtype=bool)
+    first[1:] = r[1:] != r[:-1]
+    first[csc.indptr[:-1][np.diff(csc.indptr) > 0]] = True
+    return np.bincount(r[first], minlength=n_rows)
+
+
 def customer_item_matrix(
     transactions: Transactions,
     *,
@@ -1083,20 +1182,14 @@ def customer_item_matrix(
         b, it = tx.basket[key_sorted], tx.item[key_sorted]
         first = np.ones(len(b), dtype=bool)
         first[1:] = (b[1:] != b[:-1]) | (it[1:] != it[:-1])
-        rows = key_sorted[first]
-        m = sp.coo_array(
-            (np.ones(len(rows)), (tx.customer[rows], tx.item[rows])), shape=shape
-        ).tocsr()
-        m.sum_duplicates()
-        return m
+        rows = np.sort(key_sorted[first])
+        return grouped_csr(tx.customer[rows], tx.item[rows], np.ones(len(rows)), shape)
     else:
         raise ValidationError(
             f"weight must be 'quantity', 'value', 'lines' or 'baskets'; got {weight!r}",
             field="weight",
         )
-    m = sp.coo_array((data, (tx.customer, tx.item)), shape=shape).tocsr()
-    m.sum_duplicates()
-    return m
+    return grouped_csr(tx.customer, tx.item, data, shape)
 
 
 def days_between(

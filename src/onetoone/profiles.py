@@ -19,7 +19,7 @@ import scipy.sparse as sp
 
 from onetoone._arrays import SECONDS_PER_DAY, TimeLike, readonly, to_datetime64
 from onetoone._optional import import_optional
-from onetoone.data import Catalogue, IdIndex, Transactions
+from onetoone.data import Catalogue, IdIndex, Transactions, distinct_per_row, grouped_csr
 from onetoone.errors import ValidationError
 
 if TYPE_CHECKING:
@@ -294,30 +294,38 @@ def build_profiles(
     ts = tx.timestamp.view(np.int64)
     as_of_s = int(as_of64.astype(np.int64))
 
-    n_lines = np.bincount(c, minlength=n_c).astype(np.float64)
-    has = n_lines > 0
-    monetary = np.bincount(c, weights=tx.value, minlength=n_c)
-    units = np.bincount(c, weights=tx.quantity, minlength=n_c)
-    disc = np.bincount(c, weights=tx.discount, minlength=n_c)
-    promo = np.bincount(c, weights=(tx.discount > 0).astype(np.float64), minlength=n_c)
+    # customer runs (rows are sorted by customer): sums by reduceat, not scatter-add
+    cstart = np.flatnonzero(np.r_[True, c[1:] != c[:-1]])[: tx.n_rows]
+    ccode = c[cstart]
 
-    # customer runs (rows are sorted by customer)
-    first_t = np.full(n_c, np.iinfo(np.int64).min, dtype=np.int64)
-    last_t = np.full(n_c, np.iinfo(np.int64).min, dtype=np.int64)
-    if tx.n_rows:
-        cstart = np.flatnonzero(np.r_[True, c[1:] != c[:-1]])
-        ccode = c[cstart]
-        first_t[ccode] = np.minimum.reduceat(ts, cstart)
-        last_t[ccode] = np.maximum.reduceat(ts, cstart)
+    def per_customer(
+        ufunc: np.ufunc, values: npt.NDArray[Any], fill: Any, dtype: Any = None
+    ) -> npt.NDArray[Any]:
+        out = np.full(n_c, fill, dtype=dtype or values.dtype)
+        if len(cstart):
+            out[ccode] = ufunc.reduceat(values, cstart, dtype=dtype)
+        return out
+
+    n_lines = np.zeros(n_c)
+    n_lines[ccode] = np.diff(np.r_[cstart, tx.n_rows])
+    has = n_lines > 0
+    monetary = per_customer(np.add, tx.value, 0.0)
+    units = per_customer(np.add, tx.quantity, 0.0)
+    disc = per_customer(np.add, tx.discount, 0.0)
+    promo = per_customer(np.add, tx.discount > 0, 0.0, np.float64)
+    first_t = per_customer(np.minimum, ts, np.iinfo(np.int64).min)
+    last_t = per_customer(np.maximum, ts, np.iinfo(np.int64).min)
 
     # baskets: runs of equal basket code; a basket's time is its first line in the window
     bstart = np.flatnonzero(np.r_[True, tx.basket[1:] != tx.basket[:-1]])[: tx.n_rows]
     bcust = c[bstart]
     btime = ts[bstart]
     frequency = np.bincount(bcust, minlength=n_c).astype(np.float64)
-    border = np.lexsort((btime, bcust))
-    bcust, btime = bcust[border], btime[border]
     same = bcust[1:] == bcust[:-1]
+    if bool(np.any(same & (btime[1:] < btime[:-1]))):  # only when the window cut a basket
+        border = np.lexsort((btime, bcust))
+        bcust, btime = bcust[border], btime[border]
+        same = bcust[1:] == bcust[:-1]
     gaps = (btime[1:] - btime[:-1])[same] / SECONDS_PER_DAY
     gcust = bcust[1:][same]
     n_gaps = np.bincount(gcust, minlength=n_c).astype(np.float64)
@@ -332,32 +340,25 @@ def build_profiles(
     recency = np.where(has, (as_of_s - last_t) / SECONDS_PER_DAY, np.nan)
     tenure = np.where(has, (as_of_s - first_t) / SECONDS_PER_DAY, np.nan)
 
-    # distinct items: row lengths of the customer x item pattern
-    indptr = np.r_[0, np.cumsum(n_lines, dtype=np.int64)]
-    ci = sp.csr_array(
-        (np.ones(tx.n_rows, dtype=np.float32), tx.item, indptr),
-        shape=(n_c, tx.n_items),
-    )
-    ci.sum_duplicates()
-    distinct = np.diff(ci.indptr).astype(np.float64)
-    del ci
+    distinct = distinct_per_row(c, tx.item, (n_c, tx.n_items)).astype(np.float64)
 
     mix = None
     categories = None
     coverage = None
     if catalogue is not None:
-        cat_of_item = catalogue.category_codes(tx.items)
-        cat = cat_of_item[tx.item]
-        known = cat >= 0
+        # unknown categories go to an extra last column, dropped after the sums
         n_cat = len(catalogue.categories)
-        spend_known = np.bincount(c[known], weights=tx.value[known], minlength=n_c)
-        m = sp.coo_array((tx.value[known], (c[known], cat[known])), shape=(n_c, n_cat)).tocsr()
-        m.sum_duplicates()
-        row_tot = np.repeat(spend_known, np.diff(m.indptr))
-        m.data = _safe_div(m.data, row_tot)
-        m.data[~np.isfinite(m.data)] = 0.0
-        m.eliminate_zeros()
-        mix = m
+        cat_of_item = catalogue.category_codes(tx.items)
+        cat_of_item[cat_of_item < 0] = n_cat
+        m = grouped_csr(c, cat_of_item[tx.item], tx.value, (n_c, n_cat + 1))
+        known = m.indices < n_cat
+        row_of = np.repeat(np.arange(n_c), np.diff(m.indptr))
+        spend_known = np.bincount(row_of, weights=np.where(known, m.data, 0.0), minlength=n_c)
+        share = _safe_div(m.data, spend_known[row_of])
+        keep = known & (share > 0)
+        indptr = np.zeros(n_c + 1, dtype=np.int64)
+        np.cumsum(np.bincount(row_of[keep], minlength=n_c), out=indptr[1:])
+        mix = sp.csr_array((share[keep], m.indices[keep], indptr), shape=(n_c, n_cat))
         categories = catalogue.categories
         coverage = _safe_div(spend_known, monetary)
 
