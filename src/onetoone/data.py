@@ -88,6 +88,8 @@ class IdIndex:
 
     Codes follow the sorted order of the ids, so two indexes built from the same
     set of ids agree, whatever order the ids came in.
+    String ids are stored as numpy unicode, which cannot represent trailing NUL
+    characters (``"a\\x00"`` reads back as ``"a"``); strip them beforehand.
 
     Parameters
     ----------

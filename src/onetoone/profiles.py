@@ -259,11 +259,15 @@ def build_profiles(
 
     Notes
     -----
-    With rows sorted by (customer, basket, time), a basket starts where the
-    basket code changes; per-customer sums are ``np.bincount`` over customer
-    codes, first/last times ``np.minimum/maximum.reduceat`` over customer runs,
-    and distinct items the row lengths of the customer x item CSR matrix. Cost
-    is O(rows) plus one sort of the baskets for interval statistics.
+    Rows are sorted by (customer, basket, time) once, at ingestion, so a
+    customer is a contiguous run and a basket starts where the basket code
+    changes. Per-customer sums, first and last times are ``ufunc.reduceat``
+    over customer runs; interval statistics are ``np.bincount`` over the
+    baskets' gaps; distinct items come from one counting sort by item (CSR to
+    CSC), after which repeated (customer, item) pairs are adjacent; the
+    category mix sums (customer, category) pairs in blocks of customers. Cost
+    is O(rows) with no comparison sort (baskets are re-sorted only when the
+    window cuts a basket), and memory stays below the input columns' size.
 
     Examples
     --------
