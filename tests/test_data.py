@@ -303,3 +303,11 @@ def test_catalogue() -> None:
         Catalogue.from_arrays(item=[1, 1], category=["a", "b"])
     with pytest.raises(ValidationError, match="catalogue items are ints"):
         cat.category_codes(IdIndex.from_values(["a"]))
+
+
+@given(st.lists(st.integers(-50, 50), min_size=1, max_size=200))
+def test_idindex_dense_int_path_matches_sorting_path(ids: list[int]) -> None:
+    idx, codes = IdIndex.factorize(ids)  # small range: lookup-table path
+    uniq, inverse = np.unique(np.asarray(ids, dtype=np.int64), return_inverse=True)
+    assert np.array_equal(idx.values, uniq)
+    assert np.array_equal(codes, inverse.reshape(-1))

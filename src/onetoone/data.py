@@ -131,7 +131,18 @@ class IdIndex:
     @classmethod
     def factorize(cls, ids: Any, *, name: str = "ids") -> tuple[IdIndex, npt.NDArray[np.int32]]:
         """Build the index of ``ids`` and return it with the code of each element."""
-        uniq, inverse = np.unique(_normalise_ids(ids, name), return_inverse=True)
+        a = _normalise_ids(ids, name)
+        if a.dtype.kind == "i" and len(a):
+            lo, hi = int(a.min()), int(a.max())
+            span = hi - lo + 1
+            if span <= 4 * len(a) + (1 << 20):  # dense ids: a lookup table, no sort
+                offset = a - lo
+                present = np.zeros(span, dtype=bool)
+                present[offset] = True
+                code_of = np.cumsum(present, dtype=np.int64).astype(np.int32) - 1
+                uniq_dense = np.flatnonzero(present).astype(np.int64) + lo
+                return cls(uniq_dense), code_of[offset]
+        uniq, inverse = np.unique(a, return_inverse=True)
         return cls(uniq), inverse.astype(np.int32).reshape(-1)
 
     def __len__(self) -> int:
