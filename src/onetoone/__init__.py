@@ -19,19 +19,35 @@ from onetoone.errors import (
     ValidationError,
 )
 from onetoone.profiles import FEATURES, Profiles, build_profiles
+from onetoone.strategies import (
+    LoggedCampaign,
+    Market,
+    OffPolicyEstimate,
+    PlanOutcome,
+    doubly_robust,
+    evaluate_plan,
+    ips,
+    log_campaign,
+    simulate_market,
+    snips,
+)
 
 __all__ = [
-    "FEATURES",
     "Catalogue",
     "EmptyInputError",
+    "FEATURES",
     "FormatError",
     "IdIndex",
     "InfeasibleError",
     "IngestionReport",
     "LengthMismatchError",
+    "LoggedCampaign",
+    "Market",
     "MissingDependencyError",
     "NotFittedError",
+    "OffPolicyEstimate",
     "OneToOneError",
+    "PlanOutcome",
     "Profiles",
     "Transactions",
     "UnknownIdError",
@@ -39,4 +55,10 @@ __all__ = [
     "__version__",
     "build_profiles",
     "customer_item_matrix",
+    "doubly_robust",
+    "evaluate_plan",
+    "ips",
+    "log_campaign",
+    "simulate_market",
+    "snips",
 ]
