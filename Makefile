@@ -23,7 +23,7 @@ lint: $(STAMP)
 	$(PY) -m ruff check src tests examples benchmarks
 
 typecheck: $(STAMP)
-	$(PY) -m mypy --strict src
+	$(PY) -m mypy --strict src tests/typing
 
 pytest: $(STAMP)
 	$(PY) -m pytest -q

@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from onetoone import (
@@ -311,3 +311,39 @@ def test_idindex_dense_int_path_matches_sorting_path(ids: list[int]) -> None:
     uniq, inverse = np.unique(np.asarray(ids, dtype=np.int64), return_inverse=True)
     assert np.array_equal(idx.values, uniq)
     assert np.array_equal(codes, inverse.reshape(-1))
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 4), st.integers(0, 3), st.integers(0, 5)),
+        min_size=1,
+        max_size=60,
+    ),
+    st.booleans(),
+)
+def test_row_order_matches_reference_sort(
+    rows: list[tuple[int, int, int]], with_basket: bool
+) -> None:
+    cust, basket, day = (np.asarray(x) for x in zip(*rows, strict=True))
+    ts = np.datetime64("2024-01-01", "s") + (day * 3600).astype("timedelta64[s]")
+    value = np.arange(len(cust), dtype=float)  # row identity
+    tx = Transactions.from_arrays(
+        customer=cust,
+        item=np.zeros(len(cust), dtype=int),
+        timestamp=ts,
+        value=value,
+        basket=basket if with_basket else None,
+    )
+    if with_basket:
+        # reference: baskets by (customer, first line time, basket id), lines by (time, row)
+        first = {}
+        for c, b, d in rows:
+            first[(c, b)] = min(first.get((c, b), d), d)
+        ref = sorted(
+            range(len(rows)),
+            key=lambda r: (rows[r][0], first[rows[r][:2]], rows[r][1], rows[r][2], r),
+        )
+    else:
+        ref = sorted(range(len(rows)), key=lambda r: (rows[r][0], rows[r][2], r))
+    assert tx.value.astype(int).tolist() == ref

@@ -633,17 +633,21 @@ class Transactions:
         ts_k = ts[keep]
         ts_i = ts_k.view(np.int64)
         if bsk_raw is None:
-            order1 = np.lexsort((ts_i, cust_k))
+            order1 = _sort_rows(cust_k, ts_i - ts_i.min())
             c1, t1 = cust_k[order1], ts_i[order1]
             new_basket = np.ones(len(order1), dtype=bool)
             new_basket[1:] = (c1[1:] != c1[:-1]) | (t1[1:] != t1[:-1])
             perm = order1
         else:
             _, bcode = IdIndex.factorize(bsk_raw[keep], name="basket")
-            order1 = np.lexsort((ts_i, bcode, cust_k))
+            order1 = _sort_rows(cust_k, bcode)
             c1, b1, t1 = cust_k[order1], bcode[order1], ts_i[order1]
             run_start = np.ones(len(order1), dtype=bool)
             run_start[1:] = (c1[1:] != c1[:-1]) | (b1[1:] != b1[:-1])
+            if bool(np.any(~run_start[1:] & (t1[1:] < t1[:-1]))):
+                # lines of a basket out of time order: sort them by time as well
+                order1 = np.lexsort((ts_i, bcode, cust_k))
+                c1, b1, t1 = cust_k[order1], bcode[order1], ts_i[order1]
             starts = np.flatnonzero(run_start).astype(np.int64)
             lengths = np.diff(np.append(starts, len(order1)))
             # order baskets by (customer, first line time, basket id)
@@ -846,6 +850,25 @@ class Transactions:
             }
         )
         return frame
+
+
+def _sort_rows(major: npt.NDArray[Any], minor: npt.NDArray[Any]) -> npt.NDArray[np.intp]:
+    """Row order by (major, minor, row position): ``np.lexsort((minor, major))``.
+
+    Both keys are non-negative integers. When ``major``, ``minor`` and the row
+    position fit in one int64, a single (SIMD) quicksort of the combined key,
+    unique thanks to the row position, gives the same order several times
+    faster than ``lexsort``.
+    """
+    n = len(major)
+    if n == 0:
+        return np.zeros(0, dtype=np.intp)
+    span_minor = int(minor.max()) + 1
+    span_major = int(major.max()) + 1
+    if span_major * span_minor * n < (1 << 62):
+        key = (major.astype(np.int64) * span_minor + minor) * n + np.arange(n, dtype=np.int64)
+        return np.argsort(key)
+    return np.lexsort((minor, major))
 
 
 def _check_policy(name: str, value: str, allowed: tuple[str, ...]) -> None:
