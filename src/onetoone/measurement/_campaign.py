@@ -161,7 +161,7 @@ class CampaignResult:
             lines.append(
                 f"lift per customer (CUPED):  {self.revenue.cuped}  theta="
                 f"{self.revenue.theta:.4g}, variance reduction "
-                f"{self.revenue.variance_reduction:.1%}"
+                f"{self.revenue.variance_reduction:.2%}"
             )
         if self.revenue.bootstrap is not None:
             lines.append(f"lift per customer (bootstrap): {self.revenue.bootstrap}")
