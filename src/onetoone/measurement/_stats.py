@@ -8,6 +8,7 @@ transaction log (a randomised e-mail test such as Hillstrom's) and
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import attrs
@@ -154,13 +155,20 @@ class ArmComparison:
 
 
 def _welch(yt: _F64, yc: _F64, alpha: float, method: str) -> Estimate:
-    vt = float(np.var(yt, ddof=1))
-    vc = float(np.var(yc, ddof=1))
-    if vt == 0.0 and vc == 0.0:
+    const_t = bool(np.ptp(yt) == 0)
+    const_c = bool(np.ptp(yc) == 0)
+    if const_t and const_c:
         # constant within both arms: the difference is known exactly, no test is possible
         d = float(yt[0] - yc[0])
         return Estimate(d, 0.0, d, d, float("nan"), float("nan"), 1.0 - alpha, method)
-    res = scipy.stats.ttest_ind(yt, yc, equal_var=False)
+    vt = 0.0 if const_t else float(np.var(yt, ddof=1))
+    vc = 0.0 if const_c else float(np.var(yc, ddof=1))
+    with warnings.catch_warnings():
+        if const_t or const_c:
+            # scipy warns of "catastrophic cancellation" for an arm whose values are all
+            # equal; here they are exactly equal, so its variance is truly 0
+            warnings.filterwarnings("ignore", "Precision loss", RuntimeWarning)
+        res = scipy.stats.ttest_ind(yt, yc, equal_var=False)
     ci = res.confidence_interval(confidence_level=1.0 - alpha)
     return Estimate(
         estimate=float(np.mean(yt) - np.mean(yc)),
