@@ -117,8 +117,10 @@ def _svg_img(fig: Any, alt: str) -> str:
 
 
 def _figure() -> tuple[Any, Any]:
-    figure_mod = import_optional("matplotlib.figure", purpose="onetoone.report.render_html")
-    fig = figure_mod.Figure(figsize=(7.0, 3.2), dpi=100)
+    import_optional("matplotlib", purpose="onetoone.report.render_html")
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7.0, 3.2), dpi=100)
     ax = fig.add_subplot(1, 1, 1)
     ax.grid(True, alpha=0.3)
     for side in ("top", "right"):
@@ -127,10 +129,11 @@ def _figure() -> tuple[Any, Any]:
 
 
 def _date_axis(fig: Any, ax: Any) -> None:
-    dates = import_optional("matplotlib.dates", purpose="onetoone.report.render_html")
-    loc = dates.AutoDateLocator(maxticks=8)
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+
+    loc = AutoDateLocator(maxticks=8)
     ax.xaxis.set_major_locator(loc)
-    ax.xaxis.set_major_formatter(dates.ConciseDateFormatter(loc))
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(loc))
 
 
 def _chart_revenue(k: KpiSeries) -> str:
