@@ -133,7 +133,7 @@ def test_allocation_summary_from_mapping() -> None:
 
 
 def test_render_html_bad_input() -> None:
-    res, k = _inputs()
+    res, _ = _inputs()
     with pytest.raises(ValidationError, match="needs a CampaignResult"):
         render_html()
     with pytest.raises(ValidationError, match="kpis must be a KpiSeries"):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import html
+import importlib
 import io
 import math
 import os
@@ -129,11 +130,10 @@ def _figure() -> tuple[Any, Any]:
 
 
 def _date_axis(fig: Any, ax: Any) -> None:
-    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
-
-    loc = AutoDateLocator(maxticks=8)
+    mdates: Any = importlib.import_module("matplotlib.dates")
+    loc = mdates.AutoDateLocator(maxticks=8)
     ax.xaxis.set_major_locator(loc)
-    ax.xaxis.set_major_formatter(ConciseDateFormatter(loc))
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
 
 
 def _chart_revenue(k: KpiSeries) -> str:
