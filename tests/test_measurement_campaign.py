@@ -329,6 +329,29 @@ def test_track_kpis_on_track_and_as_of() -> None:
     assert len(k) == 10 and not k.off_track.any() and k.first_off_track is None
     assert k.cost[-1] == pytest.approx(1000.0 * 10 / 31)
     assert "on track every day" in k.summary()
+    # a front-loaded cost is on track against a front-loaded budget path, not a linear one
+    daily = np.full(31, 10.0)
+    daily[0] = 500.0
+    lin = track_kpis(
+        tx,
+        treated=t,
+        control=c,
+        start=START,
+        end=END,
+        cost=daily,
+        goals=Goals(budget=800.0, warmup_days=0),
+    )
+    up = track_kpis(
+        tx,
+        treated=t,
+        control=c,
+        start=START,
+        end=END,
+        cost=daily,
+        goals=Goals(budget=800.0, budget_upfront=500.0, warmup_days=0),
+    )
+    assert lin.budget_off_track[0] and not up.budget_off_track.any()
+    assert up.budget_goal[-1] == pytest.approx(800.0)
 
 
 @pytest.mark.parametrize(
@@ -363,6 +386,7 @@ def test_track_kpis_bad_input(kwargs: dict[str, object], message: str) -> None:
         ({"target_redemption_rate": 2.0}, r"Goals.target_redemption_rate must lie in \[0, 1\]"),
         ({"warmup_days": -1}, "Goals.warmup_days must be an int >= 0"),
         ({"target_roi": -2.0}, "Goals.target_roi must be a finite number >= -1"),
+        ({"budget_upfront": 5.0}, r"Goals.budget_upfront \(5.0\) needs a budget"),
     ],
 )
 def test_goals_bad_input(kwargs: dict[str, object], message: str) -> None:

@@ -143,6 +143,19 @@ def test_bootstrap_with_covariate_recomputes_theta() -> None:
     assert cmp.bootstrap.std_error == pytest.approx(cmp.cuped.std_error, rel=0.15)
 
 
+def test_one_constant_arm_equals_scipy_without_warning() -> None:
+    yt = np.array([0.0, 3.5, 0.0, 12.25, 1.0])
+    yc = np.full(4, 23302.41954937)  # all equal: scipy would warn of precision loss
+    w = compare_arms(yt, yc).welch
+    with np.errstate(all="ignore"):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ref = scipy.stats.ttest_ind(yt, yc, equal_var=False)
+    assert (w.p_value, w.df) == (ref.pvalue, ref.df)
+
+
 def test_constant_outcomes_give_zero_width_interval() -> None:
     w = compare_arms([0.0, 0.0, 0.0], [1.0, 1.0]).welch
     assert (w.estimate, w.ci_low, w.ci_high, w.std_error) == (-1.0, -1.0, -1.0, 0.0)

@@ -152,14 +152,14 @@ def _chart_revenue(k: KpiSeries) -> str:
     if bool(np.isfinite(k.revenue_goal).any()):
         ax.plot(x, k.revenue_goal, color="#2ca02c", ls="--", label="goal (pro rata)")
     ax.axhline(0.0, color="black", lw=0.8)
-    if bool(k.off_track.any()):
+    if bool(k.revenue_off_track.any()):
         ax.plot(
-            x[k.off_track],
-            k.incremental_revenue[k.off_track],
+            x[k.revenue_off_track],
+            k.incremental_revenue[k.revenue_off_track],
             "o",
             color="#d62728",
             ms=4,
-            label="off track",
+            label="off track (revenue goal)",
         )
     ax.set_ylabel("cumulative incremental revenue")
     ax.set_title("Incremental revenue since the campaign start")
@@ -177,6 +177,9 @@ def _chart_roi(k: KpiSeries) -> str:
     if k.goals.target_roi is not None:
         ax.axhline(k.goals.target_roi, color="#2ca02c", ls="--", label="target ROI")
     ax.axhline(0.0, color="black", lw=0.8)
+    if bool(k.roi_off_track.any()):
+        off = k.roi_off_track & ok
+        ax.plot(x[off], k.roi[off], "o", color="#d62728", ms=4, label="off track (ROI goal)")
     ax.set_ylabel("ROI")
     ax.set_title("Return on investment to date")
     ax.legend(loc="upper left", fontsize=8, frameon=False)
@@ -198,7 +201,7 @@ def _chart_budget(k: KpiSeries) -> str:
             "o",
             color="#d62728",
             ms=4,
-            label="over budget path",
+            label="off track (budget)",
         )
     ax.set_ylabel("cost")
     ax.set_title("Spend against budget")
@@ -223,6 +226,16 @@ def _chart_redemptions(k: KpiSeries) -> str:
         ax.plot(k.days, 100 * k.redemption_rate, color="#17becf", lw=2, label="redemption rate")
         if bool(np.isfinite(k.redemption_goal).any()):
             ax.plot(k.days, 100 * k.redemption_goal, color="#2ca02c", ls="--", label="goal")
+        off = k.redemption_off_track
+        if bool(off.any()):
+            ax.plot(
+                k.days[off],
+                100 * k.redemption_rate[off],
+                "o",
+                color="#d62728",
+                ms=4,
+                label="off track (redemption goal)",
+            )
         ax.set_ylabel("% of treated customers")
         ax.set_title("Redemption rate to date")
         ax.legend(loc="upper left", fontsize=8, frameon=False)
@@ -259,6 +272,12 @@ def _est_row(name: str, e: Estimate, spec: str = ",.2f") -> tuple[str, ...]:
         _fmt(e.p_value, ".3g"),
         html.escape(e.method),
     )
+
+
+def _when(t: np.datetime64) -> str:
+    """A time as a date when it is midnight, else to the second."""
+    day = t.astype("datetime64[D]")
+    return str(day) if day == t else str(t).replace("T", " ")
 
 
 def _result_section(r: CampaignResult) -> str:
@@ -306,8 +325,8 @@ def _result_section(r: CampaignResult) -> str:
     )
     notes.append(f"Cost {_fmt(r.cost)}; {basis}.")
     return (
-        f"<h2>Campaign result ({html.escape(str(r.start))} to "
-        f"{html.escape(str(r.end))}, end exclusive)</h2>\n"
+        f"<h2>Campaign result ({html.escape(_when(r.start))} to "
+        f"{html.escape(_when(r.end))}, end exclusive)</h2>\n"
         + arms
         + "\n"
         + est

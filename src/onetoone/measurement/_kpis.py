@@ -75,6 +75,10 @@ class Goals:
     target_incremental_revenue : float, optional
         Target incremental revenue at the end. Off track when the upper
         confidence bound to date is below ``(1 - tolerance)`` times pro rata.
+    budget_upfront : float
+        Part of the budget planned to be spent on the first day (e.g. printing
+        and mailing); the pro-rata budget path is ``budget_upfront + (budget -
+        budget_upfront) * elapsed share``.
     tolerance : float
         Slack around the pro-rata paths (default 0.1).
     warmup_days : int
@@ -94,6 +98,9 @@ class Goals:
         default=None, converter=_opt_float, validator=_opt_nonneg("budget")
     )
     target_incremental_revenue: float | None = attrs.field(default=None, converter=_opt_float)
+    budget_upfront: float = attrs.field(
+        default=0.0, converter=float, validator=_opt_nonneg("budget_upfront")
+    )
     tolerance: float = attrs.field(default=0.1, converter=float, validator=_opt_nonneg("tolerance"))
     warmup_days: Any = attrs.field(default=3)
 
@@ -106,6 +113,11 @@ class Goals:
             raise ValidationError(
                 f"Goals.warmup_days must be an int >= 0, got {self.warmup_days!r}",
                 field="warmup_days",
+            )
+        if self.budget_upfront > 0 and (self.budget is None or self.budget_upfront > self.budget):
+            raise ValidationError(
+                f"Goals.budget_upfront ({self.budget_upfront}) needs a budget at least as large",
+                field="budget_upfront",
             )
         if self.target_roi is not None and not (
             math.isfinite(self.target_roi) and self.target_roi >= -1.0
@@ -489,7 +501,9 @@ def track_kpis(
     redemption_goal = (
         nan if g.target_redemption_rate is None else (g.target_redemption_rate * elapsed)
     )
-    budget_goal = nan if g.budget is None else g.budget * elapsed
+    budget_goal = (
+        nan if g.budget is None else g.budget_upfront + (g.budget - g.budget_upfront) * elapsed
+    )
     live = np.arange(n_days) >= g.warmup_days
     tol = g.tolerance
     f = np.zeros(n_days, dtype=bool)
