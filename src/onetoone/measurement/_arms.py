@@ -222,18 +222,32 @@ def check_margin_rate(margin_rate: Any) -> float | None:
     return float(margin_rate)
 
 
+def window_mask(
+    transactions: Transactions, start: np.datetime64, end: np.datetime64
+) -> npt.NDArray[np.bool_]:
+    """Rows with ``start <= timestamp < end``."""
+    ts = transactions.timestamp.view(np.int64)  # datetime64[s] as int64: faster compares
+    lo = int(start.astype("datetime64[s]").astype(np.int64))
+    hi = int(end.astype("datetime64[s]").astype(np.int64))
+    return np.asarray((ts >= lo) & (ts < hi))
+
+
 def spend_and_visits(
     transactions: Transactions, start: np.datetime64, end: np.datetime64
 ) -> tuple[_F64, _F64]:
-    """Per customer code: amount paid and number of baskets in ``[start, end)``."""
-    tx = transactions.between(start, end)
-    n = tx.n_customers
-    spend = np.bincount(tx.customer, weights=tx.value, minlength=n)
-    if tx.n_rows:
-        first = np.r_[True, tx.basket[1:] != tx.basket[:-1]]
-        visits = np.bincount(tx.customer[first], minlength=n).astype(np.float64)
-    else:
-        visits = np.zeros(n)
+    """Per customer code: amount paid and number of baskets in ``[start, end)``.
+
+    One boolean mask and two ``np.bincount``; basket codes increase along the
+    rows, so a basket starts where the code changes among the kept rows.
+    """
+    keep = window_mask(transactions, start, end)
+    n = transactions.n_customers
+    cust = transactions.customer[keep]
+    spend = np.bincount(cust, weights=transactions.value[keep], minlength=n)
+    b = transactions.basket[keep]
+    first = np.ones(len(b), dtype=bool)
+    first[1:] = b[1:] != b[:-1]
+    visits = np.bincount(cust[first], minlength=n).astype(np.float64)
     return np.asarray(spend, dtype=np.float64), visits
 
 

@@ -26,6 +26,7 @@ from onetoone.measurement._arms import (
     resolve_pre_period,
     resolve_window,
     spend_and_visits,
+    window_mask,
 )
 from onetoone.measurement._stats import _check_alpha
 
@@ -318,8 +319,9 @@ def _arm_day_sums(
     ``v (2 S - v)``; bincount by (arm, day) and cumsum over days.
     """
     e = s + np.timedelta64(n_days * 86400, "s")
-    tx = transactions.between(s, e)
-    keep = arm_of[tx.customer] >= 0
+    tx = transactions
+    keep = window_mask(tx, s, e)
+    keep &= arm_of[tx.customer] >= 0
     cust = tx.customer[keep]
     day = day_index(tx.timestamp[keep], s)
     m = sp.coo_array(
