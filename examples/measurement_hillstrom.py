@@ -11,7 +11,9 @@ spend (``history``) the pre-period covariate for CUPED. The script
    plus one pre-period row carrying ``history``) and measures it with
    :func:`measure_campaign`, which must give the same figures;
 3. prints the arm figures, the CUPED variance reduction (whatever it is) and a
-   ROI summary under a stated, assumed cost and margin (the data has neither).
+   ROI summary under a stated, assumed cost and margin (the data has neither),
+   and writes an HTML report of the Mens arm (to the folder given as the first
+   argument, default the system temp folder) whose path it prints.
 
 Data: ``../shared/data/hillstrom.csv`` from the repository root, or the folder in
 the environment variable ``ONETOONE_SHARED_DATA``.
@@ -22,6 +24,7 @@ from __future__ import annotations
 import csv
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +32,7 @@ import scipy.stats
 
 from onetoone.data import Transactions
 from onetoone.measurement import compare_arms, measure_campaign
+from onetoone.report import render_html
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Assumptions for the ROI illustration only (the data set has no cost or margin).
@@ -92,6 +96,7 @@ def main() -> int:
         sel = d["segment"] == arm
         assert round(float(d["spend"][sel].mean()), 2) == spend, arm
         assert round(float(d["visit"][sel].mean()), 3) == visit, arm
+    results = {}
     for arm in ("Mens E-Mail", "Womens E-Mail"):
         treated = d["segment"] == arm
         # 1. per-customer arrays
@@ -140,6 +145,16 @@ def main() -> int:
             "margin (not in the data):"
         )
         print(res.summary())
+        results[arm] = res
+    out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.gettempdir())
+    out.mkdir(parents=True, exist_ok=True)
+    report = out / "hillstrom_mens_email.html"
+    render_html(
+        result=results["Mens E-Mail"],
+        title="Hillstrom: Mens E-Mail vs No E-Mail (randomised)",
+        path=report,
+    )
+    print(f"\nHTML report written to {report}")
     return 0
 
 

@@ -121,6 +121,17 @@ def test_report_without_kpis_or_allocation_and_to_path(tmp_path: Path) -> None:
     assert "<img" not in page and "Allocation" not in page
 
 
+@pytest.mark.parametrize("end", ["2024-07-02", "2024-07-03"])
+def test_report_for_short_campaign_without_cost_or_goals(end: str) -> None:
+    tx = synthetic_transactions(200, 30, random_state=1)
+    ids = tx.customers.values
+    k = track_kpis(
+        tx, treated=ids[::2], control=ids[1::2], start=START, end=end, cost=0.0, goals=Goals()
+    )
+    page = render_html(kpis=k)
+    assert page.count('<img class="chart"') == 4 and "On track on every tracked day" in page
+
+
 def test_allocation_summary_from_mapping() -> None:
     a = AllocationSummary.from_mapping(ALLOC)
     assert a.n_offers == 1100 and a.gap == 0.0012

@@ -129,7 +129,10 @@ def _figure() -> tuple[Any, Any]:
     return fig, ax
 
 
-def _date_axis(fig: Any, ax: Any) -> None:
+def _date_axis(ax: Any, days: Any) -> None:
+    if len(days) < 2:  # a one-day series: give the locator a range to work with
+        one = np.timedelta64(1, "D")
+        ax.set_xlim(days[0] - one, days[0] + one)
     mdates: Any = importlib.import_module("matplotlib.dates")
     loc = mdates.AutoDateLocator(maxticks=8)
     ax.xaxis.set_major_locator(loc)
@@ -164,7 +167,7 @@ def _chart_revenue(k: KpiSeries) -> str:
     ax.set_ylabel("cumulative incremental revenue")
     ax.set_title("Incremental revenue since the campaign start")
     ax.legend(loc="upper left", fontsize=8, frameon=False)
-    _date_axis(fig, ax)
+    _date_axis(ax, k.days)
     return _svg_img(fig, "cumulative incremental revenue with its confidence band and goal")
 
 
@@ -183,7 +186,7 @@ def _chart_roi(k: KpiSeries) -> str:
     ax.set_ylabel("ROI")
     ax.set_title("Return on investment to date")
     ax.legend(loc="upper left", fontsize=8, frameon=False)
-    _date_axis(fig, ax)
+    _date_axis(ax, k.days)
     return _svg_img(fig, "ROI to date with its confidence band and target")
 
 
@@ -206,7 +209,7 @@ def _chart_budget(k: KpiSeries) -> str:
     ax.set_ylabel("cost")
     ax.set_title("Spend against budget")
     ax.legend(loc="upper left", fontsize=8, frameon=False)
-    _date_axis(fig, ax)
+    _date_axis(ax, k.days)
     return _svg_img(fig, "cumulative cost against the budget")
 
 
@@ -239,7 +242,7 @@ def _chart_redemptions(k: KpiSeries) -> str:
         ax.set_ylabel("% of treated customers")
         ax.set_title("Redemption rate to date")
         ax.legend(loc="upper left", fontsize=8, frameon=False)
-        _date_axis(fig, ax)
+        _date_axis(ax, k.days)
     return _svg_img(fig, "redemption rate by offer")
 
 
