@@ -239,3 +239,15 @@ def test_browser_check_catches_a_broken_chart(tmp_path: Path) -> None:
     dom, problems = _load(chromium, probe, tmp_path / "profile")
     assert any("IMAGE-FAILED 0" in p for p in problems)
     assert 'data-images-ok="3/4"' in dom
+
+
+@pytest.mark.parametrize(("require", "outcome"), [("1", "fail"), ("", "skip")])
+def test_missing_browser_fails_when_required(
+    monkeypatch: pytest.MonkeyPatch, require: str, outcome: str
+) -> None:
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.setattr(os.path, "exists", lambda path: False)
+    monkeypatch.setenv("ONETOONE_REQUIRE_BROWSER", require)
+    expected = pytest.fail.Exception if outcome == "fail" else pytest.skip.Exception
+    with pytest.raises(expected, match="install the Debian package 'chromium'"):
+        _chromium()

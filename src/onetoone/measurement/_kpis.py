@@ -445,7 +445,6 @@ def track_kpis(
         sxx = np.array([[((xt - xt.mean()) ** 2).sum()], [((xc - xc.mean()) ** 2).sum()]])
         cov_arm = sx - s1 * mx  # sum over the arm of (S - mean S)(x - mean x)
         # pooled theta over both arms
-        n_all = n_t + n_c
         x_all = np.concatenate([xt, xc])
         mx_all = float(x_all.mean())
         sxx_all = float(((x_all - mx_all) ** 2).sum())
@@ -454,7 +453,6 @@ def track_kpis(
         theta = sxy_all / sxx_all if sxx_all > 0 else np.zeros(n_days)
         var = np.maximum(var - 2 * theta * cov_arm / (n - 1) + theta**2 * sxx / (n - 1), 0.0)
         lift = lift - theta * (mx[0, 0] - mx[1, 0])
-        del n_all
     se2 = var[0] / n_t + var[1] / n_c
     with np.errstate(invalid="ignore", divide="ignore"):
         se = np.sqrt(se2)
@@ -530,8 +528,8 @@ def track_kpis(
         days=day0 + np.arange(n_days).astype("timedelta64[D]"),
         n_treated=n_t,
         n_control=n_c,
-        spend_treated=mean[0] if x_of is None else s1[0] / n_t,
-        spend_control=mean[1] if x_of is None else s1[1] / n_c,
+        spend_treated=mean[0],
+        spend_control=mean[1],
         lift=lift,
         lift_low=lift_low,
         lift_high=lift_high,
