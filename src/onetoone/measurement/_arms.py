@@ -1,0 +1,294 @@
+"""Shared input handling for campaign measurement: arms, windows, redemptions."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from onetoone._arrays import SECONDS_PER_DAY, TimeLike, as_1d, readonly, to_datetime64
+from onetoone.data import IdIndex, Transactions
+from onetoone.errors import EmptyInputError, UnknownIdError, ValidationError
+
+__all__ = ["Redemptions"]
+
+MissingPolicy = Literal["raise", "zero"]
+PrePeriod = tuple[TimeLike, TimeLike] | int | None
+_F64 = npt.NDArray[np.float64]
+_I32 = npt.NDArray[np.int32]
+
+
+@attrs.frozen(eq=False)
+class Redemptions:
+    """Offer redemptions: who redeemed, when, and (optionally) which offer.
+
+    Attributes
+    ----------
+    customer : array of int64 or str
+        Customer id of each redemption.
+    timestamp : datetime64[s] array
+    offer : array of str or None
+        Offer (coupon) label of each redemption, for rates by offer.
+
+    Examples
+    --------
+    >>> r = Redemptions.from_arrays(customer=[1, 2, 2], timestamp=["2024-03-01"] * 3,
+    ...                             offer=["A", "A", "B"])
+    >>> len(r)
+    3
+    """
+
+    customer: npt.NDArray[Any] = attrs.field(converter=readonly)
+    timestamp: npt.NDArray[np.datetime64] = attrs.field(converter=readonly)
+    offer: npt.NDArray[np.str_] | None = attrs.field(default=None)
+
+    def __attrs_post_init__(self) -> None:
+        if len(self.timestamp) != len(self.customer):
+            raise ValidationError(
+                f"timestamp has {len(self.timestamp)} rows for {len(self.customer)} redemptions",
+                field="timestamp",
+            )
+        if self.offer is not None:
+            if len(self.offer) != len(self.customer):
+                raise ValidationError(
+                    f"offer has {len(self.offer)} rows for {len(self.customer)} redemptions",
+                    field="offer",
+                )
+            readonly(self.offer)
+            self.offer.flags.writeable = False
+
+    def __len__(self) -> int:
+        return len(self.customer)
+
+    @classmethod
+    def from_arrays(cls, *, customer: Any, timestamp: Any, offer: Any = None) -> Redemptions:
+        """Build from aligned columns (timestamps as datetime64 or ISO strings)."""
+        cust, codes = IdIndex.factorize(as_1d(customer, "customer"), name="customer")
+        ts_raw = as_1d(timestamp, "timestamp")
+        try:
+            ts = ts_raw.astype("datetime64[s]")
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(
+                "timestamp must be datetime64 values or ISO strings", field="timestamp"
+            ) from exc
+        if bool(np.isnat(ts).any()):
+            raise ValidationError(
+                f"timestamp holds {int(np.isnat(ts).sum())} missing time(s)", field="timestamp"
+            )
+        off = None if offer is None else as_1d(offer, "offer").astype(str)
+        return cls(customer=cust.values[codes], timestamp=ts, offer=off)
+
+
+@attrs.frozen(eq=False)
+class Arms:
+    """Resolved arms: external ids and codes into the log (-1: not in the log)."""
+
+    ids_treated: npt.NDArray[Any]
+    ids_control: npt.NDArray[Any]
+    codes_treated: _I32
+    codes_control: _I32
+
+    @property
+    def n_treated(self) -> int:
+        return len(self.codes_treated)
+
+    @property
+    def n_control(self) -> int:
+        return len(self.codes_control)
+
+
+def _arm_ids(values: Any, name: str) -> npt.NDArray[Any]:
+    a = as_1d(values, name)
+    if len(a) == 0:
+        raise EmptyInputError(f"{name} is empty; each arm needs at least 2 customers", field=name)
+    index, codes = IdIndex.factorize(a, name=name)
+    if len(index) != len(codes):
+        dup = index.decode(np.flatnonzero(np.bincount(codes) > 1)[:3])
+        raise ValidationError(
+            f"{name} holds {len(codes) - len(index)} duplicate id(s), e.g. {dup.tolist()}; "
+            "list each customer once",
+            field=name,
+        )
+    if len(index) < 2:
+        raise ValidationError(
+            f"{name} has 1 customer; each arm needs at least 2 for a variance", field=name
+        )
+    return index.values
+
+
+def resolve_arms(transactions: Transactions, treated: Any, control: Any, missing: str) -> Arms:
+    """Validate the arms (non-empty, distinct, disjoint, in the log) and encode them."""
+    if missing not in ("raise", "zero"):
+        raise ValidationError(
+            f"missing must be 'raise' or 'zero', got {missing!r}", field="missing"
+        )
+    t = _arm_ids(treated, "treated")
+    c = _arm_ids(control, "control")
+    if (t.dtype.kind == "U") != (c.dtype.kind == "U"):
+        raise ValidationError(
+            "treated and control ids have different types (ints vs strings)", field="control"
+        )
+    both = np.intersect1d(t, c)
+    if len(both):
+        raise ValidationError(
+            f"treated and control overlap: {len(both)} customer(s) are in both arms, e.g. "
+            f"{both[:3].tolist()}; each customer belongs to exactly one arm",
+            field="control",
+        )
+    codes = []
+    for name, ids in (("treated", t), ("control", c)):
+        code = transactions.customers.encode(ids, unknown="mask", field=name)
+        absent = code < 0
+        if missing == "raise" and bool(absent.any()):
+            raise UnknownIdError(
+                f"{name}: {int(absent.sum())} customer(s) are not in the transaction log, e.g. "
+                f"{ids[absent][:3].tolist()}; check the ids (type, spelling), or pass "
+                "missing='zero' to count them as customers who bought nothing",
+                field=name,
+            )
+        codes.append(code)
+    return Arms(ids_treated=t, ids_control=c, codes_treated=codes[0], codes_control=codes[1])
+
+
+def resolve_window(start: TimeLike, end: TimeLike) -> tuple[np.datetime64, np.datetime64]:
+    s = to_datetime64(start, "start")
+    e = to_datetime64(end, "end")
+    if not e > s:
+        raise ValidationError(
+            f"end ({e}) must be after start ({s}); the window is start <= t < end",
+            field="end",
+        )
+    return s, e
+
+
+def resolve_pre_period(
+    pre_period: PrePeriod, start: np.datetime64
+) -> tuple[np.datetime64, np.datetime64] | None:
+    if pre_period is None:
+        return None
+    if isinstance(pre_period, (int, np.integer)) and not isinstance(pre_period, bool):
+        if pre_period < 1:
+            raise ValidationError(
+                f"pre_period as a number of days must be >= 1, got {pre_period}",
+                field="pre_period",
+            )
+        return start - np.timedelta64(int(pre_period) * 86400, "s"), start
+    if not isinstance(pre_period, tuple) or len(pre_period) != 2:
+        raise ValidationError(
+            "pre_period must be None, a number of days before start, or a (start, end) pair",
+            field="pre_period",
+        )
+    ps = to_datetime64(pre_period[0], "pre_period[0]")
+    pe = to_datetime64(pre_period[1], "pre_period[1]")
+    if not pe > ps:
+        raise ValidationError(
+            f"pre_period end ({pe}) must be after its start ({ps})", field="pre_period"
+        )
+    if pe > start:
+        raise ValidationError(
+            f"pre_period must end on or before the campaign start ({start}), got {pe}; a "
+            "covariate measured during the campaign could be affected by it and bias CUPED",
+            field="pre_period",
+        )
+    return ps, pe
+
+
+def check_cost(cost: Any) -> float:
+    if isinstance(cost, bool) or not isinstance(cost, (int, float, np.integer, np.floating)):
+        raise ValidationError(f"cost must be a number >= 0, got {cost!r}", field="cost")
+    c = float(cost)
+    if not np.isfinite(c) or c < 0:
+        raise ValidationError(
+            f"cost must be a finite number >= 0 (the campaign's total cost), got {cost!r}",
+            field="cost",
+        )
+    return c
+
+
+def check_margin_rate(margin_rate: Any) -> float | None:
+    if margin_rate is None:
+        return None
+    if (
+        isinstance(margin_rate, bool)
+        or not isinstance(margin_rate, (int, float, np.floating))
+        or not (0.0 < float(margin_rate) <= 1.0)
+    ):
+        raise ValidationError(
+            f"margin_rate must lie in (0, 1] (margin per unit of revenue), got {margin_rate!r}",
+            field="margin_rate",
+        )
+    return float(margin_rate)
+
+
+def window_mask(
+    transactions: Transactions, start: np.datetime64, end: np.datetime64
+) -> npt.NDArray[np.bool_]:
+    """Rows with ``start <= timestamp < end``."""
+    ts = transactions.timestamp.view(np.int64)  # datetime64[s] as int64: faster compares
+    lo = int(start.astype("datetime64[s]").astype(np.int64))
+    hi = int(end.astype("datetime64[s]").astype(np.int64))
+    return np.asarray((ts >= lo) & (ts < hi))
+
+
+def spend_and_visits(
+    transactions: Transactions, start: np.datetime64, end: np.datetime64
+) -> tuple[_F64, _F64]:
+    """Per customer code: amount paid and number of baskets in ``[start, end)``.
+
+    One boolean mask and two ``np.bincount``; basket codes increase along the
+    rows, so a basket starts where the code changes among the kept rows.
+    """
+    keep = window_mask(transactions, start, end)
+    n = transactions.n_customers
+    cust = transactions.customer[keep]
+    spend = np.bincount(cust, weights=transactions.value[keep], minlength=n)
+    b = transactions.basket[keep]
+    first = np.ones(len(b), dtype=bool)
+    first[1:] = b[1:] != b[:-1]
+    visits = np.bincount(cust[first], minlength=n).astype(np.float64)
+    return np.asarray(spend, dtype=np.float64), visits
+
+
+def gather(values: _F64, codes: _I32) -> _F64:
+    """``values[codes]`` with 0 for code -1 (a customer not in the log)."""
+    out = np.zeros(len(codes))
+    ok = codes >= 0
+    out[ok] = values[codes[ok]]
+    return out
+
+
+def day_index(
+    timestamps: npt.NDArray[np.datetime64], start: np.datetime64
+) -> npt.NDArray[np.int64]:
+    """Whole days since ``start`` (floor)."""
+    secs = timestamps.astype("datetime64[s]").astype(np.int64) - int(
+        start.astype("datetime64[s]").astype(np.int64)
+    )
+    return np.floor_divide(secs, int(SECONDS_PER_DAY)).astype(np.int64)
+
+
+def redemptions_in_arms(
+    redemptions: Redemptions, arms: Arms, start: np.datetime64, end: np.datetime64
+) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    """Arm of each redemption (0 treated, 1 control, -1 neither), position in arm, in window."""
+    r = redemptions.customer
+    arm = np.full(len(r), -1, dtype=np.int8)
+    pos = np.full(len(r), -1, dtype=np.int64)
+    for k, ids in enumerate((arms.ids_treated, arms.ids_control)):
+        if len(r) == 0:
+            break
+        if (r.dtype.kind == "U") != (ids.dtype.kind == "U"):
+            raise ValidationError(
+                "redemption customer ids and arm ids have different types (ints vs strings)",
+                field="redemptions",
+            )
+        p = np.searchsorted(ids, r)
+        pc = np.minimum(p, len(ids) - 1)
+        hit = ids[pc] == r
+        arm[hit] = k
+        pos[hit] = pc[hit]
+    ts = redemptions.timestamp
+    inside = (ts >= start) & (ts < end)
+    return arm, pos, inside

@@ -1,0 +1,413 @@
+"""Campaign measurement from a transaction log: arm figures, lift, ROI."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import attrs
+import numpy as np
+import scipy.stats
+
+from onetoone._arrays import TimeLike
+from onetoone._random import RandomState
+from onetoone.data import Transactions
+from onetoone.errors import ValidationError
+from onetoone.measurement._arms import (
+    MissingPolicy,
+    PrePeriod,
+    Redemptions,
+    check_cost,
+    check_margin_rate,
+    gather,
+    redemptions_in_arms,
+    resolve_arms,
+    resolve_pre_period,
+    resolve_window,
+    spend_and_visits,
+)
+from onetoone.measurement._stats import (
+    ArmComparison,
+    Estimate,
+    _check_alpha,
+    _check_bootstrap,
+    compare_arms,
+    ratio_difference,
+)
+
+__all__ = ["ArmSummary", "CampaignResult", "measure_campaign"]
+
+
+@attrs.frozen
+class ArmSummary:
+    """Descriptive figures of one arm over the campaign window.
+
+    Attributes
+    ----------
+    n_customers : int
+    n_not_in_log : int
+        Customers absent from the log, counted as buying nothing (``missing="zero"``).
+    spend_total, spend_per_customer : float
+        Amount paid in the window, in total and per customer.
+    visit_rate : float
+        Share of customers with at least one basket.
+    visits_per_customer : float
+    spend_per_visit : float
+        Total spend / total baskets (NaN without baskets).
+    pre_spend_per_customer : float
+        Pre-period spend per customer (NaN without ``pre_period``).
+    redemptions, redeemers : int
+        Redemptions in the window and distinct customers who redeemed.
+    """
+
+    n_customers: int
+    n_not_in_log: int
+    spend_total: float
+    spend_per_customer: float
+    visit_rate: float
+    visits_per_customer: float
+    spend_per_visit: float
+    pre_spend_per_customer: float
+    redemptions: int
+    redeemers: int
+
+    @property
+    def redemption_rate(self) -> float:
+        """Redeemers / customers."""
+        return self.redeemers / self.n_customers
+
+
+@attrs.frozen
+class CampaignResult:
+    """What a campaign did: per-arm figures, incremental revenue, margin and ROI.
+
+    Attributes
+    ----------
+    start, end : numpy.datetime64
+        The measured window ``start <= t < end``.
+    pre_period : (datetime64, datetime64) or None
+        The covariate window for CUPED.
+    treated, control : ArmSummary
+    revenue : ArmComparison
+        Spend per customer, treated vs control: Welch, CUPED, bootstrap.
+    lift : Estimate
+        Incremental revenue per treated customer: CUPED when a pre-period was
+        given, else Welch (``revenue.primary``).
+    incremental_revenue : Estimate
+        ``lift * n_treated``: revenue the campaign added over the treated arm.
+    incremental_margin : Estimate
+        ``margin_rate * incremental_revenue`` (revenue itself when
+        ``margin_rate`` is None).
+    roi : Estimate or None
+        ``(incremental_margin - cost) / cost``; its ``p_value`` tests ROI = 0
+        (break-even). None when ``cost == 0``.
+    roi_bootstrap : Estimate or None
+        The same from the bootstrap interval of the lift.
+    visit_rate : Estimate
+        Difference in the share of customers who visited (Welch on 0/1).
+    spend_per_visit : Estimate
+        Difference in spend per visit (delta method).
+    cost : float
+    margin_rate : float or None
+    breakeven_lift : float
+        Lift per treated customer at which ROI = 0 (NaN when ``cost == 0``).
+    redemptions_outside : int
+        Redemptions given but not counted: outside the window or by customers
+        in neither arm.
+    alpha : float
+    """
+
+    start: np.datetime64
+    end: np.datetime64
+    pre_period: tuple[np.datetime64, np.datetime64] | None
+    treated: ArmSummary
+    control: ArmSummary
+    revenue: ArmComparison
+    lift: Estimate
+    incremental_revenue: Estimate
+    incremental_margin: Estimate
+    roi: Estimate | None
+    roi_bootstrap: Estimate | None
+    visit_rate: Estimate
+    spend_per_visit: Estimate
+    cost: float
+    margin_rate: float | None
+    breakeven_lift: float
+    redemptions_outside: int
+    alpha: float
+
+    def summary(self) -> str:
+        """A plain-text ROI summary."""
+        t, c = self.treated, self.control
+        pct = round(100 * (1 - self.alpha))
+        lines = [
+            f"campaign {self.start} .. {self.end} (end exclusive)",
+            f"{'':<26}{'treated':>14}{'control':>14}",
+            f"{'customers':<26}{t.n_customers:>14,}{c.n_customers:>14,}",
+            f"{'spend per customer':<26}{t.spend_per_customer:>14,.3f}"
+            f"{c.spend_per_customer:>14,.3f}",
+            f"{'visit rate':<26}{t.visit_rate:>14.4f}{c.visit_rate:>14.4f}",
+            f"{'spend per visit':<26}{t.spend_per_visit:>14,.3f}{c.spend_per_visit:>14,.3f}",
+            f"{'redemptions (redeemers)':<26}{f'{t.redemptions} ({t.redeemers})':>14}"
+            f"{f'{c.redemptions} ({c.redeemers})':>14}",
+        ]
+        if self.pre_period is not None:
+            lines.append(
+                f"{'pre-period spend':<26}{t.pre_spend_per_customer:>14,.3f}"
+                f"{c.pre_spend_per_customer:>14,.3f}"
+            )
+        lines.append(f"lift per customer (Welch): {self.revenue.welch}")
+        if self.revenue.cuped is not None:
+            lines.append(
+                f"lift per customer (CUPED):  {self.revenue.cuped}  theta="
+                f"{self.revenue.theta:.4g}, variance reduction "
+                f"{self.revenue.variance_reduction:.2%}"
+            )
+        if self.revenue.bootstrap is not None:
+            lines.append(f"lift per customer (bootstrap): {self.revenue.bootstrap}")
+        lines.append(f"incremental revenue: {self.incremental_revenue}")
+        basis = (
+            "revenue (no margin_rate)" if self.margin_rate is None else f"{self.margin_rate:.0%}"
+        )
+        lines.append(f"incremental margin at {basis}: {self.incremental_margin}")
+        lines.append(f"cost: {self.cost:,.2f}")
+        if self.roi is None:
+            lines.append("ROI: undefined (cost is 0)")
+        else:
+            r = self.roi
+            lines.append(
+                f"ROI: {r.estimate:.1%} [{pct}% CI {r.ci_low:.1%} .. {r.ci_high:.1%}], "
+                f"p(ROI = 0) = {r.p_value:.3g}"
+            )
+        lines.append(f"visit-rate lift: {self.visit_rate}")
+        lines.append(f"spend-per-visit lift: {self.spend_per_visit}")
+        return "\n".join(lines)
+
+
+def _measure_campaign_iv(
+    transactions: Any,
+    treated: Any,
+    control: Any,
+    start: TimeLike,
+    end: TimeLike,
+    cost: Any,
+    pre_period: PrePeriod,
+    margin_rate: float | None,
+    redemptions: Any,
+    missing: str,
+    bootstrap: int,
+    alpha: float,
+) -> tuple[Any, ...]:
+    if not isinstance(transactions, Transactions):
+        raise ValidationError(
+            f"transactions must be a onetoone Transactions, got {type(transactions).__name__}; "
+            "build it with Transactions.from_arrays / from_pandas, or use compare_arms for "
+            "per-customer arrays",
+            field="transactions",
+        )
+    s, e = resolve_window(start, end)
+    c = check_cost(cost)
+    m = check_margin_rate(margin_rate)
+    pre = resolve_pre_period(pre_period, s)
+    if redemptions is not None and not isinstance(redemptions, Redemptions):
+        raise ValidationError(
+            "redemptions must be a Redemptions (Redemptions.from_arrays) or None",
+            field="redemptions",
+        )
+    _check_alpha(alpha)
+    _check_bootstrap(bootstrap)
+    arms = resolve_arms(transactions, treated, control, missing)
+    return arms, s, e, c, m, pre
+
+
+def roi_estimate(lift: Estimate, *, n_treated: int, margin: float, cost: float) -> Estimate:
+    """ROI = (margin * n_treated * lift - cost) / cost, with a t test of ROI = 0."""
+    scale = margin * n_treated / cost
+    out = lift.affine(scale, -1.0, method=f"{lift.method} (affine)")
+    if math.isnan(lift.p_value) or lift.std_error == 0:
+        return attrs.evolve(out, null=0.0, p_value=float("nan"))
+    breakeven = cost / (margin * n_treated)
+    stat = (lift.estimate - breakeven) / lift.std_error
+    dist = scipy.stats.norm if math.isinf(lift.df) else scipy.stats.t(lift.df)
+    p = float(2.0 * dist.sf(abs(stat)))
+    return attrs.evolve(out, null=0.0, p_value=p)
+
+
+def measure_campaign(
+    transactions: Transactions,
+    *,
+    treated: Any,
+    control: Any,
+    start: TimeLike,
+    end: TimeLike,
+    cost: float,
+    pre_period: PrePeriod = None,
+    margin_rate: float | None = None,
+    redemptions: Redemptions | None = None,
+    missing: MissingPolicy = "raise",
+    bootstrap: int = 0,
+    random_state: RandomState = None,
+    alpha: float = 0.05,
+) -> CampaignResult:
+    """Measure a campaign: arm figures, incremental revenue and margin, ROI, intervals.
+
+    Parameters
+    ----------
+    transactions : Transactions
+        The log; it must cover the campaign window (and the pre-period).
+    treated, control : array-like of ids
+        Distinct, disjoint customer ids (e.g. ``holdout.treated`` and
+        ``holdout.control``). Every customer counts, including those who bought
+        nothing in the window (outcome 0).
+    start, end : time
+        The window ``start <= t < end`` (pass the day after an inclusive end date).
+    cost : float
+        Total campaign cost (>= 0), in the currency of ``value``.
+    pre_period : (start, end) pair, int or None
+        Covariate window for CUPED (must end on or before ``start``), or a number
+        of days before ``start``. None: no CUPED.
+    margin_rate : float, optional
+        Margin per unit of revenue in (0, 1]; None counts revenue as margin
+        (an upper bound on ROI, stated in the summary).
+    redemptions : Redemptions, optional
+        Counted per arm within the window.
+    missing : {"raise", "zero"}
+        Customers not in the log: raise (default, usually an id mismatch) or
+        count them as customers who bought nothing.
+    bootstrap : int
+        Bootstrap replicates for an extra percentile interval (0: none).
+    random_state : int, numpy.random.Generator or None
+        Seeds the bootstrap.
+    alpha : float
+        1 - confidence level.
+
+    Returns
+    -------
+    CampaignResult
+
+    Raises
+    ------
+    ValidationError
+        Overlapping arms, duplicate ids, ``end`` not after ``start``, negative
+        or non-finite ``cost``, a pre-period overlapping the campaign, bad options.
+    EmptyInputError
+        An empty arm.
+    UnknownIdError
+        Arm customers not in the log (under ``missing="raise"``).
+
+    Notes
+    -----
+    The outcome is each customer's spend in the window; the lift and its
+    intervals come from :func:`compare_arms` (Welch; CUPED on pre-period spend;
+    bootstrap). Totals and ROI are affine maps of the per-customer lift ``d``:
+    ``incremental revenue = n_t d``, ``margin = m n_t d`` and
+    ``ROI = m n_t d / cost - 1``, so their intervals are the lift's interval
+    mapped, and ROI's p-value tests ``d = cost / (m n_t)`` (break-even). Spend
+    per visit is a ratio of per-customer sums, compared by the delta method
+    (:func:`ratio_difference`); the visit rate by Welch on the 0/1 visited flag.
+
+    Examples
+    --------
+    >>> from onetoone.datasets import synthetic_transactions
+    >>> tx = synthetic_transactions(600, 80, random_state=3)
+    >>> ids = tx.customers.values
+    >>> res = measure_campaign(tx, treated=ids[::2], control=ids[1::2],
+    ...                        start="2024-07-01", end="2024-08-01", cost=100.0,
+    ...                        pre_period=("2024-01-01", "2024-07-01"), margin_rate=0.3)
+    >>> res.treated.n_customers, res.control.n_customers
+    (300, 300)
+    >>> res.lift.method, res.revenue.variance_reduction > 0
+    ('cuped-welch', True)
+    """
+    arms, s, e, c, m, pre = _measure_campaign_iv(
+        transactions,
+        treated,
+        control,
+        start,
+        end,
+        cost,
+        pre_period,
+        margin_rate,
+        redemptions,
+        missing,
+        bootstrap,
+        alpha,
+    )
+    spend, visits = spend_and_visits(transactions, s, e)
+    yt, yc = gather(spend, arms.codes_treated), gather(spend, arms.codes_control)
+    vt, vc = gather(visits, arms.codes_treated), gather(visits, arms.codes_control)
+    xt = xc = None
+    if pre is not None:
+        pre_spend, _ = spend_and_visits(transactions, pre[0], pre[1])
+        xt, xc = gather(pre_spend, arms.codes_treated), gather(pre_spend, arms.codes_control)
+    revenue = compare_arms(
+        yt,
+        yc,
+        covariate_treated=xt,
+        covariate_control=xc,
+        alpha=alpha,
+        bootstrap=bootstrap,
+        random_state=random_state,
+    )
+    visit_rate = compare_arms((vt > 0).astype(np.float64), (vc > 0).astype(np.float64), alpha=alpha)
+    spv = ratio_difference(yt, vt, yc, vc, alpha=alpha)
+
+    red_n = [0, 0]
+    red_c = [0, 0]
+    outside = 0
+    if redemptions is not None and len(redemptions):
+        arm, pos, inside = redemptions_in_arms(redemptions, arms, s, e)
+        counted = inside & (arm >= 0)
+        outside = int((~counted).sum())
+        for k in (0, 1):
+            sel = counted & (arm == k)
+            red_n[k] = int(sel.sum())
+            red_c[k] = len(np.unique(pos[sel]))
+
+    def summary(k: int, y: Any, v: Any, x: Any, codes: Any) -> ArmSummary:
+        tot_v = float(v.sum())
+        return ArmSummary(
+            n_customers=len(y),
+            n_not_in_log=int((codes < 0).sum()),
+            spend_total=float(y.sum()),
+            spend_per_customer=float(y.mean()),
+            visit_rate=float((v > 0).mean()),
+            visits_per_customer=float(v.mean()),
+            spend_per_visit=float(y.sum()) / tot_v if tot_v > 0 else float("nan"),
+            pre_spend_per_customer=float(x.mean()) if x is not None else float("nan"),
+            redemptions=red_n[k],
+            redeemers=red_c[k],
+        )
+
+    n_t = arms.n_treated
+    margin = 1.0 if m is None else m
+    lift = revenue.primary
+    inc_rev = lift.affine(float(n_t), method=lift.method)
+    inc_margin = lift.affine(margin * n_t, method=lift.method)
+    roi = roi_boot = None
+    breakeven = float("nan")
+    if c > 0:
+        roi = roi_estimate(lift, n_treated=n_t, margin=margin, cost=c)
+        breakeven = c / (margin * n_t)
+        if revenue.bootstrap is not None:
+            roi_boot = revenue.bootstrap.affine(margin * n_t / c, -1.0)
+    return CampaignResult(
+        start=s,
+        end=e,
+        pre_period=pre,
+        treated=summary(0, yt, vt, xt, arms.codes_treated),
+        control=summary(1, yc, vc, xc, arms.codes_control),
+        revenue=revenue,
+        lift=lift,
+        incremental_revenue=inc_rev,
+        incremental_margin=inc_margin,
+        roi=roi,
+        roi_bootstrap=roi_boot,
+        visit_rate=visit_rate.welch,
+        spend_per_visit=spv,
+        cost=c,
+        margin_rate=m,
+        breakeven_lift=breakeven,
+        redemptions_outside=outside,
+        alpha=float(alpha),
+    )

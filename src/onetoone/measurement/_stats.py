@@ -1,0 +1,516 @@
+"""Two-arm comparisons: Welch, CUPED, bootstrap and the delta method.
+
+Everything here works on plain per-customer arrays, so data without a
+transaction log (a randomised e-mail test such as Hillstrom's) and
+:func:`~onetoone.measurement.measure_campaign` share one implementation.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+import scipy.stats
+
+from onetoone._arrays import as_float
+from onetoone._random import RandomState, check_random_state
+from onetoone.errors import EmptyInputError, ValidationError
+
+__all__ = ["ArmComparison", "Estimate", "compare_arms", "ratio_difference"]
+
+_F64 = npt.NDArray[np.float64]
+
+#: Elements of the (replicates x customers) index block drawn at once by the bootstrap.
+_BOOTSTRAP_BLOCK_ELEMENTS = 4_000_000
+
+
+@attrs.frozen
+class Estimate:
+    """A point estimate with its standard error, interval and test.
+
+    Attributes
+    ----------
+    estimate : float
+        The point estimate (for a lift: treated minus control).
+    std_error : float
+        Its standard error (for the bootstrap: the standard deviation of the
+        replicates).
+    ci_low, ci_high : float
+        Two-sided interval at level ``confidence``.
+    p_value : float
+        Two-sided p-value of the null hypothesis ``null`` (NaN when the method
+        gives none, e.g. the percentile bootstrap).
+    df : float
+        Degrees of freedom of the reference t distribution (``inf`` for a
+        normal reference).
+    confidence : float
+        ``1 - alpha``.
+    method : str
+        ``"welch"``, ``"cuped-welch"``, ``"bootstrap-percentile"``, ``"delta"``
+        or a transformed method such as ``"welch x 1000"``.
+    null : float
+        The value tested by ``p_value`` (0 for a lift; break-even for ROI).
+    """
+
+    estimate: float
+    std_error: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    df: float
+    confidence: float
+    method: str
+    null: float = 0.0
+
+    @property
+    def significant(self) -> bool:
+        """``p_value < 1 - confidence`` (False when the p-value is NaN)."""
+        return bool(self.p_value < 1.0 - self.confidence)
+
+    def affine(self, scale: float, shift: float = 0.0, *, method: str | None = None) -> Estimate:
+        """The estimate of ``scale * x + shift``: interval mapped, test unchanged.
+
+        An affine map of a parameter has the interval mapped by the same map (the
+        ends swap for a negative scale) and the same test, with ``null`` mapped.
+        """
+        lo, hi = scale * self.ci_low + shift, scale * self.ci_high + shift
+        if scale < 0:
+            lo, hi = hi, lo
+        return Estimate(
+            estimate=scale * self.estimate + shift,
+            std_error=abs(scale) * self.std_error,
+            ci_low=lo,
+            ci_high=hi,
+            p_value=self.p_value,
+            df=self.df,
+            confidence=self.confidence,
+            method=method if method is not None else self.method,
+            null=scale * self.null + shift,
+        )
+
+    def __str__(self) -> str:
+        pct = round(100 * self.confidence)
+        p = "" if math.isnan(self.p_value) else f", p={self.p_value:.3g}"
+        return (
+            f"{self.estimate:,.4g} [{pct}% CI {self.ci_low:,.4g} .. {self.ci_high:,.4g}]"
+            f"{p} ({self.method})"
+        )
+
+
+@attrs.frozen(eq=False)
+class ArmComparison:
+    """Treated vs control on one per-customer outcome.
+
+    Attributes
+    ----------
+    n_treated, n_control : int
+    mean_treated, mean_control : float
+        Outcome means per arm.
+    std_treated, std_control : float
+        Outcome standard deviations per arm (``ddof=1``).
+    welch : Estimate
+        Difference of means with Welch's unequal-variance t interval and test;
+        equal to ``scipy.stats.ttest_ind(t, c, equal_var=False)`` and its
+        ``confidence_interval(1 - alpha)``.
+    cuped : Estimate or None
+        The same on the CUPED-adjusted outcome, when covariates were given.
+    theta : float
+        CUPED coefficient ``cov(y, x) / var(x)`` on both arms pooled (NaN without covariates).
+    correlation : float
+        Pooled correlation of outcome and covariate (NaN without covariates).
+    variance_reduction : float
+        ``1 - var(cuped estimate) / var(welch estimate)``, the share of the
+        estimator's variance CUPED removed (can be slightly negative when the
+        covariate is useless; NaN without covariates).
+    bootstrap : Estimate or None
+        Percentile bootstrap of the primary estimator (CUPED with theta
+        re-estimated in every replicate when covariates were given).
+    covariate_mean_treated, covariate_mean_control : float
+        Covariate means per arm (NaN without covariates): a balance check.
+    """
+
+    n_treated: int
+    n_control: int
+    mean_treated: float
+    mean_control: float
+    std_treated: float
+    std_control: float
+    welch: Estimate
+    cuped: Estimate | None
+    theta: float
+    correlation: float
+    variance_reduction: float
+    bootstrap: Estimate | None
+    covariate_mean_treated: float
+    covariate_mean_control: float
+
+    @property
+    def primary(self) -> Estimate:
+        """The CUPED estimate when available, else Welch."""
+        return self.cuped if self.cuped is not None else self.welch
+
+
+def _welch(yt: _F64, yc: _F64, alpha: float, method: str) -> Estimate:
+    const_t = bool(np.ptp(yt) == 0)
+    const_c = bool(np.ptp(yc) == 0)
+    if const_t and const_c:
+        # constant within both arms: the difference is known exactly, no test is possible
+        d = float(yt[0] - yc[0])
+        return Estimate(d, 0.0, d, d, float("nan"), float("nan"), 1.0 - alpha, method)
+    vt = 0.0 if const_t else float(np.var(yt, ddof=1))
+    vc = 0.0 if const_c else float(np.var(yc, ddof=1))
+    with warnings.catch_warnings():
+        if const_t or const_c:
+            # scipy warns of "catastrophic cancellation" for an arm whose values are all
+            # equal; here they are exactly equal, so its variance is truly 0
+            warnings.filterwarnings("ignore", "Precision loss", RuntimeWarning)
+        res = scipy.stats.ttest_ind(yt, yc, equal_var=False)
+    ci = res.confidence_interval(confidence_level=1.0 - alpha)
+    return Estimate(
+        estimate=float(np.mean(yt) - np.mean(yc)),
+        std_error=math.sqrt(vt / len(yt) + vc / len(yc)),
+        ci_low=float(ci.low),
+        ci_high=float(ci.high),
+        p_value=float(res.pvalue),
+        df=float(res.df),
+        confidence=1.0 - alpha,
+        method=method,
+    )
+
+
+def _compare_arms_iv(
+    outcome_treated: Any,
+    outcome_control: Any,
+    covariate_treated: Any,
+    covariate_control: Any,
+    alpha: float,
+    bootstrap: int,
+) -> tuple[_F64, _F64, _F64 | None, _F64 | None]:
+    yt = as_float(outcome_treated, "outcome_treated")
+    yc = as_float(outcome_control, "outcome_control")
+    for name, a in (("outcome_treated", yt), ("outcome_control", yc)):
+        if len(a) == 0:
+            raise EmptyInputError(f"{name} is empty; each arm needs customers", field=name)
+        if len(a) < 2:
+            raise ValidationError(
+                f"{name} has 1 customer; each arm needs at least 2 for a variance", field=name
+            )
+        if not bool(np.all(np.isfinite(a))):
+            raise ValidationError(
+                f"{name} holds {int((~np.isfinite(a)).sum())} NaN or infinite value(s); "
+                "give every customer a finite outcome (0 for no purchase)",
+                field=name,
+            )
+    if (covariate_treated is None) != (covariate_control is None):
+        raise ValidationError(
+            "covariate_treated and covariate_control must be given together (or neither)",
+            field="covariate_treated" if covariate_treated is None else "covariate_control",
+        )
+    xt = xc = None
+    if covariate_treated is not None:
+        xt = as_float(covariate_treated, "covariate_treated")
+        xc = as_float(covariate_control, "covariate_control")
+        for name, x, y in (("covariate_treated", xt, yt), ("covariate_control", xc, yc)):
+            if len(x) != len(y):
+                raise ValidationError(
+                    f"{name} has {len(x)} values for {len(y)} outcomes; align them per customer",
+                    field=name,
+                )
+            if not bool(np.all(np.isfinite(x))):
+                raise ValidationError(
+                    f"{name} holds NaN or infinite values; use 0 for no pre-period activity",
+                    field=name,
+                )
+    _check_alpha(alpha)
+    _check_bootstrap(bootstrap)
+    return yt, yc, xt, xc
+
+
+def _check_alpha(alpha: Any) -> None:
+    if not (isinstance(alpha, (float, int)) and 0.0 < float(alpha) < 1.0):
+        raise ValidationError(f"alpha must lie in (0, 1), got {alpha!r}", field="alpha")
+
+
+def _check_bootstrap(bootstrap: Any) -> None:
+    if (
+        isinstance(bootstrap, bool)
+        or not isinstance(bootstrap, (int, np.integer))
+        or not (bootstrap == 0 or bootstrap >= 10)
+    ):
+        raise ValidationError(
+            f"bootstrap must be 0 (off) or a number of replicates >= 10, got {bootstrap!r}",
+            field="bootstrap",
+        )
+
+
+def _pooled_theta(yt: _F64, yc: _F64, xt: _F64, xc: _F64) -> tuple[float, float, float]:
+    """CUPED theta, pooled correlation and pooled covariate mean."""
+    y = np.concatenate([yt, yc])
+    x = np.concatenate([xt, xc])
+    mx = float(x.mean())
+    dx = x - mx
+    dy = y - y.mean()
+    sxx = float(dx @ dx)
+    syy = float(dy @ dy)
+    sxy = float(dx @ dy)
+    theta = sxy / sxx if sxx > 0 else 0.0
+    corr = sxy / math.sqrt(sxx * syy) if sxx > 0 and syy > 0 else float("nan")
+    return theta, corr, mx
+
+
+def compare_arms(
+    outcome_treated: Any,
+    outcome_control: Any,
+    *,
+    covariate_treated: Any = None,
+    covariate_control: Any = None,
+    alpha: float = 0.05,
+    bootstrap: int = 0,
+    random_state: RandomState = None,
+) -> ArmComparison:
+    """Compare a per-customer outcome between a treated and a control arm.
+
+    Parameters
+    ----------
+    outcome_treated, outcome_control : array-like of float
+        One value per customer (0 for customers who did nothing).
+    covariate_treated, covariate_control : array-like of float, optional
+        A pre-period value per customer (e.g. spend before the campaign) for
+        CUPED. It must not be affected by the treatment.
+    alpha : float
+        1 - confidence level of the intervals.
+    bootstrap : int
+        Number of bootstrap replicates (0: none; otherwise at least 10).
+    random_state : int, numpy.random.Generator or None
+        Seeds the bootstrap.
+
+    Returns
+    -------
+    ArmComparison
+
+    Raises
+    ------
+    EmptyInputError
+        An empty arm.
+    ValidationError
+        An arm with one customer, non-finite values, misaligned covariates,
+        a bad ``alpha`` or ``bootstrap``. (An outcome constant within both arms
+        gives a zero-width interval and a NaN p-value.)
+
+    Notes
+    -----
+    *Welch*: ``d = mean_t - mean_c``, ``se = sqrt(s_t^2/n_t + s_c^2/n_c)``,
+    Welch-Satterthwaite degrees of freedom, computed by
+    :func:`scipy.stats.ttest_ind` with ``equal_var=False`` (Welch 1947).
+
+    *CUPED* (Deng, Xu, Kohavi & Walker 2013): ``y' = y - theta (x - mean(x))``
+    with ``theta = cov(y, x) / var(x)`` on both arms pooled; since ``x`` is
+    measured before treatment, ``E[mean_t(x) - mean_c(x)] = 0`` under
+    randomisation and the adjusted difference is unbiased, with variance
+    reduced by about ``corr(y, x)^2``.
+
+    *Bootstrap*: arms resampled independently with replacement (Efron &
+    Tibshirani 1993), the primary estimator recomputed (theta included), and the
+    ``alpha/2`` and ``1 - alpha/2`` percentiles taken.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> pre = rng.gamma(2.0, 50.0, 2000)
+    >>> post = 0.8 * pre + rng.normal(0, 20, 2000)
+    >>> post[:1000] += 5.0                     # first half treated, true lift 5
+    >>> cmp = compare_arms(post[:1000], post[1000:],
+    ...                    covariate_treated=pre[:1000], covariate_control=pre[1000:])
+    >>> cmp.cuped.ci_low < 5.0 < cmp.cuped.ci_high
+    True
+    >>> cmp.variance_reduction > 0.8
+    True
+    """
+    yt, yc, xt, xc = _compare_arms_iv(
+        outcome_treated, outcome_control, covariate_treated, covariate_control, alpha, bootstrap
+    )
+    welch = _welch(yt, yc, alpha, "welch")
+    cuped = None
+    theta = corr = var_red = float("nan")
+    cmt = cmc = float("nan")
+    if xt is not None and xc is not None:
+        theta, corr, mx = _pooled_theta(yt, yc, xt, xc)
+        cuped = _welch(yt - theta * (xt - mx), yc - theta * (xc - mx), alpha, "cuped-welch")
+        var_red = 1.0 - (cuped.std_error / welch.std_error) ** 2
+        cmt, cmc = float(xt.mean()), float(xc.mean())
+    boot = None
+    if bootstrap:
+        boot = _bootstrap(yt, yc, xt, xc, alpha, int(bootstrap), check_random_state(random_state))
+    return ArmComparison(
+        n_treated=len(yt),
+        n_control=len(yc),
+        mean_treated=float(yt.mean()),
+        mean_control=float(yc.mean()),
+        std_treated=float(np.std(yt, ddof=1)),
+        std_control=float(np.std(yc, ddof=1)),
+        welch=welch,
+        cuped=cuped,
+        theta=theta,
+        correlation=corr,
+        variance_reduction=var_red,
+        bootstrap=boot,
+        covariate_mean_treated=cmt,
+        covariate_mean_control=cmc,
+    )
+
+
+def _resample_sums(
+    y: _F64, x: _F64 | None, idx: npt.NDArray[np.intp]
+) -> tuple[_F64, _F64, _F64, _F64]:
+    """Per replicate (row of ``idx``): sums of y, x, x*x and x*y over the drawn customers."""
+    yb = y[idx]
+    sy = yb.sum(axis=1)
+    if x is None:
+        z = np.zeros(len(idx))
+        return sy, z, z, z
+    xb = x[idx]
+    return sy, xb.sum(axis=1), (xb * xb).sum(axis=1), (xb * yb).sum(axis=1)
+
+
+def _bootstrap(
+    yt: _F64,
+    yc: _F64,
+    xt: _F64 | None,
+    xc: _F64 | None,
+    alpha: float,
+    n_boot: int,
+    rng: np.random.Generator,
+) -> Estimate:
+    nt, nc = len(yt), len(yc)
+    block = max(1, _BOOTSTRAP_BLOCK_ELEMENTS // max(nt, nc))
+    reps = np.empty(n_boot)
+    done = 0
+    while done < n_boot:
+        b = min(block, n_boot - done)
+        it = rng.integers(0, nt, size=(b, nt))
+        ic = rng.integers(0, nc, size=(b, nc))
+        syt, sxt, sxxt, sxyt = _resample_sums(yt, xt, it)
+        syc, sxc, sxxc, sxyc = _resample_sums(yc, xc, ic)
+        d = syt / nt - syc / nc
+        if xt is not None:
+            n = nt + nc
+            sx, sy = sxt + sxc, syt + syc
+            sxx = sxxt + sxxc - sx * sx / n
+            sxy = sxyt + sxyc - sx * sy / n
+            theta = np.divide(sxy, sxx, out=np.zeros_like(sxy), where=sxx > 0)
+            d = d - theta * (sxt / nt - sxc / nc)
+        reps[done : done + b] = d
+        done += b
+    est = _primary_point(yt, yc, xt, xc)
+    lo, hi = np.quantile(reps, [alpha / 2.0, 1.0 - alpha / 2.0])
+    return Estimate(
+        estimate=est,
+        std_error=float(np.std(reps, ddof=1)),
+        ci_low=float(lo),
+        ci_high=float(hi),
+        p_value=float("nan"),
+        df=float("inf"),
+        confidence=1.0 - alpha,
+        method="bootstrap-percentile",
+    )
+
+
+def _primary_point(yt: _F64, yc: _F64, xt: _F64 | None, xc: _F64 | None) -> float:
+    d = float(yt.mean() - yc.mean())
+    if xt is None or xc is None:
+        return d
+    theta, _, _ = _pooled_theta(yt, yc, xt, xc)
+    return d - theta * float(xt.mean() - xc.mean())
+
+
+def _delta_ratio(num: _F64, den: _F64) -> tuple[float, float]:
+    """Ratio of means and its delta-method variance."""
+    n = len(num)
+    mn, md = float(num.mean()), float(den.mean())
+    if md == 0.0:
+        return float("nan"), float("nan")
+    r = mn / md
+    vn = float(np.var(num, ddof=1))
+    vd = float(np.var(den, ddof=1))
+    cov = float(np.cov(num, den, ddof=1)[0, 1])
+    var = (vn - 2.0 * r * cov + r * r * vd) / (n * md * md)
+    return r, max(var, 0.0)
+
+
+def ratio_difference(
+    numerator_treated: Any,
+    denominator_treated: Any,
+    numerator_control: Any,
+    denominator_control: Any,
+    *,
+    alpha: float = 0.05,
+) -> Estimate:
+    """Difference of two ratio metrics (e.g. spend per visit) by the delta method.
+
+    Each arm's ratio is ``sum(numerator) / sum(denominator)`` over its
+    customers (the customer is the randomisation unit, not the visit).
+
+    Parameters
+    ----------
+    numerator_treated, denominator_treated, numerator_control, denominator_control : array-like
+        Per-customer values, aligned within each arm.
+    alpha : float
+        1 - confidence level.
+
+    Returns
+    -------
+    Estimate
+        ``R_t - R_c`` with a normal interval; all NaN when an arm's
+        denominators sum to zero.
+
+    Notes
+    -----
+    With ``R = mean(n) / mean(d)``, the first-order Taylor expansion gives
+    ``Var(R) ~ (s_n^2 - 2 R s_nd + R^2 s_d^2) / (N mean(d)^2)`` (Deng, Knoblich
+    & Lu 2018, "Applying the delta method in metric analytics").
+
+    Examples
+    --------
+    >>> e = ratio_difference([10.0, 20.0, 30.0], [1, 2, 2], [10.0, 10.0, 20.0], [1, 1, 2])
+    >>> round(e.estimate, 6)   # 60/5 - 40/4
+    2.0
+    """
+    _check_alpha(alpha)
+    arrays = []
+    for name, v in (
+        ("numerator_treated", numerator_treated),
+        ("denominator_treated", denominator_treated),
+        ("numerator_control", numerator_control),
+        ("denominator_control", denominator_control),
+    ):
+        a = as_float(v, name)
+        if len(a) < 2:
+            raise ValidationError(f"{name} needs at least 2 customers", field=name)
+        arrays.append(a)
+    nt, dt, nc, dc = arrays
+    if len(nt) != len(dt) or len(nc) != len(dc):
+        raise ValidationError(
+            "numerator and denominator must have one value per customer in each arm",
+            field="denominator_treated" if len(nt) != len(dt) else "denominator_control",
+        )
+    rt, vt = _delta_ratio(nt, dt)
+    rc, vc = _delta_ratio(nc, dc)
+    est = rt - rc
+    se = math.sqrt(vt + vc)
+    z = float(scipy.stats.norm.ppf(1.0 - alpha / 2.0))
+    p = float(2.0 * scipy.stats.norm.sf(abs(est) / se)) if se > 0 else float("nan")
+    return Estimate(
+        estimate=est,
+        std_error=se,
+        ci_low=est - z * se,
+        ci_high=est + z * se,
+        p_value=p,
+        df=float("inf"),
+        confidence=1.0 - alpha,
+        method="delta",
+    )
