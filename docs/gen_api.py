@@ -16,7 +16,8 @@ HEADER = """# API reference
 
 Generated from the docstrings by `python docs/gen_api.py`; do not edit by hand.
 Every name below is importable from `onetoone` (``from onetoone import X``).
-Optional-dependency modules: `onetoone.datasets` (extra `datasets`).
+Topical modules: `onetoone.datasets` (extra `datasets`) and `onetoone.report` (extra
+`report`), imported as `from onetoone.report import render_html`.
 
 """
 
@@ -62,12 +63,11 @@ def _section(name: str, obj: object) -> str:
 def render() -> str:
     parts = [HEADER]
     modules = [("onetoone", onetoone)]
-    try:
-        import onetoone.datasets as ds
+    import onetoone.datasets as ds
+    import onetoone.report as report
 
-        modules.append(("onetoone.datasets", ds))
-    except ImportError:  # pragma: no cover - datasets needs no extra to import
-        pass
+    modules.append(("onetoone.datasets", ds))
+    modules.append(("onetoone.report", report))
     for mod_name, mod in modules:
         parts.append(f"# `{mod_name}`\n")
         for name in sorted(mod.__all__, key=str.lower):

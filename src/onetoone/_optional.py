@@ -25,7 +25,8 @@ def import_optional(name: str, *, purpose: str) -> ModuleType:
     try:
         return importlib.import_module(name)
     except ImportError as exc:
-        extra = _EXTRA_OF.get(name, name.split(".")[0])
+        root = name.split(".")[0]
+        extra = _EXTRA_OF.get(name, _EXTRA_OF.get(root, root))
         hint = f"pip install 'onetoone[{extra}]'" if extra else f"pip install {name}"
         raise MissingDependencyError(
             f"{purpose} needs the optional dependency {name!r}; install it with {hint}"
