@@ -15,13 +15,13 @@ spend (``history``) the pre-period covariate for CUPED. The script
    and writes an HTML report of the Mens arm (to the folder given as the first
    argument, default the system temp folder) whose path it prints.
 
-Data: ``../shared/data/hillstrom.csv`` from the repository root, or the folder in
-the environment variable ``ONETOONE_SHARED_DATA``.
+Data: the copy shipped with onetoone (``onetoone.datasets.hillstrom()``), or the
+``hillstrom.csv`` in the folder named by the environment variable
+``ONETOONE_SHARED_DATA``.
 """
 
 from __future__ import annotations
 
-import csv
 import os
 import sys
 import tempfile
@@ -31,6 +31,7 @@ import numpy as np
 import scipy.stats
 
 from onetoone.data import Transactions
+from onetoone.datasets import hillstrom
 from onetoone.measurement import compare_arms, measure_campaign
 from onetoone.report import render_html
 
@@ -40,21 +41,16 @@ COST_PER_EMAIL = 0.10
 MARGIN_RATE = 0.30
 
 
-def data_path() -> Path:
+def load() -> dict[str, np.ndarray]:
+    """The experiment's columns; ONETOONE_SHARED_DATA may point at another copy of the CSV."""
     base = os.environ.get("ONETOONE_SHARED_DATA")
-    folder = Path(base) if base else ROOT.parent / "shared" / "data"
-    return folder / "hillstrom.csv"
-
-
-def load(path: Path) -> dict[str, np.ndarray]:
-    with path.open(newline="") as f:
-        rows = list(csv.DictReader(f))
+    t = hillstrom(Path(base) / "hillstrom.csv" if base else None)
     return {
-        "segment": np.array([r["segment"] for r in rows]),
-        "history": np.array([float(r["history"]) for r in rows]),
-        "visit": np.array([float(r["visit"]) for r in rows]),
-        "conversion": np.array([float(r["conversion"]) for r in rows]),
-        "spend": np.array([float(r["spend"]) for r in rows]),
+        "segment": t["segment"],
+        "history": t["history"],
+        "visit": t["visit"].astype(float),
+        "conversion": t["conversion"].astype(float),
+        "spend": t["spend"],
     }
 
 
@@ -75,11 +71,7 @@ def as_log(d: dict[str, np.ndarray]) -> Transactions:
 
 
 def main() -> int:
-    path = data_path()
-    if not path.exists():
-        print(f"hillstrom.csv not found at {path}; set ONETOONE_SHARED_DATA", file=sys.stderr)
-        return 1
-    d = load(path)
+    d = load()
     control = d["segment"] == "No E-Mail"
     tx = as_log(d)
     ids = np.arange(len(control))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import csv
 import functools
+import gzip
+import hashlib
 import os
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -12,30 +14,37 @@ import pytest
 import scipy.stats
 
 from onetoone.data import Transactions
+from onetoone.datasets import HILLSTROM_SHA256, hillstrom
 from onetoone.measurement import compare_arms, measure_campaign
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _path() -> Path:
+def _path() -> Path | None:
     base = os.environ.get("ONETOONE_SHARED_DATA")
-    return (Path(base) if base else ROOT.parent / "shared" / "data") / "hillstrom.csv"
+    return Path(base) / "hillstrom.csv" if base else None
 
 
 @functools.cache
 def _data() -> dict[str, np.ndarray]:
-    path = _path()
-    if not path.exists():
-        pytest.skip(f"Hillstrom data not found at {path}; set ONETOONE_SHARED_DATA")
-    with path.open(newline="") as f:
-        rows = list(csv.DictReader(f))
+    t = hillstrom(_path())
     return {
-        "segment": np.array([r["segment"] for r in rows]),
-        "history": np.array([float(r["history"]) for r in rows]),
-        "visit": np.array([float(r["visit"]) for r in rows]),
-        "conversion": np.array([float(r["conversion"]) for r in rows]),
-        "spend": np.array([float(r["spend"]) for r in rows]),
+        "segment": t["segment"],
+        "history": t["history"],
+        "visit": t["visit"].astype(float),
+        "conversion": t["conversion"].astype(float),
+        "spend": t["spend"],
     }
+
+
+def test_shipped_copy_is_the_published_file() -> None:
+    ref = resources.files("onetoone").joinpath("_data/hillstrom.csv.gz")
+    with ref.open("rb") as raw, gzip.open(raw, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
+    assert digest == HILLSTROM_SHA256
+    shared = ROOT.parent / "shared" / "data" / "hillstrom.csv"
+    if shared.exists():  # the workplace copy, when present, is the same file
+        assert hashlib.sha256(shared.read_bytes()).hexdigest() == HILLSTROM_SHA256
 
 
 def test_published_arm_figures() -> None:

@@ -7,6 +7,9 @@
 
 from __future__ import annotations
 
+import csv
+import gzip
+import os
 from collections.abc import Mapping
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -19,7 +22,7 @@ from onetoone._arrays import readonly
 from onetoone._optional import import_optional
 from onetoone._random import RandomState, check_random_state
 from onetoone.data import Catalogue, Transactions
-from onetoone.errors import UnknownIdError, ValidationError
+from onetoone.errors import EmptyInputError, UnknownIdError, ValidationError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -29,8 +32,14 @@ __all__ = [
     "CompleteJourney",
     "Table",
     "complete_journey",
+    "hillstrom",
     "synthetic_transactions",
 ]
+
+#: SHA-256 of the uncompressed Hillstrom CSV as distributed (64,000 rows).
+HILLSTROM_SHA256 = "ff9e59285e9dc3f5fa3e0975419e6631ea5bdccd65d818991473d2367e02979c"
+_HILLSTROM_INT = ("recency", "mens", "womens", "newbie", "visit", "conversion")
+_HILLSTROM_FLOAT = ("history", "spend")
 
 
 @attrs.frozen(eq=False)
@@ -238,6 +247,48 @@ def complete_journey(**policies: Any) -> CompleteJourney:
         redemptions=_arrow_to_table(pa, _read_table(pq, "coupon_redemptions")),
         demographics=_arrow_to_table(pa, _read_table(pq, "demographics")),
     )
+
+
+def hillstrom(path: str | os.PathLike[str] | None = None) -> Table:
+    """The MineThatData e-mail experiment (Kevin Hillstrom, 2008): a real randomised test.
+
+    64,000 customers who bought in the past year, randomly split into
+    ``Mens E-Mail`` (21,307), ``Womens E-Mail`` (21,387) and ``No E-Mail``
+    (21,306) arms for a two-week campaign. Columns: ``recency`` (months since
+    last purchase), ``history_segment``, ``history`` (past-year spend: a
+    pre-period covariate), ``mens``, ``womens``, ``zip_code``, ``newbie``,
+    ``channel``, ``segment`` (the arm) and the outcomes ``visit``,
+    ``conversion`` and ``spend``.
+
+    A gzip copy ships with onetoone (its SHA-256 before compression is
+    :data:`HILLSTROM_SHA256`); pass ``path`` to read another copy of the CSV.
+
+    Examples
+    --------
+    >>> t = hillstrom()
+    >>> t.n_rows, round(float(t["spend"][t["segment"] == "Mens E-Mail"].mean()), 2)
+    (64000, 1.42)
+    """
+    if path is None:
+        ref = resources.files("onetoone").joinpath("_data/hillstrom.csv.gz")
+        with ref.open("rb") as raw, gzip.open(raw, "rt", newline="") as f:
+            rows = list(csv.reader(f))
+    else:
+        with open(os.fspath(path), newline="") as f:
+            rows = list(csv.reader(f))
+    header, body = rows[0], rows[1:]
+    if not body:
+        raise EmptyInputError("the Hillstrom file has no rows", field="path")
+    cols = np.array(body, dtype=str).T
+    out: dict[str, npt.NDArray[Any]] = {}
+    for name, col in zip(header, cols, strict=True):
+        if name in _HILLSTROM_INT:
+            out[name] = col.astype(np.int64)
+        elif name in _HILLSTROM_FLOAT:
+            out[name] = col.astype(np.float64)
+        else:
+            out[name] = col
+    return Table(out)
 
 
 def synthetic_transactions(
