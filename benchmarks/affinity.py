@@ -85,9 +85,12 @@ def campaign_eval(cj: Any, cid: int, threads: int, methods: list[str]) -> list[t
     from onetoone.data import IdIndex
 
     h_idx = IdIndex.from_values(hh)
-    pos = sp.csr_array(
-        (np.ones(len(rh)), (h_idx.encode(rh), rc)), shape=(len(h_idx), offers.n_offers)
-    ).toarray() > 0
+    pos = (
+        sp.csr_array(
+            (np.ones(len(rh)), (h_idx.encode(rh), rc)), shape=(len(h_idx), offers.n_offers)
+        ).toarray()
+        > 0
+    )
     keep = pos.any(axis=1)
     rows = []
 
@@ -126,8 +129,10 @@ def campaign_eval(cj: Any, cid: int, threads: int, methods: list[str]) -> list[t
 
 def quality(cj: Any, campaigns: list[int], threads: int, methods: list[str]) -> None:
     print("\n(a) quality: mean per-household AUC and hit@10 over households with a redemption")
-    print(f"{'campaign':>8} {'role':>8} {'method':>10} {'agg':>4} {'AUC':>6} {'hit@10':>6} "
-          f"{'hh':>4} {'fit s':>6}")
+    print(
+        f"{'campaign':>8} {'role':>8} {'method':>10} {'agg':>4} {'AUC':>6} {'hit@10':>6} "
+        f"{'hh':>4} {'fit s':>6}"
+    )
     for cid in campaigns:
         role = "tuned" if cid in (8, 27) else "held-out"
         for c, name, agg, auc, hit, n, fit_s in campaign_eval(cj, cid, threads, methods):
@@ -141,16 +146,20 @@ def calibration(cj: Any, threads: int) -> None:
     for cid in (8, 13):
         ca = cj.campaign(cid)
         offers = Offers.from_pairs(ca.coupon_upc, ca.coupon_product)
-        m = fit_affinity(tx, as_of=ca.start, catalogue=cj.catalogue, num_threads=threads,
-                         random_state=0)
-        sc = score_offers(m, np.unique(ca.households), offers, unknown_items="ignore",
-                          unknown_customers="cold")
+        m = fit_affinity(
+            tx, as_of=ca.start, catalogue=cj.catalogue, num_threads=threads, random_state=0
+        )
+        sc = score_offers(
+            m, np.unique(ca.households), offers, unknown_items="ignore", unknown_customers="cold"
+        )
         c, o, s = sc.to_candidates()
-        red = set(zip(ca.redemption_household.tolist(), ca.redemption_coupon.tolist(),
-                      strict=True))
+        red = set(zip(ca.redemption_household.tolist(), ca.redemption_coupon.tolist(), strict=True))
         hh, cp = sc.customers.decode(c), sc.offers.decode(o)
-        y = np.fromiter(((h, q) in red for h, q in zip(hh.tolist(), cp.tolist(), strict=True)),
-                        dtype=bool, count=len(c))
+        y = np.fromiter(
+            ((h, q) in red for h, q in zip(hh.tolist(), cp.tolist(), strict=True)),
+            dtype=bool,
+            count=len(c),
+        )
         out.append((s, y))
     resp = fit_response(out[0][0], out[0][1], method="isotonic", n_bins=8)
     print("\ncalibration: isotonic response model fitted on campaign 8 (hybrid, max)")
@@ -158,9 +167,11 @@ def calibration(cj: Any, threads: int) -> None:
     print(f"train ECE={resp.reliability.expected_calibration_error:.4f} brier={resp.brier:.5f}")
     p13 = resp.predict_proba(out[1][0])
     y13 = out[1][1]
-    print(f"held-out campaign 13: mean predicted {p13.mean():.4f} vs observed {y13.mean():.4f}; "
-          f"brier {np.mean((p13 - y13) ** 2):.5f} (base-rate brier "
-          f"{np.mean((y13.mean() - y13) ** 2):.5f})")
+    print(
+        f"held-out campaign 13: mean predicted {p13.mean():.4f} vs observed {y13.mean():.4f}; "
+        f"brier {np.mean((p13 - y13) ** 2):.5f} (base-rate brier "
+        f"{np.mean((y13.mean() - y13) ** 2):.5f})"
+    )
 
 
 # --------------------------------------------------------------------------- (b) overhead
@@ -174,8 +185,9 @@ def overhead(cj: Any, threads: int, runs: int) -> None:
     opts = {"factors": 64, "regularization": 0.05, "iterations": 15}
 
     def ours_fit() -> Any:
-        return fit_affinity(tx, as_of=as_of, method="als", num_threads=threads, random_state=0,
-                            **opts)
+        return fit_affinity(
+            tx, as_of=as_of, method="als", num_threads=threads, random_state=0, **opts
+        )
 
     def direct_fit() -> Any:
         x = customer_item_matrix(tx, weight="baskets", as_of=as_of)
@@ -200,20 +212,37 @@ def overhead(cj: Any, threads: int, runs: int) -> None:
 
     s_ours, raw_so, res = timed(ours_score, runs)
     s_dir, raw_sd, (ids, _) = timed(direct_score, runs)
-    agree = float(np.mean([len(set(a) & set(b)) / 10 for a, b in
-                           zip(res.top_index.tolist(), ids.tolist(), strict=True)]))
-    print(f"\n(b) overhead vs implicit on Complete Journey before campaign 8 "
-          f"({tx.n_customers} customers x {tx.n_items} items, ALS factors=64, 15 iterations, "
-          f"bm25, num_threads={threads}); median of {runs} runs after 1 warm-up")
-    print(f"{'step':>22} {'onetoone s':>11} {'implicit s':>11} {'ratio':>6}  raw onetoone / raw implicit")
-    print(f"{'fit':>22} {t_ours:11.3f} {t_dir:11.3f} {t_ours / t_dir:6.3f}  "
-          f"{[round(x, 3) for x in raw_o]} / {[round(x, 3) for x in raw_d]}")
-    print(f"{'score top-10 all cust.':>22} {s_ours:11.3f} {s_dir:11.3f} {s_ours / s_dir:6.3f}  "
-          f"{[round(x, 3) for x in raw_so]} / {[round(x, 3) for x in raw_sd]}")
+    agree = float(
+        np.mean(
+            [
+                len(set(a) & set(b)) / 10
+                for a, b in zip(res.top_index.tolist(), ids.tolist(), strict=True)
+            ]
+        )
+    )
+    print(
+        f"\n(b) overhead vs implicit on Complete Journey before campaign 8 "
+        f"({tx.n_customers} customers x {tx.n_items} items, ALS factors=64, 15 iterations, "
+        f"bm25, num_threads={threads}); median of {runs} runs after 1 warm-up"
+    )
+    print(
+        f"{'step':>22} {'onetoone s':>11} {'implicit s':>11} {'ratio':>6}  "
+        "raw onetoone / raw implicit"
+    )
+    print(
+        f"{'fit':>22} {t_ours:11.3f} {t_dir:11.3f} {t_ours / t_dir:6.3f}  "
+        f"{[round(x, 3) for x in raw_o]} / {[round(x, 3) for x in raw_d]}"
+    )
+    print(
+        f"{'score top-10 all cust.':>22} {s_ours:11.3f} {s_dir:11.3f} {s_ours / s_dir:6.3f}  "
+        f"{[round(x, 3) for x in raw_so]} / {[round(x, 3) for x in raw_sd]}"
+    )
     tot_o, tot_d = t_ours + s_ours, t_dir + s_dir
     print(f"{'fit + score':>22} {tot_o:11.3f} {tot_d:11.3f} {tot_o / tot_d:6.3f}")
-    print(f"mean top-10 overlap with implicit's recommend: {agree:.3f} "
-          "(different ALS seeds path: onetoone derives its implicit seed from random_state)")
+    print(
+        f"mean top-10 overlap with implicit's recommend: {agree:.3f} "
+        "(different ALS seeds path: onetoone derives its implicit seed from random_state)"
+    )
 
 
 # --------------------------------------------------------------------------- (c) scale
@@ -221,21 +250,27 @@ def scale(threads: int, sizes: list[int], n_offers: int, quick: bool) -> None:
     n_items = 20_000 if not quick else 4_000
     n_fit = max(sizes)
     t0 = time.perf_counter()
-    tx = synthetic_transactions(n_fit, n_items, visits_per_customer=6.0, lines_per_basket=5.0,
-                                random_state=0)
+    tx = synthetic_transactions(
+        n_fit, n_items, visits_per_customer=6.0, lines_per_basket=5.0, random_state=0
+    )
     t_gen = time.perf_counter() - t0
-    m = fit_affinity(tx, method="hybrid", factors=32, iterations=5, num_threads=threads,
-                     random_state=0)
+    m = fit_affinity(
+        tx, method="hybrid", factors=32, iterations=5, num_threads=threads, random_state=0
+    )
     rng = np.random.default_rng(0)
     per = rng.integers(1, 11, n_offers)
     o_ids = np.repeat(np.arange(n_offers), per)
     it = rng.choice(m.items.values, size=len(o_ids))
     offers = Offers.from_pairs(o_ids, it, items=m.items, cost=1.0)
-    print(f"\n(c) scale: top-10 of {n_offers} offers (1-10 items each, {len(o_ids)} pairs, "
-          f"{n_items} items), hybrid, max; synthetic log {tx.n_rows:,} rows "
-          f"(generated in {t_gen:.1f}s, fitted in {m.fit_seconds:.1f}s)")
-    print(f"{'customers':>10} {'seconds':>8} {'cust/s':>9} {'peak traced MiB':>16} "
-          f"{'result MiB':>11} {'peak - result':>14}")
+    print(
+        f"\n(c) scale: top-10 of {n_offers} offers (1-10 items each, {len(o_ids)} pairs, "
+        f"{n_items} items), hybrid, max; synthetic log {tx.n_rows:,} rows "
+        f"(generated in {t_gen:.1f}s, fitted in {m.fit_seconds:.1f}s)"
+    )
+    print(
+        f"{'customers':>10} {'seconds':>8} {'cust/s':>9} {'peak traced MiB':>16} "
+        f"{'result MiB':>11} {'peak - result':>14}"
+    )
     for n in sizes:
         cust = m.customers.values[:n]
         tracemalloc.start()
@@ -246,8 +281,10 @@ def scale(threads: int, sizes: list[int], n_offers: int, quick: bool) -> None:
         tracemalloc.stop()
         assert sc.top_index is not None and sc.top_score is not None
         res = (sc.top_index.nbytes + sc.top_score.nbytes) / 2**20
-        print(f"{n:>10} {dt:8.2f} {n / dt:9.0f} {peak / 2**20:16.1f} {res:11.1f} "
-              f"{peak / 2**20 - res:14.1f}")
+        print(
+            f"{n:>10} {dt:8.2f} {n / dt:9.0f} {peak / 2**20:16.1f} {res:11.1f} "
+            f"{peak / 2**20 - res:14.1f}"
+        )
 
 
 def main() -> None:

@@ -86,9 +86,12 @@ def save_npz(
 
 
 def load_npz(
-    path: str | os.PathLike[str], *, kind: str, versions: Collection[int]
+    path: str | os.PathLike[str], *, kind: str | Collection[str], versions: Collection[int]
 ) -> tuple[dict[str, npt.NDArray[Any]], dict[str, Any]]:
     """Read a file written by :func:`save_npz`; return ``(arrays, meta)``.
+
+    ``kind`` may name several accepted kinds; the file's own kind is then in
+    ``meta["__kind__"]``.
 
     Raises
     ------
@@ -113,8 +116,10 @@ def load_npz(
         raise FormatError(f"{target}: the header is not valid JSON ({exc})") from exc
     if not isinstance(header, dict) or header.get("format") != MAGIC:
         raise FormatError(f"{target}: the header does not mark a onetoone file")
-    if header.get("kind") != kind:
-        raise FormatError(f"{target} holds a {header.get('kind')!r}, not a {kind!r}")
+    kinds = [kind] if isinstance(kind, str) else list(kind)
+    if header.get("kind") not in kinds:
+        want = " or ".join(repr(k) for k in kinds)
+        raise FormatError(f"{target} holds a {header.get('kind')!r}, not a {want}")
     version = header.get("format_version")
     if version is None:
         raise FormatError(f"{target}: the header has no format_version")
@@ -126,6 +131,7 @@ def load_npz(
     meta = header.get("meta")
     if not isinstance(meta, dict):
         raise FormatError(f"{target}: the header's meta is not a JSON object")
+    meta["__kind__"] = header["kind"]
     return arrays, meta
 
 

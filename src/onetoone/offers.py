@@ -29,6 +29,10 @@ _F64 = npt.NDArray[np.float64]
 CostLike = float | int | Mapping[Any, float] | npt.ArrayLike | None
 
 
+def _opt_readonly(a: _F64 | None) -> _F64 | None:
+    return None if a is None else readonly(a)
+
+
 def _check_incidence(inst: Offers, attribute: Any, m: sp.csr_array) -> None:
     if not isinstance(m, sp.csr_array):
         raise ValidationError(
@@ -74,7 +78,7 @@ class Offers:
     items: IdIndex
     incidence: sp.csr_array = attrs.field(validator=_check_incidence, repr=False)
     cost: _F64 = attrs.field(converter=readonly, repr=False)
-    value: _F64 | None = attrs.field(default=None, repr=False)
+    value: _F64 | None = attrs.field(default=None, converter=_opt_readonly, repr=False)
     eligibility: sp.csr_array | None = attrs.field(default=None, repr=False)
     eligible_customers: IdIndex | None = None
     n_unknown_items: int = 0
@@ -105,8 +109,11 @@ class Offers:
         if self.value is not None:
             if self.value.shape != (n,) or self.value.dtype != np.float64:
                 raise ValidationError(f"value must be a float64 array of {n} values", field="value")
-            readonly(self.value)
-            self.value.flags.writeable = False
+            if bool(np.isinf(self.value).any()):
+                raise ValidationError(
+                    "value must be finite where known (NaN marks unknown), not infinite",
+                    field="value",
+                )
         if (self.eligibility is None) != (self.eligible_customers is None):
             raise ValidationError(
                 "eligibility and eligible_customers must be given together", field="eligibility"

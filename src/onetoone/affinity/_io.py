@@ -93,47 +93,43 @@ def load(path: str | os.PathLike[str]) -> Any:
         Not a onetoone model file, an unsupported ``format_version``, or
         missing / inconsistent parts.
     """
-    for kind in ("AffinityModel", "ResponseModel"):
-        try:
-            arrays, meta = load_npz(path, kind=kind, versions=(FORMAT_VERSION,))
-        except FormatError as exc:
-            if "holds a" in str(exc) and kind == "AffinityModel":
-                continue
-            raise
-        try:
-            if kind == "AffinityModel":
-                return AffinityModel(
-                    method=str(meta["method"]),
-                    customers=_ids(arrays["customers"]),
-                    items=_ids(arrays["items"]),
-                    as_of=np.datetime64(meta["as_of"], "s"),
-                    params=dict(meta["params"]),
-                    repeat=unpack_csr("repeat", arrays),
-                    last_days=arrays["last_days"],
-                    popularity=arrays["popularity"],
-                    item_category=arrays["item_category"],
-                    item_baskets=arrays["item_baskets"],
-                    user_factors=arrays.get("user_factors"),
-                    item_factors=arrays.get("item_factors"),
-                    fit_seconds=float(meta["fit_seconds"]),
-                )
-            return ResponseModel(
+    arrays, meta = load_npz(
+        path, kind=("AffinityModel", "ResponseModel"), versions=(FORMAT_VERSION,)
+    )
+    kind = meta["__kind__"]
+    try:
+        if kind == "AffinityModel":
+            return AffinityModel(
                 method=str(meta["method"]),
-                x=arrays["x"],
-                y=arrays["y"],
-                reliability=ReliabilityTable(
-                    lower=arrays["rel_lower"],
-                    upper=arrays["rel_upper"],
-                    mean_predicted=arrays["rel_mean_predicted"],
-                    observed_rate=arrays["rel_observed_rate"],
-                    count=arrays["rel_count"],
-                ),
-                n=int(meta["n"]),
-                n_positive=int(meta["n_positive"]),
-                brier=float(meta["brier"]),
+                customers=_ids(arrays["customers"]),
+                items=_ids(arrays["items"]),
+                as_of=np.datetime64(meta["as_of"], "s"),
+                params=dict(meta["params"]),
+                repeat=unpack_csr("repeat", arrays),
+                last_days=arrays["last_days"],
+                popularity=arrays["popularity"],
+                item_category=arrays["item_category"],
+                item_baskets=arrays["item_baskets"],
+                user_factors=arrays.get("user_factors"),
+                item_factors=arrays.get("item_factors"),
+                fit_seconds=float(meta["fit_seconds"]),
             )
-        except KeyError as exc:
-            raise FormatError(f"{os.fspath(path)}: missing part {exc} in a {kind} file") from exc
-        except ValidationError as exc:
-            raise FormatError(f"{os.fspath(path)}: inconsistent {kind} file: {exc}") from exc
-    raise FormatError(f"{os.fspath(path)} holds neither an AffinityModel nor a ResponseModel")
+        return ResponseModel(
+            method=str(meta["method"]),
+            x=arrays["x"],
+            y=arrays["y"],
+            reliability=ReliabilityTable(
+                lower=arrays["rel_lower"],
+                upper=arrays["rel_upper"],
+                mean_predicted=arrays["rel_mean_predicted"],
+                observed_rate=arrays["rel_observed_rate"],
+                count=arrays["rel_count"],
+            ),
+            n=int(meta["n"]),
+            n_positive=int(meta["n_positive"]),
+            brier=float(meta["brier"]),
+        )
+    except KeyError as exc:
+        raise FormatError(f"{os.fspath(path)}: missing part {exc} in a {kind} file") from exc
+    except ValidationError as exc:
+        raise FormatError(f"{os.fspath(path)}: inconsistent {kind} file: {exc}") from exc

@@ -161,7 +161,9 @@ class AffinityModel:
         cols = np.concatenate([cat[j_cat], np.full(len(j_seen), glob, dtype=np.int32)])
         member = sp.csr_array((np.ones(len(rows)), (rows, cols)), shape=(n_i, n_cat + 1)).tocsc()
         counts = np.asarray(member.sum(axis=0)).ravel()
-        mean_of = member @ sp.diags_array(1.0 / np.maximum(counts, 1.0))  # item x group means
+        # item x group averaging, shrunk towards 0 by one pseudo-item (the unseen item
+        # itself, of unknown appeal): a new item never outranks the habit it resembles
+        mean_of = member @ sp.diags_array(1.0 / (counts + 1.0))
         # fallback group of each unseen item: its category if it has seen items, else global
         group = np.where((cat >= 0) & (counts[np.maximum(cat, 0)] > 0), cat, glob)
         group = np.where(seen, -1, group).astype(np.int32)

@@ -282,9 +282,11 @@ class _Scorer:
         self.recent: sp.csr_array | None = None
         if exclude_recent_days is not None:
             rep = model.repeat
-            flag = (model.last_days < exclude_recent_days).astype(np.float64)
-            rec = sp.csr_array((flag, rep.indices, rep.indptr), shape=rep.shape)
-            rec.eliminate_zeros()
+            flag = model.last_days < exclude_recent_days
+            row_of = np.repeat(np.arange(rep.shape[0]), np.diff(rep.indptr))
+            rec = sp.csr_array(
+                (np.ones(int(flag.sum())), (row_of[flag], rep.indices[flag])), shape=rep.shape
+            )
             # recent purchases of items among the columns (unseen items were never bought)
             col_of_item = sp.csr_array(
                 (np.ones(len(sel_items)), (sel_items, self.seen_pos)), shape=(model.n_items, k)
