@@ -393,3 +393,39 @@ def test_model_is_immutable() -> None:
         m.user_factors[0, 0] = 1.0
     with pytest.raises(ValueError, match="read-only"):
         m.repeat.data[0] = 1.0
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 80))
+def test_pair_stats_match_reference(seed: int, n: int) -> None:
+    from onetoone.affinity._model import _pair_stats
+    from onetoone.data import customer_item_matrix
+
+    rng = np.random.default_rng(seed)
+    tx = Transactions.from_arrays(
+        customer=rng.integers(0, 5, n),
+        item=rng.integers(0, 6, n),
+        basket=rng.integers(0, 9, n),
+        timestamp=np.datetime64("2024-01-01", "s")
+        + rng.integers(0, 30 * 86400, n) * np.timedelta64(1, "s"),
+        value=np.ones(n),
+    )
+    as_of = np.datetime64("2024-03-01", "s")
+    rep, last, bsk = _pair_stats(tx, as_of, 7.0)
+    ref = customer_item_matrix(tx, weight="baskets")
+    np.testing.assert_array_equal(bsk.toarray(), ref.toarray())
+    # brute force per (customer, item)
+    age = (as_of - tx.timestamp).astype(np.float64) / 86400
+    for c in range(tx.n_customers):
+        for i in range(tx.n_items):
+            sel = (tx.customer == c) & (tx.item == i)
+            if not sel.any():
+                assert rep[c, i] == 0
+                continue
+            _, first = np.unique(tx.basket[sel], return_index=True)
+            assert rep[c, i] == pytest.approx(np.sum(0.5 ** (age[sel][first] / 7.0)))
+            pos = (
+                rep.indptr[c]
+                + np.flatnonzero(rep.indices[rep.indptr[c] : rep.indptr[c + 1]] == i)[0]
+            )
+            assert last[pos] == pytest.approx(age[sel].min())

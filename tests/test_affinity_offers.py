@@ -166,3 +166,18 @@ def test_offer_scores_are_read_only_and_decodable() -> None:
     assert s.top_ids().shape == (1, 2)
     with pytest.raises(ValidationError, match="dense"):
         score_offers(m, ["ann"], _offers(m)).top_ids()
+
+
+@pytest.mark.parametrize("method", ["repeat", "hybrid"])
+def test_threads_do_not_change_results(method: str) -> None:
+    m = _model(method)
+    one = score_offers(m, None, _offers(m), top_k=2, block_size=1)
+    two = score_offers(m, None, _offers(m), top_k=2, block_size=1, num_threads=2)
+    assert one.top_score is not None and two.top_score is not None
+    np.testing.assert_allclose(one.top_score, two.top_score, rtol=1e-6)
+    a = score_items(m, block_size=1).dense
+    b = score_items(m, block_size=1, num_threads=0).dense
+    assert a is not None and b is not None
+    np.testing.assert_allclose(a, b, rtol=1e-6)
+    with pytest.raises(ValidationError, match="num_threads must be an int >= 0"):
+        score_items(m, num_threads=-2)

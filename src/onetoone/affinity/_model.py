@@ -15,7 +15,7 @@ import scipy.sparse as sp
 from onetoone._arrays import SECONDS_PER_DAY, TimeLike, to_datetime64
 from onetoone._optional import import_optional
 from onetoone._random import RandomState, check_random_state
-from onetoone.data import Catalogue, IdIndex, Transactions, customer_item_matrix
+from onetoone.data import Catalogue, IdIndex, Transactions
 from onetoone.errors import EmptyInputError, ValidationError
 
 __all__ = ["METHODS", "WEIGHTINGS", "AffinityModel", "fit_affinity", "partial_fit"]
@@ -276,33 +276,49 @@ def _cf_factors(
     )
 
 
-def _repeat_matrix(
+def _pair_stats(
     tx: Transactions, as_of: np.datetime64, half_life_days: float
-) -> tuple[sp.csr_array, _F64]:
-    """Decayed distinct-basket counts and days since the last purchase, per (customer, item)."""
-    shape = (tx.n_customers, tx.n_items)
+) -> tuple[sp.csr_array, _F64, sp.csr_array]:
+    """Per (customer, item): decayed basket count, days since last purchase, basket count.
+
+    Returns ``(repeat, last_days, baskets)``: ``repeat`` sums
+    ``0.5 ** (age / half_life_days)`` over the distinct baskets containing the
+    item (each basket aged by its first line), ``last_days`` (aligned with
+    ``repeat.data``) is the age of the latest line with the item, and
+    ``baskets`` counts the distinct baskets (the same matrix as
+    ``customer_item_matrix(tx, weight="baskets")``). Two stable sorts of
+    nearly sorted int64 keys, then ``reduceat`` over the groups.
+    """
+    n_c, n_i = tx.n_customers, tx.n_items
     if tx.n_rows == 0:
-        return sp.csr_array(shape), np.zeros(0)
+        return sp.csr_array((n_c, n_i)), np.zeros(0), sp.csr_array((n_c, n_i))
     age = (as_of.astype(np.int64) - tx.timestamp.astype(np.int64)) / SECONDS_PER_DAY
-    # one count per distinct (basket, item): keep the first line of each pair
-    order = np.lexsort((tx.item, tx.basket))
-    b, it = tx.basket[order], tx.item[order]
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = (b[1:] != b[:-1]) | (it[1:] != it[:-1])
+    # one row per distinct (basket, item); basket codes already increase along the rows
+    key_bi = tx.basket.astype(np.int64) * n_i + tx.item
+    order = np.argsort(key_bi, kind="stable")
+    kb = key_bi[order]
+    first = np.ones(len(kb), dtype=bool)
+    first[1:] = kb[1:] != kb[:-1]
     rows = order[first]
-    w = np.exp2(-age[rows] / half_life_days)
-    m = sp.coo_array((w, (tx.customer[rows], tx.item[rows])), shape=shape).tocsr()
-    m.sum_duplicates()
-    # last purchase: min age per pair, by a second matrix over the same pattern
     c, i, a = tx.customer[rows], tx.item[rows], age[rows]
-    o2 = np.lexsort((a, i, c))
-    c2, i2 = c[o2], i[o2]
-    head = np.ones(len(o2), dtype=bool)
-    head[1:] = (c2[1:] != c2[:-1]) | (i2[1:] != i2[:-1])
-    # the csr pattern is sorted by (customer, item), the same order as the heads
-    last = a[o2][head]
-    m.sort_indices()
-    return m, last
+    youngest = np.minimum.reduceat(age[order], np.flatnonzero(first))  # per (basket, item)
+    # group by (customer, item); the log is sorted by customer, so keys come in long runs
+    key = c.astype(np.int64) * n_i + i
+    o2 = np.argsort(key, kind="stable")
+    k2 = key[o2]
+    head = np.ones(len(k2), dtype=bool)
+    head[1:] = k2[1:] != k2[:-1]
+    starts = np.flatnonzero(head)
+    a2 = a[o2]
+    decayed = np.add.reduceat(np.exp2(-a2 / half_life_days), starts)
+    last = np.minimum.reduceat(youngest[o2], starts)
+    count = np.diff(np.append(starts, len(k2))).astype(np.float64)
+    uc, ui = c[o2][starts], i[o2][starts].astype(np.int32)
+    indptr = np.zeros(n_c + 1, dtype=np.int64)
+    np.cumsum(np.bincount(uc, minlength=n_c), out=indptr[1:])
+    repeat = sp.csr_array((decayed, ui, indptr), shape=(n_c, n_i))
+    baskets = sp.csr_array((count, ui.copy(), indptr.copy()), shape=(n_c, n_i))
+    return repeat, last, baskets
 
 
 def _fit_iv(
@@ -474,7 +490,7 @@ def fit_affinity(
         raise EmptyInputError(
             f"no transactions before as_of={t}; choose a later as_of", field="as_of"
         )
-    repeat, last = _repeat_matrix(tx, t, float(p["half_life_days"]))
+    repeat, last, x = _pair_stats(tx, t, float(p["half_life_days"]))
     buyers = np.bincount(repeat.indices, minlength=tx.n_items).astype(np.float64)
     n_active = max(int((np.diff(repeat.indptr) > 0).sum()), 1)
     popularity = buyers / n_active
@@ -482,7 +498,6 @@ def fit_affinity(
         item_cat = catalogue.category_codes(tx.items)
     else:
         item_cat = np.full(tx.n_items, -1, dtype=np.int32)
-    x = customer_item_matrix(tx, weight="baskets")
     item_baskets = np.asarray(x.sum(axis=0), dtype=np.float64).ravel()
     user_f = item_f = None
     if method in ("als", "bpr", "hybrid"):
@@ -571,7 +586,7 @@ def partial_fit(
     keep_rows = item_map[tx.item] >= 0
     sub = tx._subset(keep_rows)
     sub = attrs.evolve(sub, item=item_map[sub.item].astype(np.int32), items=model.items)
-    rep_new, last_new = _repeat_matrix(sub, t, float(model.params["half_life_days"]))
+    rep_new, last_new, x_all = _pair_stats(sub, t, float(model.params["half_life_days"]))
     cust_rows = np.unique(tx.customer)  # codes in tx's index, sorted like touched_ids
     rep_new = rep_new[cust_rows]
     # positions of rows: keep old customers not touched, then place refreshed ones
@@ -592,7 +607,7 @@ def partial_fit(
     stacked_last.sort_indices()
     user_f = None
     if model.user_factors is not None and model.item_factors is not None:
-        x_new = customer_item_matrix(sub, weight="baskets")[cust_rows]
+        x_new = x_all[cust_rows]
         f_new = _fold_in(model, sp.csr_array(x_new), num_threads)
         f_old = model.user_factors[np.flatnonzero(keep_old)]
         user_f = np.concatenate([f_old, f_new])[perm]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 
 import attrs
@@ -11,6 +14,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from onetoone._arrays import readonly
+from onetoone._optional import import_optional
 from onetoone.affinity._model import AffinityModel, _is_int
 from onetoone.data import IdIndex
 from onetoone.errors import EmptyInputError, UnknownIdError, ValidationError
@@ -19,6 +23,7 @@ from onetoone.offers import Offers
 __all__ = ["ItemScores", "OfferScores", "score_items", "score_offers"]
 
 _F64 = npt.NDArray[np.float64]
+_F32 = npt.NDArray[np.float32]
 _I32 = npt.NDArray[np.int32]
 _I64 = npt.NDArray[np.int64]
 Aggregate = Literal["max", "mean", "sum"]
@@ -204,7 +209,14 @@ def _common_iv(
     top_k: int | None,
     exclude_recent_days: float | None,
     block_size: int | None,
-) -> None:
+    num_threads: int,
+) -> int:
+    """Check the shared options; return the number of threads to use."""
+    if not _is_int(num_threads) or num_threads < 0:
+        raise ValidationError(
+            f"num_threads must be an int >= 0 (0: all cores), got {num_threads!r}",
+            field="num_threads",
+        )
     if not isinstance(model, AffinityModel):
         raise ValidationError(
             f"model must be an AffinityModel (from fit_affinity), got {type(model).__name__}",
@@ -223,6 +235,7 @@ def _common_iv(
         raise ValidationError(
             f"block_size must be None or an int >= 1, got {block_size!r}", field="block_size"
         )
+    return int(num_threads) or (os.cpu_count() or 1)
 
 
 def _check_dense(n_rows: int, n_cols: int, top_k: int | None, max_dense_cells: int) -> None:
@@ -272,6 +285,7 @@ class _Scorer:
         pop[self.seen_pos] = model.popularity[sel_items]
         pop[self.unseen_pos] = d["pop_group"][self.unseen_group]
         self.pop = pop
+        self.pop32 = pop.astype(np.float32)
         self.v: npt.NDArray[np.float32] | None = None
         if model.item_factors is not None:
             v = np.empty((k, model.item_factors.shape[1]), dtype=np.float32)
@@ -293,42 +307,52 @@ class _Scorer:
             )
             self.recent = sp.csr_array(rec @ col_of_item)
 
-    def _repeat(self, warm: _I32) -> _F64:
+    def _repeat(self, warm: _I32) -> _F32:
         d = self.model._derived
-        out = np.zeros((len(warm), self.k))
+        out = np.zeros((len(warm), self.k), dtype=np.float32)
         if len(self.seen_pos):
             out[:, self.seen_pos] = (d["sat"][warm] @ self.select).toarray()
         if len(self.unseen_pos):
             out[:, self.unseen_pos] = (d["sat_group"][warm] @ self.group_select).toarray()
         return out
 
-    def _cf(self, warm: _I32) -> _F64:
+    def _cf(self, warm: _I32) -> _F32:
         assert self.model.user_factors is not None
-        u = self.model.user_factors[warm]
-        return np.asarray(u @ self.vt, dtype=np.float64)
+        out: _F32 = self.model.user_factors[warm] @ self.vt
+        return out
 
-    def block(self, codes: _I32) -> _F64:
-        """Scores ``(len(codes), k)``; ``codes`` are model customer codes or -1 (unknown)."""
+    def block(self, codes: _I32) -> _F32:
+        """Scores ``(len(codes), k)`` in float32; ``codes`` are model customer codes or -1.
+
+        Scores are computed in single precision (like implicit's), which is ample
+        for ranking; results are stored as float64.
+        """
         m = self.model
         hist = m.has_history
         warm_mask = (codes >= 0) & hist[np.maximum(codes, 0)]
-        out = np.empty((len(codes), self.k))
-        out[:] = self.pop  # cold rows and the popularity method
-        if self.method != "popularity" and bool(warm_mask.any()):
-            warm = codes[warm_mask]
-            p = m.params
-            if self.method == "repeat":
-                s = self._repeat(warm)
-            elif self.method in ("als", "bpr"):
-                s = self._cf(warm)
-            else:  # hybrid
-                s = self._repeat(warm)
-                s += float(p["cf_weight"]) * self._cf(warm)
-                s += float(p["popularity_weight"]) * self.pop
+        if self.method == "popularity" or not bool(warm_mask.any()):
+            return np.broadcast_to(self.pop32, (len(codes), self.k)).copy()
+        all_warm = bool(warm_mask.all())
+        warm = codes if all_warm else codes[warm_mask]
+        p = m.params
+        if self.method == "repeat":
+            s = self._repeat(warm)
+        elif self.method in ("als", "bpr"):
+            s = self._cf(warm)
+        else:  # hybrid
+            s = self._cf(warm)
+            s *= np.float32(p["cf_weight"])
+            s += self._repeat(warm)
+            s += np.float32(p["popularity_weight"]) * self.pop32
+        if all_warm:
+            out = s
+        else:
+            out = np.empty((len(codes), self.k), dtype=np.float32)
+            out[~warm_mask] = self.pop32  # cold rows: popularity
             out[warm_mask] = s
-        if self.recent is not None and bool(warm_mask.any()):
+        if self.recent is not None:
             rows = np.flatnonzero(warm_mask)
-            rec = self.recent[codes[warm_mask]].tocoo()
+            rec = self.recent[warm].tocoo()
             out[rows[rec.row], rec.col] = -np.inf
         return out
 
@@ -339,18 +363,59 @@ def _block_size(n_rows: int, width: int, block_size: int | None) -> int:
     return max(1, min(n_rows, _BLOCK_CELLS // max(width, 1)))
 
 
-def _topk(s: _F64, k: int) -> tuple[_I32, _F64]:
-    k = min(k, s.shape[1])
-    if k < s.shape[1]:
-        part = np.argpartition(-s, k - 1, axis=1)[:, :k]
+def _topk(s: npt.NDArray[np.floating[Any]], k: int) -> tuple[_I32, _F64]:
+    """Each row's ``k`` largest entries, best first (ties: lower column first)."""
+    n = s.shape[1]
+    k = min(k, n)
+    if k < n:
+        part = np.argpartition(s, n - k, axis=1)[:, n - k :]
     else:
-        part = np.broadcast_to(np.arange(s.shape[1]), s.shape).copy()
+        part = np.broadcast_to(np.arange(n), s.shape).copy()
     vals = np.take_along_axis(s, part, axis=1)
-    order = np.argsort(-vals, axis=1, kind="stable")
+    order = np.lexsort((part, -vals), axis=1) if k > 1 else np.zeros_like(part)
     return (
         np.take_along_axis(part, order, axis=1).astype(np.int32),
-        np.take_along_axis(vals, order, axis=1),
+        np.take_along_axis(vals, order, axis=1).astype(np.float64),
     )
+
+
+def _store(
+    s: npt.NDArray[np.floating[Any]],
+    start: int,
+    dense: _F64 | None,
+    ti: _I32 | None,
+    ts: _F64 | None,
+    k: int,
+) -> None:
+    """Write one block's scores (or its top-k) into the preallocated result."""
+    stop = start + s.shape[0]
+    if dense is not None:
+        dense[start:stop] = s
+    else:
+        assert ti is not None and ts is not None
+        ti[start:stop], ts[start:stop] = _topk(s, k)
+
+
+def _run_blocks(work: Callable[[int], None], n: int, bs: int, num_threads: int) -> None:
+    """Run ``work(start)`` for every block, on ``num_threads`` threads.
+
+    Blocks write disjoint rows of the result, so threads need no locking; numpy
+    releases the GIL in the heavy steps (products, partitions). With several
+    threads BLAS is limited to one thread to avoid oversubscription. At most
+    ``num_threads`` blocks are in flight, so memory stays bounded.
+    """
+    starts = range(0, n, bs)
+    if num_threads <= 1 or len(starts) <= 1:
+        for start in starts:
+            work(start)
+        return
+    threadpoolctl = import_optional("threadpoolctl", purpose="multi-threaded scoring")
+    with (
+        threadpoolctl.threadpool_limits(limits=1, user_api="blas"),
+        ThreadPoolExecutor(max_workers=num_threads) as ex,
+    ):
+        for _ in ex.map(work, starts):
+            pass
 
 
 # --------------------------------------------------------------------------- items
@@ -364,6 +429,7 @@ def score_items(
     unknown_customers: Literal["raise", "cold"] = "raise",
     block_size: int | None = None,
     max_dense_cells: int = 50_000_000,
+    num_threads: int = 1,
 ) -> ItemScores:
     """Score customers against items.
 
@@ -389,6 +455,8 @@ def score_items(
         Customers per block (default: about 4 million cells per block).
     max_dense_cells : int
         Largest dense result allowed.
+    num_threads : int
+        Blocks scored in parallel (0: all cores). Results do not depend on it.
 
     Returns
     -------
@@ -414,7 +482,7 @@ def score_items(
     [['x']]
     """
     t0 = time.perf_counter()
-    _common_iv(model, top_k, exclude_recent_days, block_size)
+    num_threads = _common_iv(model, top_k, exclude_recent_days, block_size, num_threads)
     cust_idx, codes, n_cold = _customers_iv(model, customers, unknown_customers)
     if items is None:
         item_idx = model.items
@@ -431,13 +499,12 @@ def score_items(
     k = 0 if top_k is None else min(int(top_k), len(cols))
     ti = np.empty((len(codes), k), dtype=np.int32) if top_k is not None else None
     ts = np.empty((len(codes), k)) if top_k is not None else None
-    for start in range(0, len(codes), bs):
+
+    def work(start: int) -> None:
         s = scorer.block(codes[start : start + bs])
-        if dense is not None:
-            dense[start : start + len(s)] = s
-        else:
-            assert ti is not None and ts is not None
-            ti[start : start + len(s)], ts[start : start + len(s)] = _topk(s, k)
+        _store(s, start, dense, ti, ts, k)
+
+    _run_blocks(work, len(codes), bs, num_threads)
     return ItemScores(
         customers=cust_idx,
         items=item_idx,
@@ -507,10 +574,10 @@ def _offers_iv(
     return a, cols, n_unknown, len(cold)
 
 
-def _aggregate(s: _F64, a: sp.csr_array, how: str) -> _F64:
+def _aggregate(s: _F32, a: sp.csr_array, how: str) -> npt.NDArray[np.floating[Any]]:
     if how == "max":
         g = s[:, a.indices]
-        out: _F64 = np.maximum.reduceat(g, a.indptr[:-1], axis=1)
+        out: _F32 = np.maximum.reduceat(g, a.indptr[:-1], axis=1)
         return out
     valid = np.isfinite(s)
     s0 = np.where(valid, s, 0.0)
@@ -536,6 +603,7 @@ def score_offers(
     unknown_customers: Literal["raise", "cold"] = "raise",
     block_size: int | None = None,
     max_dense_cells: int = 50_000_000,
+    num_threads: int = 1,
 ) -> OfferScores:
     """Score customers against offers: item scores aggregated over each offer's items.
 
@@ -567,6 +635,8 @@ def score_offers(
         offer-item pairs)), independent of the number of customers.
     max_dense_cells : int
         Largest dense result allowed.
+    num_threads : int
+        Blocks scored in parallel (0: all cores). Results do not depend on it.
 
     Returns
     -------
@@ -585,7 +655,7 @@ def score_offers(
     [['ox'], ['oy']]
     """
     t0 = time.perf_counter()
-    _common_iv(model, top_k, exclude_recent_days, block_size)
+    num_threads = _common_iv(model, top_k, exclude_recent_days, block_size, num_threads)
     a, cols, n_unknown, n_cold_offers = _offers_iv(model, offers, aggregate, unknown_items)
     cust_idx, codes, n_cold = _customers_iv(model, customers, unknown_customers)
     n_off = offers.n_offers
@@ -598,17 +668,16 @@ def score_offers(
     k = 0 if top_k is None else min(int(top_k), n_off)
     ti = np.empty((len(codes), k), dtype=np.int32) if top_k is not None else None
     ts = np.empty((len(codes), k)) if top_k is not None else None
-    for start in range(0, len(codes), bs):
+
+    def work(start: int) -> None:
         block_codes = codes[start : start + bs]
         s = _aggregate(scorer.block(block_codes), a, aggregate)
         if elig is not None:
             ok = elig[start : start + len(block_codes)].toarray()
             s[~ok.astype(bool)] = -np.inf
-        if dense is not None:
-            dense[start : start + len(s)] = s
-        else:
-            assert ti is not None and ts is not None
-            ti[start : start + len(s)], ts[start : start + len(s)] = _topk(s, k)
+        _store(s, start, dense, ti, ts, k)
+
+    _run_blocks(work, len(codes), bs, num_threads)
     return OfferScores(
         customers=cust_idx,
         offers=offers.ids,
