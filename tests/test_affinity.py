@@ -429,3 +429,43 @@ def test_pair_stats_match_reference(seed: int, n: int) -> None:
                 + np.flatnonzero(rep.indices[rep.indptr[c] : rep.indptr[c + 1]] == i)[0]
             )
             assert last[pos] == pytest.approx(age[sel].min())
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    rows=st.integers(1, 6),
+    cols=st.integers(1, 3000),
+    k=st.integers(1, 12),
+    ties=st.booleans(),
+)
+def test_topk_threshold_path_matches_sort(
+    seed: int, rows: int, cols: int, k: int, ties: bool
+) -> None:
+    from onetoone.affinity._score import _topk
+
+    rng = np.random.default_rng(seed)
+    s = rng.random((rows, cols)).astype(np.float32)
+    if ties:
+        s = np.round(s * 4) / 4
+    s[rng.random(s.shape) < 0.1] = -np.inf
+    idx, val = _topk(s, k)
+    kk = min(k, cols)
+    expect = -np.sort(-s.astype(np.float64), axis=1)[:, :kk]
+    np.testing.assert_array_equal(val, expect)
+    np.testing.assert_array_equal(np.take_along_axis(s, idx, axis=1), expect)
+    assert all(len(set(r)) == kk for r in idx.tolist())
+
+
+@pytest.mark.parametrize("method", ["als", "bpr"])
+@pytest.mark.parametrize("recent", [None, 5.0])
+def test_factor_top_k_fast_path_matches_dense(method: str, recent: float | None) -> None:
+    m = _fit(method, bpr_iterations=5)
+    dense = score_items(m, exclude_recent_days=recent).dense
+    top = score_items(m, top_k=3, exclude_recent_days=recent, num_threads=2)
+    assert dense is not None and top.top_score is not None and top.top_index is not None
+    expect = -np.sort(-dense, axis=1)[:, :3]
+    np.testing.assert_allclose(top.top_score, expect, rtol=1e-6)
+    got = np.take_along_axis(dense, top.top_index, axis=1)
+    np.testing.assert_allclose(got, expect, rtol=1e-6)
+    assert top.n_cold_customers == 1  # dan

@@ -321,6 +321,42 @@ class _Scorer:
         out: _F32 = self.model.user_factors[warm] @ self.vt
         return out
 
+    def cf_topk(self, codes: _I32, k: int, ti: _I32, ts: _F64, num_threads: int) -> None:
+        """Top-k of a pure factor model through implicit's threaded top-k (same kernel).
+
+        Warm rows go to ``implicit.cpu.topk.topk`` with the fallback-filled item
+        factors (and the recent-purchase filter); cold rows take popularity's top-k.
+        """
+        m = self.model
+        assert m.user_factors is not None and self.v is not None
+        warm_mask = (codes >= 0) & m.has_history[np.maximum(codes, 0)]
+        if not bool(warm_mask.all()):
+            pi, pv = _topk(self.pop32[None, :], k)
+            ti[~warm_mask] = pi[0]
+            ts[~warm_mask] = pv[0]
+        if not bool(warm_mask.any()):
+            return
+        warm = codes[warm_mask]
+        topk_mod = import_optional("implicit.cpu.topk", purpose="score_items")
+        filt = None
+        if self.recent is not None:
+            filt = sp.csr_matrix(self.recent[warm], dtype=np.float32)
+        threadpoolctl = import_optional("threadpoolctl", purpose="score_items")
+        with threadpoolctl.threadpool_limits(limits=1, user_api="blas"):
+            ids, vals = topk_mod.topk(
+                self.v,
+                np.ascontiguousarray(m.user_factors[warm]),
+                k,
+                filter_query_items=filt,
+                num_threads=num_threads,
+            )
+        vals = vals.astype(np.float64)
+        vals[vals <= -np.finfo(np.float32).max] = -np.inf
+        # implicit's selection does not order ties; order them like _topk (lower column first)
+        order = np.lexsort((ids, -vals), axis=1)
+        ti[warm_mask] = np.take_along_axis(ids, order, axis=1)
+        ts[warm_mask] = np.take_along_axis(vals, order, axis=1)
+
     def block(self, codes: _I32) -> _F32:
         """Scores ``(len(codes), k)`` in float32; ``codes`` are model customer codes or -1.
 
@@ -364,18 +400,39 @@ def _block_size(n_rows: int, width: int, block_size: int | None) -> int:
 
 
 def _topk(s: npt.NDArray[np.floating[Any]], k: int) -> tuple[_I32, _F64]:
-    """Each row's ``k`` largest entries, best first (ties: lower column first)."""
+    """Each row's ``k`` largest entries, best first (ties: lower column first).
+
+    For wide rows a threshold pass avoids a full partition: the k-th largest of
+    a strided subset of columns is a lower bound of each row's k-th largest, so
+    every top-k entry is among the (few) entries at or above it; those are
+    sorted exactly. If ties make the candidate set large, fall back to
+    ``argpartition``.
+    """
     n = s.shape[1]
     k = min(k, n)
+    step = n // (64 * k)
+    if k < n and step >= 2:
+        sub = s[:, ::step]
+        m = sub.shape[1]
+        thr = np.partition(sub, m - k, axis=1)[:, m - k]
+        mask = s >= thr[:, None]
+        cnt = np.count_nonzero(mask, axis=1)
+        if int(cnt.sum()) <= max(s.size // 16, 1):
+            r, c = np.nonzero(mask)
+            v = s[r, c]
+            order = np.lexsort((c, -v, r))
+            first = np.cumsum(cnt) - cnt
+            pick = order[first[:, None] + np.arange(k)]
+            return c[pick].astype(np.int32), v[pick].astype(np.float64)
     if k < n:
         part = np.argpartition(s, n - k, axis=1)[:, n - k :]
     else:
         part = np.broadcast_to(np.arange(n), s.shape).copy()
     vals = np.take_along_axis(s, part, axis=1)
-    order = np.lexsort((part, -vals), axis=1) if k > 1 else np.zeros_like(part)
+    order2 = np.lexsort((part, -vals), axis=1) if k > 1 else np.zeros_like(part)
     return (
-        np.take_along_axis(part, order, axis=1).astype(np.int32),
-        np.take_along_axis(vals, order, axis=1).astype(np.float64),
+        np.take_along_axis(part, order2, axis=1).astype(np.int32),
+        np.take_along_axis(vals, order2, axis=1).astype(np.float64),
     )
 
 
@@ -500,11 +557,16 @@ def score_items(
     ti = np.empty((len(codes), k), dtype=np.int32) if top_k is not None else None
     ts = np.empty((len(codes), k)) if top_k is not None else None
 
-    def work(start: int) -> None:
-        s = scorer.block(codes[start : start + bs])
-        _store(s, start, dense, ti, ts, k)
+    if top_k is not None and model.method in ("als", "bpr"):
+        assert ti is not None and ts is not None
+        scorer.cf_topk(codes, k, ti, ts, num_threads)
+    else:
 
-    _run_blocks(work, len(codes), bs, num_threads)
+        def work(start: int) -> None:
+            s = scorer.block(codes[start : start + bs])
+            _store(s, start, dense, ti, ts, k)
+
+        _run_blocks(work, len(codes), bs, num_threads)
     return ItemScores(
         customers=cust_idx,
         items=item_idx,
