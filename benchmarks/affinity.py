@@ -296,7 +296,7 @@ def scale(threads: int, sizes: list[int], n_offers: int, quick: bool) -> None:
         cust = m.customers.values[:n]
         tracemalloc.start()
         t0 = time.perf_counter()
-        sc = score_offers(m, cust, offers, top_k=10, block_size=2000)
+        sc = score_offers(m, cust, offers, top_k=10, num_threads=threads)
         dt = time.perf_counter() - t0
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()

@@ -229,7 +229,7 @@ def _confidence(x: sp.csr_array, p: Mapping[str, Any]) -> sp.csr_array:
         out = x.copy()
         out.data = 1.0 + np.log1p(out.data)
         return out
-    nn = import_optional("implicit.nearest_neighbours", purpose="fit_affinity")
+    nn = import_optional("implicit", purpose="fit_affinity").nearest_neighbours
     # implicit's weightings treat rows as documents and columns as terms; following its
     # examples, items are the documents and customers the terms, hence the transposes.
     if w == "bm25":
@@ -246,8 +246,8 @@ def _cf_factors(
     seed: int,
     num_threads: int,
 ) -> tuple[_F32, _F32]:
-    implicit_cpu_als = import_optional("implicit.cpu.als", purpose="fit_affinity")
-    implicit_cpu_bpr = import_optional("implicit.cpu.bpr", purpose="fit_affinity")
+    implicit = import_optional("implicit", purpose="fit_affinity")
+    implicit_cpu_als, implicit_cpu_bpr = implicit.cpu.als, implicit.cpu.bpr
     with _single_threaded_blas():
         if kind == "bpr":
             model = implicit_cpu_bpr.BayesianPersonalizedRanking(
@@ -630,7 +630,7 @@ def _fold_in(model: AffinityModel, x: sp.csr_array, num_threads: int) -> _F32:
         f = np.asarray(rows @ model.item_factors.astype(np.float64), dtype=np.float32)
         f[:, -1] = 1.0
         return f
-    implicit_cpu_als = import_optional("implicit.cpu.als", purpose="partial_fit")
+    implicit_cpu_als = import_optional("implicit", purpose="partial_fit").cpu.als
     with _single_threaded_blas():
         als = implicit_cpu_als.AlternatingLeastSquares(
             factors=int(model.item_factors.shape[1]),

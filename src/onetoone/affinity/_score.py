@@ -337,7 +337,7 @@ class _Scorer:
         if not bool(warm_mask.any()):
             return
         warm = codes[warm_mask]
-        topk_mod = import_optional("implicit.cpu.topk", purpose="score_items")
+        topk_mod = import_optional("implicit", purpose="score_items").cpu.topk
         filt = None
         if self.recent is not None:
             filt = sp.csr_matrix(self.recent[warm], dtype=np.float32)
