@@ -181,3 +181,27 @@ def test_threads_do_not_change_results(method: str) -> None:
     np.testing.assert_allclose(a, b, rtol=1e-6)
     with pytest.raises(ValidationError, match="num_threads must be an int >= 0"):
         score_items(m, num_threads=-2)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    n_off=st.integers(1, 30),
+    max_size=st.integers(1, 12),
+    slots=st.integers(1, 6),
+)
+def test_max_plan_matches_reduceat(seed: int, n_off: int, max_size: int, slots: int) -> None:
+    import scipy.sparse as sp
+
+    from onetoone.affinity._score import _MaxPlan
+
+    rng = np.random.default_rng(seed)
+    k = 15
+    rows = [rng.choice(k, size=rng.integers(1, max_size + 1), replace=True) for _ in range(n_off)]
+    r = np.repeat(np.arange(n_off), [len(x) for x in rows])
+    a = sp.csr_array((np.ones(len(r)), (r, np.concatenate(rows))), shape=(n_off, k))
+    a.sum_duplicates()
+    s = rng.random((4, k)).astype(np.float32)
+    s[rng.random(s.shape) < 0.2] = -np.inf
+    expect = np.maximum.reduceat(s[:, a.indices], a.indptr[:-1], axis=1)
+    np.testing.assert_array_equal(_MaxPlan(a, max_slots=slots).apply(s), expect)

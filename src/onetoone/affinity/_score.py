@@ -308,13 +308,18 @@ class _Scorer:
             self.recent = sp.csr_array(rec @ col_of_item)
 
     def _repeat(self, warm: _I32) -> _F32:
-        d = self.model._derived
         out = np.zeros((len(warm), self.k), dtype=np.float32)
-        if len(self.seen_pos):
-            out[:, self.seen_pos] = (d["sat"][warm] @ self.select).toarray()
-        if len(self.unseen_pos):
-            out[:, self.unseen_pos] = (d["sat_group"][warm] @ self.group_select).toarray()
+        self._add_repeat(out, warm)
         return out
+
+    def _add_repeat(self, out: _F32, warm: _I32) -> None:
+        """``out += `` the saturated repeat signal (sparse scatter, plus unseen fallbacks)."""
+        d = self.model._derived
+        if len(self.seen_pos):
+            r = (d["sat"][warm] @ self.select).tocoo()
+            out[r.row, self.seen_pos[r.col]] += r.data.astype(np.float32)
+        if len(self.unseen_pos):
+            out[:, self.unseen_pos] += (d["sat_group"][warm] @ self.group_select).toarray()
 
     def _cf(self, warm: _I32) -> _F32:
         assert self.model.user_factors is not None
@@ -378,8 +383,8 @@ class _Scorer:
         else:  # hybrid
             s = self._cf(warm)
             s *= np.float32(p["cf_weight"])
-            s += self._repeat(warm)
             s += np.float32(p["popularity_weight"]) * self.pop32
+            self._add_repeat(s, warm)
         if all_warm:
             out = s
         else:
@@ -636,18 +641,62 @@ def _offers_iv(
     return a, cols, n_unknown, len(cold)
 
 
-def _aggregate(s: _F32, a: sp.csr_array, how: str) -> npt.NDArray[np.floating[Any]]:
-    if how == "max":
-        g = s[:, a.indices]
-        out: _F32 = np.maximum.reduceat(g, a.indptr[:-1], axis=1)
+class _MaxPlan:
+    """Precomputed gathers for the per-offer max of item scores.
+
+    Offers are sorted by size; slot ``j`` holds the ``j``-th item of every offer
+    with more than ``j`` items, so the max is ``max_slots`` vectorised passes of
+    ``np.maximum`` over contiguous rows of the transposed block (one pass per
+    slot, not per offer or customer). Items beyond ``max_slots`` in very large
+    offers (category rules) are reduced with ``np.maximum.reduceat``.
+    """
+
+    def __init__(self, a: sp.csr_array, max_slots: int = 32):
+        sizes = np.diff(a.indptr)
+        self.order = np.argsort(-sizes, kind="stable")
+        sz = sizes[self.order]
+        start = a.indptr[:-1][self.order]
+        self.slots: list[tuple[int, _I64]] = []
+        for j in range(min(int(sz.max()), max_slots)):
+            act = int(np.count_nonzero(sz > j))
+            self.slots.append((act, a.indices[start[:act] + j].astype(np.int64)))
+        big = np.flatnonzero(sz > max_slots)
+        self.big = big
+        if len(big):
+            tails = [
+                a.indices[start[o] + max_slots : start[o] + sz[o]].astype(np.int64) for o in big
+            ]
+            self.tail_idx = np.concatenate(tails)
+            lens = sz[big] - max_slots
+            self.tail_ptr = np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64)
+
+    def apply(self, s: _F32) -> _F32:
+        st = np.ascontiguousarray(s.T)
+        cols0 = self.slots[0][1]
+        res = st[cols0]
+        for act, cols in self.slots[1:]:
+            np.maximum(res[:act], st[cols], out=res[:act])
+        if len(self.big):
+            tail = np.maximum.reduceat(st[self.tail_idx], self.tail_ptr, axis=0)
+            np.maximum(res[self.big], tail, out=tail)
+            res[self.big] = tail
+        out = np.empty((s.shape[0], len(self.order)), dtype=s.dtype)
+        out[:, self.order] = res.T
         return out
+
+
+def _aggregate(
+    s: _F32, a: sp.csr_array, how: str, plan: _MaxPlan | None
+) -> npt.NDArray[np.floating[Any]]:
+    if how == "max":
+        assert plan is not None
+        return plan.apply(s)
     valid = np.isfinite(s)
     s0 = np.where(valid, s, 0.0)
     sums = np.asarray((a @ s0.T).T)
-    if how == "sum":
-        cnt = np.asarray((a @ valid.T.astype(np.float64)).T)
-        return np.where(cnt > 0, sums, -np.inf)
     cnt = np.asarray((a @ valid.T.astype(np.float64)).T)
+    if how == "sum":
+        return np.where(cnt > 0, sums, -np.inf)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(cnt > 0, sums / np.maximum(cnt, 1.0), -np.inf)
 
@@ -724,7 +773,8 @@ def score_offers(
     _check_dense(len(codes), n_off, top_k, max_dense_cells)
     elig = offers.eligible_mask(cust_idx) if respect_eligibility else None
     scorer = _Scorer(model, cols, exclude_recent_days)
-    width = len(cols) + (a.nnz if aggregate == "max" else 0) + n_off
+    plan = _MaxPlan(a) if aggregate == "max" else None
+    width = 2 * len(cols) + 2 * n_off
     bs = _block_size(len(codes), width, block_size)
     dense = np.empty((len(codes), n_off)) if top_k is None else None
     k = 0 if top_k is None else min(int(top_k), n_off)
@@ -733,7 +783,7 @@ def score_offers(
 
     def work(start: int) -> None:
         block_codes = codes[start : start + bs]
-        s = _aggregate(scorer.block(block_codes), a, aggregate)
+        s = _aggregate(scorer.block(block_codes), a, aggregate, plan)
         if elig is not None:
             ok = elig[start : start + len(block_codes)].toarray()
             s[~ok.astype(bool)] = -np.inf
