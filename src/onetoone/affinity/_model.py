@@ -592,7 +592,7 @@ def partial_fit(
     # map the log's item codes to the model's; unknown items dropped
     item_map = model.items.encode(tx.items.values, unknown="mask")
     keep_rows = item_map[tx.item] >= 0
-    sub = tx._subset(keep_rows)
+    sub = tx.subset(keep_rows)
     sub = attrs.evolve(sub, item=item_map[sub.item].astype(np.int32), items=model.items)
     rep_new, last_new, x_all = _pair_stats(sub, t, float(model.params["half_life_days"]))
     cust_rows = np.unique(tx.customer)  # codes in tx's index, sorted like touched_ids
