@@ -463,7 +463,8 @@ class Transactions:
         mask = np.asarray(mask)
         if mask.dtype != np.bool_ or mask.shape != (self.n_rows,):
             raise ValidationError(
-                f"mask must be a boolean array of {self.n_rows} rows, got {mask.dtype} {mask.shape}",
+                f"mask must be a boolean array of {self.n_rows} rows, "
+                f"got {mask.dtype} {mask.shape}",
                 field="mask",
             )
         if bool(mask.all()):
