@@ -63,7 +63,8 @@ def _row_topk(r2: F64, k: I64) -> _B:
         gt = r2 > t
         eq = (r2 == t) & valid
         need = kk - gt.sum(axis=1, keepdims=True)
-        return (gt & valid) | (eq & (np.cumsum(eq, axis=1) <= need))
+        res: _B = (gt & valid) | (eq & (np.cumsum(eq, axis=1) <= need))
+        return res
     order = np.argsort(-r2, axis=1, kind="stable")
     rank = np.empty((n, d), dtype=np.int64)
     np.put_along_axis(rank, order, np.broadcast_to(np.arange(d), (n, d)), axis=1)

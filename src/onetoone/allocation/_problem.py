@@ -177,6 +177,10 @@ class AllocationProblem:
 
     def budget_index(self, budget: int | str) -> int:
         """Index of a budget given by position or name."""
+        budget_: Any = budget
+        return self._budget_index(budget_)
+
+    def _budget_index(self, budget: Any) -> int:
         if isinstance(budget, str):
             if budget not in self.budget_names:
                 raise ValidationError(
@@ -305,11 +309,12 @@ class AllocationProblem:
                 )
             return arr[rows, cols]
 
+        budgets_any: Sequence[Any] = budgets
         dense_budgets = [
             attrs.evolve(b, usage=pick(b.usage, f"budget {b.name!r} usage"))
             if isinstance(b, Budget)
             else b
-            for b in budgets
+            for b in budgets_any
         ]
         return cls.from_candidates(
             rows,
@@ -396,7 +401,8 @@ class AllocationProblem:
         names: list[str] = []
         limits: list[float] = []
         raw_usage: list[F64 | None] = []
-        for b in budgets:
+        budget_list: Sequence[Any] = budgets
+        for b in budget_list:
             if not isinstance(b.name, str) or not b.name:
                 raise ValidationError("every Budget needs a non-empty str name", field="budgets")
             if b.name in names:

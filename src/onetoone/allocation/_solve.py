@@ -12,11 +12,10 @@ from collections.abc import Callable
 import attrs
 import numpy as np
 import numpy.typing as npt
+from scipy.optimize import linprog
 
 from onetoone._arrays import F64, I64, readonly
 from onetoone.allocation._kernel import customer_step, entry_thresholds
-from scipy.optimize import linprog
-
 from onetoone.allocation._problem import AllocationProblem, _Layout
 
 _B = npt.NDArray[np.bool_]
@@ -98,7 +97,8 @@ def _chosen_index(r2: F64, k: I64, groups: npt.NDArray[np.int32] | None, gmax: i
     if groups is None and n and int(k.min()) == int(k.max()) == 1:
         j = np.argmax(r2, axis=1)
         flat = np.arange(n, dtype=np.int64) * d + j
-        return flat[r2.ravel()[flat] > 0.0]
+        out: I64 = flat[r2.ravel()[flat] > 0.0]
+        return out
     return np.flatnonzero(customer_step(r2, k, groups, gmax))
 
 
@@ -529,14 +529,18 @@ def solve_dual(
 
 # ------------------------------------------------------------------ primal side
 def _ratio_score(p: AllocationProblem, idx: I64 | None = None) -> F64:
-    """Value per unit of (limit-normalised) budget usage; zero-usage pairs rank first."""
+    """Value per unit of (limit-normalised) usage of the budgets that can bind.
+
+    Pairs that use none of them rank first, by value; budgets that cannot bind
+    (all candidates together fit) do not change the order.
+    """
     sel = slice(None) if idx is None else idx
     v = np.asarray(p.value[sel], dtype=np.float64)
     u = np.zeros(len(v))
     scale = np.inf
     for b in range(p.n_budgets):
         lim = float(p.budget_limit[b])
-        if np.isfinite(lim) and lim > 0:
+        if np.isfinite(lim) and lim > 0 and float(p.usage[b].sum()) > lim:  # can bind
             u += p.usage[b][sel] / lim
             ub = p.usage[b]
             # smallest positive usage over the whole problem keeps the order global
