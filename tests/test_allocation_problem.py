@@ -44,7 +44,10 @@ def test_dense_and_candidates_agree() -> None:
     for p in (pd_, pc):
         assert p.n_candidates == int(np.sum(elig & (v > 0)))
         assert p.n_ineligible == int(np.sum(elig & (v <= 0)))
-    key = lambda p: sorted(zip(p.customer.tolist(), p.offer.tolist(), p.value.tolist()))  # noqa: E731
+
+    def key(p: AllocationProblem) -> list[tuple[int, int, float]]:
+        return sorted(zip(p.customer.tolist(), p.offer.tolist(), p.value.tolist(), strict=True))
+
     assert key(pd_) == key(pc)
     assert allocate(pd_).objective == pytest.approx(allocate(pc).objective)
 
