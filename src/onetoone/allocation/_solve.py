@@ -515,6 +515,15 @@ def solve_dual(
         if small:
             box_mode = True
     assert st.best_lam is not None and st.best_mu is not None
+    if primal and not converged and p.n_budgets:
+        # polish: near the optimal prices the plan changes in jumps; nearby prices
+        # can give a better plan after repair and fill (small problems mostly)
+        for f in (0.99, 0.995, 0.999, 1.001, 1.005, 1.01):
+            cand_chosen = primal_from_prices(ctx, st.best_lam * f, st.best_mu)
+            obj = float(p.value[cand_chosen].sum())
+            if obj > objective:
+                chosen, objective = cand_chosen, obj
+        converged = (st.bound - objective) <= tol * max(abs(st.bound), 1e-300)
     return DualResult(
         lam=st.best_lam,
         mu=st.best_mu,
