@@ -1,6 +1,6 @@
 """Benchmark: budget-constrained allocation, dual method versus HiGHS, side by side.
 
-Instances (``onetoone.allocation._synthetic.random_problem``, the issue's family):
+Instances (``onetoone.allocation.random_problem``, the issue's family):
 lognormal(0, 1) values, uniform(0.1, 1) costs, 20 offers, 1 or 3 offers per
 customer, one budget at 10 % of the maximum spend, per-offer caps at 0.25 x the
 fair share x uniform(0.5, 1.5) (popular offers' caps bind).
@@ -37,8 +37,7 @@ from typing import Any
 import numpy as np
 import scipy
 
-from onetoone.allocation import allocate, lp_bound
-from onetoone.allocation._synthetic import random_problem
+from onetoone.allocation import allocate, lp_bound, random_problem
 
 
 def machine() -> str:

@@ -17,8 +17,8 @@ from onetoone.allocation import (
     customer_step,
     entry_thresholds,
     lp_bound,
+    random_problem,
 )
-from onetoone.allocation._synthetic import random_problem
 from onetoone.errors import InfeasibleError, LengthMismatchError, ValidationError
 
 

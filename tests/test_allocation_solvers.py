@@ -9,8 +9,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from onetoone.allocation import AllocationProblem, Budget, allocate, budget_curve, lp_bound
-from onetoone.allocation._synthetic import random_problem
+from onetoone.allocation import (
+    AllocationProblem,
+    Budget,
+    allocate,
+    budget_curve,
+    lp_bound,
+    random_problem,
+)
 from test_allocation_helpers import assert_feasible
 
 METHODS = ("dual", "greedy", "exact")

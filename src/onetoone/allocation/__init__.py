@@ -11,6 +11,7 @@ scorer or ERP can feed it; knows nothing of affinity models.
 - :func:`lp_bound`: the LP relaxation by HiGHS; :func:`budget_curve`: objective
   versus budget.
 - :func:`customer_step`: the pure per-customer step on a block (for Dask).
+- :func:`random_problem`: the random instances of the benchmarks.
 """
 
 from onetoone.allocation._api import (
@@ -23,6 +24,7 @@ from onetoone.allocation._api import (
 )
 from onetoone.allocation._kernel import customer_step, entry_thresholds
 from onetoone.allocation._problem import AllocationProblem, Budget
+from onetoone.allocation._synthetic import random_problem
 
 __all__ = [
     "Allocation",
@@ -35,4 +37,5 @@ __all__ = [
     "customer_step",
     "entry_thresholds",
     "lp_bound",
+    "random_problem",
 ]
