@@ -264,6 +264,12 @@ def test_allocate_rejects_non_problem() -> None:
         lp_bound("p")  # type: ignore[arg-type]
 
 
+def test_lp_bound_solver_is_checked() -> None:
+    with pytest.raises(ValidationError, match="solver must be one of"):
+        lp_bound(P, solver="simplex")  # type: ignore[arg-type]
+    assert lp_bound(P, solver="highs-ds").value == pytest.approx(lp_bound(P).value)
+
+
 def test_warm_start_shape_is_checked() -> None:
     other = allocate(AllocationProblem.from_dense(np.ones((2, 3)), np.ones((2, 3))))
     with pytest.raises(ValidationError, match="warm_start has prices for a different number"):

@@ -471,19 +471,38 @@ def allocate(
     )
 
 
-def _lp_bound_iv(problem: Any, time_limit: Any) -> tuple[AllocationProblem, float | None]:
+_LP_SOLVERS = ("highs-ipm", "highs-ds", "highs")
+
+
+def _lp_bound_iv(
+    problem: Any, time_limit: Any, solver: Any
+) -> tuple[AllocationProblem, float | None, str]:
     p, *_ = _allocate_iv(problem, "exact", 1e-4, 1, time_limit, 1, 0.0, None)
-    return p, None if time_limit is None else float(time_limit)
+    if solver not in _LP_SOLVERS:
+        raise ValidationError(
+            f"solver must be one of {list(_LP_SOLVERS)}, got {solver!r}", field="solver"
+        )
+    return p, None if time_limit is None else float(time_limit), str(solver)
 
 
-def lp_bound(problem: AllocationProblem, *, time_limit: float | None = None) -> LpBound:
-    """Solve the LP relaxation with HiGHS (``scipy.optimize.linprog(method="highs")``).
+def lp_bound(
+    problem: AllocationProblem,
+    *,
+    time_limit: float | None = None,
+    solver: Literal["highs-ipm", "highs-ds", "highs"] = "highs-ipm",
+) -> LpBound:
+    """Solve the LP relaxation with HiGHS (``scipy.optimize.linprog``).
 
     Parameters
     ----------
     problem : AllocationProblem
     time_limit : float, optional
         Seconds for HiGHS.
+    solver : {"highs-ipm", "highs-ds", "highs"}
+        HiGHS interior point (default; with crossover, so the duals are those of
+        a basic solution), dual simplex, or HiGHS' own choice. On these
+        allocation LPs the interior point method is about 10x faster than the
+        dual simplex.
 
     Returns
     -------
@@ -499,9 +518,9 @@ def lp_bound(problem: AllocationProblem, *, time_limit: float | None = None) -> 
     >>> round(lp.value, 6), lp.budget_price.round(6).tolist()
     (5.5, [1.5])
     """
-    p, tl = _lp_bound_iv(problem, time_limit)
+    p, tl, solver_ = _lp_bound_iv(problem, time_limit, solver)
     t0 = time.perf_counter()
-    out = solve_lp(p, time_limit=tl)
+    out = solve_lp(p, time_limit=tl, solver=solver_)
     return LpBound(
         value=out.value,
         x=out.x,

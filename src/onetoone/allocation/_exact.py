@@ -61,7 +61,6 @@ def build_model(p: AllocationProblem) -> _Model:
         nxt += 1
     capped = np.flatnonzero(np.isfinite(p.cap))
     w = p.cap_weight()
-    pos = {int(o): i for i, o in enumerate(capped.tolist())}
     if len(capped):
         sel = np.isfinite(p.cap[p.offer])
         cols = np.flatnonzero(sel)
@@ -71,7 +70,6 @@ def build_model(p: AllocationProblem) -> _Model:
         blocks_c.append(cols)
         blocks_v.append(w[cols])
         ub.append(p.cap[capped])
-    del pos
     n_total = nxt + len(capped)
     a = sp.csr_array(
         (np.concatenate(blocks_v), (np.concatenate(blocks_r), np.concatenate(blocks_c))),
@@ -110,7 +108,7 @@ def _prices(p: AllocationProblem, m: _Model, marg: F64) -> tuple[F64, F64]:
     return lam, mu
 
 
-def solve_lp(p: AllocationProblem, *, time_limit: float | None) -> LpOut:
+def solve_lp(p: AllocationProblem, *, time_limit: float | None, solver: str = "highs-ipm") -> LpOut:
     """LP relaxation (HiGHS); prices are the duals of the budget and cap rows."""
     if p.n_candidates == 0:
         return LpOut(

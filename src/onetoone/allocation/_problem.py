@@ -86,7 +86,7 @@ class _Layout:
         return out
 
 
-def _budget_usage_rows(budgets: Sequence[Budget]) -> None:
+def _check_budget_types(budgets: Sequence[Budget]) -> None:
     for b in budgets:
         if not isinstance(b, Budget):
             raise ValidationError(
@@ -130,6 +130,13 @@ class AllocationProblem:
         Pairs with ``value < min_value`` (or ``value <= 0``) are ineligible.
     n_ineligible : int
         Number of input pairs left out because of their value (reported, not silent).
+    layout : object
+        The degree blocks (internal; used by the solvers).
+
+    Notes
+    -----
+    Build problems with :meth:`from_dense` or :meth:`from_candidates`, which
+    validate and order the inputs; the plain constructor trusts its arguments.
 
     Examples
     --------
@@ -397,7 +404,7 @@ class AllocationProblem:
         _check_nonnegative(cst, "cost")
 
         # budgets
-        _budget_usage_rows(budgets)
+        _check_budget_types(budgets)
         names: list[str] = []
         limits: list[float] = []
         raw_usage: list[F64 | None] = []

@@ -776,6 +776,3 @@ def greedy_bound(p: AllocationProblem, chosen: _B, *, block_size: int) -> tuple[
         if val < best:
             best, best_lam = val, lam
     return best, best_lam, mu
-
-
-Callback = Callable[[int], None]
