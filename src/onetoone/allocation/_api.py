@@ -77,9 +77,11 @@ class Allocation:
     elapsed_s : float
     success : bool
     status : int
-        0: converged (gap <= tol) or proven optimal; 1: iteration/time limit
-        reached, the plan is feasible and ``gap`` says how good it is; 2: no plan
-        found by the exact solver in time (the empty plan is returned).
+        0: converged (``dual``: gap <= tol; ``exact``: proven optimal within
+        ``mip_rel_gap``; ``greedy``: always, it is a heuristic run to completion);
+        1: iteration/time limit reached, the plan is feasible and ``gap`` says how
+        good it is; 2: no plan found by the exact solver in time (the empty plan is
+        returned).
     message : str
     """
 
