@@ -124,7 +124,7 @@ def solve_lp(p: AllocationProblem, *, time_limit: float | None, solver: str = "h
     opts: dict[str, Any] = {}
     if time_limit is not None:
         opts["time_limit"] = float(time_limit)
-    res = linprog(-p.value, A_ub=m.a, b_ub=m.ub, bounds=(0.0, 1.0), method="highs", options=opts)
+    res = linprog(-p.value, A_ub=m.a, b_ub=m.ub, bounds=(0.0, 1.0), method=solver, options=opts)
     if res.x is None:
         return LpOut(
             np.inf,
