@@ -632,8 +632,10 @@ def fill(ctx: _Ctx, chosen: _B, score_fn: Callable[[I64], F64]) -> int:
     pairs (up to its free slots; one per round when groups apply), keep per offer
     those that fit under the cap, and accept the longest score-ordered prefix that
     fits every budget; a window ends when nothing in it fits. Slack only
-    decreases, so a pair that does not fit now never will: this is the sequential
-    greedy, vectorised. Returns the number of rounds.
+    decreases, so a pair that does not fit now never will. This is the sequential
+    greedy up to one difference: a pair held back in a round (its customer's
+    better pair was turned away by a cap, or one-per-group) comes back next round,
+    after lower-scored pairs of the same round. Returns the number of rounds.
     """
     p = ctx.p
     w_all = ctx.w
