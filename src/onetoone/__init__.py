@@ -18,6 +18,16 @@ from onetoone.affinity import (
     score_items,
     score_offers,
 )
+from onetoone.allocation import (
+    Allocation,
+    AllocationProblem,
+    Budget,
+    BudgetCurve,
+    LpBound,
+    allocate,
+    budget_curve,
+    lp_bound,
+)
 from onetoone.data import Catalogue, IdIndex, IngestionReport, Transactions, customer_item_matrix
 from onetoone.errors import (
     EmptyInputError,
@@ -67,9 +77,13 @@ from onetoone.strategies import (
 
 __all__ = [
     "AffinityModel",
+    "Allocation",
+    "AllocationProblem",
     "ArmComparison",
     "ArmSummary",
     "Balance",
+    "Budget",
+    "BudgetCurve",
     "CampaignResult",
     "Catalogue",
     "EmptyInputError",
@@ -85,6 +99,7 @@ __all__ = [
     "KpiSeries",
     "LengthMismatchError",
     "LoggedCampaign",
+    "LpBound",
     "Market",
     "MissingDependencyError",
     "NotFittedError",
@@ -101,7 +116,9 @@ __all__ = [
     "UnknownIdError",
     "ValidationError",
     "__version__",
+    "allocate",
     "assign_holdout",
+    "budget_curve",
     "build_profiles",
     "check_balance",
     "compare_arms",
@@ -113,6 +130,7 @@ __all__ = [
     "hash_unit",
     "ips",
     "log_campaign",
+    "lp_bound",
     "matched_control",
     "measure_campaign",
     "partial_fit",
