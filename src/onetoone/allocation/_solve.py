@@ -1,0 +1,778 @@
+"""Solvers on an :class:`AllocationProblem`: Lagrangian dual, repair, greedy fill.
+
+Everything here loops over blocks of customers or over solver iterations, never
+over customers: each block is a dense ``(n, d)`` slice handed to the pure
+per-customer step in :mod:`onetoone.allocation._kernel`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+from scipy.optimize import linprog
+
+from onetoone._arrays import F64, I64, readonly
+from onetoone.allocation._kernel import customer_step, entry_thresholds
+from onetoone.allocation._problem import AllocationProblem, _Layout
+
+_B = npt.NDArray[np.bool_]
+
+
+@attrs.define
+class _Ctx:
+    """Per-solve cached views of a problem."""
+
+    p: AllocationProblem
+    chunks: list[tuple[int, int, int, int, int]]
+    w: F64 | None  # cap usage (None: all ones)
+    capped: I64  # offers whose cap could bind
+    offer_perm: npt.NDArray[np.int32] | None = None  # candidates grouped by offer
+    offer_ptr: I64 | None = None
+    passes: int = 0
+    _row_of: I64 | None = None
+
+    def row_of(self) -> I64:
+        """Internal row of each candidate (cached)."""
+        if self._row_of is None:
+            self._row_of = _row_of_candidate(self.p)
+        return self._row_of
+
+    @classmethod
+    def build(cls, p: AllocationProblem, block_size: int) -> _Ctx:
+        w = p.cap_usage
+        finite = np.isfinite(p.cap)
+        capped = np.empty(0, dtype=np.int64)
+        if bool(finite.any()) and p.n_candidates:
+            wt = np.ones(p.n_candidates) if w is None else w
+            tot = np.bincount(p.offer, weights=wt, minlength=p.n_offers)
+            capped = np.flatnonzero(finite & (tot > p.cap)).astype(np.int64)
+        ctx = cls(p=p, chunks=p.layout.chunks(block_size), w=w, capped=capped)
+        if len(capped):
+            key = p.offer.astype(np.int16) if p.n_offers < 2**15 else p.offer
+            ctx.offer_perm = np.argsort(key, kind="stable").astype(np.int32)
+            ctx.offer_ptr = np.concatenate(
+                [[0], np.cumsum(np.bincount(p.offer, minlength=p.n_offers))]
+            ).astype(np.int64)
+        return ctx
+
+
+@attrs.frozen
+class _Eval:
+    lagr: float  # sum over customers of the best plan's reduced value
+    spend: F64  # per budget
+    use: F64  # per offer (cap usage)
+    chosen: _B | None
+
+
+# ------------------------------------------------------------------ evaluation
+def _reduced(ctx: _Ctx, c0: int, c1: int, lam: F64, mu: F64) -> F64:
+    p = ctx.p
+    r = np.array(p.value[c0:c1], dtype=np.float64)
+    tmp = np.empty_like(r)
+    for b in range(p.n_budgets):
+        if lam[b] != 0.0:
+            np.multiply(p.usage[b][c0:c1], lam[b], out=tmp)
+            r -= tmp
+    if len(ctx.capped):
+        np.take(mu, p.offer[c0:c1], out=tmp)
+        if ctx.w is not None:
+            tmp *= ctx.w[c0:c1]
+        r -= tmp
+    return r
+
+
+def _groups(ctx: _Ctx, c0: int, c1: int, n: int, d: int) -> npt.NDArray[np.int32] | None:
+    g = ctx.p.group
+    if g is None:
+        return None
+    return g[ctx.p.offer[c0:c1]].reshape(n, d)
+
+
+def _chosen_index(r2: F64, k: I64, groups: npt.NDArray[np.int32] | None, gmax: int) -> I64:
+    """Flat indices (within the block) of the customers' best plans."""
+    n, d = r2.shape
+    if groups is None and n and int(k.min()) == int(k.max()) == 1:
+        j = np.argmax(r2, axis=1)
+        flat = np.arange(n, dtype=np.int64) * d + j
+        out: I64 = flat[r2.ravel()[flat] > 0.0]
+        return out
+    return np.flatnonzero(customer_step(r2, k, groups, gmax))
+
+
+def _evaluate(ctx: _Ctx, lam: F64, mu: F64, *, want_chosen: bool = False) -> _Eval:
+    """Solve every customer's subproblem at prices (lam, mu)."""
+    p = ctx.p
+    ctx.passes += 1
+    lagr = 0.0
+    spend = np.zeros(p.n_budgets)
+    use = np.zeros(p.n_offers)
+    chosen = np.zeros(p.n_candidates, dtype=bool) if want_chosen else None
+    k = p.layout.row_k
+    for r0, r1, c0, c1, d in ctx.chunks:
+        n = r1 - r0
+        r = _reduced(ctx, c0, c1, lam, mu)
+        sel = _chosen_index(r.reshape(n, d), k[r0:r1], _groups(ctx, c0, c1, n, d), p.group_max)
+        lagr += float(r[sel].sum())
+        gsel = c0 + sel
+        for b in range(p.n_budgets):
+            spend[b] += float(p.usage[b][gsel].sum())
+        if len(ctx.capped):
+            wt = None if ctx.w is None else ctx.w[gsel]
+            use += np.bincount(p.offer[gsel], weights=wt, minlength=p.n_offers)
+        if chosen is not None:
+            chosen[gsel] = True
+    return _Eval(lagr, spend, use, chosen)
+
+
+def _dual_value(p: AllocationProblem, lam: F64, mu: F64, lagr: float) -> float:
+    fb = np.isfinite(p.budget_limit)
+    fc = np.isfinite(p.cap)
+    return float(lagr + lam[fb] @ p.budget_limit[fb] + mu[fc] @ p.cap[fc])
+
+
+def _margins(ctx: _Ctx, lam: F64, mu: F64) -> tuple[F64, _Eval]:
+    """Per candidate, the largest own-offer price at which it is still chosen."""
+    p = ctx.p
+    ctx.passes += 1
+    q = np.empty(p.n_candidates)
+    lagr = 0.0
+    spend = np.zeros(p.n_budgets)
+    use = np.zeros(p.n_offers)
+    k = p.layout.row_k
+    for r0, r1, c0, c1, d in ctx.chunks:
+        n = r1 - r0
+        r = _reduced(ctx, c0, c1, lam, mu)
+        r2 = r.reshape(n, d)
+        g = _groups(ctx, c0, c1, n, d)
+        ch = customer_step(r2, k[r0:r1], g, p.group_max)
+        t = entry_thresholds(r2, ch, k[r0:r1], g, p.group_max).ravel()
+        flat = ch.ravel()
+        lagr += float(r[flat].sum())
+        for b in range(p.n_budgets):
+            spend[b] += float(p.usage[b][c0:c1][flat].sum())
+        wt = None if ctx.w is None else ctx.w[c0:c1]
+        use += np.bincount(
+            p.offer[c0:c1][flat], weights=None if wt is None else wt[flat], minlength=p.n_offers
+        )
+        mu_c = mu[p.offer[c0:c1]]
+        if wt is None:
+            q[c0:c1] = r + mu_c - t
+        else:
+            num = r + mu_c * wt - t
+            with np.errstate(divide="ignore", invalid="ignore"):
+                q[c0:c1] = np.where(
+                    wt > 0, num / np.where(wt > 0, wt, 1.0), np.where(num > 0, np.inf, -np.inf)
+                )
+    return q, _Eval(lagr, spend, use, None)
+
+
+def _cap_price(q: F64, w: F64 | None, cap: float) -> float:
+    """Smallest price >= 0 at which the candidates with margin ``q`` fit under ``cap``."""
+    pos = q[q > 0]
+    if w is None:
+        if len(pos) <= cap:
+            return 0.0
+        m = int(np.floor(cap + 1e-9))
+        kth = len(pos) - m - 1
+        return float(max(0.0, np.partition(pos, kth)[kth]))
+    wp = w[q > 0]
+    if float(wp.sum()) <= cap:
+        return 0.0
+    order = np.argsort(-pos, kind="stable")
+    cum = np.cumsum(wp[order])
+    m = int(np.searchsorted(cum, cap, side="right"))
+    return float(max(0.0, pos[order[m]])) if m < len(order) else 0.0
+
+
+# ------------------------------------------------------------------ dual solver
+@attrs.define
+class _DualState:
+    lam: F64
+    mu: F64
+    budgets: I64  # budgets with a finite limit (their prices are free)
+    capped: I64  # offers whose cap may bind
+    bound: float = np.inf
+    best_lam: F64 | None = None
+    best_mu: F64 | None = None
+    evals: int = 0
+    cuts_y: list[F64] = attrs.Factory(list)
+    cuts_f: list[float] = attrs.Factory(list)
+    cuts_g: list[F64] = attrs.Factory(list)
+
+    def pack(self, lam: F64, mu: F64) -> F64:
+        return np.concatenate([lam[self.budgets], mu[self.capped]])
+
+    def unpack(self, y: F64) -> tuple[F64, F64]:
+        lam = np.zeros_like(self.lam)
+        mu = np.zeros_like(self.mu)
+        nb = len(self.budgets)
+        lam[self.budgets] = y[:nb]
+        mu[self.capped] = y[nb:]
+        return lam, mu
+
+    def track(self, p: AllocationProblem, lam: F64, mu: F64, ev: _Eval) -> float:
+        """Record the dual value at (lam, mu) and its subgradient as a cutting plane."""
+        val = _dual_value(p, lam, mu, ev.lagr)
+        self.evals += 1
+        g = np.concatenate(
+            [
+                p.budget_limit[self.budgets] - ev.spend[self.budgets],
+                p.cap[self.capped] - ev.use[self.capped],
+            ]
+        )
+        self.cuts_y.append(self.pack(lam, mu))
+        self.cuts_f.append(val)
+        self.cuts_g.append(g)
+        if val < self.bound:
+            self.bound = val
+            self.best_lam = lam.copy()
+            self.best_mu = mu.copy()
+        return val
+
+
+def _box_step(ctx: _Ctx, st: _DualState, n_steps: int, tol: float) -> bool:
+    """Cutting planes in a moving box (Marsten's box-step) from the best prices.
+
+    Every evaluation so far is a cut ``L(y) >= f_i + g_i . (y - y_i)``; the model's
+    minimum in a box around the best point is the next trial point. Used when
+    coordinate steps stall at a kink of the (piecewise-linear) dual.
+    """
+    p = ctx.p
+    assert st.best_lam is not None and st.best_mu is not None
+    center = st.pack(st.best_lam, st.best_mu)
+    dim = len(center)
+    if dim == 0:
+        return True
+    scale = max(
+        float(np.abs(center).max()), 1e-3 * float(np.mean(p.value)) if p.n_candidates else 1.0
+    )
+    delta = 0.5 * scale
+    for _ in range(n_steps):
+        ys = np.array(st.cuts_y)
+        fs = np.array(st.cuts_f)
+        gs = np.array(st.cuts_g)
+        # variables (y, t): minimise t s.t. g_i.y - t <= g_i.y_i - f_i
+        a_ub = np.hstack([gs, -np.ones((len(fs), 1))])
+        b_ub = np.einsum("ij,ij->i", gs, ys) - fs
+        lo = np.maximum(center - delta, 0.0)
+        hi = center + delta
+        c = np.zeros(dim + 1)
+        c[-1] = 1.0
+        res = linprog(
+            c,
+            A_ub=a_ub,
+            b_ub=b_ub,
+            bounds=[*zip(lo.tolist(), hi.tolist(), strict=True), (None, None)],
+            method="highs",
+        )
+        if res.x is None:
+            return False
+        y = np.maximum(np.asarray(res.x[:dim], dtype=np.float64), 0.0)
+        model = float(res.x[-1])
+        f_best = st.bound
+        predicted = f_best - model
+        if predicted <= 0.1 * tol * max(abs(f_best), 1e-300):
+            in_box = bool(
+                np.all((y > lo + 1e-9 * delta) | (lo == 0.0)) and np.all(y < hi - 1e-9 * delta)
+            )
+            if in_box:
+                return True  # the model certifies the dual is minimised to within tolerance
+            delta *= 2.0
+            continue
+        lam, mu = st.unpack(y)
+        ev = _evaluate(ctx, lam, mu)
+        f = st.track(p, lam, mu, ev)
+        if f <= f_best - 0.1 * predicted:
+            center = y
+            if bool(np.any(np.isclose(y, hi)) or np.any(np.isclose(y, lo) & (lo > 0))):
+                delta *= 2.0
+        else:
+            delta *= 0.5
+    return False
+
+
+def _line_search(ctx: _Ctx, st: _DualState, b: int, rel_tol: float) -> float:
+    """Minimise the dual along budget ``b``'s price (Illinois false position)."""
+    p = ctx.p
+    lim = float(p.budget_limit[b])
+    if not np.isfinite(lim):
+        return 0.0
+
+    def run(x: float) -> tuple[float, float]:
+        lam = st.lam.copy()
+        lam[b] = x
+        ev = _evaluate(ctx, lam, st.mu)
+        return float(ev.spend[b]) - lim, st.track(p, lam, st.mu, ev)
+
+    x0 = float(st.lam[b])
+    g0, _ = run(x0)
+    if g0 <= 0.0:
+        if x0 == 0.0:
+            return 0.0
+        hi, ghi = x0, g0
+        lo = x0 / 4.0
+        glo, _ = run(lo)
+        if glo <= 0.0:
+            g_zero, _ = run(0.0)
+            if g_zero <= 0.0:
+                return 0.0
+            hi, ghi, lo, glo = lo, glo, 0.0, g_zero
+    else:
+        lo, glo = x0, g0
+        a = p.usage[b]
+        pos = a > 0
+        top = float(np.max(p.value[pos] / a[pos])) if bool(pos.any()) else 0.0
+        hi = min(max(2.0 * x0, 1e-12), top) if x0 > 0 else top
+        ghi, _ = run(hi)
+        if ghi > 0.0 and hi < top:
+            lo, glo = hi, ghi
+            hi = top
+            ghi, _ = run(hi)
+    side = 0
+    for _ in range(40):
+        scale = max(abs(st.bound), 1e-300) if np.isfinite(st.bound) else 1.0
+        if (hi - lo) * max(-ghi, 0.0) <= rel_tol * scale and (hi - lo) * glo <= rel_tol * scale:
+            break
+        if hi - lo <= 1e-12 * max(hi, 1e-300):
+            break
+        x = hi - ghi * (hi - lo) / (ghi - glo) if ghi != glo else 0.5 * (lo + hi)
+        span = hi - lo
+        x = min(max(x, lo + 1e-3 * span), hi - 1e-3 * span)
+        gx, _ = run(x)
+        if gx > 0.0:
+            lo, glo = x, gx
+            if side == -1:
+                ghi *= 0.5
+            side = -1
+        else:
+            hi, ghi = x, gx
+            if side == 1:
+                glo *= 0.5
+            side = 1
+    return hi
+
+
+def _cap_targets(ctx: _Ctx, q: F64, offers: I64) -> F64:
+    p = ctx.p
+    assert ctx.offer_perm is not None and ctx.offer_ptr is not None
+    out = np.zeros(len(offers))
+    for i, o in enumerate(offers.tolist()):
+        idx = ctx.offer_perm[ctx.offer_ptr[o] : ctx.offer_ptr[o + 1]]
+        w = None if ctx.w is None else ctx.w[idx]
+        out[i] = _cap_price(q[idx], w, float(p.cap[o]))
+    return out
+
+
+def _cap_sweep(ctx: _Ctx, st: _DualState) -> None:
+    """Coordinate minimisation over the cap prices: Jacobi step, safeguarded."""
+    p = ctx.p
+    caps = ctx.capped
+    q, ev = _margins(ctx, st.lam, st.mu)
+    cur = st.track(p, st.lam, st.mu, ev)
+    target = _cap_targets(ctx, q, caps)
+    step = target - st.mu[caps]
+    if not bool(np.any(step != 0.0)):
+        return
+    for alpha in (1.0, 0.5):
+        mu = st.mu.copy()
+        mu[caps] += alpha * step
+        ev2 = _evaluate(ctx, st.lam, mu)
+        if st.track(p, st.lam, mu, ev2) <= cur:
+            st.mu = mu
+            return
+    # Gauss-Seidel fallback: one offer at a time, exact.
+    for o in caps[np.argsort(-np.abs(step), kind="stable")].tolist():
+        q, ev = _margins(ctx, st.lam, st.mu)
+        st.track(p, st.lam, st.mu, ev)
+        st.mu[o] = _cap_targets(ctx, q, np.array([o]))[0]
+
+
+def _subsample(p: AllocationProblem, n_rows: int) -> AllocationProblem:
+    """A systematic sample of ``n_rows`` customers with limits scaled to its share."""
+    lay = p.layout
+    total_rows = len(lay.row_customer)
+    step = max(1, total_rows // n_rows)
+    rows = np.arange(0, total_rows, step, dtype=np.int64)
+    frac = len(rows) / total_rows
+    blk = np.searchsorted(lay.row0, rows, side="right") - 1
+    d = lay.deg[blk]
+    start = lay.cand0[blk] + (rows - lay.row0[blk]) * d
+    cum = np.cumsum(d)
+    rel = np.arange(int(cum[-1]), dtype=np.int64) - np.repeat(cum - d, d)
+    cand = np.repeat(start, d) + rel
+    change = np.flatnonzero(np.diff(d)) + 1
+    row0 = np.concatenate([[0], change]).astype(np.int64)
+    nrows = np.diff(np.concatenate([row0, [len(rows)]])).astype(np.int64)
+    deg = d[row0]
+    cand0 = np.concatenate([[0], np.cumsum(deg * nrows)[:-1]]).astype(np.int64)
+    layout = _Layout(
+        row_customer=readonly(lay.row_customer[rows]),
+        row_k=readonly(lay.row_k[rows]),
+        deg=readonly(deg),
+        row0=readonly(row0),
+        cand0=readonly(cand0),
+        nrows=readonly(nrows),
+    )
+    cost = p.cost[cand]
+    usage = tuple(cost if u is p.cost else u[cand] for u in p.usage)
+    return attrs.evolve(
+        p,
+        customer=p.customer[cand],
+        offer=p.offer[cand],
+        value=p.value[cand],
+        cost=cost,
+        usage=usage,
+        budget_limit=p.budget_limit * frac,
+        cap=p.cap * frac,
+        cap_usage=None if p.cap_usage is None else p.cap_usage[cand],
+        layout=layout,
+    )
+
+
+@attrs.frozen
+class DualResult:
+    lam: F64
+    mu: F64
+    bound: float
+    chosen: _B
+    objective: float
+    sweeps: int
+    evals: int
+    converged: bool
+
+
+def solve_dual(
+    p: AllocationProblem,
+    *,
+    tol: float,
+    max_iter: int,
+    block_size: int,
+    lam0: F64 | None = None,
+    mu0: F64 | None = None,
+    sample_rows: int = 20_000,
+    primal: bool = True,
+) -> DualResult:
+    """Lagrangian dual of budgets and caps by coordinate minimisation, then repair + fill."""
+    ctx = _Ctx.build(p, block_size)
+    lam = np.zeros(p.n_budgets) if lam0 is None else np.array(lam0, dtype=np.float64)
+    mu = np.zeros(p.n_offers) if mu0 is None else np.array(mu0, dtype=np.float64)
+    mu[np.isin(np.arange(p.n_offers), ctx.capped, invert=True)] = 0.0
+    lam[~np.isfinite(p.budget_limit)] = 0.0
+    n_rows = len(p.layout.row_customer)
+    if lam0 is None and mu0 is None and sample_rows and n_rows > 4 * sample_rows:
+        warm = solve_dual(
+            _subsample(p, sample_rows),
+            tol=tol,
+            max_iter=max_iter,
+            block_size=block_size,
+            sample_rows=0,
+            primal=False,
+        )
+        lam, mu = warm.lam.copy(), warm.mu.copy()
+        mu[np.isin(np.arange(p.n_offers), ctx.capped, invert=True)] = 0.0
+    active_b = [b for b in range(p.n_budgets) if np.isfinite(p.budget_limit[b])]
+    st = _DualState(lam=lam, mu=mu, budgets=np.array(active_b, dtype=np.int64), capped=ctx.capped)
+    dim = len(active_b) + len(ctx.capped)
+    chosen = np.zeros(p.n_candidates, dtype=bool)
+    objective = 0.0
+    converged = False
+    sweeps = 0
+    prev_bound = np.inf
+    ls_tol = 0.05 * tol
+    box_mode = False
+    certified = False
+    for sweeps in range(1, max_iter + 1):  # noqa: B007
+        if dim == 0:
+            st.track(p, st.lam, st.mu, _evaluate(ctx, st.lam, st.mu))
+            certified = True
+        elif not box_mode:
+            for b in active_b:
+                st.lam[b] = _line_search(ctx, st, b, ls_tol)
+            if len(ctx.capped):
+                _cap_sweep(ctx, st)
+            certified = dim == 1
+        else:
+            certified = _box_step(ctx, st, 8 + 2 * dim, tol)
+        gain = prev_bound - st.bound if np.isfinite(prev_bound) else np.inf
+        small = gain <= 0.02 * tol * max(abs(st.bound), 1e-300)
+        prev_bound = st.bound
+        if primal:
+            assert st.best_lam is not None and st.best_mu is not None
+            cand_chosen = primal_from_prices(ctx, st.best_lam, st.best_mu)
+            obj = float(p.value[cand_chosen].sum())
+            if obj >= objective:
+                chosen, objective = cand_chosen, obj
+            gap = (st.bound - objective) / max(abs(st.bound), 1e-300)
+            if gap <= tol or st.bound <= 0.0:
+                converged = True
+                break
+        if certified or (box_mode and small):
+            converged = certified or not primal
+            break
+        if small:
+            box_mode = True
+    assert st.best_lam is not None and st.best_mu is not None
+    if primal and not converged and p.n_budgets:
+        # polish: near the optimal prices the plan changes in jumps; nearby prices
+        # can give a better plan after repair and fill (small problems mostly)
+        for f in (0.99, 0.995, 0.999, 1.001, 1.005, 1.01):
+            cand_chosen = primal_from_prices(ctx, st.best_lam * f, st.best_mu)
+            obj = float(p.value[cand_chosen].sum())
+            if obj > objective:
+                chosen, objective = cand_chosen, obj
+        converged = (st.bound - objective) <= tol * max(abs(st.bound), 1e-300)
+    return DualResult(
+        lam=st.best_lam,
+        mu=st.best_mu,
+        bound=st.bound,
+        chosen=chosen,
+        objective=objective,
+        sweeps=sweeps,
+        evals=ctx.passes,
+        converged=converged,
+    )
+
+
+# ------------------------------------------------------------------ primal side
+def _ratio_score(p: AllocationProblem, idx: I64 | None = None) -> F64:
+    """Value per unit of (limit-normalised) usage of the budgets that can bind.
+
+    Pairs that use none of them rank first, by value; budgets that cannot bind
+    (all candidates together fit) do not change the order.
+    """
+    sel = slice(None) if idx is None else idx
+    v = np.asarray(p.value[sel], dtype=np.float64)
+    u = np.zeros(len(v))
+    scale = np.inf
+    for b in range(p.n_budgets):
+        lim = float(p.budget_limit[b])
+        if np.isfinite(lim) and lim > 0 and float(p.usage[b].sum()) > lim:  # can bind
+            u += p.usage[b][sel] / lim
+            ub = p.usage[b]
+            # smallest positive usage over the whole problem keeps the order global
+            scale = min(scale, float(ub[ub > 0].min()) / lim if bool((ub > 0).any()) else np.inf)
+    if not np.isfinite(scale):
+        return v
+    return v / np.maximum(u, scale * 1e-9)
+
+
+def _row_of_candidate(p: AllocationProblem) -> I64:
+    lay = p.layout
+    counts = np.repeat(lay.deg, lay.nrows)
+    return np.repeat(np.arange(len(counts), dtype=np.int64), counts)
+
+
+def _drop_to_fit(p: AllocationProblem, chosen: _B, keep_score: F64, w: F64) -> None:
+    """Drop chosen pairs (lowest ``keep_score`` first) until every cap and budget holds."""
+    # caps: per offer, keep the best pairs that fit
+    idx = np.flatnonzero(chosen)
+    use = np.bincount(p.offer[idx], weights=w[idx], minlength=p.n_offers)
+    over = use > p.cap
+    if bool(over.any()):
+        sub = idx[over[p.offer[idx]]]
+        order = np.lexsort((-keep_score[sub], p.offer[sub]))
+        s = sub[order]
+        off = p.offer[s]
+        cw = np.cumsum(w[s])
+        first = np.r_[True, off[1:] != off[:-1]]
+        base = np.maximum.accumulate(np.where(first, np.arange(len(s)), 0))
+        prior = np.where(base > 0, cw[base - 1], 0.0)
+        within = cw - prior
+        chosen[s[within > p.cap[off]]] = False
+    # budgets: drop the least efficient pairs until all fit
+    for _ in range(3):
+        idx = np.flatnonzero(chosen)
+        spend = np.array([float(p.usage[b][idx].sum()) for b in range(p.n_budgets)])
+        over_b = np.flatnonzero(spend > p.budget_limit)
+        if not len(over_b):
+            return
+        load = np.zeros(len(idx))
+        for b in over_b.tolist():
+            lim = float(p.budget_limit[b])
+            load += p.usage[b][idx] / lim if lim > 0 else np.where(p.usage[b][idx] > 0, np.inf, 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            eff = np.where(load > 0, keep_score[idx] / load, np.inf)
+        eff = np.where(np.isinf(load), -np.inf, eff)
+        order = np.argsort(eff, kind="stable")
+        need = 0
+        for b in over_b.tolist():
+            cum = np.cumsum(p.usage[b][idx[order]])
+            excess = spend[b] - float(p.budget_limit[b])
+            need = max(need, int(np.searchsorted(cum, excess, side="left")) + 1)
+        chosen[idx[order[: min(need, len(order))]]] = False
+    # floating-point safety: drop one at a time (rare)
+    while True:
+        idx = np.flatnonzero(chosen)
+        spend = np.array([float(p.usage[b][idx].sum()) for b in range(p.n_budgets)])
+        over_b = np.flatnonzero(spend > p.budget_limit)
+        if not len(over_b) or not len(idx):
+            return
+        b = int(over_b[0])
+        cand = idx[p.usage[b][idx] > 0]
+        chosen[cand[np.argmin(keep_score[cand])]] = False
+
+
+def _segment_rank(key: npt.NDArray[np.integer]) -> I64:
+    """Position of each element inside its run of equal ``key`` (``key`` sorted)."""
+    n = len(key)
+    first = np.ones(n, dtype=bool)
+    first[1:] = key[1:] != key[:-1]
+    pos = np.arange(n, dtype=np.int64)
+    return pos - np.maximum.accumulate(np.where(first, pos, 0))
+
+
+def fill(ctx: _Ctx, chosen: _B, score_fn: Callable[[I64], F64]) -> int:
+    """Greedy: add feasible pairs in decreasing score while anything fits.
+
+    The pairs that fit on their own are sorted once by score and scanned in
+    windows of growing size. Inside a window, rounds offer each customer's best
+    pairs (up to its free slots; one per round when groups apply), keep per offer
+    those that fit under the cap, and accept the longest score-ordered prefix that
+    fits every budget; a window ends when nothing in it fits. Slack only
+    decreases, so a pair that does not fit now never will: this is the sequential
+    greedy, vectorised. Returns the number of rounds.
+    """
+    p = ctx.p
+    w_all = ctx.w
+    row_of = ctx.row_of()
+    k = p.layout.row_k
+    idx = np.flatnonzero(chosen)
+    row_cnt = np.bincount(row_of[idx], minlength=len(k))
+    cap_slack = p.cap - np.bincount(
+        p.offer[idx], weights=None if w_all is None else w_all[idx], minlength=p.n_offers
+    )
+    slack = p.budget_limit - np.array([float(p.usage[b][idx].sum()) for b in range(p.n_budgets)])
+    parts = []
+    for r0, r1, c0, c1, d in ctx.chunks:
+        ok = ~chosen[c0:c1] & np.repeat(k[r0:r1] - row_cnt[r0:r1] > 0, d)
+        w = 1.0 if w_all is None else w_all[c0:c1]
+        ok &= cap_slack[p.offer[c0:c1]] >= w
+        for b in range(p.n_budgets):
+            ok &= p.usage[b][c0:c1] <= slack[b]
+        parts.append(c0 + np.flatnonzero(ok))
+    pool = np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
+    score = score_fn(pool)
+    order = np.argsort(-score, kind="stable")
+    pool, score = pool[order], score[order]
+    grouped = p.group is not None
+    capped = bool(np.isfinite(cap_slack).any())
+    rounds = 0
+    start, width = 0, 4096
+    while start < len(pool):
+        win = pool[start : start + width]
+        start += width
+        width = min(2 * width, 1 << 18)
+        while len(win):
+            prow = row_of[win]
+            pw = np.ones(len(win)) if w_all is None else w_all[win]
+            ok = (k[prow] - row_cnt[prow] > 0) & (cap_slack[p.offer[win]] >= pw)
+            for b in range(p.n_budgets):
+                ok &= p.usage[b][win] <= slack[b]
+            if grouped:
+                ok &= _group_room(ctx, chosen, row_of, win)
+            win, prow = win[ok], prow[ok]
+            if not len(win):
+                break
+            rounds += 1
+            by_row = np.argsort(prow, kind="stable")  # stable: best first inside a row
+            rank = np.empty(len(win), dtype=np.int64)
+            rank[by_row] = _segment_rank(prow[by_row])
+            limit = 1 if grouped else k[prow] - row_cnt[prow]
+            cand = win[rank < limit]  # still in score order
+            if capped:
+                oo = np.argsort(p.offer[cand], kind="stable")
+                s_o = cand[oo]
+                off = p.offer[s_o]
+                cw = np.cumsum(np.ones(len(s_o)) if w_all is None else w_all[s_o])
+                seg0 = np.arange(len(s_o)) - _segment_rank(off)
+                prior = np.where(seg0 > 0, cw[np.maximum(seg0 - 1, 0)], 0.0)
+                fits = np.empty(len(cand), dtype=bool)
+                fits[oo] = (cw - prior) <= cap_slack[off]
+                cand = cand[fits]
+            m = len(cand)
+            for b in range(p.n_budgets):
+                cum = np.cumsum(p.usage[b][cand])
+                m = min(m, int(np.searchsorted(cum, slack[b], side="right")))
+            acc = cand[: max(m, 1)]
+            chosen[acc] = True
+            row_cnt += np.bincount(row_of[acc], minlength=len(k))
+            cap_slack -= np.bincount(
+                p.offer[acc],
+                weights=None if w_all is None else w_all[acc],
+                minlength=p.n_offers,
+            )
+            for b in range(p.n_budgets):
+                slack[b] -= float(p.usage[b][acc].sum())
+            win = win[~chosen[win]]
+    return rounds
+
+
+def _group_room(ctx: _Ctx, chosen: _B, row_of: I64, pool: I64) -> _B:
+    p = ctx.p
+    assert p.group is not None
+    base = int(p.group.max()) + 1
+    idx = np.flatnonzero(chosen)
+    keys, counts = np.unique(row_of[idx] * base + p.group[p.offer[idx]], return_counts=True)
+    q = row_of[pool] * base + p.group[p.offer[pool]]
+    if not len(keys):
+        return np.ones(len(pool), dtype=bool)
+    pos = np.minimum(np.searchsorted(keys, q), len(keys) - 1)
+    have = np.where(keys[pos] == q, counts[pos], 0)
+    return np.asarray(have < p.group_max)
+
+
+def primal_from_prices(ctx: _Ctx, lam: F64, mu: F64) -> _B:
+    """The customers' plans at prices (lam, mu), made feasible, then filled greedily."""
+    p = ctx.p
+    ev = _evaluate(ctx, lam, mu, want_chosen=True)
+    assert ev.chosen is not None
+    chosen = ev.chosen
+    w = np.ones(p.n_candidates) if ctx.w is None else ctx.w
+    keep = np.empty(p.n_candidates)
+    for r0, r1, c0, c1, _d in ctx.chunks:
+        del r0, r1
+        keep[c0:c1] = _reduced(ctx, c0, c1, lam, mu) + (
+            mu[p.offer[c0:c1]] * w[c0:c1] if len(ctx.capped) else 0.0
+        )
+    _drop_to_fit(p, chosen, keep, w)
+    fill(ctx, chosen, lambda i: _ratio_score(p, i))
+    _drop_to_fit(p, chosen, keep, w)
+    return chosen
+
+
+def solve_greedy(p: AllocationProblem, *, block_size: int) -> tuple[_B, int]:
+    """Value/cost-ratio greedy from the empty plan."""
+    ctx = _Ctx.build(p, block_size)
+    chosen = np.zeros(p.n_candidates, dtype=bool)
+    rounds = fill(ctx, chosen, lambda i: _ratio_score(p, i))
+    score = _ratio_score(p)
+    _drop_to_fit(p, chosen, score, np.ones(p.n_candidates) if ctx.w is None else ctx.w)
+    return chosen, rounds
+
+
+def greedy_bound(p: AllocationProblem, chosen: _B, *, block_size: int) -> tuple[float, F64, F64]:
+    """A cheap valid upper bound for a greedy plan: the dual at its critical ratio."""
+    ctx = _Ctx.build(p, block_size)
+    lam = np.zeros(p.n_budgets)
+    mu = np.zeros(p.n_offers)
+    best = np.inf
+    best_lam = lam.copy()
+    score = _ratio_score(p)
+    finite = [b for b in range(p.n_budgets) if np.isfinite(p.budget_limit[b])]
+    cands: list[float] = [0.0]
+    if finite and bool((~chosen).any()):
+        un = score[~chosen]
+        cands += [float(np.max(un)), float(np.min(score[chosen])) if chosen.any() else 0.0]
+    for rho in cands:
+        lam = np.zeros(p.n_budgets)
+        for b in finite:
+            lim = float(p.budget_limit[b])
+            lam[b] = rho / lim if lim > 0 else 0.0
+        ev = _evaluate(ctx, lam, mu)
+        val = _dual_value(p, lam, mu, ev.lagr)
+        if val < best:
+            best, best_lam = val, lam
+    return best, best_lam, mu
