@@ -1,0 +1,338 @@
+"""Affinity benchmark: quality on Complete Journey Type A campaigns, overhead vs implicit, scale.
+
+Run:  PYTHONPATH=src python benchmarks/affinity.py [--quick] [--threads N]
+
+(a) Quality. For each personalised (Type A) campaign: fit on transactions
+    strictly before the campaign start, score every campaign coupon (coupon ->
+    products from the coupons table; the offer score is the max, or the sum,
+    over its products) for every targeted household, and report over households
+    with at least one redemption the mean per-household AUC of redeemed vs
+    not-redeemed coupons (ties count one half) and hit@10 (a redeemed coupon
+    among the household's 10 best). Campaigns 8 and 27 were used to choose the
+    hybrid's defaults; 13 and 18 (the other Type A campaigns) were held out.
+(b) Overhead. onetoone's ``fit_affinity(method="als")`` + ``score_items(top_k=10)``
+    against calling implicit directly on the same matrix (same weighting,
+    factors, iterations, threads, seed), side by side, median of runs.
+(c) Scale. Top-10 offer scoring (hybrid, max) for synthetic customers x 5k
+    offers: customers per second and peak traced memory, for growing customer
+    counts with the same block size (memory must stay flat).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import scipy
+import scipy.sparse as sp
+from scipy.stats import rankdata
+
+from onetoone.affinity import fit_affinity, fit_response, score_items, score_offers
+from onetoone.data import customer_item_matrix
+from onetoone.datasets import complete_journey, synthetic_transactions
+from onetoone.offers import Offers
+
+
+def machine() -> str:
+    import implicit
+    import threadpoolctl
+
+    mem = "?"
+    try:
+        with open("/proc/meminfo") as f:
+            kb = int(f.readline().split()[1])
+        mem = f"{kb / 2**20:.1f} GiB"
+    except OSError:
+        pass
+    blas = [i for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+    return (
+        f"machine: nproc={os.cpu_count()} memory={mem} {platform.machine()} "
+        f"python={platform.python_version()}\n"
+        f"versions: numpy={np.__version__} scipy={scipy.__version__} "
+        f"implicit={implicit.__version__} blas={[b['internal_api'] for b in blas]}"
+    )
+
+
+def timed(fn: Callable[[], Any], runs: int, warmup: int = 1) -> tuple[float, list[float], Any]:
+    out = None
+    for _ in range(warmup):
+        out = fn()
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), times, out
+
+
+# --------------------------------------------------------------------------- (a) quality
+def campaign_eval(cj: Any, cid: int, threads: int, methods: list[str]) -> list[tuple[Any, ...]]:
+    tx = cj.transactions
+    ca = cj.campaign(cid)
+    offers = Offers.from_pairs(ca.coupon_upc, ca.coupon_product)
+    hh = np.unique(ca.households)
+    redeemed = np.isin(ca.redemption_household, hh)
+    rh = ca.redemption_household[redeemed]
+    rc = offers.ids.encode(ca.redemption_coupon[redeemed])
+    from onetoone.data import IdIndex
+
+    h_idx = IdIndex.from_values(hh)
+    pos = (
+        sp.csr_array(
+            (np.ones(len(rh)), (h_idx.encode(rh), rc)), shape=(len(h_idx), offers.n_offers)
+        ).toarray()
+        > 0
+    )
+    keep = pos.any(axis=1)
+    rows = []
+
+    def measure(name: str, scores: np.ndarray, fit_s: float, agg: str) -> None:
+        s, p = scores[keep], pos[keep]
+        r = rankdata(s, axis=1)
+        npos = p.sum(1)
+        nneg = s.shape[1] - npos
+        auc = ((r * p).sum(1) - npos * (npos + 1) / 2) / (npos * nneg)
+        top = np.argsort(-s, axis=1, kind="stable")[:, :10]
+        hit = np.take_along_axis(p, top, axis=1).any(axis=1)
+        rows.append((cid, name, agg, float(auc.mean()), float(hit.mean()), int(keep.sum()), fit_s))
+
+    rng = np.random.default_rng(cid)
+    measure("random", rng.random(pos.shape), 0.0, "-")
+    models = {}
+    for method in methods:
+        m = fit_affinity(
+            tx,
+            as_of=ca.start,
+            method=method,  # type: ignore[arg-type]
+            catalogue=cj.catalogue,
+            num_threads=threads,
+            random_state=0,
+        )
+        models[method] = m
+        aggs = ("max", "sum") if method in ("hybrid", "repeat", "popularity") else ("max",)
+        for agg in aggs:
+            sc = score_offers(
+                m, h_idx, offers, aggregate=agg, unknown_items="ignore", unknown_customers="cold"
+            )
+            assert sc.dense is not None
+            measure(method, sc.dense, m.fit_seconds, agg)
+    return rows
+
+
+def quality(cj: Any, campaigns: list[int], threads: int, methods: list[str]) -> None:
+    print("\n(a) quality: mean per-household AUC and hit@10 over households with a redemption")
+    print(
+        f"{'campaign':>8} {'role':>8} {'method':>10} {'agg':>4} {'AUC':>6} {'hit@10':>6} "
+        f"{'hh':>4} {'fit s':>6}"
+    )
+    for cid in campaigns:
+        role = "tuned" if cid in (8, 27) else "held-out"
+        for c, name, agg, auc, hit, n, fit_s in campaign_eval(cj, cid, threads, methods):
+            print(f"{c:>8} {role:>8} {name:>10} {agg:>4} {auc:6.3f} {hit:6.3f} {n:>4} {fit_s:6.2f}")
+
+
+def calibration(cj: Any, threads: int) -> None:
+    """Fit the response model on campaign 8's hybrid scores; check it on campaign 13."""
+    tx = cj.transactions
+    out = []
+    for cid in (8, 13):
+        ca = cj.campaign(cid)
+        offers = Offers.from_pairs(ca.coupon_upc, ca.coupon_product)
+        m = fit_affinity(
+            tx, as_of=ca.start, catalogue=cj.catalogue, num_threads=threads, random_state=0
+        )
+        sc = score_offers(
+            m, np.unique(ca.households), offers, unknown_items="ignore", unknown_customers="cold"
+        )
+        c, o, s = sc.to_candidates()
+        red = set(zip(ca.redemption_household.tolist(), ca.redemption_coupon.tolist(), strict=True))
+        hh, cp = sc.customers.decode(c), sc.offers.decode(o)
+        y = np.fromiter(
+            ((h, q) in red for h, q in zip(hh.tolist(), cp.tolist(), strict=True)),
+            dtype=bool,
+            count=len(c),
+        )
+        out.append((s, y))
+    resp = fit_response(out[0][0], out[0][1], method="isotonic", n_bins=8)
+    print("\ncalibration: isotonic response model fitted on campaign 8 (hybrid, max)")
+    print(resp.reliability.to_text())
+    print(f"train ECE={resp.reliability.expected_calibration_error:.4f} brier={resp.brier:.5f}")
+    p13 = resp.predict_proba(out[1][0])
+    y13 = out[1][1]
+    print(
+        f"held-out campaign 13: mean predicted {p13.mean():.4f} vs observed {y13.mean():.4f}; "
+        f"brier {np.mean((p13 - y13) ** 2):.5f} (base-rate brier "
+        f"{np.mean((y13.mean() - y13) ** 2):.5f})"
+    )
+
+
+# --------------------------------------------------------------------------- (b) overhead
+def overhead(cj: Any, threads: int, runs: int) -> None:
+    import implicit
+    import threadpoolctl
+    from implicit.nearest_neighbours import bm25_weight
+
+    tx = cj.transactions
+    as_of = cj.campaign(8).start
+    # the seed fit_affinity(random_state=0) hands to implicit, so both sides factorise alike
+    seed = int(np.random.default_rng(0).integers(0, 2**31 - 1))
+    opts = {"factors": 64, "regularization": 0.05, "iterations": 15}
+
+    def ours_fit() -> Any:
+        return fit_affinity(
+            tx, as_of=as_of, method="als", num_threads=threads, random_state=0, **opts
+        )
+
+    def direct_fit() -> Any:
+        x = customer_item_matrix(tx, weight="baskets", as_of=as_of)
+        c = sp.csr_matrix(bm25_weight(x.T, K1=100.0, B=0.8).T.tocsr(), dtype=np.float32)
+        with threadpoolctl.threadpool_limits(1, "blas"):
+            m = implicit.cpu.als.AlternatingLeastSquares(
+                num_threads=threads, random_state=seed, **opts
+            )
+            m.fit(c, show_progress=False)
+        return m, c
+
+    # interleave the two sides so machine load hits both alike
+    raw_o, raw_d, raw_so, raw_sd = [], [], [], []
+    model = imodel = cmat = res = ids = None
+    users = np.arange(tx.n_customers)
+
+    def ours_score() -> Any:
+        return score_items(model, top_k=10, num_threads=threads)
+
+    def direct_score() -> Any:
+        with threadpoolctl.threadpool_limits(1, "blas"):
+            return imodel.recommend(users, cmat[users], N=10, filter_already_liked_items=False)
+
+    for i in range(runs + 1):  # the first round is the warm-up
+        t0 = time.perf_counter()
+        model = ours_fit()
+        t1 = time.perf_counter()
+        imodel, cmat = direct_fit()
+        t2 = time.perf_counter()
+        res = ours_score()
+        t3 = time.perf_counter()
+        ids, _ = direct_score()
+        t4 = time.perf_counter()
+        if i:
+            raw_o.append(t1 - t0)
+            raw_d.append(t2 - t1)
+            raw_so.append(t3 - t2)
+            raw_sd.append(t4 - t3)
+    t_ours, t_dir = statistics.median(raw_o), statistics.median(raw_d)
+    s_ours, s_dir = statistics.median(raw_so), statistics.median(raw_sd)
+    agree = float(
+        np.mean(
+            [
+                len(set(a) & set(b)) / 10
+                for a, b in zip(res.top_index.tolist(), ids.tolist(), strict=True)
+            ]
+        )
+    )
+    print(
+        f"\n(b) overhead vs implicit on Complete Journey before campaign 8 "
+        f"({tx.n_customers} customers x {tx.n_items} items, ALS factors=64, 15 iterations, "
+        f"bm25, num_threads={threads}); median of {runs} runs after 1 warm-up"
+    )
+    print(
+        f"{'step':>22} {'onetoone s':>11} {'implicit s':>11} {'ratio':>6}  "
+        "raw onetoone / raw implicit"
+    )
+    print(
+        f"{'fit':>22} {t_ours:11.3f} {t_dir:11.3f} {t_ours / t_dir:6.3f}  "
+        f"{[round(x, 3) for x in raw_o]} / {[round(x, 3) for x in raw_d]}"
+    )
+    print(
+        f"{'score top-10 all cust.':>22} {s_ours:11.3f} {s_dir:11.3f} {s_ours / s_dir:6.3f}  "
+        f"{[round(x, 3) for x in raw_so]} / {[round(x, 3) for x in raw_sd]}"
+    )
+    tot_o, tot_d = t_ours + s_ours, t_dir + s_dir
+    print(f"{'fit + score':>22} {tot_o:11.3f} {tot_d:11.3f} {tot_o / tot_d:6.3f}")
+    print(f"mean top-10 overlap with implicit's recommend: {agree:.3f} (same seed, same kernel)")
+    hyb = fit_affinity(tx, as_of=as_of, num_threads=threads, random_state=0, **opts)
+    h_med, h_raw, _ = timed(lambda: score_items(hyb, top_k=10, num_threads=threads), runs)
+    print(
+        f"hybrid (no implicit counterpart): fit {hyb.fit_seconds:.3f}s, score top-10 "
+        f"{h_med:.3f}s median {[round(x, 3) for x in h_raw]}"
+    )
+
+
+# --------------------------------------------------------------------------- (c) scale
+def scale(threads: int, sizes: list[int], n_offers: int, quick: bool) -> None:
+    n_items = 20_000 if not quick else 4_000
+    n_fit = max(sizes)
+    t0 = time.perf_counter()
+    tx = synthetic_transactions(
+        n_fit, n_items, visits_per_customer=6.0, lines_per_basket=5.0, random_state=0
+    )
+    t_gen = time.perf_counter() - t0
+    m = fit_affinity(
+        tx, method="hybrid", factors=32, iterations=5, num_threads=threads, random_state=0
+    )
+    rng = np.random.default_rng(0)
+    per = rng.integers(1, 11, n_offers)
+    o_ids = np.repeat(np.arange(n_offers), per)
+    it = rng.choice(m.items.values, size=len(o_ids))
+    offers = Offers.from_pairs(o_ids, it, items=m.items, cost=1.0)
+    print(
+        f"\n(c) scale: top-10 of {n_offers} offers (1-10 items each, {len(o_ids)} pairs, "
+        f"{n_items} items), hybrid, max; synthetic log {tx.n_rows:,} rows "
+        f"(generated in {t_gen:.1f}s, fitted in {m.fit_seconds:.1f}s)"
+    )
+    print(
+        f"{'customers':>10} {'seconds':>8} {'cust/s':>9} {'peak traced MiB':>16} "
+        f"{'result MiB':>11} {'peak - result':>14}"
+    )
+    for n in sizes:
+        cust = m.customers.values[:n]
+        tracemalloc.start()
+        t0 = time.perf_counter()
+        sc = score_offers(m, cust, offers, top_k=10, num_threads=threads)
+        dt = time.perf_counter() - t0
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        assert sc.top_index is not None and sc.top_score is not None
+        res = (sc.top_index.nbytes + sc.top_score.nbytes) / 2**20
+        print(
+            f"{n:>10} {dt:8.2f} {n / dt:9.0f} {peak / 2**20:16.1f} {res:11.1f} "
+            f"{peak / 2**20 - res:14.1f}"
+        )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="smoke run of a few seconds")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--only", choices=["quality", "overhead", "scale"], default=None)
+    args = ap.parse_args()
+    print(machine())
+    print(f"command: {' '.join(sys.argv)}")
+    methods = ["popularity", "repeat", "als", "bpr", "hybrid"]
+    need_cj = args.only in (None, "quality", "overhead")
+    cj = complete_journey() if need_cj else None
+    if args.only in (None, "quality"):
+        if args.quick:
+            quality(cj, [27], args.threads, ["popularity", "repeat", "hybrid"])
+        else:
+            quality(cj, [8, 27, 13, 18], args.threads, methods)
+            calibration(cj, args.threads)
+    if args.only in (None, "overhead"):
+        overhead(cj, args.threads, 1 if args.quick else 3)
+    if args.only in (None, "scale"):
+        if args.quick:
+            scale(args.threads, [1_000, 4_000], 500, True)
+        else:
+            scale(args.threads, [10_000, 30_000, 100_000], 5_000, False)
+
+
+if __name__ == "__main__":
+    main()

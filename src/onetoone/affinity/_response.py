@@ -1,0 +1,233 @@
+"""Response calibration: map scores to a redemption probability, with a reliability table."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from onetoone._arrays import as_1d, as_float, check_lengths, readonly
+from onetoone.errors import EmptyInputError, ValidationError
+
+__all__ = ["ReliabilityTable", "ResponseModel", "fit_response"]
+
+_F64 = npt.NDArray[np.float64]
+_I64 = npt.NDArray[np.int64]
+
+
+def _ro64(a: Any) -> _F64:
+    return readonly(np.ascontiguousarray(a, dtype=np.float64))
+
+
+@attrs.frozen(eq=False)
+class ReliabilityTable:
+    """Calibration by bins of predicted probability (equal-count bins).
+
+    Attributes
+    ----------
+    lower, upper : float64 arrays
+        Score range of each bin.
+    mean_predicted : float64 array
+        Mean predicted probability in the bin.
+    observed_rate : float64 array
+        Share of positive outcomes in the bin.
+    count : int64 array
+        Observations in the bin.
+    """
+
+    lower: _F64 = attrs.field(converter=_ro64)
+    upper: _F64 = attrs.field(converter=_ro64)
+    mean_predicted: _F64 = attrs.field(converter=_ro64)
+    observed_rate: _F64 = attrs.field(converter=_ro64)
+    count: _I64 = attrs.field(converter=readonly)
+
+    @property
+    def expected_calibration_error(self) -> float:
+        """Count-weighted mean absolute gap between predicted and observed."""
+        w = self.count / max(int(self.count.sum()), 1)
+        return float(np.sum(w * np.abs(self.mean_predicted - self.observed_rate)))
+
+    def to_text(self) -> str:
+        """The table as aligned text."""
+        lines = [f"{'score range':>23}  {'mean pred':>9}  {'observed':>8}  {'count':>7}"]
+        for lo, hi, p, o, c in zip(
+            self.lower,
+            self.upper,
+            self.mean_predicted,
+            self.observed_rate,
+            self.count,
+            strict=True,
+        ):
+            lines.append(f"{lo:>11.4g}..{hi:<10.4g} {p:>9.4f}  {o:>8.4f}  {int(c):>7d}")
+        return "\n".join(lines)
+
+
+@attrs.frozen(eq=False)
+class ResponseModel:
+    """Score -> probability of response (see :func:`fit_response`).
+
+    Attributes
+    ----------
+    method : str
+        ``"isotonic"`` or ``"logistic"``.
+    x, y : float64 arrays
+        Isotonic: knots (increasing scores) and fitted probabilities, linearly
+        interpolated between knots and constant beyond them. Logistic:
+        ``x = [intercept, slope]`` on standardised scores, ``y = [mean, std]``
+        of the training scores.
+    reliability : ReliabilityTable
+        Calibration of the fitted model on its training data.
+    n, n_positive : int
+        Observations and positive outcomes used.
+    brier : float
+        Mean squared error of the fitted probabilities on the training data.
+    """
+
+    method: str
+    x: _F64 = attrs.field(converter=_ro64)
+    y: _F64 = attrs.field(converter=_ro64)
+    reliability: ReliabilityTable
+    n: int
+    n_positive: int
+    brier: float
+
+    def predict_proba(self, scores: Any) -> _F64:
+        """Probability of response for each score (in ``[0, 1]``; ``-inf`` -> lowest)."""
+        s = np.asarray(scores, dtype=np.float64)
+        if bool(np.isnan(s).any()):
+            raise ValidationError("scores contain NaN", field="scores")
+        if self.method == "isotonic":
+            out: _F64 = np.interp(s, self.x, self.y)
+            return out
+        z = (np.clip(s, -1e300, 1e300) - self.y[0]) / self.y[1]
+        with np.errstate(over="ignore"):
+            return np.asarray(1.0 / (1.0 + np.exp(-(self.x[0] + self.x[1] * z))))
+
+
+def _is_int(v: object) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+
+
+def _fit_response_iv(scores: Any, outcomes: Any, method: str, n_bins: int) -> tuple[_F64, _F64]:
+    s = as_float(
+        as_1d(np.asarray(scores).reshape(-1) if np.ndim(scores) > 1 else scores, "scores"), "scores"
+    )
+    y_raw = (
+        np.asarray(outcomes).reshape(-1) if np.ndim(outcomes) > 1 else as_1d(outcomes, "outcomes")
+    )
+    check_lengths(len(s), outcomes=y_raw)
+    if len(s) == 0:
+        raise EmptyInputError("scores is empty; give at least one observation", field="scores")
+    if method not in ("isotonic", "logistic"):
+        raise ValidationError(
+            f"method must be 'isotonic' or 'logistic'; got {method!r}", field="method"
+        )
+    if not _is_int(n_bins) or n_bins < 1:
+        raise ValidationError(f"n_bins must be an int >= 1, got {n_bins!r}", field="n_bins")
+    y = as_float(y_raw, "outcomes")
+    if not bool(np.all((y == 0) | (y == 1))):
+        raise ValidationError("outcomes must be 0/1 (or booleans)", field="outcomes")
+    finite = np.isfinite(s)
+    if not bool(finite.all()):
+        raise ValidationError(
+            f"scores: {int((~finite).sum())} value(s) are NaN or infinite (excluded pairs); "
+            "drop them before calibrating",
+            field="scores",
+        )
+    return s, y
+
+
+def _reliability(s: _F64, p: _F64, y: _F64, n_bins: int) -> ReliabilityTable:
+    order = np.argsort(s, kind="stable")
+    bins = np.array_split(order, min(n_bins, len(s)))
+    bins = [b for b in bins if len(b)]
+    return ReliabilityTable(
+        lower=[float(s[b].min()) for b in bins],
+        upper=[float(s[b].max()) for b in bins],
+        mean_predicted=[float(p[b].mean()) for b in bins],
+        observed_rate=[float(y[b].mean()) for b in bins],
+        count=np.array([len(b) for b in bins], dtype=np.int64),
+    )
+
+
+def fit_response(
+    scores: Any,
+    outcomes: Any,
+    *,
+    method: Literal["isotonic", "logistic"] = "isotonic",
+    n_bins: int = 10,
+    l2: float = 1e-6,
+) -> ResponseModel:
+    """Calibrate scores into response probabilities from past outcomes.
+
+    Parameters
+    ----------
+    scores : array-like of float
+        Scores of past (customer, offer) pairs, e.g. ``OfferScores.to_candidates()[2]``.
+    outcomes : array-like of 0/1 or bool
+        Whether each pair responded (redeemed).
+    method : {"isotonic", "logistic"}
+        Isotonic regression (monotone, non-parametric; pool-adjacent-violators
+        via :func:`scipy.optimize.isotonic_regression`) or a one-feature logistic
+        regression (Newton's method, tiny ``l2`` penalty for separable data).
+    n_bins : int
+        Bins of the reliability table (equal counts).
+    l2 : float
+        Ridge penalty of the logistic fit.
+
+    Returns
+    -------
+    ResponseModel
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> s = rng.normal(size=2000)
+    >>> y = rng.random(2000) < 1 / (1 + np.exp(-2 * s))
+    >>> r = fit_response(s, y, method="logistic")
+    >>> bool(abs(r.predict_proba([0.0])[0] - 0.5) < 0.05)
+    True
+    >>> int(r.reliability.count.sum())
+    2000
+    """
+    s, y = _fit_response_iv(scores, outcomes, method, n_bins)
+    if method == "isotonic":
+        from scipy.optimize import isotonic_regression
+
+        knots, inverse = np.unique(s, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        w = np.bincount(inverse).astype(np.float64)
+        mean_y = np.bincount(inverse, weights=y) / w
+        fitted = np.asarray(isotonic_regression(mean_y, weights=w, increasing=True).x)
+        x_par, y_par = knots, np.clip(fitted, 0.0, 1.0)
+        p = np.interp(s, x_par, y_par)
+    else:
+        mu = float(s.mean())
+        sd = float(s.std()) or 1.0
+        z = (s - mu) / sd
+        beta = np.zeros(2)
+        rate = float(np.clip(y.mean(), 1e-6, 1 - 1e-6))
+        beta[0] = np.log(rate / (1 - rate))
+        xmat = np.column_stack([np.ones_like(z), z])
+        for _ in range(100):
+            eta = xmat @ beta
+            p = 1.0 / (1.0 + np.exp(-eta))
+            g = xmat.T @ (y - p) - l2 * np.array([0.0, beta[1]])
+            h = (xmat * (p * (1 - p))[:, None]).T @ xmat + l2 * np.diag([1e-12, 1.0])
+            step = np.linalg.solve(h, g)
+            beta += step
+            if float(np.max(np.abs(step))) < 1e-10:
+                break
+        x_par, y_par = beta, np.array([mu, sd])
+        p = 1.0 / (1.0 + np.exp(-(xmat @ beta)))
+    return ResponseModel(
+        method=method,
+        x=x_par,
+        y=y_par,
+        reliability=_reliability(s, p, y, int(n_bins)),
+        n=len(s),
+        n_positive=int(y.sum()),
+        brier=float(np.mean((p - y) ** 2)),
+    )
