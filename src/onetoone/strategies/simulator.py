@@ -42,6 +42,7 @@ from onetoone._arrays import readonly
 from onetoone._random import RandomState, check_random_state
 from onetoone.data import IdIndex, Transactions
 from onetoone.errors import LengthMismatchError, UnknownIdError, ValidationError
+from onetoone.offers import Offers
 
 __all__ = [
     "LoggedCampaign",
@@ -436,3 +437,19 @@ def log_campaign(
         sent, market.offer_margin[o] - market.offer_cost[o], market.offer_margin[o]
     )
     return LoggedCampaign(customer=c, offer=o, sent=sent, propensity=pr.copy(), reward=reward)
+
+
+def market_offers(market: Market) -> Offers:
+    """The market's offers as an :class:`~onetoone.offers.Offers` (ids ``0 .. n_offers-1``).
+
+    ``cost`` is the discount paid per redemption and ``value`` the margin of
+    the purchase before discount, so ``value - cost`` is the net margin of a
+    redemption.
+    """
+    return Offers(
+        ids=IdIndex(np.arange(market.n_offers, dtype=np.int64)),
+        items=market.history.items,
+        incidence=market.offer_items.astype(np.float64).tocsr(),
+        cost=np.asarray(market.offer_cost, dtype=np.float64),
+        value=np.asarray(market.offer_margin, dtype=np.float64),
+    )
