@@ -41,6 +41,7 @@ def _context(objective: str = "incremental") -> OfferContext:
         k=2,
         horizon_days=14,
         objective=objective,
+        elasticity=5.0,
         method="repeat",
         random_state=0,  # type: ignore[arg-type]
     )

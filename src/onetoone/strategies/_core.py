@@ -228,8 +228,9 @@ def make_context(
     budget_on: BudgetOn = "expected_cost",
     horizon_days: float = 14.0,
     objective: Objective = "redemptions",
-    elasticity: float = 5.0,
+    elasticity: float = 0.0,
     method: AffinityMethod = "hybrid",
+    aggregate: Literal["max", "mean", "sum"] = "sum",
     catalogue: Catalogue | None = None,
     num_threads: int = 1,
     random_state: RandomState = None,
@@ -263,11 +264,18 @@ def make_context(
         What the allocation maximises (see :class:`OfferContext`).
     elasticity : float
         Log-odds gained per unit of discount fraction by a customer of average
-        promotion sensitivity (5.0: a 20 % discount adds 1 to the log-odds).
-        An assumption: calibrate it from past randomised campaigns
-        (:func:`~onetoone.measurement.measure_campaign`).
+        promotion sensitivity (e.g. 5.0: a 20 % discount adds 1 to the log-odds).
+        An assumption, not learned here: calibrate it from past randomised
+        campaigns (:func:`~onetoone.measurement.measure_campaign`). The default
+        0 assumes no effect, so ``objective="incremental"`` then sends nothing:
+        without an effect, an offer only subsidises purchases.
     method : str
         Affinity method (:func:`~onetoone.affinity.fit_affinity`).
+    aggregate : {"sum", "max", "mean"}
+        How item scores combine into an offer score before calibration
+        (:func:`~onetoone.affinity.score_offers`). ``"sum"`` (default) lets an
+        offer covering many items the customer buys score above one covering a
+        single favourite, which is what "buys any of the offer's items" needs.
     catalogue : Catalogue, optional
     num_threads : int
     random_state : int, Generator or None
@@ -295,7 +303,7 @@ def make_context(
         num_threads=num_threads,
         random_state=seed_cal,
     )
-    s_cal = _dense_scores(model_cal, ids, offers)
+    s_cal = _dense_scores(model_cal, ids, offers, aggregate)
     window = customer_item_matrix(transactions.between(cal_at, as_of64), weight="lines")
     bought = _bought_offer_items(window, transactions, offers, codes)
     ok = np.isfinite(s_cal)
@@ -311,7 +319,7 @@ def make_context(
         num_threads=num_threads,
         random_state=seed_fit,
     )
-    s = _dense_scores(model, ids, offers)
+    s = _dense_scores(model, ids, offers, aggregate)
     eligible = np.isfinite(s)
     p = np.where(eligible, response.predict_proba(np.where(eligible, s, 0.0)), 0.0)
     if offers.value is not None:
@@ -375,8 +383,15 @@ def _discount_fraction(transactions: Transactions, offers: Offers, as_of: np.dat
     return out
 
 
-def _dense_scores(model: Any, ids: npt.NDArray[Any], offers: Offers) -> _F64:
-    scores = score_offers(model, ids, offers, unknown_customers="cold", unknown_items="ignore")
+def _dense_scores(model: Any, ids: npt.NDArray[Any], offers: Offers, aggregate: str) -> _F64:
+    scores = score_offers(
+        model,
+        ids,
+        offers,
+        aggregate=aggregate,  # type: ignore[arg-type]
+        unknown_customers="cold",
+        unknown_items="ignore",
+    )
     return np.asarray(scores.to_dense(), dtype=np.float64)
 
 
