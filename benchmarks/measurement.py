@@ -42,8 +42,8 @@ from onetoone.measurement import (
     Redemptions,
     assign_holdout,
     check_balance,
+    matched_control,
     measure_campaign,
-    quantile_bins,
     track_kpis,
 )
 from onetoone.profiles import build_profiles
@@ -107,25 +107,6 @@ def pandas_arm_figures(
     }
 
 
-def matched_control(
-    pre: Any, ids: np.ndarray, targeted: np.ndarray, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """Same number of treated and control households from each matching cell.
-
-    Cells are pre-period spend deciles x visit-frequency quintiles (50 cells):
-    spend alone leaves the targeted households visiting more often.
-    """
-    cell = quantile_bins(pre.monetary, n_bins=10) * 5 + quantile_bins(pre.frequency, n_bins=5)
-    t_keep, c_keep = [], []
-    for d in range(50):  # fifty cells, not customers
-        t_d = ids[(cell == d) & targeted]
-        c_d = ids[(cell == d) & ~targeted]
-        k = min(len(t_d), len(c_d))
-        t_keep.append(rng.choice(t_d, k, replace=False))
-        c_keep.append(rng.choice(c_d, k, replace=False))
-    return np.sort(np.concatenate(t_keep)), np.sort(np.concatenate(c_keep))
-
-
 def complete_journey_campaign(out: Path, runs: int, bootstrap: int) -> None:
     t0 = time.perf_counter()
     cj = complete_journey()
@@ -137,7 +118,13 @@ def complete_journey_campaign(out: Path, runs: int, bootstrap: int) -> None:
     pre = build_profiles(tx, as_of=start, since=start - np.timedelta64(PRE_DAYS, "D"))
     ids = tx.customers.values
     targeted = np.isin(ids, camp.households)
-    treated, control = matched_control(pre, ids, targeted, np.random.default_rng(0))
+    treated, control = matched_control(
+        pre,
+        treated=camp.households[np.isin(camp.households, ids)],
+        features=["monetary", "frequency"],
+        n_bins=[10, 5],
+        random_state=0,
+    )
     print(
         f"\ncampaign {CAMPAIGN} ({camp.campaign_type}) {camp.start} .. {camp.end}: "
         f"{targeted.sum():,} targeted, {(~targeted).sum():,} not targeted; matched on "

@@ -469,3 +469,14 @@ def test_factor_top_k_fast_path_matches_dense(method: str, recent: float | None)
     got = np.take_along_axis(dense, top.top_index, axis=1)
     np.testing.assert_allclose(got, expect, rtol=1e-6)
     assert top.n_cold_customers == 1  # dan
+
+
+def test_params_are_read_only_and_complete() -> None:
+    m = _fit("repeat")
+    with pytest.raises(TypeError):
+        m.params["half_life_days"] = 3.0  # type: ignore[index]
+    assert m.params["cf_weight"] == 0.01 and m.params["weighting"] == "bm25"
+    import attrs
+
+    with pytest.raises(ValidationError, match="params lacks"):
+        attrs.evolve(m, params={"factors": 3})

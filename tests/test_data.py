@@ -347,3 +347,11 @@ def test_row_order_matches_reference_sort(
     else:
         ref = sorted(range(len(rows)), key=lambda r: (rows[r][0], rows[r][2], r))
     assert tx.value.astype(int).tolist() == ref
+
+
+def test_subset_keeps_indexes_and_validates_the_mask() -> None:
+    tx = Transactions.from_arrays(**_cols())
+    sub = tx.subset(tx.customer == 1)
+    assert sub.n_rows == 2 and sub.customers == tx.customers and sub.basket.tolist() == [0, 1]
+    with pytest.raises(ValidationError, match="mask must be a boolean array of 4 rows"):
+        tx.subset(np.ones(3, dtype=bool))

@@ -161,3 +161,30 @@ def test_balance_unknown_customer() -> None:
     prof = build_profiles(tx, as_of="2025-01-01")
     with pytest.raises(UnknownIdError, match=r"control: 1 customer\(s\) have no profile"):
         check_balance(prof, treated=tx.customers.values[:10], control=[10**9])
+
+
+def test_matched_control_balances_the_matched_features() -> None:
+    from onetoone.datasets import synthetic_transactions
+    from onetoone.measurement import check_balance, matched_control
+    from onetoone.profiles import build_profiles
+
+    tx = synthetic_transactions(600, 80, random_state=4)
+    p = build_profiles(tx, as_of="2025-01-01")
+    ids = p.customers.values
+    # target the big spenders more often: an unbalanced, observational treatment
+    rank = np.argsort(np.argsort(p.monetary)) / len(ids)
+    treated = ids[np.random.default_rng(0).random(len(ids)) < 0.2 + 0.6 * rank]
+    raw = check_balance(
+        p, treated=treated, control=np.setdiff1d(ids, treated), features=["monetary"]
+    )
+    t, c = matched_control(p, treated=treated, random_state=1)
+    assert len(t) == len(c) > 50 and not np.intersect1d(t, c).size
+    assert np.isin(t, treated).all() and not np.isin(c, treated).any()
+    bal = check_balance(p, treated=t, control=c, features=["monetary", "frequency"])
+    assert bal.max_abs_smd < 0.15 < abs(raw.smd[0])
+    again = matched_control(p, treated=treated, random_state=1)
+    assert np.array_equal(again[0], t) and np.array_equal(again[1], c)
+    with pytest.raises(ValidationError, match="candidates and treated overlap"):
+        matched_control(p, treated=treated, candidates=treated[:3])
+    with pytest.raises(ValidationError, match="equal length"):
+        matched_control(p, treated=treated, features=["monetary"], n_bins=[10, 5])

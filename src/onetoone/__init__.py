@@ -6,6 +6,18 @@ Data flows one way: ``data`` -> ``profiles`` -> ``affinity`` -> ``allocation``
 """
 
 from onetoone._version import __version__
+from onetoone.affinity import (
+    AffinityModel,
+    ItemScores,
+    OfferScores,
+    ReliabilityTable,
+    ResponseModel,
+    fit_affinity,
+    fit_response,
+    partial_fit,
+    score_items,
+    score_offers,
+)
 from onetoone.data import Catalogue, IdIndex, IngestionReport, Transactions, customer_item_matrix
 from onetoone.errors import (
     EmptyInputError,
@@ -32,11 +44,13 @@ from onetoone.measurement import (
     check_balance,
     compare_arms,
     hash_unit,
+    matched_control,
     measure_campaign,
     quantile_bins,
     ratio_difference,
     track_kpis,
 )
+from onetoone.offers import Offers
 from onetoone.profiles import FEATURES, Profiles, build_profiles
 from onetoone.strategies import (
     LoggedCampaign,
@@ -52,6 +66,7 @@ from onetoone.strategies import (
 )
 
 __all__ = [
+    "AffinityModel",
     "ArmComparison",
     "ArmSummary",
     "Balance",
@@ -66,6 +81,7 @@ __all__ = [
     "IdIndex",
     "InfeasibleError",
     "IngestionReport",
+    "ItemScores",
     "KpiSeries",
     "LengthMismatchError",
     "LoggedCampaign",
@@ -73,10 +89,14 @@ __all__ = [
     "MissingDependencyError",
     "NotFittedError",
     "OffPolicyEstimate",
+    "OfferScores",
+    "Offers",
     "OneToOneError",
     "PlanOutcome",
     "Profiles",
     "Redemptions",
+    "ReliabilityTable",
+    "ResponseModel",
     "Transactions",
     "UnknownIdError",
     "ValidationError",
@@ -88,12 +108,18 @@ __all__ = [
     "customer_item_matrix",
     "doubly_robust",
     "evaluate_plan",
+    "fit_affinity",
+    "fit_response",
     "hash_unit",
     "ips",
     "log_campaign",
+    "matched_control",
     "measure_campaign",
+    "partial_fit",
     "quantile_bins",
     "ratio_difference",
+    "score_items",
+    "score_offers",
     "simulate_market",
     "snips",
     "track_kpis",

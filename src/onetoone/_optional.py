@@ -17,6 +17,7 @@ _EXTRA_OF = {
     "dask": "dask",
     "matplotlib": "report",
     "implicit": "",
+    "threadpoolctl": "",
 }
 
 

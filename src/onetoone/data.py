@@ -453,9 +453,20 @@ class Transactions:
             mask &= self.timestamp >= to_datetime64(start, "start")
         if end is not None:
             mask &= self.timestamp < to_datetime64(end, "end")
-        return self._subset(mask)
+        return self.subset(mask)
 
-    def _subset(self, mask: npt.NDArray[np.bool_]) -> Transactions:
+    def subset(self, mask: npt.NDArray[np.bool_]) -> Transactions:
+        """The rows where ``mask`` is True, keeping the customer and item indexes.
+
+        Row order is preserved; basket codes are renumbered densely.
+        """
+        mask = np.asarray(mask)
+        if mask.dtype != np.bool_ or mask.shape != (self.n_rows,):
+            raise ValidationError(
+                f"mask must be a boolean array of {self.n_rows} rows, "
+                f"got {mask.dtype} {mask.shape}",
+                field="mask",
+            )
         if bool(mask.all()):
             return self
         b = self.basket[mask]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from types import MappingProxyType
 from typing import Any, Literal
 
 import attrs
@@ -53,6 +54,13 @@ def _is_int(v: object) -> bool:
     return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
 
 
+def _frozen_params(p: Mapping[str, Any]) -> Mapping[str, Any]:
+    missing = sorted(set(_DEFAULTS) - set(p))
+    if missing:
+        raise ValidationError(f"params lacks {missing}", field="params")
+    return MappingProxyType(dict(p))
+
+
 def _ro(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
     a = np.ascontiguousarray(a)
     a.flags.writeable = False
@@ -95,7 +103,7 @@ class AffinityModel:
     customers: IdIndex
     items: IdIndex
     as_of: np.datetime64
-    params: Mapping[str, Any]
+    params: Mapping[str, Any] = attrs.field(converter=_frozen_params)
     repeat: sp.csr_array = attrs.field(repr=False)
     last_days: _F64 = attrs.field(converter=_ro, repr=False)
     popularity: _F64 = attrs.field(converter=_ro, repr=False)
@@ -584,7 +592,7 @@ def partial_fit(
     # map the log's item codes to the model's; unknown items dropped
     item_map = model.items.encode(tx.items.values, unknown="mask")
     keep_rows = item_map[tx.item] >= 0
-    sub = tx._subset(keep_rows)
+    sub = tx.subset(keep_rows)
     sub = attrs.evolve(sub, item=item_map[sub.item].astype(np.int32), items=model.items)
     rep_new, last_new, x_all = _pair_stats(sub, t, float(model.params["half_life_days"]))
     cust_rows = np.unique(tx.customer)  # codes in tx's index, sorted like touched_ids

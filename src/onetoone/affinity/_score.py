@@ -274,13 +274,6 @@ class _Scorer:
             (np.ones(len(sel_items)), (sel_items, np.arange(len(sel_items)))),
             shape=(model.n_items, len(sel_items)),
         )
-        self.group_select = sp.csr_array(
-            (
-                np.ones(len(self.unseen_group)),
-                (self.unseen_group, np.arange(len(self.unseen_group))),
-            ),
-            shape=(d["sat_group"].shape[1], len(self.unseen_group)),
-        )
         pop = np.empty(k)
         pop[self.seen_pos] = model.popularity[sel_items]
         pop[self.unseen_pos] = d["pop_group"][self.unseen_group]
@@ -319,7 +312,9 @@ class _Scorer:
             r = (d["sat"][warm] @ self.select).tocoo()
             out[r.row, self.seen_pos[r.col]] += r.data.astype(np.float32)
         if len(self.unseen_pos):
-            out[:, self.unseen_pos] += (d["sat_group"][warm] @ self.group_select).toarray()
+            # customer x group means are small and dense: gather them per unseen column
+            g = d["sat_group"][warm].toarray().astype(np.float32)
+            out[:, self.unseen_pos] += g[:, self.unseen_group]
 
     def _cf(self, warm: _I32) -> _F32:
         assert self.model.user_factors is not None
@@ -408,10 +403,11 @@ def _topk(s: npt.NDArray[np.floating[Any]], k: int) -> tuple[_I32, _F64]:
     """Each row's ``k`` largest entries, best first (ties: lower column first).
 
     For wide rows a threshold pass avoids a full partition: the k-th largest of
-    a strided subset of columns is a lower bound of each row's k-th largest, so
-    every top-k entry is among the (few) entries at or above it; those are
-    sorted exactly. If ties make the candidate set large, fall back to
-    ``argpartition``.
+    a strided subset of columns is a lower bound ``t`` of each row's k-th
+    largest, so the top k are the entries above ``t`` plus, if those are fewer
+    than k, the lowest-column entries equal to ``t``; only those few are sorted.
+    Ties (many cold-start items share a score) therefore cost nothing extra.
+    ``argpartition`` is the fallback when too many entries exceed ``t``.
     """
     n = s.shape[1]
     k = min(k, n)
@@ -419,13 +415,22 @@ def _topk(s: npt.NDArray[np.floating[Any]], k: int) -> tuple[_I32, _F64]:
     if k < n and step >= 2:
         sub = s[:, ::step]
         m = sub.shape[1]
-        thr = np.partition(sub, m - k, axis=1)[:, m - k]
-        mask = s >= thr[:, None]
-        cnt = np.count_nonzero(mask, axis=1)
-        if int(cnt.sum()) <= max(s.size // 16, 1):
-            r, c = np.nonzero(mask)
+        thr = np.partition(sub, m - k, axis=1)[:, m - k][:, None]
+        gt = s > thr
+        cnt_gt = np.count_nonzero(gt, axis=1)
+        if int(cnt_gt.sum()) <= max(s.size // 16, k * s.shape[0]):
+            r, c = np.nonzero(gt)
+            need = k - cnt_gt
+            short = np.flatnonzero(need > 0)
+            if len(short):
+                r2, c2 = np.nonzero(s[short] == thr[short])
+                pos = np.arange(len(r2)) - np.searchsorted(r2, r2, side="left")
+                keep = pos < need[short][r2]
+                r = np.concatenate([r, short[r2[keep]]])
+                c = np.concatenate([c, c2[keep]])
             v = s[r, c]
             order = np.lexsort((c, -v, r))
+            cnt = np.bincount(r, minlength=s.shape[0])
             first = np.cumsum(cnt) - cnt
             pick = order[first[:, None] + np.arange(k)]
             return c[pick].astype(np.int32), v[pick].astype(np.float64)

@@ -17,6 +17,7 @@ from onetoone.measurement._holdout import (
     assign_holdout,
     check_balance,
     hash_unit,
+    matched_control,
     quantile_bins,
 )
 from onetoone.measurement._kpis import Goals, KpiSeries, track_kpis
@@ -36,6 +37,7 @@ __all__ = [
     "check_balance",
     "compare_arms",
     "hash_unit",
+    "matched_control",
     "measure_campaign",
     "quantile_bins",
     "ratio_difference",
