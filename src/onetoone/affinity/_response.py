@@ -7,6 +7,7 @@ from typing import Any, Literal
 import attrs
 import numpy as np
 import numpy.typing as npt
+from scipy.special import expit, log_expit
 
 from onetoone._arrays import as_1d, as_float, check_lengths, readonly
 from onetoone.errors import EmptyInputError, ValidationError
@@ -102,8 +103,7 @@ class ResponseModel:
             out: _F64 = np.interp(s, self.x, self.y)
             return out
         z = (np.clip(s, -1e300, 1e300) - self.y[0]) / self.y[1]
-        with np.errstate(over="ignore"):
-            return np.asarray(1.0 / (1.0 + np.exp(-(self.x[0] + self.x[1] * z))))
+        return np.asarray(expit(self.x[0] + self.x[1] * z), dtype=np.float64)
 
 
 def _is_int(v: object) -> bool:
@@ -211,17 +211,32 @@ def fit_response(
         rate = float(np.clip(y.mean(), 1e-6, 1 - 1e-6))
         beta[0] = np.log(rate / (1 - rate))
         xmat = np.column_stack([np.ones_like(z), z])
-        for _ in range(100):
-            eta = xmat @ beta
-            p = 1.0 / (1.0 + np.exp(-eta))
+
+        def loss(b: _F64) -> float:
+            eta = xmat @ b
+            ll = y * log_expit(eta) + (1.0 - y) * log_expit(-eta)
+            return float(-ll.sum() + 0.5 * l2 * b[1] ** 2)
+
+        current = loss(beta)
+        for _ in range(100):  # Newton's method with a backtracking line search
+            p = expit(xmat @ beta)
             g = xmat.T @ (y - p) - l2 * np.array([0.0, beta[1]])
             h = (xmat * (p * (1 - p))[:, None]).T @ xmat + l2 * np.diag([1e-12, 1.0])
-            step = np.linalg.solve(h, g)
-            beta += step
-            if float(np.max(np.abs(step))) < 1e-10:
+            step = np.linalg.lstsq(h, g, rcond=None)[0]
+            t = 1.0
+            while t > 1e-10:
+                trial = loss(beta + t * step)
+                if trial <= current:
+                    break
+                t *= 0.5
+            else:
+                break  # no descent possible: at the optimum to machine precision
+            beta = beta + t * step
+            current = trial
+            if float(np.max(np.abs(t * step))) < 1e-10:
                 break
         x_par, y_par = beta, np.array([mu, sd])
-        p = 1.0 / (1.0 + np.exp(-(xmat @ beta)))
+        p = expit(xmat @ beta)
     return ResponseModel(
         method=method,
         x=x_par,
