@@ -42,6 +42,7 @@ from onetoone._arrays import readonly
 from onetoone._random import RandomState, check_random_state
 from onetoone.data import IdIndex, Transactions
 from onetoone.errors import LengthMismatchError, UnknownIdError, ValidationError
+from onetoone.offers import Offers
 
 __all__ = [
     "LoggedCampaign",
@@ -145,6 +146,8 @@ def simulate_market(
     margin_rate: float = 0.3,
     discount_range: tuple[float, float] = (0.1, 0.3),
     kappa: float = 6.0,
+    sensitivity_shape: float = 1.5,
+    taste_scale: float = 1.0,
     start: str = "2024-01-01",
     random_state: RandomState = None,
 ) -> Market:
@@ -164,6 +167,11 @@ def simulate_market(
     kappa : float
         Strength of the discount effect on log-odds, scaled by each customer's
         sensitivity.
+    sensitivity_shape : float
+        Shape of the gamma distribution of sensitivities (mean 1, variance
+        ``1 / shape``): large values make customers alike in their response.
+    taste_scale : float
+        Spread of the latent tastes (0: everyone has the same preferences).
     random_state : int, Generator or None
 
     Examples
@@ -190,6 +198,10 @@ def simulate_market(
         raise ValidationError(
             "discount_range must satisfy 0 <= low <= high < 1", field="discount_range"
         )
+    if not (sensitivity_shape > 0 and taste_scale >= 0):
+        raise ValidationError(
+            "sensitivity_shape must be > 0 and taste_scale >= 0", field="sensitivity_shape"
+        )
     if not 0 < margin_rate < 1:
         raise ValidationError("margin_rate must lie in (0, 1)", field="margin_rate")
     rng = check_random_state(random_state)
@@ -197,12 +209,12 @@ def simulate_market(
     item_cat = rng.integers(0, n_categories, n_items).astype(np.int32)
     cat_vec = rng.normal(0, 1.0, (n_categories, dim))
     v = (cat_vec[item_cat] + rng.normal(0, 0.5, (n_items, dim))) / np.sqrt(dim)
-    u = rng.normal(0, 1.0, (n_customers, dim))
+    u = rng.normal(0, 1.0, (n_customers, dim)) * taste_scale
     activity = rng.normal(-3.8, 0.7, n_customers)
     visit_rate = rng.beta(3.0, 1.5, n_customers)  # weekly probability of a shopping trip
     popularity = rng.normal(0.0, 0.8, n_items)
     price = np.round(np.exp(rng.normal(1.0, 0.5, n_items)), 2)
-    sensitivity = rng.gamma(1.5, 1 / 1.5, n_customers)
+    sensitivity = rng.gamma(sensitivity_shape, 1 / sensitivity_shape, n_customers)
     logit_q = activity[:, None] + u @ v.T + popularity[None, :]
 
     # history, week by week (a loop over weeks, not customers)
@@ -436,3 +448,19 @@ def log_campaign(
         sent, market.offer_margin[o] - market.offer_cost[o], market.offer_margin[o]
     )
     return LoggedCampaign(customer=c, offer=o, sent=sent, propensity=pr.copy(), reward=reward)
+
+
+def market_offers(market: Market) -> Offers:
+    """The market's offers as an :class:`~onetoone.offers.Offers` (ids ``0 .. n_offers-1``).
+
+    ``cost`` is the discount paid per redemption and ``value`` the margin of
+    the purchase before discount, so ``value - cost`` is the net margin of a
+    redemption.
+    """
+    return Offers(
+        ids=IdIndex(np.arange(market.n_offers, dtype=np.int64)),
+        items=market.history.items,
+        incidence=market.offer_items.astype(np.float64).tocsr(),
+        cost=np.asarray(market.offer_cost, dtype=np.float64),
+        value=np.asarray(market.offer_margin, dtype=np.float64),
+    )

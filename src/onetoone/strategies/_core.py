@@ -1,0 +1,554 @@
+"""Offer strategies: mass, segment and one-to-one, as thin compositions of the stages.
+
+Every strategy sees the same :class:`OfferContext` — the targeted customers,
+the offers, each customer's estimated probability of buying each offer's items
+(calibrated on the history itself), the budget and the number of offers per
+customer — and returns an :class:`~onetoone.allocation.Allocation`. They differ
+only in the *granularity* of the estimate they act on:
+
+* ``mass``: the population average per offer — the same offers for everyone
+  ("rain" marketing), customers drawn at random while the budget lasts;
+* ``segment``: the average within each of a few segments (RFM quantiles or
+  k-means on profiles);
+* ``one_to_one``: each customer's own estimate.
+
+So a comparison measures what personalisation buys, with the same model, the
+same budget and the same allocation solver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal, Protocol
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+
+from onetoone._arrays import TimeLike, readonly, to_datetime64
+from onetoone._random import RandomState, check_random_state
+from onetoone.affinity import ResponseModel, fit_affinity, fit_response, score_offers
+from onetoone.affinity._model import Method as AffinityMethod
+from onetoone.allocation import Allocation, AllocationProblem, Budget, allocate
+from onetoone.data import Catalogue, Transactions, customer_item_matrix
+from onetoone.errors import EmptyInputError, ValidationError
+from onetoone.offers import Offers
+from onetoone.profiles import Profiles, build_profiles
+
+__all__ = [
+    "OfferContext",
+    "Strategy",
+    "make_context",
+    "mass",
+    "one_to_one",
+    "run_strategies",
+    "segment",
+    "segment_labels",
+]
+
+_F64 = npt.NDArray[np.float64]
+_I32 = npt.NDArray[np.int32]
+BudgetOn = Literal["expected_cost", "sent"]
+Objective = Literal["redemptions", "incremental"]
+
+
+@attrs.frozen(eq=False)
+class OfferContext:
+    """What every strategy may look at when it chooses offers (nothing after ``as_of``).
+
+    Attributes
+    ----------
+    transactions : Transactions
+        The log (strategies only use it through the fields below, which were
+        computed from rows before ``as_of``).
+    as_of : numpy.datetime64
+        Decision time.
+    customers : int32 array
+        Codes (into ``transactions.customers``) of the customers to choose for;
+        allocations index this array.
+    offers : Offers
+    p_buy : float array, shape (n_customers, n_offers)
+        Each customer's estimated probability of buying an item of each offer
+        within ``horizon_days`` *without* it, from the affinity model
+        calibrated on the history (ineligible pairs: 0).
+    p_offer : float array, shape (n_customers, n_offers)
+        Estimated probability *with* the offer:
+        ``sigmoid(logit(p_buy) + elasticity * sensitivity_c * discount_o)``.
+    sensitivity : float array, shape (n_customers,)
+        Relative promotion sensitivity: the customer's share of lines bought on
+        promotion over the targeted customers' mean (1 = average; 1 without history).
+    discount : float array, shape (n_offers,)
+        Estimated discount fraction: cost per redemption over the mean paid price
+        of the offer's items in the history (clipped to [0, 0.95]).
+    objective : {"redemptions", "incremental"}
+        ``"redemptions"``: value ``p_offer * net_value`` (every redemption counts,
+        including purchases that would have happened anyway); ``"incremental"``:
+        ``p_offer * (value - cost) - p_buy * value``, the expected incremental
+        margin (needs ``offers.value``).
+    eligible : bool array, shape (n_customers, n_offers)
+    net_value : float array, shape (n_offers,)
+        Value to the retailer of one redemption (``offers.value - offers.cost``
+        where values are known, else 1: the redemption itself is the goal).
+    cost : float array, shape (n_offers,)
+        ``offers.cost``.
+    budget : float
+    budget_on : {"expected_cost", "sent"}
+        ``"expected_cost"``: the budget caps ``sum p_buy * cost`` (discounts paid
+        on redemption); ``"sent"``: it caps ``sum cost`` over offers sent (e.g.
+        printing and mailing).
+    k : int
+        Offers per customer at most.
+    profiles : Profiles
+        Point-in-time profiles at ``as_of`` (for segmentation).
+    response : ResponseModel
+        The calibration from scores to ``p_buy``.
+    horizon_days : float
+    """
+
+    transactions: Transactions
+    as_of: np.datetime64
+    customers: _I32 = attrs.field(converter=readonly)
+    offers: Offers
+    p_buy: _F64 = attrs.field(converter=readonly)
+    p_offer: _F64 = attrs.field(converter=readonly)
+    sensitivity: _F64 = attrs.field(converter=readonly)
+    discount: _F64 = attrs.field(converter=readonly)
+    objective: Objective
+    eligible: npt.NDArray[np.bool_] = attrs.field(converter=readonly)
+    net_value: _F64 = attrs.field(converter=readonly)
+    cost: _F64 = attrs.field(converter=readonly)
+    budget: float
+    budget_on: BudgetOn
+    k: int
+    profiles: Profiles
+    response: ResponseModel
+    horizon_days: float
+
+    @property
+    def n_customers(self) -> int:
+        return int(self.customers.shape[0])
+
+    @property
+    def n_offers(self) -> int:
+        return self.offers.n_offers
+
+    def problem(self, p_buy: _F64, p_offer: _F64) -> AllocationProblem:
+        """The allocation problem for a strategy acting on ``p_buy`` / ``p_offer``.
+
+        The expected value follows :attr:`objective` computed from the given
+        (possibly group-averaged) probabilities: that is where strategies differ.
+        Costs are always accounted with the context's individual estimate
+        ``self.p_offer * cost``, so every strategy is held to the same budget by
+        the same ruler: the budget row is that expected cost
+        (``budget_on="expected_cost"``) or ``cost`` per offer sent (``"sent"``).
+        Pairs that are ineligible or have no positive expected value are not
+        candidates.
+        """
+        exp_cost = self.p_offer * self.cost[None, :]
+        if self.objective == "incremental":
+            assert self.offers.value is not None
+            margin = np.nan_to_num(self.offers.value)[None, :]
+            value = p_offer * (margin - self.cost[None, :]) - p_buy * margin
+        else:
+            value = p_offer * self.net_value[None, :]
+        usage = (
+            exp_cost
+            if self.budget_on == "expected_cost"
+            else np.broadcast_to(self.cost[None, :], p_buy.shape)
+        )
+        eligible = self.eligible & (value > 0)
+        return AllocationProblem.from_dense(
+            np.where(eligible, value, 0.0),
+            exp_cost,
+            budgets=[Budget("budget", self.budget, usage=np.ascontiguousarray(usage))],
+            k=self.k,
+            eligible=eligible,
+        )
+
+
+class Strategy(Protocol):
+    """A strategy maps a context to an allocation over ``context.customers``.
+
+    Any callable with this signature works, e.g. ``functools.partial(segment,
+    n_segments=8)`` or a user's own function.
+    """
+
+    def __call__(self, context: OfferContext) -> Allocation: ...
+
+
+def _make_context_iv(
+    transactions: Any,
+    offers: Any,
+    customers: Any,
+    budget: Any,
+    k: Any,
+    horizon_days: Any,
+    budget_on: Any,
+    objective: Any,
+    elasticity: Any,
+) -> None:
+    if not isinstance(transactions, Transactions):
+        raise ValidationError("transactions must be a Transactions", field="transactions")
+    if not isinstance(offers, Offers):
+        raise ValidationError("offers must be an Offers", field="offers")
+    if not (isinstance(budget, (int, float)) and np.isfinite(budget) and budget >= 0):
+        raise ValidationError(
+            f"budget must be a finite number >= 0, got {budget!r}", field="budget"
+        )
+    if not (isinstance(k, (int, np.integer)) and k >= 1):
+        raise ValidationError(f"k must be an int >= 1, got {k!r}", field="k")
+    if not (isinstance(horizon_days, (int, float)) and horizon_days > 0):
+        raise ValidationError("horizon_days must be > 0", field="horizon_days")
+    if objective not in ("redemptions", "incremental"):
+        raise ValidationError("objective must be 'redemptions' or 'incremental'", field="objective")
+    if objective == "incremental" and offers.value is None:
+        raise ValidationError(
+            "objective='incremental' needs offers.value (margin per purchase of the offer's items)",
+            field="objective",
+        )
+    if not (isinstance(elasticity, (int, float)) and np.isfinite(elasticity) and elasticity >= 0):
+        raise ValidationError("elasticity must be a finite number >= 0", field="elasticity")
+    if budget_on not in ("expected_cost", "sent"):
+        raise ValidationError("budget_on must be 'expected_cost' or 'sent'", field="budget_on")
+    if customers is not None and len(np.asarray(customers)) == 0:
+        raise EmptyInputError(
+            "customers is empty; pass the customers to choose for", field="customers"
+        )
+
+
+def make_context(
+    transactions: Transactions,
+    offers: Offers,
+    *,
+    as_of: TimeLike,
+    budget: float,
+    k: int = 1,
+    customers: Any = None,
+    budget_on: BudgetOn = "expected_cost",
+    horizon_days: float = 14.0,
+    objective: Objective = "redemptions",
+    elasticity: float = 0.0,
+    method: AffinityMethod = "hybrid",
+    aggregate: Literal["max", "mean", "sum"] = "sum",
+    catalogue: Catalogue | None = None,
+    num_threads: int = 1,
+    random_state: RandomState = None,
+) -> OfferContext:
+    """Estimate each customer's purchase probability per offer and package the decision.
+
+    The affinity model is fitted twice: once at ``as_of - horizon_days`` to
+    calibrate its offer scores against who bought each offer's items in the
+    following ``horizon_days`` (isotonic, :func:`~onetoone.affinity.fit_response`),
+    and once at ``as_of`` to score the decision. Nothing at or after ``as_of``
+    is read.
+
+    Parameters
+    ----------
+    transactions : Transactions
+    offers : Offers
+        Over the same item ids as ``transactions``.
+    as_of : time
+        Decision time (e.g. the campaign start).
+    budget : float
+        See ``budget_on``.
+    k : int
+        Offers per customer at most.
+    customers : array of external ids, optional
+        Customers to choose for (default: everyone in the log). Customers with
+        no history before ``as_of`` get the model's cold-start scores.
+    budget_on : {"expected_cost", "sent"}
+    horizon_days : float
+        Purchase window the probabilities refer to.
+    objective : {"redemptions", "incremental"}
+        What the allocation maximises (see :class:`OfferContext`).
+    elasticity : float
+        Log-odds gained per unit of discount fraction by a customer of average
+        promotion sensitivity (e.g. 5.0: a 20 % discount adds 1 to the log-odds).
+        An assumption, not learned here: calibrate it from past randomised
+        campaigns (:func:`~onetoone.measurement.measure_campaign`). The default
+        0 assumes no effect, so ``objective="incremental"`` then sends nothing:
+        without an effect, an offer only subsidises purchases.
+    method : str
+        Affinity method (:func:`~onetoone.affinity.fit_affinity`).
+    aggregate : {"sum", "max", "mean"}
+        How item scores combine into an offer score before calibration
+        (:func:`~onetoone.affinity.score_offers`). ``"sum"`` (default) lets an
+        offer covering many items the customer buys score above one covering a
+        single favourite, which is what "buys any of the offer's items" needs.
+    catalogue : Catalogue, optional
+    num_threads : int
+    random_state : int, Generator or None
+
+    Returns
+    -------
+    OfferContext
+    """
+    _make_context_iv(
+        transactions, offers, customers, budget, k, horizon_days, budget_on, objective, elasticity
+    )
+    rng = check_random_state(random_state)
+    as_of64 = to_datetime64(as_of, "as_of")
+    cal_at = as_of64 - np.timedelta64(round(horizon_days * 86400), "s")
+    ids = transactions.customers.values if customers is None else np.asarray(customers)
+    codes = transactions.customers.encode(ids, field="customers")
+    seed_cal, seed_fit = (int(s) for s in rng.integers(0, 2**31 - 1, 2))
+
+    # calibration: scores at as_of - horizon vs purchases of each offer's items in the horizon
+    model_cal = fit_affinity(
+        transactions,
+        as_of=cal_at,
+        method=method,
+        catalogue=catalogue,
+        num_threads=num_threads,
+        random_state=seed_cal,
+    )
+    s_cal = _dense_scores(model_cal, ids, offers, aggregate)
+    window = customer_item_matrix(transactions.between(cal_at, as_of64), weight="lines")
+    bought = _bought_offer_items(window, transactions, offers, codes)
+    ok = np.isfinite(s_cal)
+    if not ok.any():
+        raise ValidationError("no customer could be scored against any offer", field="offers")
+    response = fit_response(s_cal[ok], bought[ok].astype(np.float64))
+
+    model = fit_affinity(
+        transactions,
+        as_of=as_of64,
+        method=method,
+        catalogue=catalogue,
+        num_threads=num_threads,
+        random_state=seed_fit,
+    )
+    s = _dense_scores(model, ids, offers, aggregate)
+    eligible = np.isfinite(s)
+    p = np.where(eligible, response.predict_proba(np.where(eligible, s, 0.0)), 0.0)
+    if offers.value is not None:
+        net = np.nan_to_num(offers.value - offers.cost, nan=1.0)
+    else:
+        net = np.ones(offers.n_offers)
+    profiles = build_profiles(transactions, as_of=as_of64, catalogue=catalogue)
+    share = profiles.promo_line_share[codes]
+    mean_share = float(np.nanmean(share)) if np.isfinite(share).any() else 0.0
+    sens = np.where(np.isfinite(share) & (mean_share > 0), share / max(mean_share, 1e-12), 1.0)
+    disc = _discount_fraction(transactions, offers, as_of64)
+    p_offer = np.where(eligible, _boost(p, elasticity * sens[:, None] * disc[None, :]), 0.0)
+    return OfferContext(
+        transactions=transactions,
+        as_of=as_of64,
+        customers=codes,
+        offers=offers,
+        p_buy=p,
+        p_offer=p_offer,
+        sensitivity=sens,
+        discount=disc,
+        objective=objective,
+        eligible=eligible,
+        net_value=net,
+        cost=np.asarray(offers.cost, dtype=np.float64),
+        budget=float(budget),
+        budget_on=budget_on,
+        k=int(k),
+        profiles=profiles,
+        response=response,
+        horizon_days=float(horizon_days),
+    )
+
+
+def _boost(p: _F64, log_odds: _F64) -> _F64:
+    """``sigmoid(logit(p) + log_odds)``, exact at p = 0 and 1."""
+    q = np.clip(p, 1e-12, 1 - 1e-12)
+    z = np.log(q) - np.log1p(-q) + log_odds
+    boosted = np.maximum(p, 1.0 / (1.0 + np.exp(-z)))  # log_odds >= 0: never below p
+    out: _F64 = np.where(p <= 0, 0.0, np.where(p >= 1, 1.0, boosted))
+    return out
+
+
+def _discount_fraction(transactions: Transactions, offers: Offers, as_of: np.datetime64) -> _F64:
+    """Cost per redemption over the mean paid unit price of each offer's items before as_of."""
+    hist = transactions.between(None, as_of)
+    paid = np.bincount(hist.item, weights=hist.value, minlength=hist.n_items)
+    units = np.bincount(hist.item, weights=hist.quantity, minlength=hist.n_items)
+    price = np.divide(paid, units, out=np.full(hist.n_items, np.nan), where=units > 0)
+    codes = transactions.items.encode(offers.items.values, unknown="mask", field="offers.items")
+    item_price = np.where(codes >= 0, price[np.maximum(codes, 0)], np.nan)
+    known = np.isfinite(item_price)
+    inc = offers.incidence
+    tot = inc @ np.where(known, item_price, 0.0)
+    cnt = inc @ known.astype(np.float64)
+    mean_price = np.divide(tot, cnt, out=np.full(offers.n_offers, np.nan), where=cnt > 0)
+    frac = np.divide(
+        offers.cost, mean_price, out=np.zeros(offers.n_offers), where=np.isfinite(mean_price)
+    )
+    out: _F64 = np.clip(np.nan_to_num(frac), 0.0, 0.95)
+    return out
+
+
+def _dense_scores(model: Any, ids: npt.NDArray[Any], offers: Offers, aggregate: str) -> _F64:
+    scores = score_offers(
+        model,
+        ids,
+        offers,
+        aggregate=aggregate,  # type: ignore[arg-type]
+        unknown_customers="cold",
+        unknown_items="ignore",
+    )
+    return np.asarray(scores.to_dense(), dtype=np.float64)
+
+
+def _bought_offer_items(
+    window: sp.csr_array, transactions: Transactions, offers: Offers, codes: _I32
+) -> npt.NDArray[np.bool_]:
+    """(customers x offers): bought any item of the offer in the window."""
+    item_codes = transactions.items.encode(
+        offers.items.values, unknown="mask", field="offers.items"
+    )
+    known = item_codes >= 0
+    inc = offers.incidence.tocsc()[:, np.flatnonzero(known)]
+    # map offer incidence columns onto the log's item codes
+    to_log = sp.csr_array(
+        (np.ones(int(known.sum())), (np.arange(int(known.sum())), item_codes[known])),
+        shape=(int(known.sum()), transactions.n_items),
+    )
+    offer_log = (inc @ to_log).tocsr()  # (n_offers, n_items of the log)
+    hits = window[codes] @ offer_log.T
+    return np.asarray(hits.toarray() > 0)
+
+
+def _allocate(context: OfferContext, p_buy: _F64, p_offer: _F64) -> Allocation:
+    return allocate(context.problem(p_buy, p_offer), method="dual")
+
+
+def _group_estimates(
+    context: OfferContext, labels: npt.NDArray[np.int64], n_groups: int, rng: np.random.Generator
+) -> tuple[_F64, _F64]:
+    """Both probability matrices replaced by their group means (eligible pairs only)."""
+    elig = context.eligible
+    out = []
+    for p in (context.p_buy, context.p_offer):
+        avg = _masked_mean(p, elig, labels, n_groups)
+        out.append(np.where(elig, avg[labels], 0.0))
+    jitter = 1.0 + 1e-9 * rng.random(elig.shape)  # ties between customers break at random
+    return out[0] * jitter, out[1] * jitter
+
+
+def mass(context: OfferContext, *, random_state: RandomState = None) -> Allocation:
+    """The same offers for everyone: rank offers by the population's average estimate.
+
+    While the budget lasts, customers receive the population's best ``k``
+    offers in a random order (a seeded tie-break): "rain" marketing.
+
+    Examples
+    --------
+    See :func:`one_to_one`.
+    """
+    rng = check_random_state(random_state)
+    labels = np.zeros(context.n_customers, dtype=np.int64)
+    return _allocate(context, *_group_estimates(context, labels, 1, rng))
+
+
+def segment_labels(
+    profiles: Profiles,
+    customers: _I32,
+    *,
+    n_segments: int = 5,
+    by: Literal["rfm", "kmeans"] = "rfm",
+    random_state: RandomState = None,
+) -> npt.NDArray[np.int64]:
+    """Segment label (``0 .. n_segments-1``) of each of ``customers`` from their profiles.
+
+    ``"rfm"``: the sum of the recency (reversed), frequency and monetary
+    quintile ranks, cut into ``n_segments`` equal-count groups. ``"kmeans"``:
+    k-means (``scipy.cluster.vq.kmeans2``, seeded) on standardised
+    ``log1p`` recency, frequency, monetary, basket value and discount share.
+    Customers without history form their own segment label 0 under ``"rfm"``.
+    """
+    if n_segments < 1:
+        raise ValidationError("n_segments must be >= 1", field="n_segments")
+    rec = np.nan_to_num(profiles.recency_days[customers], nan=1e6)
+    freq = profiles.frequency[customers]
+    mon = profiles.monetary[customers]
+    if by == "rfm":
+
+        def rank(x: _F64) -> _F64:
+            out: _F64 = np.argsort(np.argsort(x, kind="stable"), kind="stable") / max(len(x) - 1, 1)
+            return out
+
+        score = (1 - rank(rec)) + rank(freq) + rank(mon)
+        order = np.argsort(np.argsort(score, kind="stable"), kind="stable")
+        return np.minimum(order * n_segments // max(len(score), 1), n_segments - 1).astype(np.int64)
+    if by == "kmeans":
+        from scipy.cluster.vq import kmeans2
+
+        feats = np.column_stack(
+            [
+                np.log1p(np.minimum(rec, 1e4)),
+                np.log1p(freq),
+                np.log1p(np.maximum(mon, 0)),
+                np.log1p(np.nan_to_num(profiles.avg_basket_value[customers])),
+                np.nan_to_num(profiles.discount_share[customers]),
+            ]
+        )
+        sd = feats.std(axis=0)
+        feats = (feats - feats.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+        rng = check_random_state(random_state)
+        _, labels = kmeans2(feats, n_segments, minit="++", seed=rng)
+        return np.asarray(labels, dtype=np.int64)
+    raise ValidationError("by must be 'rfm' or 'kmeans'", field="by")
+
+
+def segment(
+    context: OfferContext,
+    *,
+    n_segments: int = 5,
+    by: Literal["rfm", "kmeans"] = "rfm",
+    random_state: RandomState = None,
+) -> Allocation:
+    """A few big segments: each acts on its segment's average estimate per offer.
+
+    Examples
+    --------
+    See :func:`one_to_one`.
+    """
+    rng = check_random_state(random_state)
+    labels = segment_labels(
+        context.profiles, context.customers, n_segments=n_segments, by=by, random_state=rng
+    )
+    return _allocate(context, *_group_estimates(context, labels, n_segments, rng))
+
+
+def one_to_one(context: OfferContext) -> Allocation:
+    """Each customer acts on their own estimate: the full affinity + allocation pipeline.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from onetoone.strategies import simulate_market, market_offers
+    >>> m = simulate_market(300, 80, 6, history_weeks=10, random_state=0)
+    >>> ctx = make_context(m.history, market_offers(m), as_of=m.campaign_start,
+    ...                    budget=20.0, k=1, method="repeat", random_state=0)
+    >>> plans = {name: f(ctx) for name, f in [("mass", mass), ("segment", segment),
+    ...                                        ("one_to_one", one_to_one)]}
+    >>> all(a.budget_spend[0] <= 20.0 + 1e-9 for a in plans.values())
+    True
+    """
+    return _allocate(context, np.asarray(context.p_buy), np.asarray(context.p_offer))
+
+
+def _masked_mean(
+    p: _F64, mask: npt.NDArray[np.bool_], labels: npt.NDArray[np.int64], n_groups: int
+) -> _F64:
+    """(n_groups, n_offers) mean of ``p`` over eligible members of each group."""
+    onehot = sp.csr_array(
+        (np.ones(len(labels)), (labels, np.arange(len(labels)))), shape=(n_groups, len(labels))
+    )
+    num = onehot @ np.where(mask, p, 0.0)
+    den = onehot @ mask.astype(np.float64)
+    out: _F64 = np.divide(num, den, out=np.zeros_like(num), where=den > 0)
+    return out
+
+
+def run_strategies(
+    context: OfferContext, strategies: Mapping[str, Strategy]
+) -> dict[str, Allocation]:
+    """Run each named strategy on the same context."""
+    return {name: strategy(context) for name, strategy in strategies.items()}
