@@ -22,7 +22,6 @@ stated as such.
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -75,7 +74,8 @@ def redeemed_matrix(c, households, offers):  # type: ignore[no-untyped-def]
 
 def main() -> None:
     t0 = time.perf_counter()
-    out_dir = Path(os.environ.get("ONETOONE_OUT") or tempfile.mkdtemp(prefix="onetoone-"))
+    out_dir = Path(os.environ.get("ONETOONE_OUT") or "out")
+    out_dir.mkdir(parents=True, exist_ok=True)
     cj = complete_journey()
     tx = cj.transactions
     first, last = tx.period
@@ -227,7 +227,7 @@ def main() -> None:
             status=alloc.message,
         ),
     )
-    print(f"\nHTML report: {report}")
+    print(f"\nHTML report: {report.resolve()}")
     print(f"done in {time.perf_counter() - t0:.0f} s")
 
 
