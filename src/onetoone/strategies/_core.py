@@ -38,6 +38,7 @@ from onetoone.profiles import Profiles, build_profiles
 
 __all__ = [
     "OfferContext",
+    "offer_item_matrix",
     "Strategy",
     "make_context",
     "mass",
@@ -295,14 +296,17 @@ def make_context(
     seed_cal, seed_fit = (int(s) for s in rng.integers(0, 2**31 - 1, 2))
 
     # calibration: scores at as_of - horizon vs purchases of each offer's items in the horizon
-    model_cal = fit_affinity(
-        transactions,
-        as_of=cal_at,
-        method=method,
-        catalogue=catalogue,
-        num_threads=num_threads,
-        random_state=seed_cal,
-    )
+    def fit(at: np.datetime64, seed: int) -> Any:
+        return fit_affinity(
+            transactions,
+            as_of=at,
+            method=method,
+            catalogue=catalogue,
+            num_threads=num_threads,
+            random_state=seed,
+        )
+
+    model_cal = fit(cal_at, seed_cal)
     s_cal = _dense_scores(model_cal, ids, offers, aggregate)
     window = customer_item_matrix(transactions.between(cal_at, as_of64), weight="lines")
     bought = _bought_offer_items(window, transactions, offers, codes)
@@ -311,14 +315,7 @@ def make_context(
         raise ValidationError("no customer could be scored against any offer", field="offers")
     response = fit_response(s_cal[ok], bought[ok].astype(np.float64))
 
-    model = fit_affinity(
-        transactions,
-        as_of=as_of64,
-        method=method,
-        catalogue=catalogue,
-        num_threads=num_threads,
-        random_state=seed_fit,
-    )
+    model = fit(as_of64, seed_fit)
     s = _dense_scores(model, ids, offers, aggregate)
     eligible = np.isfinite(s)
     p = np.where(eligible, response.predict_proba(np.where(eligible, s, 0.0)), 0.0)
@@ -368,18 +365,17 @@ def _discount_fraction(transactions: Transactions, offers: Offers, as_of: np.dat
     hist = transactions.between(None, as_of)
     paid = np.bincount(hist.item, weights=hist.value, minlength=hist.n_items)
     units = np.bincount(hist.item, weights=hist.quantity, minlength=hist.n_items)
-    price = np.divide(paid, units, out=np.full(hist.n_items, np.nan), where=units > 0)
-    codes = transactions.items.encode(offers.items.values, unknown="mask", field="offers.items")
-    item_price = np.where(codes >= 0, price[np.maximum(codes, 0)], np.nan)
-    known = np.isfinite(item_price)
-    inc = offers.incidence
-    tot = inc @ np.where(known, item_price, 0.0)
-    cnt = inc @ known.astype(np.float64)
-    mean_price = np.divide(tot, cnt, out=np.full(offers.n_offers, np.nan), where=cnt > 0)
+    sold = units > 0
+    inc = offer_item_matrix(offers, transactions)
+    tot = inc @ np.divide(paid, units, out=np.zeros(hist.n_items), where=sold)
+    cnt = inc @ sold.astype(np.float64)
     frac = np.divide(
-        offers.cost, mean_price, out=np.zeros(offers.n_offers), where=np.isfinite(mean_price)
+        offers.cost,
+        tot / np.maximum(cnt, 1),
+        out=np.zeros(offers.n_offers),
+        where=(cnt > 0) & (tot > 0),
     )
-    out: _F64 = np.clip(np.nan_to_num(frac), 0.0, 0.95)
+    out: _F64 = np.clip(frac, 0.0, 0.95)
     return out
 
 
@@ -395,22 +391,27 @@ def _dense_scores(model: Any, ids: npt.NDArray[Any], offers: Offers, aggregate: 
     return np.asarray(scores.to_dense(), dtype=np.float64)
 
 
+def offer_item_matrix(offers: Offers, transactions: Transactions) -> sp.csr_array:
+    """``(n_offers, n_items of the log)`` incidence: the offers' items in the log's codes.
+
+    Offer items the log has never seen are left out (they cannot be bought in it).
+    """
+    item_codes = transactions.items.encode(
+        offers.items.values, unknown="mask", field="offers.items"
+    )
+    known = np.flatnonzero(item_codes >= 0)
+    to_log = sp.csr_array(
+        (np.ones(len(known)), (known, item_codes[known])),
+        shape=(len(item_codes), transactions.n_items),
+    )
+    return sp.csr_array(offers.incidence @ to_log)
+
+
 def _bought_offer_items(
     window: sp.csr_array, transactions: Transactions, offers: Offers, codes: _I32
 ) -> npt.NDArray[np.bool_]:
     """(customers x offers): bought any item of the offer in the window."""
-    item_codes = transactions.items.encode(
-        offers.items.values, unknown="mask", field="offers.items"
-    )
-    known = item_codes >= 0
-    inc = offers.incidence.tocsc()[:, np.flatnonzero(known)]
-    # map offer incidence columns onto the log's item codes
-    to_log = sp.csr_array(
-        (np.ones(int(known.sum())), (np.arange(int(known.sum())), item_codes[known])),
-        shape=(int(known.sum()), transactions.n_items),
-    )
-    offer_log = (inc @ to_log).tocsr()  # (n_offers, n_items of the log)
-    hits = window[codes] @ offer_log.T
+    hits = window[codes] @ offer_item_matrix(offers, transactions).T
     return np.asarray(hits.toarray() > 0)
 
 

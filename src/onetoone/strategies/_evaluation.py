@@ -8,7 +8,6 @@ from typing import Any
 import attrs
 import numpy as np
 import numpy.typing as npt
-import scipy.sparse as sp
 
 from onetoone._arrays import TimeLike, readonly, to_datetime64
 from onetoone._random import RandomState, check_random_state
@@ -16,7 +15,7 @@ from onetoone.affinity._model import Method as AffinityMethod
 from onetoone.allocation import Allocation
 from onetoone.data import customer_item_matrix
 from onetoone.errors import ValidationError
-from onetoone.strategies._core import OfferContext, Strategy, make_context
+from onetoone.strategies._core import OfferContext, Strategy, make_context, offer_item_matrix
 from onetoone.strategies.simulator import Market, PlanOutcome, evaluate_plan, market_offers
 
 __all__ = ["ReplayResult", "SimulationResult", "replay_campaign", "simulate"]
@@ -93,12 +92,7 @@ def _outcomes(
     lines = customer_item_matrix(window, weight="lines")[context.customers]
     spend = customer_item_matrix(window, weight="value")[context.customers]
     offers = context.offers
-    item_codes = tx.items.encode(offers.items.values, unknown="mask", field="offers.items")
-    known = np.flatnonzero(item_codes >= 0)
-    to_log = sp.csr_array(
-        (np.ones(len(known)), (known, item_codes[known])), shape=(len(item_codes), tx.n_items)
-    )
-    offer_log = (offers.incidence @ to_log).tocsr()
+    offer_log = offer_item_matrix(offers, tx)
     bought = np.asarray((lines @ offer_log.T).toarray() > 0, dtype=np.float64)
     value = np.asarray((spend @ offer_log.T).toarray(), dtype=np.float64)
     redeemed = np.zeros_like(bought)
