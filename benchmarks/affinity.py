@@ -10,6 +10,10 @@ Run:  PYTHONPATH=src python benchmarks/affinity.py [--quick] [--threads N]
     not-redeemed coupons (ties count one half) and hit@10 (a redeemed coupon
     among the household's 10 best). Campaigns 8 and 27 were used to choose the
     hybrid's defaults; 13 and 18 (the other Type A campaigns) were held out.
+(a') Development grid (``--only grid``). Hybrid variants meant to lift hit@10
+    (standardised ALS, item-item CF, restock damping, breadth-aware
+    aggregation, repeat half-life / saturation), on campaigns 8 and 27 only,
+    each compared with repeat under the same aggregate.
 (b) Overhead. onetoone's ``fit_affinity(method="als")`` + ``score_items(top_k=10)``
     against calling implicit directly on the same matrix (same weighting,
     factors, iterations, threads, seed), side by side, median of runs.
