@@ -12,8 +12,9 @@ Run:  PYTHONPATH=src python benchmarks/affinity.py [--quick] [--threads N]
     hybrid's defaults; 13 and 18 (the other Type A campaigns) were held out.
 (a') Development grid (``--only grid``). Hybrid variants meant to lift hit@10
     (standardised ALS, item-item CF, restock damping, breadth-aware
-    aggregation, repeat half-life / saturation), on campaigns 8 and 27 only,
-    each compared with repeat under the same aggregate.
+    aggregation, repeat half-life / saturation, promotion / "bought on deal"
+    signals), on campaigns 8 and 27 only, each compared with repeat under the
+    same aggregate.
 (b) Overhead. onetoone's ``fit_affinity(method="als")`` + ``score_items(top_k=10)``
     against calling implicit directly on the same matrix (same weighting,
     factors, iterations, threads, seed), side by side, median of runs.
@@ -205,6 +206,7 @@ def _grid_campaign(
     cj: Any, cid: int, threads: int, cf: dict[str, int]
 ) -> dict[str, tuple[float, float]]:
     """AUC / hit@10 of every grid variant on one campaign (see :func:`dev_grid`)."""
+    from onetoone.affinity._model import _pair_stats
     from onetoone.affinity._score import _customers_iv, _offers_iv, _Scorer
 
     tx = cj.transactions
@@ -271,6 +273,45 @@ def _grid_campaign(
     ii /= np.maximum(np.asarray(xh.sum(1)).ravel(), 1.0)[:, None]
     ii[:, cols < 0] = 0.0
     ii[~warm] = 0.0
+    # promotion signals: the same decayed basket counts over discounted lines only
+    # (discount > 0: retail + coupon + coupon-match discounts), plus undecayed counts
+    txb = tx.between(None, rep_m.as_of)
+    hl = float(rep_m.params["half_life_days"])
+    pr_m, _, pc_m = _pair_stats(txb.subset(txb.discount > 0), rep_m.as_of, hl)
+    _, _, nc_m = _pair_stats(txb, rep_m.as_of, hl)
+
+    def dense(m: sp.csr_array) -> np.ndarray:
+        d = np.asarray(m[np.maximum(codes, 0)][:, cc].toarray(), dtype=np.float64)
+        d[:, cols < 0] = 0.0
+        d[~warm] = 0.0
+        return d
+
+    rd, pd, pc, nc = dense(rep_m.repeat), dense(pr_m), dense(pc_m), dense(nc_m)
+    share = np.where(nc > 0, pc / np.maximum(nc, 1.0), 0.0)  # per-pair share of baskets on deal
+    item_rate = np.asarray(pc_m.sum(0)).ravel() / np.maximum(np.asarray(nc_m.sum(0)).ravel(), 1)
+    irate = np.where(cols >= 0, item_rate[cc], 0.0)[None, :]  # item's share of baskets on deal
+    cust_rate = np.asarray(pc_m.sum(1)).ravel() / np.maximum(np.asarray(nc_m.sum(1)).ravel(), 1)
+    crate = np.where(warm, cust_rate[np.maximum(codes, 0)], 0.0)[:, None]
+    k = float(rep_m.params["repeat_saturation"])
+
+    def sat(x: np.ndarray) -> np.ndarray:
+        return x / (x + k)
+
+    # diagnostic: households whose redeemed coupon is not in repeat's top 10
+    o_r, o_n, o_p = _offer_max(r, a), _offer_max(nc, a), _offer_max(pd, a)
+    top_r = np.argsort(-o_r, axis=1, kind="stable")[:, :10]
+    miss = keep & ~np.take_along_axis(pos, top_r, axis=1).any(axis=1)
+    bought, on_deal = (o_n > 0) & pos, (o_p > 0) & pos
+    had, dealt = (o_n > 0)[keep], ((o_p > 0) & (o_n > 0))[keep]
+    pk = pos[keep]
+    deal_red = dealt[pk].sum() / max(int(had[pk].sum()), 1)
+    deal_not = dealt[~pk].sum() / max(int(had[~pk].sum()), 1)
+    print(
+        f"  campaign {cid}: repeat misses {int(miss.sum())} of {int(keep.sum())} households; of "
+        f"those, {int(bought[miss].any(1).sum())} had bought a product of a redeemed coupon "
+        f"before, {int(on_deal[miss].any(1).sum())} on deal. Of coupons already bought, "
+        f"{deal_red:.3f} of redeemed vs {deal_not:.3f} of not-redeemed were bought on deal"
+    )
     tie = 0.01 * f + 0.001 * p
     hyb = r + tie
     variants: dict[str, Callable[[], np.ndarray]] = {
@@ -307,6 +348,17 @@ def _grid_campaign(
             r * (1 - 0.5 * np.exp(-lst / 7) * (lst > 0)) + tie, a
         ),
         "hybrid max+0.01sum": lambda: _offer_max(hyb, a) + 0.01 * np.asarray((a @ hyb.T).T),
+        "hybrid deal baskets x1.5": lambda: _offer_max(hyb + sat(rd + 0.5 * pd) - sat(rd), a),
+        "hybrid deal baskets x2": lambda: _offer_max(hyb + sat(rd + pd) - sat(rd), a),
+        "hybrid deal baskets x3": lambda: _offer_max(hyb + sat(rd + 2 * pd) - sat(rd), a),
+        "hybrid + 0.03 sat(deal)": lambda: _offer_max(hyb + 0.03 * sat(pd), a),
+        "hybrid + 0.3 sat(deal)": lambda: _offer_max(hyb + 0.3 * sat(pd), a),
+        "repeat(1+0.25 share) + tie": lambda: _offer_max(r * (1 + 0.25 * share) + tie, a),
+        "repeat(1+1 share) + tie": lambda: _offer_max(r * (1 + share) + tie, a),
+        "rep(1+0.01 itemdeal) + tie": lambda: _offer_max(r * (1 + 0.01 * irate) + tie, a),
+        "rep(1+0.1 itemdeal) + tie": lambda: _offer_max(r * (1 + 0.1 * irate) + tie, a),
+        "rep(1+0.01 cust*item) + tie": lambda: _offer_max(r * (1 + 0.01 * crate * irate) + tie, a),
+        "rep(1+0.1 cust*item) + tie": lambda: _offer_max(r * (1 + 0.1 * crate * irate) + tie, a),
     }
     out = {name: _auc_hit(make(), pos, keep) for name, make in variants.items()}
     out["repeat max+0.01sum (ref)"] = _auc_hit(
@@ -328,6 +380,13 @@ def dev_grid(cj: Any, threads: int, campaigns: list[int], cf: dict[str, int]) ->
     ``ii`` an item-item cosine score ``sum_i [x_ui>0] cos(i, j)`` over the
     customer's bought items (a CF alternative to ALS), ``restock`` damps
     items bought in the last days, and ``max+0.01sum`` adds coupon breadth.
+    Promotion variants use the transactions' ``discount`` (> 0: the line was
+    bought on deal): ``deal baskets xW`` counts a basket with the item on deal
+    W times in the decayed repeat count before saturation, ``sat(deal)`` is
+    the saturated decayed count of deal baskets alone, ``share`` the
+    customer's share of their baskets with the item that were on deal,
+    ``itemdeal`` the item's share of baskets on deal over all customers, and
+    ``cust*item`` that times the customer's overall share of deal baskets.
     """
     print(
         "\n(a') development grid (campaigns "
