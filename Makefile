@@ -40,8 +40,9 @@ browser:
 
 test: lint typecheck browser pytest
 
+# make bench BENCH_ARGS=--quick for a smoke run of every benchmark (about a minute)
 bench: $(STAMP)
-	$(PY) benchmarks/run.py
+	$(PY) benchmarks/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info src/*.egg-info .mypy_cache .pytest_cache .ruff_cache
