@@ -145,6 +145,25 @@ class IdIndex:
         uniq, inverse = np.unique(a, return_inverse=True)
         return cls(uniq), inverse.astype(np.int32).reshape(-1)
 
+    @classmethod
+    def factorize_unique(
+        cls, ids: Any, *, name: str, fix: str, what: str = "id"
+    ) -> tuple[IdIndex, npt.NDArray[np.int32]]:
+        """:meth:`factorize` for ids that must be distinct.
+
+        Raises :class:`~onetoone.errors.ValidationError` naming ``name``, the
+        number of duplicates, up to three of them, and ``fix``.
+        """
+        index, codes = cls.factorize(ids, name=name)
+        if len(index) != len(codes):
+            dup = index.decode(np.flatnonzero(np.bincount(codes) > 1)[:3])
+            raise ValidationError(
+                f"{name} holds {len(codes) - len(index)} duplicate {what}(s), "
+                f"e.g. {dup.tolist()}; {fix}",
+                field=name,
+            )
+        return index, codes
+
     def __len__(self) -> int:
         return int(self.values.shape[0])
 
@@ -1003,15 +1022,9 @@ class Catalogue:
         """
         item_a = as_1d(item, "item")
         check_nonempty(len(item_a), "item")
-        items, codes = IdIndex.factorize(item_a, name="item")
-        if len(items) != len(item_a):
-            counts = np.bincount(codes)
-            dup = items.decode(np.flatnonzero(counts > 1)[:3])
-            raise ValidationError(
-                f"item: {len(item_a) - len(items)} duplicate item(s), e.g. {dup.tolist()}; "
-                "a catalogue has one row per item",
-                field="item",
-            )
+        items, codes = IdIndex.factorize_unique(
+            item_a, name="item", what="item", fix="a catalogue has one row per item"
+        )
         order = np.argsort(codes)
 
         def encode(values: Any, name: str) -> tuple[npt.NDArray[np.int32], IdIndex]:

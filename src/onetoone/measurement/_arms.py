@@ -103,14 +103,7 @@ def _arm_ids(values: Any, name: str) -> npt.NDArray[Any]:
     a = as_1d(values, name)
     if len(a) == 0:
         raise EmptyInputError(f"{name} is empty; each arm needs at least 2 customers", field=name)
-    index, codes = IdIndex.factorize(a, name=name)
-    if len(index) != len(codes):
-        dup = index.decode(np.flatnonzero(np.bincount(codes) > 1)[:3])
-        raise ValidationError(
-            f"{name} holds {len(codes) - len(index)} duplicate id(s), e.g. {dup.tolist()}; "
-            "list each customer once",
-            field=name,
-        )
+    index, _ = IdIndex.factorize_unique(a, name=name, fix="list each customer once")
     if len(index) < 2:
         raise ValidationError(
             f"{name} has 1 customer; each arm needs at least 2 for a variance", field=name

@@ -321,15 +321,7 @@ def _assign_holdout_iv(
     ids = as_1d(customers, "customers")
     if len(ids) == 0:
         raise EmptyInputError("customers is empty; pass the ids to split", field="customers")
-    index, codes = IdIndex.factorize(ids, name="customers")
-    if len(index) != len(codes):
-        counts = np.bincount(codes)
-        dup = index.decode(np.flatnonzero(counts > 1)[:3])
-        raise ValidationError(
-            f"customers holds {len(codes) - len(index)} duplicate id(s), e.g. {dup.tolist()}; "
-            "pass each customer once",
-            field="customers",
-        )
+    index, codes = IdIndex.factorize_unique(ids, name="customers", fix="pass each customer once")
     if strata is None:
         return index, codes, None, None
     s = as_1d(strata, "strata")
