@@ -155,20 +155,18 @@ def _chart_revenue(k: KpiSeries) -> str:
     if bool(np.isfinite(k.revenue_goal).any()):
         ax.plot(x, k.revenue_goal, color="#2ca02c", ls="--", label="goal (pro rata)")
     ax.axhline(0.0, color="black", lw=0.8)
-    if bool(k.revenue_off_track.any()):
-        ax.plot(
-            x[k.revenue_off_track],
-            k.incremental_revenue[k.revenue_off_track],
-            "o",
-            color="#d62728",
-            ms=4,
-            label="off track (revenue goal)",
-        )
+    _mark_off_track(ax, x, k.incremental_revenue, k.revenue_off_track, "revenue goal")
     ax.set_ylabel("cumulative incremental revenue")
     ax.set_title("Incremental revenue since the campaign start")
     ax.legend(loc="upper left", fontsize=8, frameon=False)
     _date_axis(ax, k.days)
     return _svg_img(fig, "cumulative incremental revenue with its confidence band and goal")
+
+
+def _mark_off_track(ax: Any, x: Any, y: Any, off: Any, goal: str) -> None:
+    """Red dots on the days a goal was off track."""
+    if bool(off.any()):
+        ax.plot(x[off], y[off], "o", color="#d62728", ms=4, label=f"off track ({goal})")
 
 
 def _chart_roi(k: KpiSeries) -> str:
@@ -180,9 +178,7 @@ def _chart_roi(k: KpiSeries) -> str:
     if k.goals.target_roi is not None:
         ax.axhline(k.goals.target_roi, color="#2ca02c", ls="--", label="target ROI")
     ax.axhline(0.0, color="black", lw=0.8)
-    if bool(k.roi_off_track.any()):
-        off = k.roi_off_track & ok
-        ax.plot(x[off], k.roi[off], "o", color="#d62728", ms=4, label="off track (ROI goal)")
+    _mark_off_track(ax, x, k.roi, k.roi_off_track & ok, "ROI goal")
     ax.set_ylabel("ROI")
     ax.set_title("Return on investment to date")
     ax.legend(loc="upper left", fontsize=8, frameon=False)
@@ -197,15 +193,7 @@ def _chart_budget(k: KpiSeries) -> str:
     if k.goals.budget is not None:
         ax.plot(x, k.budget_goal, color="#2ca02c", ls="--", label="budget (pro rata)")
         ax.axhline(k.goals.budget, color="#2ca02c", lw=0.8, label="budget")
-    if bool(k.budget_off_track.any()):
-        ax.plot(
-            x[k.budget_off_track],
-            k.cost[k.budget_off_track],
-            "o",
-            color="#d62728",
-            ms=4,
-            label="off track (budget)",
-        )
+    _mark_off_track(ax, x, k.cost, k.budget_off_track, "budget")
     ax.set_ylabel("cost")
     ax.set_title("Spend against budget")
     ax.legend(loc="upper left", fontsize=8, frameon=False)
