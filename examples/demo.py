@@ -10,7 +10,8 @@ Run with ``make demo``. Stages:
 4. allocate the coupons under a budget of 1.5 % of those households' revenue
    in the eight weeks before (expected discount cost), at most 5 per household,
    and print spend, expected return, the optimality certificate and the
-   budget's shadow price;
+   budget's shadow price; save the plan with the household and coupon ids
+   (``out/campaign_8_plan.npz``, and ``.parquet`` for other systems);
 5. measure the campaign against a matched comparison group (observational: the
    Complete Journey has no randomised holdout) and write the HTML report.
 
@@ -26,6 +27,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pyarrow.parquet as pq
 
 from onetoone import (
     Goals,
@@ -41,7 +43,14 @@ from onetoone import (
     score_offers,
     track_kpis,
 )
-from onetoone.allocation import AllocationProblem, Budget, allocate, budget_curve
+from onetoone.allocation import (
+    AllocationProblem,
+    Budget,
+    Plan,
+    allocate,
+    budget_curve,
+    save_plan,
+)
 from onetoone.datasets import complete_journey
 from onetoone.report import AllocationSummary, render_html
 
@@ -107,9 +116,10 @@ def main() -> None:
     print("\n== 3. Affinity: campaign 8's coupons for its households ==")
     c8, offers8, hh8, n_unsold = campaign_offers(cj, 8)
     model = fit_affinity(tx, as_of=c8.start, random_state=0)
-    scores = score_offers(
+    scored8 = score_offers(
         model, hh8, offers8, aggregate="max", unknown_items="ignore", unknown_customers="cold"
-    ).to_dense()
+    )
+    scores = scored8.to_dense()
     p = response.predict_proba(scores)
     y8 = redeemed_matrix(c8, hh8, offers8)
     has = y8.sum(axis=1) > 0
@@ -171,6 +181,16 @@ def main() -> None:
             f"  -> the budget does not bind: {K} coupons per household cost less than it; "
             "the curve shows where money starts to matter:"
         )
+    # the plan with the households' and coupons' own ids: a lossless .npz archive and a
+    # Parquet table (format version and certificate in its metadata) for the ERP side
+    plan = Plan(alloc, customers=scored8.customers, offers=scored8.offers)
+    save_plan(plan, out_dir / "campaign_8_plan.npz")
+    pq.write_table(plan.to_arrow(), out_dir / "campaign_8_plan.parquet")
+    first_hh = plan.columns()["customer_id"][0]
+    print(
+        f"plan saved: {out_dir / 'campaign_8_plan.npz'} and .parquet ({len(plan):,} rows); "
+        f"e.g. household {first_hh} gets coupons {plan.offers_for(first_hh).tolist()}"
+    )
     full = float(alloc.budget_spend[0])  # what the plan spends when money is no object
     curve = budget_curve(problem, [*(np.array([0.1, 0.25, 0.5, 0.75, 1.0]) * full), budget])
     print(f"  {'budget $':>10}{'spend $':>10}{'return $':>10}{'shadow price':>14}")

@@ -24,9 +24,12 @@ from onetoone.allocation import (
     Budget,
     BudgetCurve,
     LpBound,
+    Plan,
     allocate,
     budget_curve,
+    load_plan,
     lp_bound,
+    save_plan,
 )
 from onetoone.data import Catalogue, IdIndex, IngestionReport, Transactions, customer_item_matrix
 from onetoone.errors import (
@@ -121,6 +124,7 @@ __all__ = [
     "OfferScores",
     "Offers",
     "OneToOneError",
+    "Plan",
     "PlanOutcome",
     "Profiles",
     "Redemptions",
@@ -146,6 +150,7 @@ __all__ = [
     "fit_response",
     "hash_unit",
     "ips",
+    "load_plan",
     "log_campaign",
     "lp_bound",
     "make_context",
@@ -159,6 +164,7 @@ __all__ = [
     "ratio_difference",
     "replay_campaign",
     "run_strategies",
+    "save_plan",
     "score_items",
     "score_offers",
     "segment",

@@ -6,6 +6,8 @@ type-checking and the change needs a CHANGELOG entry.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
@@ -33,4 +35,10 @@ def user_code() -> None:
     market: oto.Market = oto.simulate_market(10, 10, 2, random_state=np.random.default_rng(0))
     out: oto.PlanOutcome = oto.evaluate_plan(market, [0], [1], random_state=1)
     est: oto.OffPolicyEstimate = oto.ips([1.0], [0.5], [1.0], alpha=0.1)
-    del dropped, codes, m, x, out, est
+    problem = oto.AllocationProblem.from_dense(np.ones((2, 1)), np.ones((2, 1)), k=1)
+    allocation: oto.Allocation = oto.allocate(problem, method="dual")
+    plan = oto.Plan(allocation, customers=idx, offers=oto.IdIndex.from_values(["c"]))
+    rows: dict[str, npt.NDArray[Any]] = plan.columns()
+    oto.save_plan(plan, "plan.npz")
+    again: oto.Plan = oto.load_plan("plan.npz")
+    del dropped, codes, m, x, out, est, rows, again

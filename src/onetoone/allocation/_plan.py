@@ -1,0 +1,297 @@
+"""Plans: an :class:`Allocation` tied to external ids, saved and exported safely.
+
+The solvers work in dense codes; a retail system needs "customer 1234 gets
+coupon ABC". A :class:`Plan` pairs an allocation with the
+:class:`~onetoone.data.IdIndex` of its customers and offers (for example
+``OfferScores.customers`` / ``OfferScores.offers``), gives its rows with the
+external ids, and round-trips through :func:`save_plan` / :func:`load_plan`: one
+``.npz`` of plain arrays plus a JSON header with ``kind`` and ``format_version``,
+read with ``allow_pickle=False``. :meth:`Plan.to_arrow` gives the same rows as
+an Arrow table (write it to Parquet for other systems) whose schema metadata
+carries the format version and the plan's certificate.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from typing import Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from onetoone._optional import import_optional
+from onetoone._persist import MAGIC, load_npz, save_npz
+from onetoone.allocation._api import Allocation
+from onetoone.data import IdIndex
+from onetoone.errors import FormatError, ValidationError
+
+__all__ = ["PLAN_FORMAT_VERSION", "Plan", "load_plan", "save_plan"]
+
+#: Version of the file layout written by :func:`save_plan` and :meth:`Plan.to_arrow`.
+PLAN_FORMAT_VERSION = 1
+
+# Allocation fields stored as arrays / in the JSON header (everything else is derived)
+_ARRAYS = (
+    "customer",
+    "offer",
+    "value",
+    "cost",
+    "budget_limit",
+    "budget_spend",
+    "budget_price",
+    "offer_count",
+    "offer_usage",
+    "cap",
+    "cap_price",
+)
+_SCALARS = (
+    "method",
+    "n_customers",
+    "n_offers",
+    "objective",
+    "bound",
+    "gap",
+    "iterations",
+    "evaluations",
+    "elapsed_s",
+    "success",
+    "status",
+    "message",
+)
+
+
+def _check_plan(plan: Plan) -> None:
+    if not isinstance(plan.allocation, Allocation):
+        raise ValidationError(
+            f"allocation must be an Allocation (from allocate), got "
+            f"{type(plan.allocation).__name__}",
+            field="allocation",
+        )
+    for name, idx, n in (
+        ("customers", plan.customers, plan.allocation.n_customers),
+        ("offers", plan.offers, plan.allocation.n_offers),
+    ):
+        if not isinstance(idx, IdIndex):
+            raise ValidationError(
+                f"{name} must be an IdIndex, got {type(idx).__name__}; use the "
+                f"OfferScores.{name} the problem was built from, or IdIndex.from_values",
+                field=name,
+            )
+        if len(idx) != n:
+            raise ValidationError(
+                f"{name} has {len(idx)} ids but the allocation has {n} {name} codes; pass "
+                "the index the problem's codes refer to",
+                field=name,
+            )
+
+
+@attrs.frozen(eq=False)
+class Plan:
+    """An :class:`Allocation` with the external ids of its customers and offers.
+
+    Attributes
+    ----------
+    allocation : Allocation
+        The solver's result (codes, values, certificate, prices).
+    customers, offers : IdIndex
+        The ids behind the allocation's customer and offer codes; their lengths
+        must equal ``allocation.n_customers`` and ``allocation.n_offers``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from onetoone.allocation import AllocationProblem, Budget, allocate
+    >>> from onetoone.data import IdIndex
+    >>> problem = AllocationProblem.from_dense(
+    ...     np.array([[3.0, 1.0], [2.0, 4.0]]), np.ones((2, 2)),
+    ...     budgets=[Budget("total", 2.0)])
+    >>> plan = Plan(allocate(problem), customers=IdIndex.from_values([17, 42]),
+    ...             offers=IdIndex.from_values(["A", "B"]))
+    >>> cols = plan.columns()
+    >>> cols["customer_id"].tolist(), cols["offer_id"].tolist()
+    ([17, 42], ['A', 'B'])
+    >>> plan.offers_for(42).tolist()
+    ['B']
+    """
+
+    allocation: Allocation
+    customers: IdIndex
+    offers: IdIndex
+
+    def __attrs_post_init__(self) -> None:
+        _check_plan(self)
+
+    def __len__(self) -> int:
+        return len(self.allocation)
+
+    def columns(self) -> dict[str, npt.NDArray[Any]]:
+        """The chosen pairs as columns ``customer_id, offer_id, value, cost``.
+
+        One row per (customer, offer) given, sorted by customer code then offer
+        code, with the external ids.
+        """
+        a = self.allocation
+        return {
+            "customer_id": self.customers.decode(a.customer),
+            "offer_id": self.offers.decode(a.offer),
+            "value": np.asarray(a.value),
+            "cost": np.asarray(a.cost),
+        }
+
+    def offers_for(self, customer_id: Any) -> npt.NDArray[Any]:
+        """External ids of the offers given to one customer (empty if none).
+
+        Raises :class:`~onetoone.errors.UnknownIdError` for an id not in
+        ``customers``.
+        """
+        code = int(self.customers.encode([customer_id], field="customer_id")[0])
+        return self.offers.decode(self.allocation.offers_of(code))
+
+    def certificate(self) -> dict[str, Any]:
+        """The plan's scalar certificate and budgets as JSON-ready Python values.
+
+        ``objective``, ``bound``, ``gap``, ``method``, ``status``, ``message``
+        and, per budget, its limit, spend and shadow price (non-finite numbers
+        become ``None``).
+        """
+        a = self.allocation
+
+        def num(x: float) -> float | None:
+            return float(x) if math.isfinite(float(x)) else None
+
+        return {
+            "method": a.method,
+            "objective": num(a.objective),
+            "bound": num(a.bound),
+            "gap": num(a.gap),
+            "status": int(a.status),
+            "success": bool(a.success),
+            "message": a.message,
+            "n_pairs": len(a),
+            "n_customers": int(a.n_customers),
+            "n_offers": int(a.n_offers),
+            "budgets": [
+                {
+                    "name": name,
+                    "limit": num(a.budget_limit[i]),
+                    "spend": num(a.budget_spend[i]),
+                    "shadow_price": num(a.budget_price[i]),
+                }
+                for i, name in enumerate(a.budget_names)
+            ],
+        }
+
+    def to_arrow(self) -> Any:
+        """The chosen pairs as a ``pyarrow.Table`` (needs the ``arrow`` extra).
+
+        Columns as :meth:`columns`; the schema metadata key ``b"onetoone"``
+        holds a JSON header ``{"format", "kind": "PlanTable", "format_version",
+        "meta": certificate()}``. Write it with ``pyarrow.parquet.write_table``
+        for an ERP or a warehouse; keep :func:`save_plan`'s ``.npz`` as the
+        lossless archive (it also holds per-offer counts and cap prices).
+        """
+        pa = import_optional("pyarrow", purpose="Plan.to_arrow")
+        header = {
+            "format": MAGIC,
+            "kind": "PlanTable",
+            "format_version": PLAN_FORMAT_VERSION,
+            "meta": self.certificate(),
+        }
+        table = pa.table(self.columns())
+        return table.replace_schema_metadata(
+            {b"onetoone": json.dumps(header, sort_keys=True).encode("utf-8")}
+        )
+
+
+def save_plan(plan: Plan, path: str | os.PathLike[str]) -> None:
+    """Save a :class:`Plan` to ``path`` (``.npz``, no pickle), losslessly.
+
+    Stores the allocation's arrays (pairs, values, budgets, per-offer counts,
+    caps and prices), its scalar certificate, and the customer and offer ids;
+    :func:`load_plan` reads it back. The write is atomic (temporary file, then
+    rename).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from onetoone.allocation import AllocationProblem, allocate
+    >>> from onetoone.data import IdIndex
+    >>> problem = AllocationProblem.from_dense(np.array([[3.0, 1.0]]), np.ones((1, 2)), k=2)
+    >>> plan = Plan(allocate(problem), customers=IdIndex.from_values(["c1"]),
+    ...             offers=IdIndex.from_values(["A", "B"]))
+    >>> path = os.path.join(tempfile.mkdtemp(), "plan.npz")
+    >>> save_plan(plan, path)
+    >>> load_plan(path).columns()["offer_id"].tolist()
+    ['A', 'B']
+    """
+    if not isinstance(plan, Plan):
+        raise ValidationError(
+            f"save_plan takes a Plan, got {type(plan).__name__}; wrap the Allocation with "
+            "Plan(allocation, customers=..., offers=...)",
+            field="plan",
+        )
+    a = plan.allocation
+    arrays: dict[str, npt.NDArray[Any]] = {k: np.asarray(getattr(a, k)) for k in _ARRAYS}
+    arrays["customer_ids"] = plan.customers.values
+    arrays["offer_ids"] = plan.offers.values
+    meta: dict[str, Any] = {k: getattr(a, k) for k in _SCALARS}
+    for k in ("objective", "bound", "gap", "elapsed_s"):
+        meta[k] = float(meta[k])
+    for k in ("n_customers", "n_offers", "iterations", "evaluations", "status"):
+        meta[k] = int(meta[k])
+    meta["success"] = bool(meta["success"])
+    meta["budget_names"] = list(a.budget_names)
+    save_npz(path, kind="Plan", version=PLAN_FORMAT_VERSION, arrays=arrays, meta=meta)
+
+
+def _ids(values: npt.NDArray[Any], name: str) -> IdIndex:
+    if values.dtype.kind not in "iuU" or values.ndim != 1:
+        raise FormatError(f"{name} must be a 1-d array of ints or strings, got {values.dtype}")
+    v = values.astype(np.int64) if values.dtype.kind in "iu" else values
+    if len(v) > 1 and not bool(np.all(v[1:] > v[:-1])):
+        raise FormatError(f"{name} must be sorted and unique (an IdIndex's values)")
+    return IdIndex(v)
+
+
+def load_plan(path: str | os.PathLike[str]) -> Plan:
+    """Load a plan written by :func:`save_plan`.
+
+    Raises
+    ------
+    FormatError
+        Not a onetoone plan file, an unsupported ``format_version``, or missing
+        or inconsistent parts (codes outside the id ranges, misaligned arrays).
+    """
+    target = os.fspath(path)
+    arrays, meta = load_npz(target, kind="Plan", versions=(PLAN_FORMAT_VERSION,))
+    try:
+        customers = _ids(arrays["customer_ids"], "customer_ids")
+        offers = _ids(arrays["offer_ids"], "offer_ids")
+        fields: dict[str, Any] = {k: arrays[k] for k in _ARRAYS}
+        fields.update({k: meta[k] for k in _SCALARS})
+        fields["budget_names"] = tuple(str(n) for n in meta["budget_names"])
+    except KeyError as exc:
+        raise FormatError(f"{target}: missing part {exc} in a Plan file") from exc
+    n_c, n_o, n_b = int(fields["n_customers"]), int(fields["n_offers"]), len(fields["budget_names"])
+    n_pairs = len(fields["customer"])
+    expect = {
+        **{k: n_pairs for k in ("customer", "offer", "value", "cost")},
+        **{k: n_b for k in ("budget_limit", "budget_spend", "budget_price")},
+        **{k: n_o for k in ("offer_count", "offer_usage", "cap", "cap_price")},
+    }
+    for k, n in expect.items():
+        if fields[k].shape != (n,):
+            raise FormatError(f"{target}: {k} has shape {fields[k].shape}, expected ({n},)")
+    for k, n in (("customer", n_c), ("offer", n_o)):
+        c = fields[k]
+        if c.dtype.kind not in "iu" or (n_pairs and (int(c.min()) < 0 or int(c.max()) >= n)):
+            raise FormatError(f"{target}: {k} codes must be integers in 0..{n - 1}")
+    allocation = Allocation(**fields)
+    try:
+        return Plan(allocation, customers=customers, offers=offers)
+    except ValidationError as exc:
+        raise FormatError(f"{target}: inconsistent Plan file: {exc}") from exc
