@@ -31,9 +31,10 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
+from onetoone.data import IdIndex
 from onetoone.errors import FormatError, ValidationError
 
-__all__ = ["load_npz", "pack_csr", "save_npz", "unpack_csr"]
+__all__ = ["load_ids", "load_npz", "pack_csr", "save_npz", "unpack_csr"]
 
 MAGIC = "onetoone"
 _META_KEY = "__onetoone_meta__"
@@ -158,3 +159,16 @@ def unpack_csr(name: str, arrays: Mapping[str, npt.NDArray[Any]]) -> sp.csr_arra
     except ValueError as exc:
         raise FormatError(f"sparse matrix {name!r} is corrupt: {exc}") from exc
     return m
+
+
+def load_ids(values: npt.NDArray[Any], name: str) -> IdIndex:
+    """The :class:`~onetoone.data.IdIndex` stored as array ``name`` (ints widened to int64).
+
+    IdIndex's own checks (one dimension, ints or strings, sorted and unique)
+    apply; a failure is a damaged file, so it is raised as :class:`FormatError`.
+    """
+    v = values.astype(np.int64) if values.dtype.kind in "iu" else values
+    try:
+        return IdIndex(v)
+    except ValidationError as exc:
+        raise FormatError(f"{name}: {exc}") from exc

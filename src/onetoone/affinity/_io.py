@@ -8,22 +8,15 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from onetoone._persist import load_npz, pack_csr, save_npz, unpack_csr
+from onetoone._persist import load_ids, load_npz, pack_csr, save_npz, unpack_csr
 from onetoone.affinity._model import AffinityModel
 from onetoone.affinity._response import ReliabilityTable, ResponseModel
-from onetoone.data import IdIndex
 from onetoone.errors import FormatError, ValidationError
 
 __all__ = ["FORMAT_VERSION", "load", "save"]
 
 #: Version of the file layout written by :func:`save`.
 FORMAT_VERSION = 1
-
-
-def _ids(values: npt.NDArray[Any]) -> IdIndex:
-    if values.dtype.kind not in "iuU":
-        raise FormatError(f"id array has dtype {values.dtype}; expected ints or strings")
-    return IdIndex(values.astype(np.int64) if values.dtype.kind in "iu" else values)
 
 
 def save(obj: AffinityModel | ResponseModel, path: str | os.PathLike[str]) -> None:
@@ -101,8 +94,8 @@ def load(path: str | os.PathLike[str]) -> Any:
         if kind == "AffinityModel":
             return AffinityModel(
                 method=str(meta["method"]),
-                customers=_ids(arrays["customers"]),
-                items=_ids(arrays["items"]),
+                customers=load_ids(arrays["customers"], "customers"),
+                items=load_ids(arrays["items"], "items"),
                 as_of=np.datetime64(meta["as_of"], "s"),
                 params=dict(meta["params"]),
                 repeat=unpack_csr("repeat", arrays),

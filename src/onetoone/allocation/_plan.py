@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from onetoone._optional import import_optional
-from onetoone._persist import MAGIC, load_npz, save_npz
+from onetoone._persist import MAGIC, load_ids, load_npz, save_npz
 from onetoone.allocation._api import Allocation
 from onetoone.data import IdIndex
 from onetoone.errors import FormatError, ValidationError
@@ -248,15 +248,6 @@ def save_plan(plan: Plan, path: str | os.PathLike[str]) -> None:
     save_npz(path, kind="Plan", version=PLAN_FORMAT_VERSION, arrays=arrays, meta=meta)
 
 
-def _ids(values: npt.NDArray[Any], name: str) -> IdIndex:
-    if values.dtype.kind not in "iuU" or values.ndim != 1:
-        raise FormatError(f"{name} must be a 1-d array of ints or strings, got {values.dtype}")
-    v = values.astype(np.int64) if values.dtype.kind in "iu" else values
-    if len(v) > 1 and not bool(np.all(v[1:] > v[:-1])):
-        raise FormatError(f"{name} must be sorted and unique (an IdIndex's values)")
-    return IdIndex(v)
-
-
 def load_plan(path: str | os.PathLike[str]) -> Plan:
     """Load a plan written by :func:`save_plan`.
 
@@ -269,8 +260,8 @@ def load_plan(path: str | os.PathLike[str]) -> Plan:
     target = os.fspath(path)
     arrays, meta = load_npz(target, kind="Plan", versions=(PLAN_FORMAT_VERSION,))
     try:
-        customers = _ids(arrays["customer_ids"], "customer_ids")
-        offers = _ids(arrays["offer_ids"], "offer_ids")
+        customers = load_ids(arrays["customer_ids"], "customer_ids")
+        offers = load_ids(arrays["offer_ids"], "offer_ids")
         fields: dict[str, Any] = {k: arrays[k] for k in _ARRAYS}
         fields.update({k: meta[k] for k in _SCALARS})
         fields["budget_names"] = tuple(str(n) for n in meta["budget_names"])
