@@ -83,6 +83,15 @@ def timed(fn: Callable[[], Any], runs: int, warmup: int = 1) -> tuple[float, lis
 
 
 # --------------------------------------------------------------------------- (a) quality
+def per_household(s: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row AUC of positives vs the rest (ties one half) and hit@10 (ties by column)."""
+    r = rankdata(s, axis=1)
+    npos = p.sum(1)
+    auc = ((r * p).sum(1) - npos * (npos + 1) / 2) / (npos * (s.shape[1] - npos))
+    top = np.argsort(-s, axis=1, kind="stable")[:, :10]
+    return auc, np.take_along_axis(p, top, axis=1).any(axis=1)
+
+
 def tie_hit(s: np.ndarray, p: np.ndarray, k: int = 10) -> np.ndarray:
     """Per-row hit@k with ties at the k-th score broken uniformly at random (expected value).
 
@@ -124,26 +133,8 @@ def campaign_eval(
 
     def measure(name: str, scores: np.ndarray, fit_s: float, agg: str) -> None:
         s, p = scores[keep], pos[keep]
-        r = rankdata(s, axis=1)
-        npos = p.sum(1)
-        nneg = s.shape[1] - npos
-        auc = ((r * p).sum(1) - npos * (npos + 1) / 2) / (npos * nneg)
-        top = np.argsort(-s, axis=1, kind="stable")[:, :10]
-        hit = np.take_along_axis(p, top, axis=1).any(axis=1)
-        rows.append(
-            (
-                cid,
-                name,
-                agg,
-                float(auc.mean()),
-                float(hit.mean()),
-                float(tie_hit(s, p).mean()),
-                int(keep.sum()),
-                fit_s,
-                auc,
-                hit,
-            )
-        )
+        auc, hit = per_household(s, p)
+        rows.append((cid, name, agg, auc, hit, tie_hit(s, p), int(keep.sum()), fit_s))
 
     rng = np.random.default_rng(cid)
     measure("random", rng.random(pos.shape), 0.0, "-")
@@ -183,14 +174,12 @@ def quality(
     per: dict[tuple[int, str, str], tuple[np.ndarray, np.ndarray]] = {}
     for cid in campaigns:
         role = "tuned" if cid in (8, 27) else "held-out"
-        for c, name, agg, auc, hit, thit, n, fit_s, h_auc, h_hit in campaign_eval(
-            cj, cid, threads, methods, cf
-        ):
+        for c, name, agg, auc, hit, thit, n, fit_s in campaign_eval(cj, cid, threads, methods, cf):
             print(
-                f"{c:>8} {role:>8} {name:>10} {agg:>4} {auc:6.3f} {hit:6.3f} {thit:6.3f} {n:>4} "
-                f"{fit_s:6.2f}"
+                f"{c:>8} {role:>8} {name:>10} {agg:>4} {auc.mean():6.3f} {hit.mean():6.3f} "
+                f"{thit.mean():6.3f} {n:>4} {fit_s:6.2f}"
             )
-            per[c, name, agg] = (h_auc, h_hit.astype(np.float64))
+            per[c, name, agg] = (auc, hit.astype(np.float64))
     if "hybrid" in methods:
         paired(per, campaigns, [m for m in methods if m != "hybrid"])
 
@@ -297,12 +286,8 @@ def _offer_max(s: np.ndarray, a: sp.csr_array) -> np.ndarray:
 
 
 def _auc_hit(o: np.ndarray, pos: np.ndarray, keep: np.ndarray) -> tuple[float, float]:
-    s, p = o[keep], pos[keep]
-    r = rankdata(s, axis=1)
-    npos = p.sum(1)
-    auc = ((r * p).sum(1) - npos * (npos + 1) / 2) / (npos * (s.shape[1] - npos))
-    top = np.argsort(-s, axis=1, kind="stable")[:, :10]
-    return float(auc.mean()), float(np.take_along_axis(p, top, axis=1).any(axis=1).mean())
+    auc, hit = per_household(o[keep], pos[keep])
+    return float(auc.mean()), float(hit.mean())
 
 
 def _grid_campaign(
