@@ -23,6 +23,7 @@ from onetoone._arrays import (
     TimeLike,
     as_1d,
     as_float,
+    as_id_column,
     check_lengths,
     check_nonempty,
     readonly,
@@ -49,37 +50,119 @@ Weight = Literal["quantity", "value", "lines", "baskets"]
 
 
 # --------------------------------------------------------------------------- ids
-def _normalise_ids(values: Any, name: str) -> npt.NDArray[Any]:
-    a = as_1d(values, name)
-    if a.dtype.kind in "iu":
-        return a.astype(np.int64, copy=False)
-    if a.dtype.kind == "b":
-        raise ValidationError(f"{name} must hold ints or strings, got booleans", field=name)
-    if a.dtype.kind == "U":
-        return a
-    if a.dtype.kind == "O":
-        if len(a) == 0:
-            return a.astype("U1")
-        kinds = {type(v) for v in a[: min(len(a), 1000)]}
-        if kinds <= {str, np.str_}:
-            return a.astype(str)
-        if all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in a):
-            return a.astype(np.int64)
-        if all(isinstance(v, (str, np.str_)) for v in a):
-            return a.astype(str)
+_I64_MIN, _I64_MAX, _U64_MAX = -(2**63), 2**63 - 1, 2**64 - 1
+_FLOAT_EXACT = 2.0**53  # every integer up to here is an exact double, beyond it not all are
+_ID_FIX = "ids must be all ints (int64 or uint64) or all strings"
+
+
+def _ints_to_array(ints: list[int], name: str) -> npt.NDArray[Any]:
+    """Python ints -> int64 if they all fit, else uint64 if they all fit, else refuse."""
+    if not ints:
+        return np.zeros(0, dtype=np.int64)
+    lo, hi = min(ints), max(ints)
+    if lo >= _I64_MIN and hi <= _I64_MAX:
+        return np.array(ints, dtype=np.int64)
+    if lo >= 0 and hi <= _U64_MAX:
+        return np.array(ints, dtype=np.uint64)
+    if lo < 0 and hi > _I64_MAX:
         raise ValidationError(
-            f"{name} mixes id types ({', '.join(sorted(k.__name__ for k in kinds))}); "
-            "ids must be all ints or all strings",
+            f"{name} mixes negative ids ({lo}) and ids above 2**63-1 ({hi}), which no 64-bit "
+            f"integer type holds together; pass the ids as strings",
             field=name,
         )
-    if a.dtype.kind == "f":
-        if not np.all(np.isfinite(a)) or not np.all(a == np.round(a)):
-            raise ValidationError(
-                f"{name} holds non-integer floats (or NaN); ids must be ints or strings",
-                field=name,
-            )
-        return a.astype(np.int64)
-    raise ValidationError(f"{name} must hold ints or strings, got dtype {a.dtype}", field=name)
+    bad = lo if lo < _I64_MIN else hi
+    raise ValidationError(
+        f"{name} holds the id {bad}, outside the 64-bit range -2**63 .. 2**64-1; "
+        "pass the ids as strings",
+        field=name,
+    )
+
+
+def _floats_to_ints(a: npt.NDArray[np.floating[Any]], name: str) -> npt.NDArray[np.int64]:
+    """Integral floats of magnitude <= 2**53 -> int64 (exact); anything else is refused."""
+    a = a.astype(np.float64, copy=False)
+    if not bool(np.all(np.isfinite(a))):
+        raise ValidationError(
+            f"{name} holds NaN or infinite floats; ids must be ints or strings (drop or fill "
+            "missing ids first, or use a nullable integer column such as pandas 'Int64')",
+            field=name,
+        )
+    if not bool(np.all(a == np.round(a))):
+        raise ValidationError(
+            f"{name} holds non-integer floats (e.g. {a[a != np.round(a)][0]!r}); "
+            "ids must be ints or strings",
+            field=name,
+        )
+    if len(a) and float(np.abs(a).max()) > _FLOAT_EXACT:
+        raise ValidationError(
+            f"{name} holds float ids beyond 2**53 (e.g. {float(np.abs(a).max())!r}), which a "
+            "float cannot store exactly, so distinct ids may have merged; read the column as "
+            "integers (pandas 'Int64'/'UInt64', Arrow int64/uint64) or strings",
+            field=name,
+        )
+    return a.astype(np.int64)
+
+
+def _objects_to_ids(a: npt.NDArray[Any], name: str) -> npt.NDArray[Any]:
+    """Classify a 1-D object array of ids: all str, or all int-valued numbers."""
+    values = a.tolist()  # numpy scalars become Python ints, floats and strs
+    kinds = {type(v) for v in values}
+    if kinds <= {str}:
+        return np.array(values, dtype=str) if values else np.zeros(0, dtype="U1")
+    if kinds <= {int, float}:
+        if float in kinds:
+            f = np.array([v for v in values if isinstance(v, float)], dtype=np.float64)
+            _floats_to_ints(f, name)  # refuses NaN, non-integral and inexact floats
+            values = [int(v) for v in values]
+        return _ints_to_array(values, name)
+    names = ", ".join(sorted(k.__name__ for k in kinds))
+    if len(kinds) > 1:
+        raise ValidationError(
+            f"{name} mixes id types ({names}); {_ID_FIX}: convert the column to one type "
+            "(e.g. all strings) so that 1 and '1' are not silently merged",
+            field=name,
+        )
+    raise ValidationError(f"{name} holds {names} values; {_ID_FIX}", field=name)
+
+
+def _normalise_ids(values: Any, name: str) -> npt.NDArray[Any]:
+    """External ids as a 1-D int64, uint64 or str array, exactly as given.
+
+    Integers keep their value exactly: int64 stays int64, uint64 stays uint64
+    (card numbers up to 2**64-1), smaller integer types widen to int64.
+    Refused with a :class:`~onetoone.errors.ValidationError` naming ``name``:
+    booleans, bytes, NaN/inf, non-integral floats, floats beyond 2**53 (not
+    exact), Python ints outside the 64-bit range, negatives mixed with ids
+    above 2**63-1, and mixed types (``[1, "1"]``).
+    """
+    if isinstance(values, (list, tuple)):
+        # np.asarray would turn [1, "1"] into two equal strings and [2**64-1, -1] into floats
+        if len(values) == 0:
+            return np.zeros(0, dtype=np.int64)
+        return _objects_to_ids(as_id_column(values, name), name)
+    a = as_1d(values, name)
+    kind = a.dtype.kind
+    if kind == "i":
+        return a.astype(np.int64, copy=False)
+    if kind == "u":
+        return a if a.dtype.itemsize == 8 else a.astype(np.int64)
+    if kind == "U":
+        return a
+    if kind == "f":
+        return _floats_to_ints(a, name)
+    if kind == "O":
+        if len(a) == 0:
+            return a.astype("U1")
+        return _objects_to_ids(a, name)
+    what = {"b": "booleans", "S": "bytes (decode them to str)"}.get(kind, f"dtype {a.dtype}")
+    raise ValidationError(f"{name} must hold ints or strings, got {what}; {_ID_FIX}", field=name)
+
+
+def _readonly_ids(values: Any) -> npt.NDArray[Any]:
+    a = np.asarray(values)
+    if a.dtype.kind == "i" or (a.dtype.kind == "u" and a.dtype.itemsize < 8):
+        a = a.astype(np.int64, copy=False)
+    return readonly(a)
 
 
 @attrs.frozen(eq=False)
@@ -93,8 +176,10 @@ class IdIndex:
 
     Parameters
     ----------
-    values : array of int64 or str
+    values : array of int64, uint64 or str
         The unique external ids, sorted; ``values[code]`` is the id of ``code``.
+        Integer ids keep their type: uint64 ids (up to ``2**64 - 1``, e.g. card
+        numbers) stay uint64, other integers are held as int64.
         Use :meth:`from_values` or :meth:`factorize` rather than building it by hand.
 
     Examples
@@ -106,7 +191,7 @@ class IdIndex:
     ['a', 'c']
     """
 
-    values: npt.NDArray[Any] = attrs.field(converter=readonly)
+    values: npt.NDArray[Any] = attrs.field(converter=_readonly_ids)
 
     def __attrs_post_init__(self) -> None:
         v = self.values
@@ -114,7 +199,7 @@ class IdIndex:
             raise ValidationError("IdIndex values must be one-dimensional", field="values")
         if v.dtype.kind not in "iuU":
             raise ValidationError(
-                f"IdIndex values must be int64 or str, got {v.dtype}", field="values"
+                f"IdIndex values must be int64, uint64 or str, got {v.dtype}", field="values"
             )
         if len(v) > 1 and not bool(np.all(v[1:] > v[:-1])):
             raise ValidationError(
@@ -132,15 +217,16 @@ class IdIndex:
     def factorize(cls, ids: Any, *, name: str = "ids") -> tuple[IdIndex, npt.NDArray[np.int32]]:
         """Build the index of ``ids`` and return it with the code of each element."""
         a = _normalise_ids(ids, name)
-        if a.dtype.kind == "i" and len(a):
+        if a.dtype.kind in "iu" and len(a):
             lo, hi = int(a.min()), int(a.max())
             span = hi - lo + 1
             if span <= 4 * len(a) + (1 << 20):  # dense ids: a lookup table, no sort
-                offset = a - lo
+                base = a.dtype.type(lo)
+                offset = (a - base).astype(np.intp)  # exact: 0 <= a - lo < span
                 present = np.zeros(span, dtype=bool)
                 present[offset] = True
                 code_of = np.cumsum(present, dtype=np.int64).astype(np.int32) - 1
-                uniq_dense = np.flatnonzero(present).astype(np.int64) + lo
+                uniq_dense = np.flatnonzero(present).astype(a.dtype) + base
                 return cls(uniq_dense), code_of[offset]
         uniq, inverse = np.unique(a, return_inverse=True)
         return cls(uniq), inverse.astype(np.int32).reshape(-1)
@@ -225,9 +311,12 @@ class IdIndex:
                     f"holds {self.kind}s; convert them to the index's id type",
                     field=field,
                 )
+            a, representable = _to_index_dtype(a, self.values.dtype)
             pos = np.searchsorted(self.values, a)
             pos_c = np.minimum(pos, len(self) - 1)
             found = self.values[pos_c] == a
+            if representable is not None:
+                found &= representable
             pos = pos_c
         if not bool(found.all()):
             if unknown == "raise":
@@ -256,6 +345,24 @@ class IdIndex:
     def to_list(self) -> list[Any]:
         """The ids as Python ints or strs."""
         return list(self.values.tolist())
+
+
+def _to_index_dtype(
+    a: npt.NDArray[Any], dtype: np.dtype[Any]
+) -> tuple[npt.NDArray[Any], npt.NDArray[np.bool_] | None]:
+    """``a`` cast exactly to an index's integer dtype, with the mask of ids it can hold.
+
+    Mixing int64 and uint64 in numpy comparisons goes through float64, which
+    merges distinct large ids; ids the index's type cannot represent (negative
+    ids for a uint64 index, ids above 2**63-1 for an int64 one) are not in it.
+    """
+    if a.dtype == dtype or a.dtype.kind == "U":
+        return a, None
+    if dtype == np.uint64:  # a is int64
+        ok = a >= 0
+        return np.where(ok, a, 0).astype(np.uint64), ok
+    ok = a <= np.uint64(_I64_MAX)  # index int64, a uint64
+    return np.where(ok, a, np.uint64(0)).astype(np.int64), ok
 
 
 # --------------------------------------------------------------------------- report
@@ -575,14 +682,14 @@ class Transactions:
         _check_policy("returns", returns, ("raise", "drop", "keep"))
         _check_policy("invalid", invalid, ("raise", "drop"))
         _check_policy("unknown", unknown, ("raise", "drop"))
-        cust_raw = as_1d(customer, "customer")
+        cust_raw = as_id_column(customer, "customer")
         n = len(cust_raw)
-        item_raw = as_1d(item, "item")
+        item_raw = as_id_column(item, "item")
         ts_raw = as_1d(timestamp, "timestamp")
         val = as_float(value, "value")
         qty = np.ones(n) if quantity is None else as_float(quantity, "quantity")
         disc = np.zeros(n) if discount is None else as_float(discount, "discount")
-        bsk_raw = None if basket is None else as_1d(basket, "basket")
+        bsk_raw = None if basket is None else as_id_column(basket, "basket")
         check_lengths(
             n,
             item=item_raw,
@@ -1020,7 +1127,7 @@ class Catalogue:
 
         Raises :class:`~onetoone.errors.ValidationError` for duplicate items.
         """
-        item_a = as_1d(item, "item")
+        item_a = as_id_column(item, "item")
         check_nonempty(len(item_a), "item")
         items, codes = IdIndex.factorize_unique(
             item_a, name="item", what="item", fix="a catalogue has one row per item"
@@ -1224,9 +1331,11 @@ def customer_item_matrix(
         Shape ``(n_customers, n_items)``, float64, sorted indices, no explicit zeros
         for present pairs unless their weights net to zero (returns).
     """
+    since64 = None if since is None else to_datetime64(since, "since")
+    as_of64 = None if as_of is None else to_datetime64(as_of, "as_of")
     tx = (
-        transactions.between(since, as_of)
-        if (as_of is not None or since is not None)
+        transactions.between(since64, as_of64)
+        if (as_of64 is not None or since64 is not None)
         else transactions
     )
     shape = (tx.n_customers, tx.n_items)

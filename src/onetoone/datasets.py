@@ -18,7 +18,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from onetoone._arrays import readonly
+from onetoone._arrays import TimeLike, readonly, to_datetime64
 from onetoone._optional import import_optional
 from onetoone._random import RandomState, check_random_state
 from onetoone.data import Catalogue, Transactions
@@ -298,7 +298,7 @@ def synthetic_transactions(
     n_days: int = 365,
     visits_per_customer: float = 30.0,
     lines_per_basket: float = 8.0,
-    start: str = "2024-01-01",
+    start: TimeLike = "2024-01-01",
     random_state: RandomState = None,
 ) -> Transactions:
     """A seeded synthetic grocery log with per-customer habits.
@@ -316,13 +316,12 @@ def synthetic_transactions(
     """
     if n_customers < 1 or n_items < 1 or n_days < 1:
         raise ValidationError("n_customers, n_items and n_days must be >= 1", field="n_customers")
+    t0 = to_datetime64(start, "start")
     rng = check_random_state(random_state)
     visits = rng.poisson(rng.gamma(2.0, visits_per_customer / 2.0, n_customers)) + 1
     n_b = int(visits.sum())
     b_cust = np.repeat(np.arange(n_customers), visits)
-    b_time = np.datetime64(start, "s") + rng.integers(0, n_days * 86400, n_b).astype(
-        "timedelta64[s]"
-    )
+    b_time = t0 + rng.integers(0, n_days * 86400, n_b).astype("timedelta64[s]")
     b_lines = rng.poisson(lines_per_basket - 1, n_b) + 1
     n = int(b_lines.sum())
     row_b = np.repeat(np.arange(n_b), b_lines)

@@ -10,7 +10,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from onetoone._arrays import as_1d, as_float, readonly
+from onetoone._arrays import as_1d, as_float, as_id_column, readonly
 from onetoone._random import RandomState, check_random_state
 from onetoone.data import IdIndex
 from onetoone.errors import EmptyInputError, UnknownIdError, ValidationError
@@ -62,7 +62,7 @@ def hash_unit(customers: Any, *, salt: str) -> _F64:
     """
     if not isinstance(salt, str):
         raise ValidationError(f"salt must be a str, got {type(salt).__name__}", field="salt")
-    index, codes = IdIndex.factorize(as_1d(customers, "customers"), name="customers")
+    index, codes = IdIndex.factorize(as_id_column(customers, "customers"), name="customers")
     return _hash_unit_index(index, salt)[codes]
 
 
@@ -318,7 +318,7 @@ def _assign_holdout_iv(
             "salt must be a non-empty str naming the experiment (e.g. 'spring-2024')",
             field="salt",
         )
-    ids = as_1d(customers, "customers")
+    ids = as_id_column(customers, "customers")
     if len(ids) == 0:
         raise EmptyInputError("customers is empty; pass the ids to split", field="customers")
     index, codes = IdIndex.factorize_unique(ids, name="customers", fix="pass each customer once")
