@@ -29,6 +29,14 @@ def readonly(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
 
 def as_1d(values: Any, name: str) -> npt.NDArray[Any]:
     """Convert ``values`` to a 1-D numpy array or raise naming ``name``."""
+    if values is None or isinstance(values, (str, bytes, dict)):
+        raise ValidationError(
+            f"{name} must be an array or list (one value per row), got "
+            f"{type(values).__name__}"
+            + (f" {values!r:.40}" if isinstance(values, str) else "")
+            + "; pass a flat column",
+            field=name,
+        )
     a = np.asarray(values)
     if a.ndim != 1:
         raise ValidationError(
@@ -58,6 +66,11 @@ def as_id_column(values: Any, name: str) -> npt.NDArray[Any]:
 def as_float(values: Any, name: str) -> npt.NDArray[np.float64]:
     """Convert to float64, raising a named error for non-numeric input."""
     a = as_1d(values, name)
+    if a.dtype.kind == "c":
+        raise ValidationError(
+            f"{name} must be real numbers, got complex ({a.dtype}); pass the real part",
+            field=name,
+        )
     if a.dtype.kind not in "biuf":
         try:
             a = a.astype(np.float64)

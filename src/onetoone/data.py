@@ -30,7 +30,7 @@ from onetoone._arrays import (
     to_datetime64,
 )
 from onetoone._optional import import_optional
-from onetoone.errors import EmptyInputError, UnknownIdError, ValidationError
+from onetoone.errors import EmptyInputError, FormatError, UnknownIdError, ValidationError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -46,6 +46,7 @@ __all__ = [
 
 InvalidPolicy = Literal["raise", "drop"]
 ReturnsPolicy = Literal["raise", "drop", "keep"]
+ZeroQuantityPolicy = Literal["drop", "raise", "keep"]
 Weight = Literal["quantity", "value", "lines", "baskets"]
 
 
@@ -298,6 +299,10 @@ class IdIndex:
         field : str
             Name used in error messages.
         """
+        if unknown not in ("raise", "mask"):
+            raise ValidationError(
+                f"unknown must be 'raise' or 'mask'; got {unknown!r}", field="unknown"
+            )
         a = _normalise_ids(ids, field)
         if len(a) == 0:
             return np.zeros(0, dtype=np.int32)
@@ -625,6 +630,7 @@ class Transactions:
         returns: ReturnsPolicy = "raise",
         invalid: InvalidPolicy = "raise",
         unknown: InvalidPolicy = "raise",
+        zero_quantity: ZeroQuantityPolicy = "drop",
         customers: IdIndex | None = None,
         items: IdIndex | None = None,
         _missing: npt.NDArray[np.bool_] | None = None,
@@ -640,8 +646,8 @@ class Transactions:
         value : array-like of float
             Amount paid for the line, net of discounts (>= 0 except on return lines).
         quantity : array-like of float, optional
-            Units; defaults to 1 per line. Zero is invalid (see ``invalid``);
-            negative marks a return line (see ``returns``).
+            Units; defaults to 1 per line. Zero has its own policy (see
+            ``zero_quantity``); negative marks a return line (see ``returns``).
         basket : array-like, optional
             Basket (receipt) id, scoped to the customer. Defaults to one basket
             per (customer, timestamp).
@@ -654,10 +660,16 @@ class Transactions:
             against spend in profiles).
         invalid : {"raise", "drop"}
             What to do with invalid rows (missing id, unparseable time, NaN or
-            inf, negative value or discount, zero quantity): raise (default) or
-            drop and count them by reason in :attr:`report`.
+            inf, negative value or discount): raise (default) or drop and count
+            them by reason in :attr:`report`.
         unknown : {"raise", "drop"}
             With ``customers``/``items`` given, what to do with ids not in them.
+        zero_quantity : {"drop", "raise", "keep"}
+            What to do with lines of quantity 0 (voids, coupon-only lines:
+            8,869 in Complete Journey): drop them and count them in
+            :attr:`report` under ``zero_quantity`` (default, the same in every
+            ingestion path and in :func:`onetoone.datasets.complete_journey`),
+            raise :class:`~onetoone.errors.ValidationError`, or keep them.
         customers, items : IdIndex, optional
             Use these indexes instead of building them from the data, e.g. to
             keep codes aligned with an earlier log or a fitted model.
@@ -682,6 +694,14 @@ class Transactions:
         _check_policy("returns", returns, ("raise", "drop", "keep"))
         _check_policy("invalid", invalid, ("raise", "drop"))
         _check_policy("unknown", unknown, ("raise", "drop"))
+        _check_policy("zero_quantity", zero_quantity, ("drop", "raise", "keep"))
+        for arg, given in (("customers", customers), ("items", items)):
+            if given is not None and not isinstance(given, IdIndex):
+                raise ValidationError(
+                    f"{arg} must be an IdIndex (e.g. an earlier log's .{arg}), got "
+                    f"{type(given).__name__}; build one with IdIndex.from_values",
+                    field=arg,
+                )
         cust_raw = as_id_column(customer, "customer")
         n = len(cust_raw)
         item_raw = as_id_column(item, "item")
@@ -712,7 +732,7 @@ class Transactions:
         is_return = qty < 0
         reasons["negative_value"] = (val < 0) & ~is_return
         reasons["negative_discount"] = disc < 0
-        reasons["zero_quantity"] = qty == 0
+        is_zero = qty == 0
 
         fields = {
             "missing_id": "customer/item/basket",
@@ -720,7 +740,6 @@ class Transactions:
             "non_finite": "value/quantity/discount",
             "negative_value": "value",
             "negative_discount": "discount",
-            "zero_quantity": "quantity",
         }
         for reason, mask in reasons.items():
             if invalid == "raise" and mask.any():
@@ -736,6 +755,15 @@ class Transactions:
                 f"row(s) {_first_rows(is_return)}; choose returns='drop' or returns='keep'",
                 field="quantity",
             )
+        if zero_quantity == "raise" and is_zero.any():
+            raise ValidationError(
+                f"quantity: {int(is_zero.sum())} line(s) have quantity 0, first at row(s) "
+                f"{_first_rows(is_zero)}; choose zero_quantity='drop' (count them in "
+                "Transactions.report) or zero_quantity='keep'",
+                field="quantity",
+            )
+        if zero_quantity == "drop":
+            reasons["zero_quantity"] = is_zero
         if returns == "drop":
             reasons["return_line"] = is_return
 
@@ -800,7 +828,12 @@ class Transactions:
             dropped={k: len(v) for k, v in dropped.items()},
             dropped_rows=dropped,
             n_returns_kept=int(is_return[rows].sum()) if returns == "keep" else 0,
-            policies={"returns": returns, "invalid": invalid, "unknown": unknown},
+            policies={
+                "returns": returns,
+                "invalid": invalid,
+                "unknown": unknown,
+                "zero_quantity": zero_quantity,
+            },
         )
         return cls(
             customer=cust_codes[rows],
@@ -833,18 +866,32 @@ class Transactions:
 
         ``discount`` may name several columns, which are summed (e.g. the retail,
         coupon and coupon-match discounts of Complete Journey). Nulls in id
-        columns count as invalid rows (``missing_id``). Other keywords are the
-        policies of :meth:`from_arrays`.
+        columns count as invalid rows (``missing_id``). Without ``quantity=``,
+        a column named ``"quantity"`` is used when the frame has one (so
+        zero-quantity lines meet the ``zero_quantity`` policy); otherwise each
+        line counts one unit. Other keywords are the policies of
+        :meth:`from_arrays`.
+
+        Raises
+        ------
+        ValidationError
+            ``df`` is not a DataFrame, a named column is missing or appears
+            more than once, a column has the wrong type, or an invalid row (see
+            :meth:`from_arrays`).
         """
         pd = import_optional("pandas", purpose="Transactions.from_pandas")
-        names = _requested_columns(customer, item, timestamp, value, quantity, basket, discount)
-        missing_cols = [c for c in names if c not in df.columns]
-        if missing_cols:
+        if not isinstance(df, pd.DataFrame):
             raise ValidationError(
-                f"columns {missing_cols} are not in the DataFrame (it has {list(df.columns)}); "
-                "name the right columns with the customer=/item=/... keywords",
-                field=missing_cols[0],
+                f"df must be a pandas DataFrame, got {type(df).__name__}; use "
+                "Transactions.from_arrow for Arrow tables, polars or DuckDB, from_parquet for "
+                "a file path, from_arrays for columns",
+                field="df",
             )
+        _check_policies(policies, "Transactions.from_pandas")
+        quantity = _default_quantity(quantity, list(df.columns))
+        names = _requested_columns(customer, item, timestamp, value, quantity, basket, discount)
+        _check_missing_columns(list(df.columns), names, "DataFrame")
+        _check_duplicate_columns(list(df.columns), names, "DataFrame")
         id_cols = [customer, item] + ([basket] if basket else [])
         missing = np.asarray(df[id_cols].isna().any(axis=1).to_numpy(), dtype=bool)
 
@@ -898,15 +945,12 @@ class Transactions:
         """
         pa = import_optional("pyarrow", purpose="Transactions.from_arrow")
         pc = import_optional("pyarrow.compute", purpose="Transactions.from_arrow")
+        _check_policies(policies, "Transactions.from_arrow")
         tbl = _to_arrow_table(pa, table)
+        quantity = _default_quantity(quantity, tbl.column_names)
         names = _requested_columns(customer, item, timestamp, value, quantity, basket, discount)
-        missing_cols = [c for c in names if c not in tbl.column_names]
-        if missing_cols:
-            raise ValidationError(
-                f"columns {missing_cols} are not in the table (it has {tbl.column_names}); "
-                "name the right columns with the customer=/item=/... keywords",
-                field=missing_cols[0],
-            )
+        _check_missing_columns(tbl.column_names, names, "table")
+        _check_duplicate_columns(tbl.column_names, names, "table")
         tbl = tbl.select(names)
         id_cols = [customer, item] + ([basket] if basket else [])
         missing = np.zeros(tbl.num_rows, dtype=bool)
@@ -915,7 +959,27 @@ class Transactions:
                 missing |= np.asarray(pc.is_null(tbl.column(c)).to_numpy(zero_copy_only=False))
 
         def col(name: str) -> npt.NDArray[Any]:
+            try:
+                return arrow_col(name)
+            except (pa.ArrowException, TypeError, ValueError) as exc:
+                if isinstance(exc, ValidationError):
+                    raise
+                raise ValidationError(
+                    f"column {name!r} of Arrow type {tbl.column(name).type} cannot be read "
+                    f"({exc}); cast it to an integer, string, float or timestamp column",
+                    field=name,
+                ) from exc
+
+        def arrow_col(name: str) -> npt.NDArray[Any]:
             c = tbl.column(name)
+            if pa.types.is_decimal(c.type):
+                if name in id_cols:
+                    raise ValidationError(
+                        f"column {name!r} holds decimals ({c.type}); ids must be integers or "
+                        "strings: cast it to int64, uint64 or string",
+                        field=name,
+                    )
+                c = c.cast(pa.float64())
             if pa.types.is_timestamp(c.type) and c.type.tz is not None:
                 c = c.cast(pa.timestamp(c.type.unit))
             if pa.types.is_dictionary(c.type):
@@ -956,10 +1020,49 @@ class Transactions:
         discount: str | Sequence[str] | None = None,
         **policies: Any,
     ) -> Transactions:
-        """Read the named columns of a Parquet file (or dataset directory)."""
+        """Read the named columns of a Parquet file (or dataset directory).
+
+        Column arguments and policies are those of :meth:`from_pandas`.
+
+        Raises
+        ------
+        FileNotFoundError
+            No file or directory at ``path``.
+        FormatError
+            ``path`` is not a readable Parquet file (corrupt, truncated, another
+            format); the message names the path.
+        ValidationError
+            A named column is missing, or as for :meth:`from_arrow`.
+        """
+        pa = import_optional("pyarrow", purpose="Transactions.from_parquet")
         pq = import_optional("pyarrow.parquet", purpose="Transactions.from_parquet")
-        names = _requested_columns(customer, item, timestamp, value, quantity, basket, discount)
-        table = pq.read_table(os.fspath(path), columns=names)
+        _check_policies(policies, "Transactions.from_parquet")
+        if not isinstance(path, (str, os.PathLike)):
+            raise ValidationError(
+                f"path must be a str or os.PathLike naming a Parquet file, got "
+                f"{type(path).__name__}; for a DataFrame or table use from_pandas / from_arrow",
+                field="path",
+            )
+        where = os.fspath(path)
+        if not os.path.exists(where):
+            raise FileNotFoundError(f"no Parquet file or directory at {where!r}")
+        try:
+            schema = pq.read_schema(where) if os.path.isfile(where) else None
+            if schema is None:
+                columns = list(pq.ParquetDataset(where).schema.names)
+            else:
+                columns = list(schema.names)
+            quantity = _default_quantity(quantity, columns)
+            names = _requested_columns(customer, item, timestamp, value, quantity, basket, discount)
+            _check_missing_columns(columns, names, f"Parquet file {where!r}")
+            table = pq.read_table(where, columns=names)
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            if isinstance(exc, ValidationError):
+                raise
+            raise FormatError(
+                f"{where!r} is not a readable Parquet file ({exc}); check the path, or "
+                "rewrite the file (it may be truncated or in another format)"
+            ) from exc
         return cls.from_arrow(
             table,
             customer=customer,
@@ -989,6 +1092,16 @@ class Transactions:
         return frame
 
 
+def check_transactions(transactions: Any, name: str = "transactions") -> None:
+    """Raise a :class:`~onetoone.errors.ValidationError` unless ``transactions`` is one."""
+    if not isinstance(transactions, Transactions):
+        raise ValidationError(
+            f"{name} must be a Transactions log, got {type(transactions).__name__}; build it "
+            "with Transactions.from_arrays / from_pandas / from_arrow / from_parquet",
+            field=name,
+        )
+
+
 def _sort_rows(major: npt.NDArray[Any], minor: npt.NDArray[Any]) -> npt.NDArray[np.intp]:
     """Row order by (major, minor, row position): ``np.lexsort((minor, major))``.
 
@@ -1015,15 +1128,75 @@ def _check_policy(name: str, value: str, allowed: tuple[str, ...]) -> None:
         )
 
 
+_COLUMN_ARGS = ("customer", "item", "timestamp", "value", "quantity", "basket", "discount")
+_POLICIES = ("returns", "invalid", "unknown", "zero_quantity", "customers", "items")
+
+
 def _requested_columns(*cols: str | Sequence[str] | None) -> list[str]:
+    """The distinct column names asked for, in order; each must be a ``str``."""
     out: list[str] = []
-    for c in cols:
+    for arg, c in zip(_COLUMN_ARGS, cols, strict=True):
+        if c is None and arg in _COLUMN_ARGS[:4]:
+            raise ValidationError(
+                f"{arg}= must name a column (a str), got None; the {arg} column is required",
+                field=arg,
+            )
         if c is None:
             continue
-        for name in [c] if isinstance(c, str) else list(c):
+        many = arg == "discount" and isinstance(c, (list, tuple))
+        for name in list(c) if many else [c]:
+            if not isinstance(name, str):
+                raise ValidationError(
+                    f"{arg}= must name a column (a str"
+                    + (", or a list of str" if arg == "discount" else "")
+                    + f"), got {name!r}; pass the column's name, e.g. {arg}={arg!r}",
+                    field=arg,
+                )
             if name not in out:
                 out.append(name)
     return out
+
+
+def _check_policies(policies: Mapping[str, Any], where: str) -> None:
+    unknown = sorted(set(policies) - set(_POLICIES))
+    if unknown:
+        raise ValidationError(
+            f"{where} got unknown keyword(s) {unknown}; the options are the column names "
+            f"({', '.join(_COLUMN_ARGS)}) and the policies ({', '.join(_POLICIES)})",
+            field=unknown[0],
+        )
+
+
+def _check_duplicate_columns(columns: Sequence[Any], names: Sequence[str], what: str) -> None:
+    seen: dict[Any, int] = {}
+    for c in columns:
+        seen[c] = seen.get(c, 0) + 1
+    dup = [n for n in names if seen.get(n, 0) > 1]
+    if dup:
+        raise ValidationError(
+            f"the {what} has {len(dup)} column name(s) used more than once among those "
+            f"requested: {dup}; rename or drop the duplicates (pandas: "
+            "df.loc[:, ~df.columns.duplicated()])",
+            field=dup[0],
+        )
+
+
+def _check_missing_columns(columns: Sequence[Any], names: Sequence[str], what: str) -> None:
+    present = set(columns)
+    missing_cols = [c for c in names if c not in present]
+    if missing_cols:
+        raise ValidationError(
+            f"columns {missing_cols} are not in the {what} (it has {list(columns)}); "
+            "name the right columns with the customer=/item=/... keywords",
+            field=missing_cols[0],
+        )
+
+
+def _default_quantity(quantity: str | None, columns: Sequence[Any]) -> str | None:
+    """``quantity=None`` reads a column named ``"quantity"`` when there is one."""
+    if quantity is None and "quantity" in set(columns):
+        return "quantity"
+    return quantity
 
 
 def _sum_discount(discount: str | Sequence[str] | None, col: Any) -> npt.NDArray[np.float64] | None:
@@ -1165,8 +1338,27 @@ class Catalogue:
         category: str = "category",
         brand: str | None = None,
     ) -> Catalogue:
-        """Build from a DataFrame with one row per item."""
-        import_optional("pandas", purpose="Catalogue.from_pandas")
+        """Build from a DataFrame with one row per item.
+
+        Raises :class:`~onetoone.errors.ValidationError` when ``df`` is not a
+        DataFrame, or a named column is missing or appears more than once.
+        """
+        pd = import_optional("pandas", purpose="Catalogue.from_pandas")
+        if not isinstance(df, pd.DataFrame):
+            raise ValidationError(
+                f"df must be a pandas DataFrame, got {type(df).__name__}; use "
+                "Catalogue.from_arrays for columns",
+                field="df",
+            )
+        names: list[str] = []
+        for arg, c in (("item", item), ("category", category), ("brand", brand)):
+            if c is None and arg == "brand":
+                continue
+            if not isinstance(c, str):
+                raise ValidationError(f"{arg}= must name a column (a str), got {c!r}", field=arg)
+            names.append(c)
+        _check_missing_columns(list(df.columns), names, "DataFrame")
+        _check_duplicate_columns(list(df.columns), names, "DataFrame")
         return cls.from_arrays(
             item=df[item].to_numpy(),
             category=df[category].to_numpy(dtype=object),
@@ -1331,6 +1523,7 @@ def customer_item_matrix(
         Shape ``(n_customers, n_items)``, float64, sorted indices, no explicit zeros
         for present pairs unless their weights net to zero (returns).
     """
+    check_transactions(transactions)
     since64 = None if since is None else to_datetime64(since, "since")
     as_of64 = None if as_of is None else to_datetime64(as_of, "as_of")
     tx = (
