@@ -106,7 +106,8 @@ def _floats_to_ints(a: npt.NDArray[np.floating[Any]], name: str) -> npt.NDArray[
 
 def _objects_to_ids(a: npt.NDArray[Any], name: str) -> npt.NDArray[Any]:
     """Classify a 1-D object array of ids: all str, or all int-valued numbers."""
-    values = a.tolist()  # numpy scalars become Python ints, floats and strs
+    # numpy scalars (np.int64, np.str_, ...) become Python ints, floats and strs
+    values = [v.item() if isinstance(v, np.generic) else v for v in a.tolist()]
     kinds = {type(v) for v in values}
     if kinds <= {str}:
         return np.array(values, dtype=str) if values else np.zeros(0, dtype="U1")

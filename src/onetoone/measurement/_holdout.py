@@ -35,7 +35,8 @@ def hash_unit(customers: Any, *, salt: str) -> _F64:
 
     ``u = (first 8 bytes of SHA-256(UTF-8(salt + ":" + id)) as a big-endian
     unsigned 64-bit integer >> 11) * 2**-53``, where ``id`` is the decimal
-    form of an integer id (``"42"``, ``"-7"``) or the string id itself. The
+    form of an integer id (``"42"``, ``"-7"``, ``"18446744073709551615"``: uint64
+    ids keep their exact value) or the string id itself. The
     top 53 bits make ``u`` an exact double, so every language that has
     SHA-256 and IEEE doubles gets the same number (see Notes of
     :func:`assign_holdout` for SQL and Java equivalents).
