@@ -128,7 +128,6 @@ def test_empty_input() -> None:
         ({"value": [1.0, np.nan, 3.0, 4.0]}, r"value/quantity/discount: 1 row\(s\)", "non_finite"),
         ({"value": [1.0, np.inf, 3.0, 4.0]}, r"value/quantity/discount: 1 row\(s\)", "non_finite"),
         ({"value": [1.0, -2.0, 3.0, 4.0]}, r"value: 1 row\(s\) are invalid", "negative_value"),
-        ({"quantity": [1, 0, 1, 1]}, r"quantity: 1 row\(s\) are invalid", "zero_quantity"),
         (
             {"timestamp": ["2024-01-01", "yesterday", "2024-01-03", "2024-01-02"]},
             r"timestamp: 1 row\(s\) are invalid \(bad_timestamp\), first at row\(s\) \[1\]",
@@ -176,7 +175,7 @@ def test_bad_policy_name() -> None:
 
 def test_all_rows_dropped_is_an_error() -> None:
     with pytest.raises(EmptyInputError, match="no rows left"):
-        Transactions.from_arrays(**_cols(quantity=[0, 0, 0, 0]), invalid="drop")
+        Transactions.from_arrays(**_cols(quantity=[0, 0, 0, 0]))
 
 
 def test_given_indexes_keep_codes_aligned_and_unknown_ids_are_counted() -> None:

@@ -23,13 +23,14 @@ from onetoone._arrays import (
     TimeLike,
     as_1d,
     as_float,
+    as_id_column,
     check_lengths,
     check_nonempty,
     readonly,
     to_datetime64,
 )
 from onetoone._optional import import_optional
-from onetoone.errors import EmptyInputError, UnknownIdError, ValidationError
+from onetoone.errors import EmptyInputError, FormatError, UnknownIdError, ValidationError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -45,41 +46,125 @@ __all__ = [
 
 InvalidPolicy = Literal["raise", "drop"]
 ReturnsPolicy = Literal["raise", "drop", "keep"]
+ZeroQuantityPolicy = Literal["drop", "raise", "keep"]
 Weight = Literal["quantity", "value", "lines", "baskets"]
 
 
 # --------------------------------------------------------------------------- ids
-def _normalise_ids(values: Any, name: str) -> npt.NDArray[Any]:
-    a = as_1d(values, name)
-    if a.dtype.kind in "iu":
-        return a.astype(np.int64, copy=False)
-    if a.dtype.kind == "b":
-        raise ValidationError(f"{name} must hold ints or strings, got booleans", field=name)
-    if a.dtype.kind == "U":
-        return a
-    if a.dtype.kind == "O":
-        if len(a) == 0:
-            return a.astype("U1")
-        kinds = {type(v) for v in a[: min(len(a), 1000)]}
-        if kinds <= {str, np.str_}:
-            return a.astype(str)
-        if all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in a):
-            return a.astype(np.int64)
-        if all(isinstance(v, (str, np.str_)) for v in a):
-            return a.astype(str)
+_I64_MIN, _I64_MAX, _U64_MAX = -(2**63), 2**63 - 1, 2**64 - 1
+_FLOAT_EXACT = 2.0**53  # every integer up to here is an exact double, beyond it not all are
+_ID_FIX = "ids must be all ints (int64 or uint64) or all strings"
+
+
+def _ints_to_array(ints: list[int], name: str) -> npt.NDArray[Any]:
+    """Python ints -> int64 if they all fit, else uint64 if they all fit, else refuse."""
+    if not ints:
+        return np.zeros(0, dtype=np.int64)
+    lo, hi = min(ints), max(ints)
+    if lo >= _I64_MIN and hi <= _I64_MAX:
+        return np.array(ints, dtype=np.int64)
+    if lo >= 0 and hi <= _U64_MAX:
+        return np.array(ints, dtype=np.uint64)
+    if lo < 0 and hi > _I64_MAX:
         raise ValidationError(
-            f"{name} mixes id types ({', '.join(sorted(k.__name__ for k in kinds))}); "
-            "ids must be all ints or all strings",
+            f"{name} mixes negative ids ({lo}) and ids above 2**63-1 ({hi}), which no 64-bit "
+            f"integer type holds together; pass the ids as strings",
             field=name,
         )
-    if a.dtype.kind == "f":
-        if not np.all(np.isfinite(a)) or not np.all(a == np.round(a)):
-            raise ValidationError(
-                f"{name} holds non-integer floats (or NaN); ids must be ints or strings",
-                field=name,
-            )
-        return a.astype(np.int64)
-    raise ValidationError(f"{name} must hold ints or strings, got dtype {a.dtype}", field=name)
+    bad = lo if lo < _I64_MIN else hi
+    raise ValidationError(
+        f"{name} holds the id {bad}, outside the 64-bit range -2**63 .. 2**64-1; "
+        "pass the ids as strings",
+        field=name,
+    )
+
+
+def _floats_to_ints(a: npt.NDArray[np.floating[Any]], name: str) -> npt.NDArray[np.int64]:
+    """Integral floats of magnitude <= 2**53 -> int64 (exact); anything else is refused."""
+    a = a.astype(np.float64, copy=False)
+    if not bool(np.all(np.isfinite(a))):
+        raise ValidationError(
+            f"{name} holds NaN or infinite floats; ids must be ints or strings (drop or fill "
+            "missing ids first, or use a nullable integer column such as pandas 'Int64')",
+            field=name,
+        )
+    if not bool(np.all(a == np.round(a))):
+        raise ValidationError(
+            f"{name} holds non-integer floats (e.g. {a[a != np.round(a)][0]!r}); "
+            "ids must be ints or strings",
+            field=name,
+        )
+    if len(a) and float(np.abs(a).max()) > _FLOAT_EXACT:
+        raise ValidationError(
+            f"{name} holds float ids beyond 2**53 (e.g. {float(np.abs(a).max())!r}), which a "
+            "float cannot store exactly, so distinct ids may have merged; read the column as "
+            "integers (pandas 'Int64'/'UInt64', Arrow int64/uint64) or strings",
+            field=name,
+        )
+    return a.astype(np.int64)
+
+
+def _objects_to_ids(a: npt.NDArray[Any], name: str) -> npt.NDArray[Any]:
+    """Classify a 1-D object array of ids: all str, or all int-valued numbers."""
+    # numpy scalars (np.int64, np.str_, ...) become Python ints, floats and strs
+    values = [v.item() if isinstance(v, np.generic) else v for v in a.tolist()]
+    kinds = {type(v) for v in values}
+    if kinds <= {str}:
+        return np.array(values, dtype=str) if values else np.zeros(0, dtype="U1")
+    if kinds <= {int, float}:
+        if float in kinds:
+            f = np.array([v for v in values if isinstance(v, float)], dtype=np.float64)
+            _floats_to_ints(f, name)  # refuses NaN, non-integral and inexact floats
+            values = [int(v) for v in values]
+        return _ints_to_array(values, name)
+    names = ", ".join(sorted(k.__name__ for k in kinds))
+    if len(kinds) > 1:
+        raise ValidationError(
+            f"{name} mixes id types ({names}); {_ID_FIX}: convert the column to one type "
+            "(e.g. all strings) so that 1 and '1' are not silently merged",
+            field=name,
+        )
+    raise ValidationError(f"{name} holds {names} values; {_ID_FIX}", field=name)
+
+
+def _normalise_ids(values: Any, name: str) -> npt.NDArray[Any]:
+    """External ids as a 1-D int64, uint64 or str array, exactly as given.
+
+    Integers keep their value exactly: int64 stays int64, uint64 stays uint64
+    (card numbers up to 2**64-1), smaller integer types widen to int64.
+    Refused with a :class:`~onetoone.errors.ValidationError` naming ``name``:
+    booleans, bytes, NaN/inf, non-integral floats, floats beyond 2**53 (not
+    exact), Python ints outside the 64-bit range, negatives mixed with ids
+    above 2**63-1, and mixed types (``[1, "1"]``).
+    """
+    if isinstance(values, (list, tuple)):
+        # np.asarray would turn [1, "1"] into two equal strings and [2**64-1, -1] into floats
+        if len(values) == 0:
+            return np.zeros(0, dtype=np.int64)
+        return _objects_to_ids(as_id_column(values, name), name)
+    a = as_1d(values, name)
+    kind = a.dtype.kind
+    if kind == "i":
+        return a.astype(np.int64, copy=False)
+    if kind == "u":
+        return a if a.dtype.itemsize == 8 else a.astype(np.int64)
+    if kind == "U":
+        return a
+    if kind == "f":
+        return _floats_to_ints(a, name)
+    if kind == "O":
+        if len(a) == 0:
+            return a.astype("U1")
+        return _objects_to_ids(a, name)
+    what = {"b": "booleans", "S": "bytes (decode them to str)"}.get(kind, f"dtype {a.dtype}")
+    raise ValidationError(f"{name} must hold ints or strings, got {what}; {_ID_FIX}", field=name)
+
+
+def _readonly_ids(values: Any) -> npt.NDArray[Any]:
+    a = np.asarray(values)
+    if a.dtype.kind == "i" or (a.dtype.kind == "u" and a.dtype.itemsize < 8):
+        a = a.astype(np.int64, copy=False)
+    return readonly(a)
 
 
 @attrs.frozen(eq=False)
@@ -93,8 +178,10 @@ class IdIndex:
 
     Parameters
     ----------
-    values : array of int64 or str
+    values : array of int64, uint64 or str
         The unique external ids, sorted; ``values[code]`` is the id of ``code``.
+        Integer ids keep their type: uint64 ids (up to ``2**64 - 1``, e.g. card
+        numbers) stay uint64, other integers are held as int64.
         Use :meth:`from_values` or :meth:`factorize` rather than building it by hand.
 
     Examples
@@ -106,7 +193,7 @@ class IdIndex:
     ['a', 'c']
     """
 
-    values: npt.NDArray[Any] = attrs.field(converter=readonly)
+    values: npt.NDArray[Any] = attrs.field(converter=_readonly_ids)
 
     def __attrs_post_init__(self) -> None:
         v = self.values
@@ -114,7 +201,7 @@ class IdIndex:
             raise ValidationError("IdIndex values must be one-dimensional", field="values")
         if v.dtype.kind not in "iuU":
             raise ValidationError(
-                f"IdIndex values must be int64 or str, got {v.dtype}", field="values"
+                f"IdIndex values must be int64, uint64 or str, got {v.dtype}", field="values"
             )
         if len(v) > 1 and not bool(np.all(v[1:] > v[:-1])):
             raise ValidationError(
@@ -132,15 +219,16 @@ class IdIndex:
     def factorize(cls, ids: Any, *, name: str = "ids") -> tuple[IdIndex, npt.NDArray[np.int32]]:
         """Build the index of ``ids`` and return it with the code of each element."""
         a = _normalise_ids(ids, name)
-        if a.dtype.kind == "i" and len(a):
+        if a.dtype.kind in "iu" and len(a):
             lo, hi = int(a.min()), int(a.max())
             span = hi - lo + 1
             if span <= 4 * len(a) + (1 << 20):  # dense ids: a lookup table, no sort
-                offset = a - lo
+                base = a.dtype.type(lo)
+                offset = (a - base).astype(np.intp)  # exact: 0 <= a - lo < span
                 present = np.zeros(span, dtype=bool)
                 present[offset] = True
                 code_of = np.cumsum(present, dtype=np.int64).astype(np.int32) - 1
-                uniq_dense = np.flatnonzero(present).astype(np.int64) + lo
+                uniq_dense = np.flatnonzero(present).astype(a.dtype) + base
                 return cls(uniq_dense), code_of[offset]
         uniq, inverse = np.unique(a, return_inverse=True)
         return cls(uniq), inverse.astype(np.int32).reshape(-1)
@@ -212,6 +300,10 @@ class IdIndex:
         field : str
             Name used in error messages.
         """
+        if unknown not in ("raise", "mask"):
+            raise ValidationError(
+                f"unknown must be 'raise' or 'mask'; got {unknown!r}", field="unknown"
+            )
         a = _normalise_ids(ids, field)
         if len(a) == 0:
             return np.zeros(0, dtype=np.int32)
@@ -225,9 +317,12 @@ class IdIndex:
                     f"holds {self.kind}s; convert them to the index's id type",
                     field=field,
                 )
+            a, representable = _to_index_dtype(a, self.values.dtype)
             pos = np.searchsorted(self.values, a)
             pos_c = np.minimum(pos, len(self) - 1)
             found = self.values[pos_c] == a
+            if representable is not None:
+                found &= representable
             pos = pos_c
         if not bool(found.all()):
             if unknown == "raise":
@@ -256,6 +351,24 @@ class IdIndex:
     def to_list(self) -> list[Any]:
         """The ids as Python ints or strs."""
         return list(self.values.tolist())
+
+
+def _to_index_dtype(
+    a: npt.NDArray[Any], dtype: np.dtype[Any]
+) -> tuple[npt.NDArray[Any], npt.NDArray[np.bool_] | None]:
+    """``a`` cast exactly to an index's integer dtype, with the mask of ids it can hold.
+
+    Mixing int64 and uint64 in numpy comparisons goes through float64, which
+    merges distinct large ids; ids the index's type cannot represent (negative
+    ids for a uint64 index, ids above 2**63-1 for an int64 one) are not in it.
+    """
+    if a.dtype == dtype or a.dtype.kind == "U":
+        return a, None
+    if dtype == np.uint64:  # a is int64
+        ok = a >= 0
+        return np.where(ok, a, 0).astype(np.uint64), ok
+    ok = a <= np.uint64(_I64_MAX)  # index int64, a uint64
+    return np.where(ok, a, np.uint64(0)).astype(np.int64), ok
 
 
 # --------------------------------------------------------------------------- report
@@ -518,6 +631,7 @@ class Transactions:
         returns: ReturnsPolicy = "raise",
         invalid: InvalidPolicy = "raise",
         unknown: InvalidPolicy = "raise",
+        zero_quantity: ZeroQuantityPolicy = "drop",
         customers: IdIndex | None = None,
         items: IdIndex | None = None,
         _missing: npt.NDArray[np.bool_] | None = None,
@@ -533,8 +647,8 @@ class Transactions:
         value : array-like of float
             Amount paid for the line, net of discounts (>= 0 except on return lines).
         quantity : array-like of float, optional
-            Units; defaults to 1 per line. Zero is invalid (see ``invalid``);
-            negative marks a return line (see ``returns``).
+            Units; defaults to 1 per line. Zero has its own policy (see
+            ``zero_quantity``); negative marks a return line (see ``returns``).
         basket : array-like, optional
             Basket (receipt) id, scoped to the customer. Defaults to one basket
             per (customer, timestamp).
@@ -547,10 +661,16 @@ class Transactions:
             against spend in profiles).
         invalid : {"raise", "drop"}
             What to do with invalid rows (missing id, unparseable time, NaN or
-            inf, negative value or discount, zero quantity): raise (default) or
-            drop and count them by reason in :attr:`report`.
+            inf, negative value or discount): raise (default) or drop and count
+            them by reason in :attr:`report`.
         unknown : {"raise", "drop"}
             With ``customers``/``items`` given, what to do with ids not in them.
+        zero_quantity : {"drop", "raise", "keep"}
+            What to do with lines of quantity 0 (voids, coupon-only lines:
+            8,869 in Complete Journey): drop them and count them in
+            :attr:`report` under ``zero_quantity`` (default, the same in every
+            ingestion path and in :func:`onetoone.datasets.complete_journey`),
+            raise :class:`~onetoone.errors.ValidationError`, or keep them.
         customers, items : IdIndex, optional
             Use these indexes instead of building them from the data, e.g. to
             keep codes aligned with an earlier log or a fitted model.
@@ -575,14 +695,22 @@ class Transactions:
         _check_policy("returns", returns, ("raise", "drop", "keep"))
         _check_policy("invalid", invalid, ("raise", "drop"))
         _check_policy("unknown", unknown, ("raise", "drop"))
-        cust_raw = as_1d(customer, "customer")
+        _check_policy("zero_quantity", zero_quantity, ("drop", "raise", "keep"))
+        for arg, given in (("customers", customers), ("items", items)):
+            if given is not None and not isinstance(given, IdIndex):
+                raise ValidationError(
+                    f"{arg} must be an IdIndex (e.g. an earlier log's .{arg}), got "
+                    f"{type(given).__name__}; build one with IdIndex.from_values",
+                    field=arg,
+                )
+        cust_raw = as_id_column(customer, "customer")
         n = len(cust_raw)
-        item_raw = as_1d(item, "item")
+        item_raw = as_id_column(item, "item")
         ts_raw = as_1d(timestamp, "timestamp")
         val = as_float(value, "value")
         qty = np.ones(n) if quantity is None else as_float(quantity, "quantity")
         disc = np.zeros(n) if discount is None else as_float(discount, "discount")
-        bsk_raw = None if basket is None else as_1d(basket, "basket")
+        bsk_raw = None if basket is None else as_id_column(basket, "basket")
         check_lengths(
             n,
             item=item_raw,
@@ -605,7 +733,7 @@ class Transactions:
         is_return = qty < 0
         reasons["negative_value"] = (val < 0) & ~is_return
         reasons["negative_discount"] = disc < 0
-        reasons["zero_quantity"] = qty == 0
+        is_zero = qty == 0
 
         fields = {
             "missing_id": "customer/item/basket",
@@ -613,7 +741,6 @@ class Transactions:
             "non_finite": "value/quantity/discount",
             "negative_value": "value",
             "negative_discount": "discount",
-            "zero_quantity": "quantity",
         }
         for reason, mask in reasons.items():
             if invalid == "raise" and mask.any():
@@ -629,6 +756,15 @@ class Transactions:
                 f"row(s) {_first_rows(is_return)}; choose returns='drop' or returns='keep'",
                 field="quantity",
             )
+        if zero_quantity == "raise" and is_zero.any():
+            raise ValidationError(
+                f"quantity: {int(is_zero.sum())} line(s) have quantity 0, first at row(s) "
+                f"{_first_rows(is_zero)}; choose zero_quantity='drop' (count them in "
+                "Transactions.report) or zero_quantity='keep'",
+                field="quantity",
+            )
+        if zero_quantity == "drop":
+            reasons["zero_quantity"] = is_zero
         if returns == "drop":
             reasons["return_line"] = is_return
 
@@ -693,7 +829,12 @@ class Transactions:
             dropped={k: len(v) for k, v in dropped.items()},
             dropped_rows=dropped,
             n_returns_kept=int(is_return[rows].sum()) if returns == "keep" else 0,
-            policies={"returns": returns, "invalid": invalid, "unknown": unknown},
+            policies={
+                "returns": returns,
+                "invalid": invalid,
+                "unknown": unknown,
+                "zero_quantity": zero_quantity,
+            },
         )
         return cls(
             customer=cust_codes[rows],
@@ -726,18 +867,32 @@ class Transactions:
 
         ``discount`` may name several columns, which are summed (e.g. the retail,
         coupon and coupon-match discounts of Complete Journey). Nulls in id
-        columns count as invalid rows (``missing_id``). Other keywords are the
-        policies of :meth:`from_arrays`.
+        columns count as invalid rows (``missing_id``). Without ``quantity=``,
+        a column named ``"quantity"`` is used when the frame has one (so
+        zero-quantity lines meet the ``zero_quantity`` policy); otherwise each
+        line counts one unit. Other keywords are the policies of
+        :meth:`from_arrays`.
+
+        Raises
+        ------
+        ValidationError
+            ``df`` is not a DataFrame, a named column is missing or appears
+            more than once, a column has the wrong type, or an invalid row (see
+            :meth:`from_arrays`).
         """
         pd = import_optional("pandas", purpose="Transactions.from_pandas")
-        names = _requested_columns(customer, item, timestamp, value, quantity, basket, discount)
-        missing_cols = [c for c in names if c not in df.columns]
-        if missing_cols:
+        if not isinstance(df, pd.DataFrame):
             raise ValidationError(
-                f"columns {missing_cols} are not in the DataFrame (it has {list(df.columns)}); "
-                "name the right columns with the customer=/item=/... keywords",
-                field=missing_cols[0],
+                f"df must be a pandas DataFrame, got {type(df).__name__}; use "
+                "Transactions.from_arrow for Arrow tables, polars or DuckDB, from_parquet for "
+                "a file path, from_arrays for columns",
+                field="df",
             )
+        _check_policies(policies, "Transactions.from_pandas")
+        quantity = _default_quantity(quantity, list(df.columns))
+        names = _requested_columns(customer, item, timestamp, value, quantity, basket, discount)
+        _check_missing_columns(list(df.columns), names, "DataFrame")
+        _check_duplicate_columns(list(df.columns), names, "DataFrame")
         id_cols = [customer, item] + ([basket] if basket else [])
         missing = np.asarray(df[id_cols].isna().any(axis=1).to_numpy(), dtype=bool)
 
@@ -791,15 +946,12 @@ class Transactions:
         """
         pa = import_optional("pyarrow", purpose="Transactions.from_arrow")
         pc = import_optional("pyarrow.compute", purpose="Transactions.from_arrow")
+        _check_policies(policies, "Transactions.from_arrow")
         tbl = _to_arrow_table(pa, table)
+        quantity = _default_quantity(quantity, tbl.column_names)
         names = _requested_columns(customer, item, timestamp, value, quantity, basket, discount)
-        missing_cols = [c for c in names if c not in tbl.column_names]
-        if missing_cols:
-            raise ValidationError(
-                f"columns {missing_cols} are not in the table (it has {tbl.column_names}); "
-                "name the right columns with the customer=/item=/... keywords",
-                field=missing_cols[0],
-            )
+        _check_missing_columns(tbl.column_names, names, "table")
+        _check_duplicate_columns(tbl.column_names, names, "table")
         tbl = tbl.select(names)
         id_cols = [customer, item] + ([basket] if basket else [])
         missing = np.zeros(tbl.num_rows, dtype=bool)
@@ -808,7 +960,27 @@ class Transactions:
                 missing |= np.asarray(pc.is_null(tbl.column(c)).to_numpy(zero_copy_only=False))
 
         def col(name: str) -> npt.NDArray[Any]:
+            try:
+                return arrow_col(name)
+            except (pa.ArrowException, TypeError, ValueError) as exc:
+                if isinstance(exc, ValidationError):
+                    raise
+                raise ValidationError(
+                    f"column {name!r} of Arrow type {tbl.column(name).type} cannot be read "
+                    f"({exc}); cast it to an integer, string, float or timestamp column",
+                    field=name,
+                ) from exc
+
+        def arrow_col(name: str) -> npt.NDArray[Any]:
             c = tbl.column(name)
+            if pa.types.is_decimal(c.type):
+                if name in id_cols:
+                    raise ValidationError(
+                        f"column {name!r} holds decimals ({c.type}); ids must be integers or "
+                        "strings: cast it to int64, uint64 or string",
+                        field=name,
+                    )
+                c = c.cast(pa.float64())
             if pa.types.is_timestamp(c.type) and c.type.tz is not None:
                 c = c.cast(pa.timestamp(c.type.unit))
             if pa.types.is_dictionary(c.type):
@@ -849,10 +1021,49 @@ class Transactions:
         discount: str | Sequence[str] | None = None,
         **policies: Any,
     ) -> Transactions:
-        """Read the named columns of a Parquet file (or dataset directory)."""
+        """Read the named columns of a Parquet file (or dataset directory).
+
+        Column arguments and policies are those of :meth:`from_pandas`.
+
+        Raises
+        ------
+        FileNotFoundError
+            No file or directory at ``path``.
+        FormatError
+            ``path`` is not a readable Parquet file (corrupt, truncated, another
+            format); the message names the path.
+        ValidationError
+            A named column is missing, or as for :meth:`from_arrow`.
+        """
+        pa = import_optional("pyarrow", purpose="Transactions.from_parquet")
         pq = import_optional("pyarrow.parquet", purpose="Transactions.from_parquet")
-        names = _requested_columns(customer, item, timestamp, value, quantity, basket, discount)
-        table = pq.read_table(os.fspath(path), columns=names)
+        _check_policies(policies, "Transactions.from_parquet")
+        if not isinstance(path, (str, os.PathLike)):
+            raise ValidationError(
+                f"path must be a str or os.PathLike naming a Parquet file, got "
+                f"{type(path).__name__}; for a DataFrame or table use from_pandas / from_arrow",
+                field="path",
+            )
+        where = os.fspath(path)
+        if not os.path.exists(where):
+            raise FileNotFoundError(f"no Parquet file or directory at {where!r}")
+        try:
+            schema = pq.read_schema(where) if os.path.isfile(where) else None
+            if schema is None:
+                columns = list(pq.ParquetDataset(where).schema.names)
+            else:
+                columns = list(schema.names)
+            quantity = _default_quantity(quantity, columns)
+            names = _requested_columns(customer, item, timestamp, value, quantity, basket, discount)
+            _check_missing_columns(columns, names, f"Parquet file {where!r}")
+            table = pq.read_table(where, columns=names)
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            if isinstance(exc, ValidationError):
+                raise
+            raise FormatError(
+                f"{where!r} is not a readable Parquet file ({exc}); check the path, or "
+                "rewrite the file (it may be truncated or in another format)"
+            ) from exc
         return cls.from_arrow(
             table,
             customer=customer,
@@ -882,6 +1093,16 @@ class Transactions:
         return frame
 
 
+def check_transactions(transactions: Any, name: str = "transactions") -> None:
+    """Raise a :class:`~onetoone.errors.ValidationError` unless ``transactions`` is one."""
+    if not isinstance(transactions, Transactions):
+        raise ValidationError(
+            f"{name} must be a Transactions log, got {type(transactions).__name__}; build it "
+            "with Transactions.from_arrays / from_pandas / from_arrow / from_parquet",
+            field=name,
+        )
+
+
 def _sort_rows(major: npt.NDArray[Any], minor: npt.NDArray[Any]) -> npt.NDArray[np.intp]:
     """Row order by (major, minor, row position): ``np.lexsort((minor, major))``.
 
@@ -908,15 +1129,75 @@ def _check_policy(name: str, value: str, allowed: tuple[str, ...]) -> None:
         )
 
 
+_COLUMN_ARGS = ("customer", "item", "timestamp", "value", "quantity", "basket", "discount")
+_POLICIES = ("returns", "invalid", "unknown", "zero_quantity", "customers", "items")
+
+
 def _requested_columns(*cols: str | Sequence[str] | None) -> list[str]:
+    """The distinct column names asked for, in order; each must be a ``str``."""
     out: list[str] = []
-    for c in cols:
+    for arg, c in zip(_COLUMN_ARGS, cols, strict=True):
+        if c is None and arg in _COLUMN_ARGS[:4]:
+            raise ValidationError(
+                f"{arg}= must name a column (a str), got None; the {arg} column is required",
+                field=arg,
+            )
         if c is None:
             continue
-        for name in [c] if isinstance(c, str) else list(c):
+        many = arg == "discount" and isinstance(c, (list, tuple))
+        for name in list(c) if many else [c]:
+            if not isinstance(name, str):
+                raise ValidationError(
+                    f"{arg}= must name a column (a str"
+                    + (", or a list of str" if arg == "discount" else "")
+                    + f"), got {name!r}; pass the column's name, e.g. {arg}={arg!r}",
+                    field=arg,
+                )
             if name not in out:
                 out.append(name)
     return out
+
+
+def _check_policies(policies: Mapping[str, Any], where: str) -> None:
+    unknown = sorted(set(policies) - set(_POLICIES))
+    if unknown:
+        raise ValidationError(
+            f"{where} got unknown keyword(s) {unknown}; the options are the column names "
+            f"({', '.join(_COLUMN_ARGS)}) and the policies ({', '.join(_POLICIES)})",
+            field=unknown[0],
+        )
+
+
+def _check_duplicate_columns(columns: Sequence[Any], names: Sequence[str], what: str) -> None:
+    seen: dict[Any, int] = {}
+    for c in columns:
+        seen[c] = seen.get(c, 0) + 1
+    dup = [n for n in names if seen.get(n, 0) > 1]
+    if dup:
+        raise ValidationError(
+            f"the {what} has {len(dup)} column name(s) used more than once among those "
+            f"requested: {dup}; rename or drop the duplicates (pandas: "
+            "df.loc[:, ~df.columns.duplicated()])",
+            field=dup[0],
+        )
+
+
+def _check_missing_columns(columns: Sequence[Any], names: Sequence[str], what: str) -> None:
+    present = set(columns)
+    missing_cols = [c for c in names if c not in present]
+    if missing_cols:
+        raise ValidationError(
+            f"columns {missing_cols} are not in the {what} (it has {list(columns)}); "
+            "name the right columns with the customer=/item=/... keywords",
+            field=missing_cols[0],
+        )
+
+
+def _default_quantity(quantity: str | None, columns: Sequence[Any]) -> str | None:
+    """``quantity=None`` reads a column named ``"quantity"`` when there is one."""
+    if quantity is None and "quantity" in set(columns):
+        return "quantity"
+    return quantity
 
 
 def _sum_discount(discount: str | Sequence[str] | None, col: Any) -> npt.NDArray[np.float64] | None:
@@ -1020,7 +1301,7 @@ class Catalogue:
 
         Raises :class:`~onetoone.errors.ValidationError` for duplicate items.
         """
-        item_a = as_1d(item, "item")
+        item_a = as_id_column(item, "item")
         check_nonempty(len(item_a), "item")
         items, codes = IdIndex.factorize_unique(
             item_a, name="item", what="item", fix="a catalogue has one row per item"
@@ -1058,8 +1339,27 @@ class Catalogue:
         category: str = "category",
         brand: str | None = None,
     ) -> Catalogue:
-        """Build from a DataFrame with one row per item."""
-        import_optional("pandas", purpose="Catalogue.from_pandas")
+        """Build from a DataFrame with one row per item.
+
+        Raises :class:`~onetoone.errors.ValidationError` when ``df`` is not a
+        DataFrame, or a named column is missing or appears more than once.
+        """
+        pd = import_optional("pandas", purpose="Catalogue.from_pandas")
+        if not isinstance(df, pd.DataFrame):
+            raise ValidationError(
+                f"df must be a pandas DataFrame, got {type(df).__name__}; use "
+                "Catalogue.from_arrays for columns",
+                field="df",
+            )
+        names: list[str] = []
+        for arg, c in (("item", item), ("category", category), ("brand", brand)):
+            if c is None and arg == "brand":
+                continue
+            if not isinstance(c, str):
+                raise ValidationError(f"{arg}= must name a column (a str), got {c!r}", field=arg)
+            names.append(c)
+        _check_missing_columns(list(df.columns), names, "DataFrame")
+        _check_duplicate_columns(list(df.columns), names, "DataFrame")
         return cls.from_arrays(
             item=df[item].to_numpy(),
             category=df[category].to_numpy(dtype=object),
@@ -1224,9 +1524,12 @@ def customer_item_matrix(
         Shape ``(n_customers, n_items)``, float64, sorted indices, no explicit zeros
         for present pairs unless their weights net to zero (returns).
     """
+    check_transactions(transactions)
+    since64 = None if since is None else to_datetime64(since, "since")
+    as_of64 = None if as_of is None else to_datetime64(as_of, "as_of")
     tx = (
-        transactions.between(since, as_of)
-        if (as_of is not None or since is not None)
+        transactions.between(since64, as_of64)
+        if (as_of64 is not None or since64 is not None)
         else transactions
     )
     shape = (tx.n_customers, tx.n_items)

