@@ -328,7 +328,10 @@ def test_track_kpis_on_track_and_as_of() -> None:
     )
     assert len(k) == 10 and not k.off_track.any() and k.first_off_track is None
     assert k.cost[-1] == pytest.approx(1000.0 * 10 / 31)
-    assert "on track every day" in k.summary()
+    # never off track, but ROI >= -100 % is not shown by an interval reaching below -100 %
+    assert not k.on_track.any() and set(k.roi_status[3:]) == {"not yet decided"}
+    assert set(k.budget_status[3:]) == {"on track"}
+    assert "overall: not yet decided on 2024-07-10" in k.summary()
     # a front-loaded cost is on track against a front-loaded budget path, not a linear one
     daily = np.full(31, 10.0)
     daily[0] = 500.0

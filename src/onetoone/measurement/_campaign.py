@@ -232,8 +232,7 @@ class CampaignResult:
             f"{'spend per customer' + unit:<26}{t.spend_per_customer:>14,.3f}"
             f"{c.spend_per_customer:>14,.3f}",
             f"{'visit rate':<26}{t.visit_rate:>14.2%}{c.visit_rate:>14.2%}",
-            f"{'spend per visit' + unit:<26}{t.spend_per_visit:>14,.3f}"
-            f"{c.spend_per_visit:>14,.3f}",
+            f"{'spend per visit' + unit:<26}{t.spend_per_visit:>14,.3f}{c.spend_per_visit:>14,.3f}",
             f"{'redemptions (redeemers)':<26}{f'{t.redemptions} ({t.redeemers})':>14}"
             f"{f'{c.redemptions} ({c.redeemers})':>14}",
         ]

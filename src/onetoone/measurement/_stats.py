@@ -98,7 +98,8 @@ class SampleRatio:
 
     def __str__(self) -> str:
         n = self.n_treated + self.n_control
-        seen = f"{self.n_control:,} of {n:,} customers in control ({self.observed_control_fraction:.1%})"
+        frac = self.observed_control_fraction
+        seen = f"{self.n_control:,} of {n:,} customers in control ({frac:.1%})"
         if self.status == "not applicable":
             return (
                 "sample-ratio check: not applicable, the comparison is observational (the "
@@ -111,9 +112,7 @@ class SampleRatio:
             )
         assigned = f"{self.expected_control_fraction:.1%} assigned"
         if self.status == "ok":
-            return (
-                f"sample-ratio check: ok, {seen}, {assigned} (chi-square p = {self.p_value:.3g})"
-            )
+            return f"sample-ratio check: ok, {seen}, {assigned} (chi-square p = {self.p_value:.3g})"
         return (
             f"SAMPLE-RATIO MISMATCH: {seen} where {assigned} (chi-square p = "
             f"{self.p_value:.3g} < {self.threshold:g}); customers were lost, added or moved "
@@ -592,8 +591,10 @@ def _unscale(c: ArmComparison, sy: float, sx: float) -> ArmComparison:
         if e is not None and not all(
             math.isfinite(v) for v in (e.estimate, e.std_error, e.ci_low, e.ci_high)
         ):
-            field = "outcome_treated" if abs(out.mean_treated) >= abs(out.mean_control) else (
-                "outcome_control"
+            field = (
+                "outcome_treated"
+                if abs(out.mean_treated) >= abs(out.mean_control)
+                else ("outcome_control")
             )
             raise _too_large(field, f"the {e.method} difference or its standard error")
     if not all(math.isfinite(v) for v in (out.std_treated, out.std_control)):
