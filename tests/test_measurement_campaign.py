@@ -203,7 +203,11 @@ def test_cost_zero_bootstrap_and_missing_zero() -> None:
             ValidationError,
             "pre_period must end on or before the campaign start",
         ),
-        ({"pre_period": 0}, ValidationError, "pre_period as a number of days must be >= 1"),
+        (
+            {"pre_period": 0},
+            ValidationError,
+            r"pre_period as a number of days must lie in \[1, 36,525\]",
+        ),
         ({"margin_rate": 1.5}, ValidationError, r"margin_rate must lie in \(0, 1\]"),
         ({"missing": "drop"}, ValidationError, "missing must be 'raise' or 'zero'"),
         ({"start": "not a date"}, ValidationError, "start='not a date' is not a valid time"),

@@ -192,6 +192,7 @@ def resolve_window(start: TimeLike, end: TimeLike) -> tuple[np.datetime64, np.da
 
 
 _DAY = np.timedelta64(86400, "s")
+_MAX_PRE_DAYS = 36_525
 
 
 def _fmt_t(t: np.datetime64) -> str:
@@ -277,9 +278,10 @@ def resolve_pre_period(
     if pre_period is None:
         return None
     if isinstance(pre_period, (int, np.integer)) and not isinstance(pre_period, bool):
-        if pre_period < 1:
+        if not 1 <= pre_period <= _MAX_PRE_DAYS:
             raise ValidationError(
-                f"pre_period as a number of days must be >= 1, got {pre_period}",
+                f"pre_period as a number of days must lie in [1, {_MAX_PRE_DAYS:,}] (a "
+                f"century), got {pre_period}; pass the days before start, e.g. 90",
                 field="pre_period",
             )
         return start - np.timedelta64(int(pre_period) * 86400, "s"), start

@@ -388,6 +388,15 @@ def _welch(yt: _F64, yc: _F64, alpha: float, method: str) -> Estimate:
     )
 
 
+def _real(values: Any, name: str) -> _F64:
+    """A 1-D float64 array; complex input is refused (not silently cut to its real part)."""
+    if np.asarray(values).dtype.kind == "c":
+        raise ValidationError(
+            f"{name} holds complex numbers; pass real values (one per customer)", field=name
+        )
+    return as_float(values, name)
+
+
 def _compare_arms_iv(
     outcome_treated: Any,
     outcome_control: Any,
@@ -396,8 +405,8 @@ def _compare_arms_iv(
     alpha: float,
     bootstrap: int,
 ) -> tuple[_F64, _F64, _F64 | None, _F64 | None]:
-    yt = as_float(outcome_treated, "outcome_treated")
-    yc = as_float(outcome_control, "outcome_control")
+    yt = _real(outcome_treated, "outcome_treated")
+    yc = _real(outcome_control, "outcome_control")
     for name, a in (("outcome_treated", yt), ("outcome_control", yc)):
         if len(a) == 0:
             raise EmptyInputError(f"{name} is empty; each arm needs customers", field=name)
@@ -418,8 +427,8 @@ def _compare_arms_iv(
         )
     xt = xc = None
     if covariate_treated is not None:
-        xt = as_float(covariate_treated, "covariate_treated")
-        xc = as_float(covariate_control, "covariate_control")
+        xt = _real(covariate_treated, "covariate_treated")
+        xc = _real(covariate_control, "covariate_control")
         for name, x, y in (("covariate_treated", xt, yt), ("covariate_control", xc, yc)):
             if len(x) != len(y):
                 raise ValidationError(
@@ -622,7 +631,10 @@ def _compare_scaled(
     if xt is not None and xc is not None:
         theta, corr, mx = _pooled_theta(yt, yc, xt, xc)
         cuped = _welch(yt - theta * (xt - mx), yc - theta * (xc - mx), alpha, "cuped-welch")
-        var_red = 1.0 - (cuped.std_error / welch.std_error) ** 2
+        # an outcome constant within both arms has no variance to reduce
+        var_red = (
+            1.0 - (cuped.std_error / welch.std_error) ** 2 if welch.std_error > 0 else float("nan")
+        )
         cmt, cmc = float(xt.mean()), float(xc.mean())
     boot = None
     if bootstrap:
@@ -714,7 +726,7 @@ def _delta_ratio(num: _F64, den: _F64) -> tuple[float, float]:
     """Ratio of means and its delta-method variance."""
     n = len(num)
     mn, md = float(num.mean()), float(den.mean())
-    if md == 0.0:
+    if md * md == 0.0:
         return float("nan"), float("nan")
     r = mn / md
     vn = float(np.var(num, ddof=1))
@@ -776,7 +788,7 @@ def ratio_difference(
         ("numerator_control", numerator_control),
         ("denominator_control", denominator_control),
     ):
-        a = as_float(v, name)
+        a = _real(v, name)
         if len(a) < 2:
             raise ValidationError(f"{name} needs at least 2 customers", field=name)
         if not bool(np.all(np.isfinite(a))):
@@ -792,14 +804,17 @@ def ratio_difference(
             "numerator and denominator must have one value per customer in each arm",
             field="denominator_treated" if len(nt) != len(dt) else "denominator_control",
         )
-    # exact power-of-two rescaling keeps the variances inside float64 for huge values
-    sn, sd = _pow2_scale(nt, nc), _pow2_scale(dt, dc)
-    rt, vt = _delta_ratio(nt / sn, dt / sd)
-    rc, vc = _delta_ratio(nc / sn, dc / sd)
-    unit = sn / sd
-    with np.errstate(over="ignore"):
-        est = (rt - rc) * unit
-        se = math.sqrt(vt + vc) * unit
+    # exact power-of-two rescaling of each array keeps the variances inside float64 for
+    # huge or tiny values; each arm's ratio is then mapped back to the original units
+    parts = []
+    for n_, d_ in ((nt, dt), (nc, dc)):
+        sn, sd = _pow2_scale(n_), _pow2_scale(d_)
+        r, v = _delta_ratio(n_ / sn, d_ / sd)
+        unit = sn / sd
+        parts.append((r * unit, math.sqrt(v) * unit))
+    (rt, set_), (rc, sec) = parts
+    est = rt - rc
+    se = math.hypot(set_, sec)
     if math.isinf(est) or math.isinf(se):
         raise _too_large("numerator_treated", "the difference of the ratios or its standard error")
     z = float(scipy.stats.norm.ppf(1.0 - alpha / 2.0))
