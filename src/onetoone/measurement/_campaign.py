@@ -214,9 +214,11 @@ class CampaignResult:
 
         def est(e: Estimate) -> str:
             p = "" if math.isnan(e.p_value) else f", p={e.p_value:.3g}"
+            big = max(abs(e.estimate), abs(e.ci_low), abs(e.ci_high))
+            spec = ",.0f" if big >= 1000 else ",.2f" if big >= 1 else ".3g"
             return (
-                f"{format_money(e.estimate, cur, ',.4g')} [{pct}% CI "
-                f"{format_money(e.ci_low, cur, ',.4g')} .. {format_money(e.ci_high, cur, ',.4g')}]"
+                f"{format_money(e.estimate, cur, spec)} [{pct}% CI "
+                f"{format_money(e.ci_low, cur, spec)} .. {format_money(e.ci_high, cur, spec)}]"
                 f"{p} ({e.method})"
             )
 

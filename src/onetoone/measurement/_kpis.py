@@ -371,7 +371,7 @@ class KpiSeries:
                 why = (
                     "no cost yet, so no ROI"
                     if not math.isfinite(r)
-                    else f"ROI to date {r:.1%}, {pct}% interval {lo:.1%} .. {hi:.1%}, "
+                    else f"ROI to date {r:.1%}, {pct}% interval {lo:.1%} to {hi:.1%}, "
                     + (
                         "entirely above the target"
                         if st == ON_TRACK
@@ -387,7 +387,7 @@ class KpiSeries:
                 path = self.revenue_goal[d]
                 why = (
                     f"incremental revenue to date {format_money(self.incremental_revenue[d], cur)}"
-                    f", {pct}% interval {format_money(lo, cur)} .. {format_money(hi, cur)}, "
+                    f", {pct}% interval {format_money(lo, cur)} to {format_money(hi, cur)}, "
                     f"against {format_money((1 - g.tolerance) * path, cur)} due by now"
                 )
                 head = (

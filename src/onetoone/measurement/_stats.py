@@ -133,9 +133,15 @@ def check_currency(currency: Any) -> str:
 
 
 def format_money(value: float, currency: str, spec: str = ",.2f") -> str:
-    """``-$1,234.50`` for a symbol, ``-1,234.50 EUR`` for a code, ``NaN`` as ``n/a``."""
+    """``-$1,234.50`` for a symbol, ``-1,234.50 EUR`` for a code, ``NaN`` as ``n/a``.
+
+    ``spec="auto"``: whole units from 1,000, cents from 1, else 3 significant digits.
+    """
     if math.isnan(value):
         return "n/a"
+    if spec == "auto":  # whole units from 1,000, cents from 1, else 3 significant digits
+        a = abs(value)
+        spec = ",.0f" if a >= 1000 else ",.2f" if a >= 1 or a == 0 else ".3g"
     body = format(abs(value), spec)
     sign = "-" if value < 0 else ""
     if not currency:
