@@ -581,7 +581,6 @@ def _definitions(
     cur: str,
     cost_note: str | None,
 ) -> str:
-    mon = functools.partial(_money, cur=cur)
     items: list[tuple[str, str]] = []
     if r is not None:
         cost = (
