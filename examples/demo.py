@@ -213,7 +213,7 @@ def main() -> None:
     actual_cost = n_red * 1.0
     print(
         f"{len(treated)} treated vs {len(control)} matched controls (max |SMD| "
-        f"{bal.max_abs_smd:.3f}); NOT RANDOMISED: the lift mixes effect and selection"
+        f"{bal.max_abs_smd:.3f}); cost = {n_red} redeemed coupons at $1 face value"
     )
     red = Redemptions.from_arrays(customer=c8.redemption_household, timestamp=c8.redemption_date)
     kw = dict(
@@ -224,18 +224,23 @@ def main() -> None:
         pre_period=90,
         margin_rate=MARGIN_RATE,
         redemptions=red,
+        observational=True,  # matched, not randomised: no sample-ratio check, and a warning
     )
     result = measure_campaign(tx, cost=max(actual_cost, 1e-9), **kw)
-    print(result.summary())
+    print(result.summary(currency="$"))
     kpis = track_kpis(
         tx, cost=max(actual_cost, 1e-9), goals=Goals(target_roi=0.0, budget=budget), **kw
     )
+    print("\ndaily tracking against the goals (ROI >= 0 %, budget):")
+    print(kpis.summary(currency="$"))
     report = out_dir / "campaign_8.html"
     render_html(
         result=result,
         kpis=kpis,
         path=report,
         title="Complete Journey campaign 8 (observational comparison)",
+        currency="$",
+        cost_note=f"{n_red} redeemed coupons at $1 face value each (estimated from the log)",
         allocation=AllocationSummary(
             spend=float(alloc.budget_spend[0]),
             budget=budget,

@@ -203,7 +203,11 @@ def test_cost_zero_bootstrap_and_missing_zero() -> None:
             ValidationError,
             "pre_period must end on or before the campaign start",
         ),
-        ({"pre_period": 0}, ValidationError, "pre_period as a number of days must be >= 1"),
+        (
+            {"pre_period": 0},
+            ValidationError,
+            r"pre_period as a number of days must lie in \[1, 36,525\]",
+        ),
         ({"margin_rate": 1.5}, ValidationError, r"margin_rate must lie in \(0, 1\]"),
         ({"missing": "drop"}, ValidationError, "missing must be 'raise' or 'zero'"),
         ({"start": "not a date"}, ValidationError, "start='not a date' is not a valid time"),
@@ -328,7 +332,10 @@ def test_track_kpis_on_track_and_as_of() -> None:
     )
     assert len(k) == 10 and not k.off_track.any() and k.first_off_track is None
     assert k.cost[-1] == pytest.approx(1000.0 * 10 / 31)
-    assert "on track every day" in k.summary()
+    # never off track, but ROI >= -100 % is not shown by an interval reaching below -100 %
+    assert not k.on_track.any() and set(k.roi_status[3:]) == {"not yet decided"}
+    assert set(k.budget_status[3:]) == {"on track"}
+    assert "overall: not yet decided on 2024-07-10" in k.summary()
     # a front-loaded cost is on track against a front-loaded budget path, not a linear one
     daily = np.full(31, 10.0)
     daily[0] = 500.0

@@ -86,11 +86,12 @@ def test_report_content_and_escaping() -> None:
     page = _page()
     assert page.startswith("<!DOCTYPE html>")
     assert "<title>Spring &lt;test&gt; &amp; report</title>" in page
-    for heading in ("Campaign result", "Daily tracking", "Allocation"):
+    for heading in ("At a glance", "Campaign result", "Daily tracking", "Offer plan"):
         assert f"<h2>{heading}" in page
-    assert "optimal &lt;proven&gt;" in page
-    assert "shadow price of budget" in page and "0.42" in page
-    assert "lift per customer (CUPED)" in page and "ROI (test: ROI = 0)" in page
+    assert "optimal &lt;proven&gt;" in page  # the solver's message, escaped, in the methods
+    assert "value of one more $1 of budget</th><td>$0.420" in page
+    assert "extra spend per treated customer ($)" in page
+    assert "return on investment (%; 0 % = break-even)" in page
     assert page.count('<img class="chart"') == 4
 
 
@@ -98,7 +99,8 @@ def test_report_is_self_contained() -> None:
     page = _page()
     assert "<script" not in page.lower()
     assert "<link" not in page.lower() and "@import" not in page and "url(" not in page
-    assert re.findall(r'(?:src|href)="(?!data:image/svg\+xml;base64,)', page) == []
+    # only embedded images and links to the page's own footnotes
+    assert re.findall(r'(?:src|href)="(?!data:image/svg\+xml;base64,|#fn\d)', page) == []
     # every chart is a valid SVG document with its labels inside
     svgs = [
         base64.b64decode(m).decode("utf-8")
@@ -129,7 +131,8 @@ def test_report_for_short_campaign_without_cost_or_goals(end: str) -> None:
         tx, treated=ids[::2], control=ids[1::2], start=START, end=end, cost=0.0, goals=Goals()
     )
     page = render_html(kpis=k)
-    assert page.count('<img class="chart"') == 4 and "On track on every tracked day" in page
+    assert page.count('<img class="chart"') == 4 and "No goals set: nothing to judge" in page
+    assert "On track" not in page
 
 
 def test_allocation_summary_from_mapping() -> None:

@@ -13,6 +13,7 @@ fill the summary in.
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import importlib
 import io
@@ -28,6 +29,7 @@ from onetoone._optional import import_optional
 from onetoone._version import __version__
 from onetoone.errors import ValidationError
 from onetoone.measurement import CampaignResult, Estimate, KpiSeries
+from onetoone.measurement._stats import check_currency, format_money
 
 __all__ = ["AllocationSummary", "render_html"]
 
@@ -139,7 +141,11 @@ def _date_axis(ax: Any, days: Any) -> None:
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
 
 
-def _chart_revenue(k: KpiSeries) -> str:
+def _unit(currency: str) -> str:
+    return f" ({currency})" if currency else ""
+
+
+def _chart_revenue(k: KpiSeries, cur: str) -> str:
     fig, ax = _figure()
     x = k.days
     pct = round(100 * (1 - k.alpha))
@@ -151,16 +157,24 @@ def _chart_revenue(k: KpiSeries) -> str:
         color="#1f77b4",
         label=f"{pct}% interval",
     )
-    ax.plot(x, k.incremental_revenue, color="#1f77b4", lw=2, label="incremental revenue")
+    ax.plot(x, k.incremental_revenue, color="#1f77b4", lw=2, label="extra revenue to date")
     if bool(np.isfinite(k.revenue_goal).any()):
         ax.plot(x, k.revenue_goal, color="#2ca02c", ls="--", label="goal (pro rata)")
     ax.axhline(0.0, color="black", lw=0.8)
     _mark_off_track(ax, x, k.incremental_revenue, k.revenue_off_track, "revenue goal")
-    ax.set_ylabel("cumulative incremental revenue")
-    ax.set_title("Incremental revenue since the campaign start")
+    ax.set_ylabel("extra revenue to date" + _unit(cur))
+    ax.set_title("Extra (incremental) revenue since the campaign start" + _unit(cur))
+    _money_axis(ax, cur)
     ax.legend(loc="upper left", fontsize=8, frameon=False)
     _date_axis(ax, k.days)
-    return _svg_img(fig, "cumulative incremental revenue with its confidence band and goal")
+    return _svg_img(fig, f"cumulative incremental revenue in {cur or 'money'} with its band")
+
+
+def _money_axis(ax: Any, cur: str) -> None:
+    ticker: Any = importlib.import_module("matplotlib.ticker")
+    ax.yaxis.set_major_formatter(
+        ticker.FuncFormatter(lambda v, _pos: format_money(float(v), cur, ",.0f"))
+    )
 
 
 def _mark_off_track(ax: Any, x: Any, y: Any, off: Any, goal: str) -> None:
@@ -170,23 +184,34 @@ def _mark_off_track(ax: Any, x: Any, y: Any, off: Any, goal: str) -> None:
 
 
 def _chart_roi(k: KpiSeries) -> str:
+    """ROI in percent (the tables' unit), with its band and target."""
     fig, ax = _figure()
     x = k.days
     ok = np.isfinite(k.roi)
-    ax.fill_between(x[ok], k.roi_low[ok], k.roi_high[ok], alpha=0.25, color="#9467bd")
-    ax.plot(x[ok], k.roi[ok], color="#9467bd", lw=2, label="ROI to date")
+    pct = round(100 * (1 - k.alpha))
+    ax.fill_between(
+        x[ok],
+        100 * k.roi_low[ok],
+        100 * k.roi_high[ok],
+        alpha=0.25,
+        color="#9467bd",
+        label=f"{pct}% interval",
+    )
+    ax.plot(x[ok], 100 * k.roi[ok], color="#9467bd", lw=2, label="ROI to date")
     if k.goals.target_roi is not None:
-        ax.axhline(k.goals.target_roi, color="#2ca02c", ls="--", label="target ROI")
+        ax.axhline(100 * k.goals.target_roi, color="#2ca02c", ls="--", label="target ROI")
     ax.axhline(0.0, color="black", lw=0.8)
-    _mark_off_track(ax, x, k.roi, k.roi_off_track & ok, "ROI goal")
-    ax.set_ylabel("ROI")
-    ax.set_title("Return on investment to date")
+    _mark_off_track(ax, x, 100 * k.roi, k.roi_off_track & ok, "ROI goal")
+    ticker: Any = importlib.import_module("matplotlib.ticker")
+    ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _pos: f"{v:,.0f} %"))
+    ax.set_ylabel("ROI to date (%)")
+    ax.set_title("Return on investment to date (%; 0 % = break-even)")
     ax.legend(loc="upper left", fontsize=8, frameon=False)
     _date_axis(ax, k.days)
-    return _svg_img(fig, "ROI to date with its confidence band and target")
+    return _svg_img(fig, "ROI to date in percent with its confidence band and target")
 
 
-def _chart_budget(k: KpiSeries) -> str:
+def _chart_budget(k: KpiSeries, cur: str) -> str:
     fig, ax = _figure()
     x = k.days
     ax.plot(x, k.cost, color="#ff7f0e", lw=2, label="cost to date")
@@ -194,11 +219,12 @@ def _chart_budget(k: KpiSeries) -> str:
         ax.plot(x, k.budget_goal, color="#2ca02c", ls="--", label="budget (pro rata)")
         ax.axhline(k.goals.budget, color="#2ca02c", lw=0.8, label="budget")
     _mark_off_track(ax, x, k.cost, k.budget_off_track, "budget")
-    ax.set_ylabel("cost")
-    ax.set_title("Spend against budget")
+    ax.set_ylabel("cost to date" + _unit(cur))
+    ax.set_title("Spend against budget" + _unit(cur))
+    _money_axis(ax, cur)
     ax.legend(loc="upper left", fontsize=8, frameon=False)
     _date_axis(ax, k.days)
-    return _svg_img(fig, "cumulative cost against the budget")
+    return _svg_img(fig, f"cumulative cost in {cur or 'money'} against the budget")
 
 
 def _chart_redemptions(k: KpiSeries) -> str:
@@ -208,7 +234,7 @@ def _chart_redemptions(k: KpiSeries) -> str:
         labels = [str(v) for v in k.offers[order]]
         ax.barh(labels[::-1], 100 * k.offer_redemption_rate[order][::-1], color="#17becf")
         ax.set_xlabel("% of treated customers who redeemed")
-        title = "Redemption rate by offer"
+        title = "Redemption rate by offer (%)"
         if len(k.offers) > 20:
             title += f" (top 20 of {len(k.offers)})"
         ax.set_title(title)
@@ -228,7 +254,7 @@ def _chart_redemptions(k: KpiSeries) -> str:
                 label="off track (redemption goal)",
             )
         ax.set_ylabel("% of treated customers")
-        ax.set_title("Redemption rate to date")
+        ax.set_title("Redemption rate to date (%)")
         ax.legend(loc="upper left", fontsize=8, frameon=False)
         _date_axis(ax, k.days)
     return _svg_img(fig, "redemption rate by offer")
@@ -245,8 +271,22 @@ def _fmt(v: Any, spec: str = ",.2f") -> str:
     return html.escape(str(v))
 
 
-def _table(rows: Sequence[tuple[str, ...]], header: tuple[str, ...] | None = None) -> str:
-    out = ["<table>"]
+def _money(v: float | None, cur: str, spec: str = ",.2f") -> str:
+    if v is None:
+        return "&ndash;"
+    return html.escape(format_money(float(v), cur, spec))
+
+
+def _pct(v: float | None, spec: str = ",.1f") -> str:
+    if v is None or math.isnan(v):
+        return "n/a" if v is not None else "&ndash;"
+    return f"{format(100 * v, spec)} %"
+
+
+def _table(
+    rows: Sequence[tuple[str, ...]], header: tuple[str, ...] | None = None, cls: str = ""
+) -> str:
+    out = [f'<table class="{cls}">' if cls else "<table>"]
     if header:
         out.append("<tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr>")
     for r in rows:
@@ -255,13 +295,57 @@ def _table(rows: Sequence[tuple[str, ...]], header: tuple[str, ...] | None = Non
     return "\n".join(out)
 
 
-def _est_row(name: str, e: Estimate, spec: str = ",.2f") -> tuple[str, ...]:
+#: Plain names of the estimation methods, with the footnote that explains each.
+_METHODS = {
+    "welch": ("difference of means", 1),
+    "cuped-welch": ("adjusted for pre-campaign spend", 2),
+    "bootstrap-percentile": ("bootstrap resampling", 3),
+    "delta": ("ratio of totals", 4),
+}
+
+_FOOTNOTES = {
+    1: "Difference of means: treated minus control, with Welch's t interval and test "
+    "(unequal variances; Welch 1947).",
+    2: "Adjusted for pre-campaign spend (CUPED; Deng et al. 2013): each customer's spend "
+    "minus theta times their pre-period spend, which removes differences the customers "
+    "brought with them and narrows the interval; then Welch's t interval.",
+    3: "Bootstrap: the arms resampled with replacement, the estimate recomputed, and the "
+    "central percentiles of the replicates taken (Efron and Tibshirani 1993).",
+    4: "Ratio of totals: total spend / total visits per arm, interval by the delta method "
+    "(Deng, Knoblich and Lu 2018).",
+    5: "Sample-ratio check: Pearson's chi-square test of the arm sizes against the assigned "
+    "holdout share; p below 0.001 flags a mismatch (as GrowthBook and Statsig do).",
+    6: "Goals are judged on the interval: on track when the whole interval is on the right "
+    "side of the target, off track when it is on the wrong side, not yet decided when it "
+    "contains the target. Redemptions and cost are counted exactly.",
+    7: "Plan quality: the relative gap between the plan's expected return and a proven upper "
+    "bound on any plan's (0 % = proven best). Value of one more unit of budget: the budget's "
+    "shadow price (0 when the budget does not limit the plan).",
+}
+
+
+def _method(e: Estimate) -> tuple[str, int | None]:
+    base = e.method.split(" (")[0].split(" x ")[0]
+    name, note = _METHODS.get(base, (e.method, None))
+    return name, note
+
+
+def _sup(n: int | None) -> str:
+    return f'<sup><a href="#fn{n}">{n}</a></sup>' if n else ""
+
+
+def _est_row(
+    name: str, e: Estimate, fmt: Any, used: set[int], *, p: bool = True
+) -> tuple[str, ...]:
+    how, note = _method(e)
+    if note:
+        used.add(note)
     return (
         html.escape(name),
-        _fmt(e.estimate, spec),
-        f"{_fmt(e.ci_low, spec)} .. {_fmt(e.ci_high, spec)}",
-        _fmt(e.p_value, ".3g"),
-        html.escape(e.method),
+        fmt(e.estimate),
+        f"{fmt(e.ci_low)} to {fmt(e.ci_high)}",
+        _fmt(e.p_value, ".3g") if p else "&ndash;",
+        html.escape(how) + _sup(note),
     )
 
 
@@ -271,50 +355,214 @@ def _when(t: np.datetime64) -> str:
     return str(day) if day == t else str(t).replace("T", " ")
 
 
-def _result_section(r: CampaignResult) -> str:
+# --------------------------------------------------------------------------- headlines
+def _did_it_work(r: CampaignResult, cur: str) -> str:
+    e, pct = r.lift, round(100 * (1 - r.alpha))
+    m = functools.partial(format_money, currency=cur)
+    amount = (
+        f"{m(abs(e.estimate))} {'more' if e.estimate >= 0 else 'less'} per customer than the "
+        f"control group ({pct}% interval {m(e.ci_low)} to {m(e.ci_high)} per customer; "
+        f"{m(r.incremental_revenue.estimate)} in total over {r.treated.n_customers:,} treated "
+        "customers)"
+    )
+    if e.ci_low > 0:
+        text = f"Yes: treated customers spent {amount}."
+    elif e.ci_high < 0:
+        text = f"No, it lowered spend: treated customers spent {amount}."
+    else:
+        text = (
+            f"Not shown: treated customers spent {amount}, but the interval includes zero, so "
+            "the data cannot tell an effect from chance."
+        )
+    if r.observational:
+        text += " This is an association, not a proven effect: the comparison is not randomised."
+    return text
+
+
+def _what_did_it_return(r: CampaignResult, cur: str) -> str:
+    m = functools.partial(format_money, currency=cur)
+    if r.roi is None:
+        return (
+            f"Unknown: the cost given is {m(0.0)}, so no return on investment can be computed; "
+            "pass the campaign's cost."
+        )
+    e, pct = r.roi, round(100 * (1 - r.alpha))
+    basis = (
+        "revenue counted as margin, an upper bound"
+        if r.margin_rate is None
+        else f"margin at {r.margin_rate:.0%} of revenue"
+    )
+    text = (
+        f"Return on investment {_pct(e.estimate, ',.0f')} ({pct}% interval "
+        f"{_pct(e.ci_low, ',.0f')} to {_pct(e.ci_high, ',.0f')}): extra margin "
+        f"{m(r.incremental_margin.estimate)} ({basis}) against a cost of {m(r.cost)}, so each "
+        f"{m(1.0, spec=',.0f')} of cost brought back {m(1.0 + e.estimate)} of margin. "
+    )
+    if e.ci_low > 0:
+        text += "It paid for itself."
+    elif e.ci_high < 0:
+        text += "It did not pay for itself."
+    else:
+        text += (
+            "Whether it paid for itself is not yet known: the interval includes break-even (0 %)."
+        )
+    return text
+
+
+def _can_we_trust(r: CampaignResult | None, k: KpiSeries | None, cur: str) -> str:
+    src = r if r is not None else k
+    assert src is not None
+    sr = src.sample_ratio
+    if src.observational:
+        text = (
+            "Only partly. The control group was not drawn at random (it was matched, or chosen "
+            "otherwise), so the lift mixes the campaign's effect with how customers were "
+            "selected."
+        )
+    elif sr.status == "mismatch":
+        text = (
+            f"No. The arm sizes do not match the assigned split: {sr.n_control:,} of "
+            f"{sr.n_treated + sr.n_control:,} customers are in control "
+            f"({sr.observed_control_fraction:.1%}) where {sr.expected_control_fraction:.1%} "
+            f"were assigned (p = {sr.p_value:.2g}). Customers were lost or moved between arms; "
+            "find the cause before trusting any figure here."
+        )
+    elif sr.status == "ok":
+        text = (
+            "Yes, as far as the checks go: the arms were randomised and their sizes match the "
+            f"assigned split ({sr.observed_control_fraction:.1%} in control, "
+            f"{sr.expected_control_fraction:.1%} assigned; p = {sr.p_value:.2g})."
+        )
+    else:
+        text = (
+            "Not verified: the assigned holdout share was not given, so the arm sizes "
+            f"({sr.n_treated:,} treated, {sr.n_control:,} control) could not be checked; pass "
+            "holdout= or holdout_fraction= when measuring."
+        )
+    if r is not None and r.pre_period is not None:
+        m = functools.partial(format_money, currency=cur)
+        text += (
+            f" Before the campaign, treated customers spent {m(r.treated.pre_spend_per_customer)}"
+            f" and control customers {m(r.control.pre_spend_per_customer)} each."
+        )
+    return text
+
+
+def _headlines(r: CampaignResult | None, k: KpiSeries | None, cur: str) -> str:
+    qa: list[tuple[str, str, str]] = []
+    if r is not None:
+        qa.append(("Did it work?", html.escape(_did_it_work(r, cur)), "work"))
+        qa.append(("What did it return?", html.escape(_what_did_it_return(r, cur)), "return"))
+    if k is not None:
+        verdict = k.verdict(currency=cur)
+        items = "".join(f"<li>{html.escape(v)}</li>" for v in k.goal_verdicts(-1, currency=cur))
+        body = html.escape(verdict[0].upper() + verdict[1:]) + "." + _sup(6)
+        if items:
+            body += f"<ul>{items}</ul>"
+        qa.append(("Is it on track?", body, "track"))
+    else:
+        qa.append(
+            (
+                "Is it on track?",
+                "Not tracked: no daily series was given (track_kpis), so no goal is judged.",
+                "track",
+            )
+        )
+    qa.append(
+        ("Can we trust the comparison?", html.escape(_can_we_trust(r, k, cur)) + _sup(5), "trust")
+    )
+    return "<h2>At a glance</h2>\n" + "\n".join(
+        f'<div class="q" id="q-{key}"><h3>{html.escape(q)}</h3><p>{a}</p></div>' for q, a, key in qa
+    )
+
+
+def _warnings(r: CampaignResult | None, k: KpiSeries | None) -> str:
+    seen: list[str] = []
+    for src in (r, k):
+        if src is not None:
+            seen += [w for w in src.warnings if w not in seen]
+    if not seen:
+        return ""
+    return (
+        '<div class="warnings">\n'
+        + "\n".join(f'<p class="warn"><strong>Warning:</strong> {html.escape(w)}</p>' for w in seen)
+        + "\n</div>"
+    )
+
+
+# --------------------------------------------------------------------------- sections
+def _result_section(r: CampaignResult, cur: str, used: set[int]) -> str:
     t, c = r.treated, r.control
+    u = _unit(cur)
+    mon = functools.partial(_money, cur=cur)
     arms = _table(
         [
             ("customers", _fmt(t.n_customers, ",d"), _fmt(c.n_customers, ",d")),
-            ("spend per customer", _fmt(t.spend_per_customer), _fmt(c.spend_per_customer)),
-            ("total spend", _fmt(t.spend_total), _fmt(c.spend_total)),
-            ("visit rate", _fmt(t.visit_rate, ".2%"), _fmt(c.visit_rate, ".2%")),
-            ("spend per visit", _fmt(t.spend_per_visit), _fmt(c.spend_per_visit)),
-            ("redemptions", _fmt(t.redemptions, ",d"), _fmt(c.redemptions, ",d")),
-            ("redeemers", _fmt(t.redeemers, ",d"), _fmt(c.redeemers, ",d")),
+            ("spend per customer" + u, mon(t.spend_per_customer), mon(c.spend_per_customer)),
+            ("total spend" + u, mon(t.spend_total), mon(c.spend_total)),
+            ("share who visited (%)", _pct(t.visit_rate, ".2f"), _pct(c.visit_rate, ".2f")),
+            ("spend per visit" + u, mon(t.spend_per_visit), mon(c.spend_per_visit)),
+            ("redemptions (count)", _fmt(t.redemptions, ",d"), _fmt(c.redemptions, ",d")),
+            ("customers who redeemed", _fmt(t.redeemers, ",d"), _fmt(c.redeemers, ",d")),
             (
-                "pre-period spend per customer",
-                _fmt(t.pre_spend_per_customer),
-                _fmt(c.pre_spend_per_customer),
+                "pre-campaign spend per customer" + u,
+                mon(t.pre_spend_per_customer),
+                mon(c.pre_spend_per_customer),
             ),
         ],
         ("", "treated", "control"),
     )
     pct = round(100 * (1 - r.alpha))
-    rows = [_est_row("lift per customer (Welch)", r.revenue.welch)]
-    if r.revenue.cuped is not None:
-        rows.append(_est_row("lift per customer (CUPED)", r.revenue.cuped))
-    if r.revenue.bootstrap is not None:
-        rows.append(_est_row("lift per customer (bootstrap)", r.revenue.bootstrap))
-    rows.append(_est_row("incremental revenue", r.incremental_revenue))
-    rows.append(_est_row("incremental margin", r.incremental_margin))
-    if r.roi is not None:
-        rows.append(_est_row("ROI (test: ROI = 0)", r.roi, ".1%"))
-    rows.append(_est_row("visit-rate lift", r.visit_rate, ".3%"))
-    rows.append(_est_row("spend-per-visit lift", r.spend_per_visit))
-    est = _table(rows, ("", "estimate", f"{pct}% interval", "p-value", "method"))
-    notes = []
-    if r.revenue.cuped is not None:
-        notes.append(
-            f"CUPED on pre-period spend: correlation {_fmt(r.revenue.correlation, '.3f')}, "
-            f"variance of the estimate reduced by {_fmt(r.revenue.variance_reduction, '.1%')}."
-        )
-    basis = (
-        "revenue counted as margin (no margin rate given)"
+    n_t = r.treated.n_customers
+    margin = (
+        "revenue counted as margin: no margin rate given"
         if r.margin_rate is None
-        else f"margin rate {r.margin_rate:.0%}"
+        else f"{r.margin_rate:.0%} of revenue"
     )
-    notes.append(f"Cost {_fmt(r.cost)}; {basis}.")
+    rows = [
+        _est_row("extra spend per treated customer" + u, r.lift, mon, used),
+        _est_row(
+            f"extra revenue, all {n_t:,} treated customers" + u, r.incremental_revenue, mon, used
+        ),
+        _est_row(f"extra margin ({margin})" + u, r.incremental_margin, mon, used),
+    ]
+    if r.roi is not None:
+        rows.append(
+            _est_row(
+                "return on investment (%; 0 % = break-even)",
+                r.roi,
+                functools.partial(_pct, spec=",.1f"),
+                used,
+            )
+        )
+    rows.append(
+        _est_row(
+            "change in share who visited (percentage points)",
+            r.visit_rate,
+            lambda v: f"{100 * v:+.2f}",
+            used,
+        )
+    )
+    rows.append(_est_row("change in spend per visit" + u, r.spend_per_visit, mon, used))
+    est = _table(rows, ("", "estimate", f"{pct}% interval", "p-value", "how"))
+    checks = []
+    if r.revenue.cuped is not None:
+        checks.append(_est_row("without the adjustment" + u, r.revenue.welch, mon, used))
+    if r.revenue.bootstrap is not None:
+        checks.append(_est_row("by bootstrap" + u, r.revenue.bootstrap, mon, used, p=False))
+    check_html = ""
+    if checks:
+        check_html = (
+            "<h3>Checks: the extra spend per treated customer by other methods</h3>\n"
+            + _table(checks, ("", "estimate", f"{pct}% interval", "p-value", "how"))
+        )
+        if r.revenue.cuped is not None:
+            check_html += (
+                f"<p>The adjustment for pre-campaign spend (correlation "
+                f"{_fmt(r.revenue.correlation, '.2f')} with campaign spend) narrowed the "
+                f"interval: its variance is {_pct(r.revenue.variance_reduction, '.0f')} "
+                "smaller.</p>"
+            )
     return (
         f"<h2>Campaign result ({html.escape(_when(r.start))} to "
         f"{html.escape(_when(r.end))}, end exclusive)</h2>\n"
@@ -322,78 +570,248 @@ def _result_section(r: CampaignResult) -> str:
         + "\n"
         + est
         + "\n"
-        + "".join(f"<p>{n}</p>" for n in notes)
+        + check_html
     )
 
 
-def _kpi_section(k: KpiSeries) -> str:
-    first = k.first_off_track
-    if first is None:
-        status = '<p class="ok">On track on every tracked day.</p>'
-    else:
-        d = int(np.flatnonzero(k.off_track)[0])
-        status = (
-            f'<p class="bad">Off track from {html.escape(str(first))}: '
-            f"{html.escape(', '.join(k.reasons(d)))}.</p>"
+def _definitions(
+    r: CampaignResult | None,
+    k: KpiSeries | None,
+    a: AllocationSummary | None,
+    cur: str,
+    cost_note: str | None,
+) -> str:
+    items: list[tuple[str, str]] = []
+    if r is not None:
+        cost = (
+            "the campaign's total cost as given to measure_campaign(cost=), the base of the "
+            "return on investment"
         )
-    g = k.goals
-    goals = _table(
-        [
-            ("target ROI", _fmt(g.target_roi, ".1%"), _fmt(float(k.roi[-1]), ".1%")),
+        if cost_note:
+            cost += f" &mdash; here: {html.escape(cost_note)}"
+        items += [
+            (f"Cost ({format_money(r.cost, cur)})", cost + "."),
             (
-                "target redemption rate",
-                _fmt(g.target_redemption_rate, ".2%"),
-                _fmt(float(k.redemption_rate[-1]), ".2%"),
+                "Extra (incremental) revenue",
+                "what treated customers spent beyond what the control group shows they would "
+                "have spent anyway.",
             ),
-            ("budget", _fmt(g.budget), _fmt(float(k.cost[-1]))),
+            ("Extra margin", "the part of the extra revenue the business keeps."),
             (
-                "target incremental revenue",
-                _fmt(g.target_incremental_revenue),
-                _fmt(float(k.incremental_revenue[-1])),
+                "Return on investment (ROI)",
+                "(extra margin &minus; cost) / cost: 0 % is break-even, &minus;100 % means "
+                "nothing came back, 100 % means the cost came back twice.",
             ),
-        ],
-        ("goal", "target", f"to date ({k.days[-1]})"),
+            (
+                f"{round(100 * (1 - r.alpha))}% interval",
+                "the range the true value lies in with that confidence; a figure whose "
+                "interval contains 0 is not shown to differ from 0.",
+            ),
+        ]
+    if k is not None:
+        items.append(
+            (
+                f"Cost to date ({format_money(float(k.cost[-1]), cur)} by {k.days[-1]})",
+                "the campaign's cost through each day: the total cost spread evenly over the "
+                "campaign days, or as given per day.",
+            )
+        )
+        if k.goals.budget is not None:
+            items.append(
+                (
+                    f"Budget ({format_money(k.goals.budget, cur)})",
+                    "the spending limit set in Goals(budget=); cost to date is compared with "
+                    "its pro-rata path.",
+                )
+            )
+    if a is not None:
+        items.append(
+            (
+                f"Planned offer cost ({format_money(a.spend, cur)})",
+                "what the allocation expects its offers to cost (expected redemptions times "
+                "face value): a plan, not a measurement.",
+            )
+        )
+        if a.budget is not None:
+            items.append(
+                (
+                    f"Allocation budget ({format_money(a.budget, cur)})",
+                    "the limit the allocation had to respect.",
+                )
+            )
+    if not items:
+        return ""
+    return (
+        "<h2>What the figures mean</h2>\n<dl>"
+        + "".join(f"<dt>{html.escape(t)}</dt><dd>{d}</dd>" for t, d in items)
+        + "</dl>"
     )
-    charts = [_chart_revenue(k), _chart_roi(k), _chart_budget(k), _chart_redemptions(k)]
+
+
+def _status_cell(st: str) -> str:
+    cls = {"on track": "ok", "off track": "bad"}.get(st, "undecided")
+    return f'<span class="{cls}">{html.escape(st)}</span>'
+
+
+def _kpi_section(k: KpiSeries, cur: str) -> str:
+    g = k.goals
+    pct = round(100 * (1 - k.alpha))
+    mon = functools.partial(_money, cur=cur)
+    last = len(k) - 1
+    rows = []
+    if g.target_roi is not None:
+        rows.append(
+            (
+                "return on investment (%)",
+                f"at least {_pct(g.target_roi)}",
+                _pct(float(k.roi[-1])),
+                f"{_pct(float(k.roi_low[-1]))} to {_pct(float(k.roi_high[-1]))}",
+                _status_cell(str(k.roi_status[-1])),
+            )
+        )
+    if g.target_incremental_revenue is not None:
+        rows.append(
+            (
+                "extra revenue" + _unit(cur),
+                mon(g.target_incremental_revenue),
+                mon(float(k.incremental_revenue[-1])),
+                f"{mon(float(k.incremental_revenue_low[-1]))} to "
+                f"{mon(float(k.incremental_revenue_high[-1]))}",
+                _status_cell(str(k.revenue_status[-1])),
+            )
+        )
+    if g.target_redemption_rate is not None:
+        rows.append(
+            (
+                "treated customers who redeemed (%)",
+                _pct(g.target_redemption_rate, ".2f"),
+                _pct(float(k.redemption_rate[-1]), ".2f"),
+                "counted exactly",
+                _status_cell(str(k.redemption_status[-1])),
+            )
+        )
+    if g.budget is not None:
+        rows.append(
+            (
+                "cost against budget" + _unit(cur),
+                mon(g.budget),
+                mon(float(k.cost[-1])),
+                "counted exactly",
+                _status_cell(str(k.budget_status[-1])),
+            )
+        )
+    goals = (
+        _table(rows, ("goal", "target", f"to date ({k.days[-1]})", f"{pct}% interval", "status"))
+        if rows
+        else "<p>No goals were set (Goals()), so none is judged.</p>"
+    )
+    idx = sorted({*range(6, len(k), 7), last})
+    week = _table(
+        [
+            (
+                html.escape(str(k.days[d])),
+                mon(float(k.incremental_revenue[d]), spec=",.0f"),
+                f"{mon(float(k.incremental_revenue_low[d]), spec=',.0f')} to "
+                f"{mon(float(k.incremental_revenue_high[d]), spec=',.0f')}",
+                mon(float(k.cost[d])),
+                _pct(float(k.roi[d]), ",.0f"),
+                f"{_pct(float(k.roi_low[d]), ',.0f')} to {_pct(float(k.roi_high[d]), ',.0f')}",
+                _status_cell(str(k.status[d])),
+            )
+            for d in idx
+        ],
+        (
+            "day",
+            "extra revenue to date" + _unit(cur),
+            f"{pct}% interval",
+            "cost to date" + _unit(cur),
+            "ROI to date",
+            f"{pct}% interval",
+            "status",
+        ),
+    )
+    charts = [
+        _chart_revenue(k, cur),
+        _chart_roi(k),
+        _chart_budget(k, cur),
+        _chart_redemptions(k),
+    ]
     return (
         f"<h2>Daily tracking ({len(k)} days, {k.n_treated:,} treated, "
         f"{k.n_control:,} control)</h2>\n"
-        + status
-        + "\n"
         + goals
+        + "\n<h3>Status by week</h3>\n"
+        + week
         + "\n"
         + "\n".join(f'<div class="fig">{c}</div>' for c in charts)
     )
 
 
-def _allocation_section(a: AllocationSummary) -> str:
+def _allocation_section(
+    a: AllocationSummary, r: CampaignResult | None, cur: str, used: set[int]
+) -> str:
+    mon = functools.partial(_money, cur=cur)
+    used.add(7)
+    price = a.shadow_price
+    if price is None:
+        price_text = "&ndash;"
+    else:
+        price_text = html.escape(format_money(price, cur, ",.3f"))
+        if price == 0:
+            price_text += " (the budget does not limit the plan)"
+    if a.gap is None:
+        quality = "&ndash;"
+    elif a.gap <= 1e-4:
+        quality = f"proven best (within {_pct(a.gap, '.2f')})"
+    else:
+        quality = f"within {_pct(a.gap, '.2f')} of the best possible plan"
     rows = [
-        ("offer spend", _fmt(a.spend)),
-        ("budget", _fmt(a.budget)),
-        ("expected return", _fmt(a.expected_return)),
-        ("shadow price of budget", _fmt(a.shadow_price, ".4g")),
-        ("optimality gap", _fmt(a.gap, ".3%")),
-        ("customers reached", _fmt(a.n_customers, ",d")),
-        ("offers allocated", _fmt(a.n_offers, ",d")),
-        ("status", _fmt(a.status)),
+        ("planned offer cost (expected)" + _unit(cur), mon(a.spend)),
+        ("allocation budget" + _unit(cur), mon(a.budget)),
+        ("expected return of the plan" + _unit(cur), mon(a.expected_return)),
+        (f"value of one more {format_money(1.0, cur, ',.0f')} of budget", price_text),
+        ("plan quality" + _sup(7), quality),
+        ("customers in the plan", _fmt(a.n_customers, ",d")),
+        ("offers in the plan", _fmt(a.n_offers, ",d")),
     ]
-    return "<h2>Allocation</h2>\n" + _table(rows)
+    notes = []
+    if r is not None and a.n_customers is not None and a.n_customers != r.treated.n_customers:
+        notes.append(
+            f"The plan reaches {a.n_customers:,} customers, while the measurement compares "
+            f"{r.treated.n_customers:,} treated customers with {r.control.n_customers:,} "
+            "controls: only the customers given to measure_campaign are measured (e.g. those "
+            "for whom a comparable control was found), and the plan may be a proposal rather "
+            "than the campaign that ran."
+        )
+    return (
+        "<h2>Offer plan (the allocation)</h2>\n"
+        + _table(rows)
+        + "".join(f'<p class="note">{n}</p>' for n in notes)
+    )
 
 
 _CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2em auto;max-width:60em;
 color:#222;padding:0 1em}
 h1{font-size:1.6em}h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #ddd}
+h3{font-size:1.02em;margin:.9em 0 .2em}
 table{border-collapse:collapse;margin:.8em 0}th,td{padding:.25em .8em;text-align:right;
-border-bottom:1px solid #eee}th:first-child{text-align:left}
+border-bottom:1px solid #eee}td{white-space:nowrap}th:first-child{text-align:left}
 .chart{max-width:100%;height:auto}.fig{margin:1em 0}.ok{color:#2a7a2a}.bad{color:#b22}
+.undecided{color:#8a6d00}.warnings{border:2px solid #b22;background:#fff4f4;padding:.2em 1em;
+margin:1em 0}.warn{color:#811}.q p{margin:.2em 0 .6em}.note{color:#444}
+dt{font-weight:600;margin-top:.4em}dd{margin-left:1.2em}
 footer{margin-top:2em;color:#777;font-size:.85em}
 """
 
 
 def _render_html_iv(
-    result: Any, kpis: Any, allocation: Any, title: Any
+    result: Any, kpis: Any, allocation: Any, title: Any, cost_note: Any
 ) -> AllocationSummary | None:
+    if cost_note is not None and not isinstance(cost_note, str):
+        raise ValidationError(
+            "cost_note must be a str saying what the cost covers, or None", field="cost_note"
+        )
     if result is None and kpis is None:
         raise ValidationError(
             "render_html needs a CampaignResult (result=) or a KpiSeries (kpis=)", field="result"
@@ -428,6 +846,8 @@ def render_html(
     allocation: AllocationSummary | Mapping[str, Any] | None = None,
     title: str = "Campaign report",
     path: str | os.PathLike[str] | None = None,
+    currency: str = "$",
+    cost_note: str | None = None,
 ) -> str:
     """Render one self-contained HTML report; optionally write it to ``path``.
 
@@ -445,6 +865,12 @@ def render_html(
     title : str
     path : path-like, optional
         Write the HTML there (UTF-8).
+    currency : str
+        Symbol (``"$"``, ``"€"``) or ISO 4217 code (``"EUR"``) shown on every
+        amount and money axis; ``""`` for none.
+    cost_note : str, optional
+        What the campaign's cost covers (e.g. "123 redeemed coupons at $1
+        face value"), shown with the definition of cost.
 
     Returns
     -------
@@ -460,6 +886,12 @@ def render_html(
 
     Notes
     -----
+    The page opens with every warning of the result and the series (the ones
+    their ``summary()`` prints: a non-randomised comparison, a sample-ratio
+    mismatch, partial data, no margin rate), then answers four questions in
+    plain sentences: did it work, what did it return, is it on track, can we
+    trust the comparison. Tables carry their units; methods are in footnotes.
+
     Charts are SVG from matplotlib's object-oriented API (no ``pyplot``, so no
     global state and no GUI backend), each embedded as a base64 ``data:``
     image so their element ids cannot collide. The page has no ``<script>``.
@@ -475,8 +907,12 @@ def render_html(
     >>> page = render_html(result=res, allocation={"spend": 50.0, "budget": 60.0})
     >>> page.startswith("<!DOCTYPE html>"), "<script" in page
     (True, False)
+    >>> "Did it work?" in page and "Cost ($50.00)</dt>" in page
+    True
     """
-    alloc = _render_html_iv(result, kpis, allocation, title)
+    alloc = _render_html_iv(result, kpis, allocation, title, cost_note)
+    cur = check_currency(currency)
+    used: set[int] = {5}
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -485,12 +921,24 @@ def render_html(
         f"<style>{_CSS}</style></head><body>",
         f"<h1>{html.escape(title)}</h1>",
     ]
+    parts.append(_warnings(result, kpis))
+    parts.append(_headlines(result, kpis, cur))
     if result is not None:
-        parts.append(_result_section(result))
+        parts.append(_result_section(result, cur, used))
     if kpis is not None:
-        parts.append(_kpi_section(kpis))
+        used.add(6)
+        parts.append(_kpi_section(kpis, cur))
     if alloc is not None:
-        parts.append(_allocation_section(alloc))
+        parts.append(_allocation_section(alloc, result, cur, used))
+    parts.append(_definitions(result, kpis, alloc, cur, cost_note))
+    notes = dict(_FOOTNOTES)
+    if alloc is not None and alloc.status:
+        notes[7] += f" The solver's own message: {alloc.status}."
+    parts.append(
+        '<h2>Methods</h2>\n<ol class="notes">'
+        + "".join(f'<li id="fn{n}" value="{n}">{html.escape(notes[n])}</li>' for n in sorted(used))
+        + "</ol>"
+    )
     parts.append(
         f"<footer>onetoone {html.escape(__version__)}: intervals are two-sided; see "
         "docs/measurement.md for the methods.</footer></body></html>"

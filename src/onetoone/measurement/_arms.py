@@ -11,6 +11,8 @@ import numpy.typing as npt
 from onetoone._arrays import SECONDS_PER_DAY, TimeLike, as_1d, readonly, to_datetime64
 from onetoone.data import IdIndex, Transactions
 from onetoone.errors import EmptyInputError, UnknownIdError, ValidationError
+from onetoone.measurement._holdout import Holdout
+from onetoone.measurement._stats import _check_design, check_fraction
 
 __all__ = ["Redemptions"]
 
@@ -145,6 +147,39 @@ def resolve_arms(transactions: Transactions, treated: Any, control: Any, missing
     return Arms(ids_treated=t, ids_control=c, codes_treated=codes[0], codes_control=codes[1])
 
 
+def resolve_design(
+    treated: Any, control: Any, holdout: Any, holdout_fraction: Any, observational: Any
+) -> tuple[Any, Any, float | None]:
+    """The arms and the assigned control share from ``holdout=`` or the explicit arguments."""
+    fraction = _check_design(holdout_fraction, observational)
+    if holdout is None:
+        if treated is None or control is None:
+            raise ValidationError(
+                "give the arms: treated= and control= (customer ids), or holdout= (a Holdout "
+                "from assign_holdout)",
+                field="treated" if treated is None else "control",
+            )
+        return treated, control, fraction
+    if not isinstance(holdout, Holdout):
+        raise ValidationError(
+            f"holdout must be a Holdout (from assign_holdout), got {type(holdout).__name__}",
+            field="holdout",
+        )
+    if observational:
+        raise ValidationError(
+            "holdout= is a randomised split, but observational=True; drop one of them",
+            field="observational",
+        )
+    if fraction is not None:
+        raise ValidationError(
+            "holdout_fraction is taken from holdout=; pass one of them",
+            field="holdout_fraction",
+        )
+    t = holdout.treated if treated is None else treated
+    c = holdout.control if control is None else control
+    return t, c, check_fraction(holdout.fraction, "holdout.fraction")
+
+
 def resolve_window(start: TimeLike, end: TimeLike) -> tuple[np.datetime64, np.datetime64]:
     s = to_datetime64(start, "start")
     e = to_datetime64(end, "end")
@@ -156,15 +191,97 @@ def resolve_window(start: TimeLike, end: TimeLike) -> tuple[np.datetime64, np.da
     return s, e
 
 
+_DAY = np.timedelta64(86400, "s")
+_MAX_PRE_DAYS = 36_525
+
+
+def _fmt_t(t: np.datetime64) -> str:
+    day = t.astype("datetime64[D]")
+    return str(day) if day == t else str(t).replace("T", " ")
+
+
+def check_window_in_log(
+    transactions: Transactions,
+    start: np.datetime64,
+    end: np.datetime64,
+    *,
+    names: tuple[str, str] = ("start", "end"),
+) -> tuple[np.datetime64, np.datetime64]:
+    """Raise unless the log has transactions in ``[start, end)``; return the log's period.
+
+    A window entirely before or after the log, or one in which nobody bought
+    anything, would measure a lift of exactly 0 and an ROI of -1 from data that
+    is simply not there.
+    """
+    if transactions.n_rows == 0:
+        raise ValidationError(
+            "transactions has no rows; load the log that covers the campaign",
+            field="transactions",
+        )
+    first, last = (t.astype("datetime64[s]") for t in transactions.period)
+    period = f"{_fmt_t(first)} .. {_fmt_t(last)}"
+    window = f"{_fmt_t(start)} .. {_fmt_t(end)} (end exclusive)"
+    label = "/".join(names)
+    if end <= first or start > last:
+        where, field = ("before", names[1]) if end <= first else ("after", names[0])
+        raise ValidationError(
+            f"{label}: the window {window} lies entirely {where} the transaction log, which "
+            f"covers {period}; nothing can be measured there (lift 0, ROI -1 would be "
+            f"artefacts). Pass {label} inside the log's period, or load the log that covers "
+            "the campaign (check the year and the time zone)",
+            field=field,
+        )
+    if not bool(window_mask(transactions, start, end).any()):
+        raise ValidationError(
+            f"{label}: the window {window} holds no transaction at all, although the log "
+            f"covers {period} (a gap in the log?); pass {label} around the days the "
+            "campaign ran, or load the missing data",
+            field=names[0],
+        )
+    return first, last
+
+
+def coverage_gaps(
+    start: np.datetime64, end: np.datetime64, log_period: tuple[np.datetime64, np.datetime64]
+) -> tuple[bool, bool]:
+    """(log starts after the window's first day, log ends before the window's last day)."""
+    first, last = log_period
+    day = min(_DAY, end - start)
+    return bool(first >= start + day), bool(last < end - day)
+
+
+def coverage_warning(
+    what: str,
+    start: np.datetime64,
+    end: np.datetime64,
+    log_period: tuple[np.datetime64, np.datetime64],
+) -> str | None:
+    """A sentence when the log covers only part of ``[start, end)``, else None."""
+    late, early = coverage_gaps(start, end, log_period)
+    if not (late or early):
+        return None
+    first, last = log_period
+    parts = []
+    if late:
+        parts.append(f"starts on {_fmt_t(first)}, after the {what} start {_fmt_t(start)}")
+    if early:
+        parts.append(f"ends on {_fmt_t(last)}, before the {what} end {_fmt_t(end)}")
+    return (
+        f"PARTIAL DATA: the transaction log {' and '.join(parts)}; the {what} figures cover "
+        "only the days in the log (customers' missing days count as no purchase)"
+    )
+
+
 def resolve_pre_period(
     pre_period: PrePeriod, start: np.datetime64
 ) -> tuple[np.datetime64, np.datetime64] | None:
     if pre_period is None:
         return None
     if isinstance(pre_period, (int, np.integer)) and not isinstance(pre_period, bool):
-        if pre_period < 1:
+        if not 1 <= pre_period <= _MAX_PRE_DAYS:
             raise ValidationError(
-                f"pre_period as a number of days must be >= 1, got {pre_period}",
+                f"pre_period as a number of days must lie in [1, {_MAX_PRE_DAYS:,}] (a "
+                f"century), got {pre_period}; pass the days before start, e.g. 90",
                 field="pre_period",
             )
         return start - np.timedelta64(int(pre_period) * 86400, "s"), start

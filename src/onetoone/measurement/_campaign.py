@@ -19,19 +19,26 @@ from onetoone.measurement._arms import (
     Redemptions,
     check_cost,
     check_margin_rate,
+    check_window_in_log,
+    coverage_warning,
     gather,
     redemptions_in_arms,
     resolve_arms,
+    resolve_design,
     resolve_pre_period,
     resolve_window,
     spend_and_visits,
 )
+from onetoone.measurement._holdout import Holdout
 from onetoone.measurement._stats import (
     ArmComparison,
     Estimate,
+    SampleRatio,
     _check_alpha,
     _check_bootstrap,
+    check_currency,
     compare_arms,
+    format_money,
     ratio_difference,
 )
 
@@ -115,6 +122,13 @@ class CampaignResult:
         Redemptions given but not counted: outside the window or by customers
         in neither arm.
     alpha : float
+    sample_ratio : SampleRatio
+        Sample-ratio check of the arm sizes against the assigned holdout
+        fraction (``"not applicable"`` for an observational comparison).
+    observational : bool
+        True when the arms were not randomised (e.g. a matched control).
+    log_period : (datetime64, datetime64) or None
+        First and last transaction time of the log measured.
     """
 
     start: np.datetime64
@@ -135,42 +149,115 @@ class CampaignResult:
     breakeven_lift: float
     redemptions_outside: int
     alpha: float
+    sample_ratio: SampleRatio = attrs.field(
+        default=attrs.Factory(
+            lambda self: SampleRatio(
+                "not checked", self.treated.n_customers, self.control.n_customers
+            ),
+            takes_self=True,
+        )
+    )
+    observational: bool = False
+    log_period: tuple[np.datetime64, np.datetime64] | None = None
 
-    def summary(self) -> str:
-        """A plain-text ROI summary."""
+    @property
+    def srm_p_value(self) -> float:
+        """p-value of the sample-ratio check (NaN when not run or not applicable)."""
+        return self.sample_ratio.p_value
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """Everything a reader must know before trusting the figures, one sentence each.
+
+        The console summary and the HTML report both print these.
+        """
+        out = []
+        if self.observational:
+            out.append(
+                "NOT RANDOMISED: the control group was not drawn at random (e.g. matched on "
+                "past behaviour), so the lift mixes the campaign's effect with how customers "
+                "were selected; read it as an association, not a proven effect"
+            )
+        if self.sample_ratio.status in ("mismatch", "not checked"):
+            out.append(str(self.sample_ratio))
+        if self.log_period is not None:
+            w = coverage_warning("campaign", self.start, self.end, self.log_period)
+            if w is not None:
+                out.append(w)
+            if self.pre_period is not None:
+                w = coverage_warning(
+                    "pre-period", self.pre_period[0], self.pre_period[1], self.log_period
+                )
+                if w is not None:
+                    out.append(w)
+        if self.margin_rate is None and self.roi is not None:
+            out.append(
+                "NO MARGIN RATE: all incremental revenue is counted as margin, so the ROI is an "
+                "upper bound; pass margin_rate= for the true return"
+            )
+        return tuple(out)
+
+    def summary(self, *, currency: str = "$") -> str:
+        """A plain-text ROI summary, warnings first.
+
+        Parameters
+        ----------
+        currency : str
+            Symbol (``"$"``) or ISO code (``"EUR"``) shown on every amount.
+        """
+        cur = check_currency(currency)
         t, c = self.treated, self.control
         pct = round(100 * (1 - self.alpha))
+
+        def money(v: float) -> str:
+            return format_money(v, cur)
+
+        def est(e: Estimate) -> str:
+            p = "" if math.isnan(e.p_value) else f", p={e.p_value:.3g}"
+            big = max(abs(e.estimate), abs(e.ci_low), abs(e.ci_high))
+            spec = ",.0f" if big >= 1000 else ",.2f" if big >= 1 else ".3g"
+            return (
+                f"{format_money(e.estimate, cur, spec)} [{pct}% CI "
+                f"{format_money(e.ci_low, cur, spec)} .. {format_money(e.ci_high, cur, spec)}]"
+                f"{p} ({e.method})"
+            )
+
+        unit = f" ({cur})" if cur else ""
         lines = [
-            f"campaign {self.start} .. {self.end} (end exclusive)",
+            f"campaign {_when(self.start)} .. {_when(self.end)} (end exclusive), "
+            f"{'observational' if self.observational else 'randomised'} comparison",
+        ]
+        lines += [f"WARNING: {w}" for w in self.warnings]
+        lines += [
             f"{'':<26}{'treated':>14}{'control':>14}",
             f"{'customers':<26}{t.n_customers:>14,}{c.n_customers:>14,}",
-            f"{'spend per customer':<26}{t.spend_per_customer:>14,.3f}"
+            f"{'spend per customer' + unit:<26}{t.spend_per_customer:>14,.3f}"
             f"{c.spend_per_customer:>14,.3f}",
-            f"{'visit rate':<26}{t.visit_rate:>14.4f}{c.visit_rate:>14.4f}",
-            f"{'spend per visit':<26}{t.spend_per_visit:>14,.3f}{c.spend_per_visit:>14,.3f}",
+            f"{'visit rate':<26}{t.visit_rate:>14.2%}{c.visit_rate:>14.2%}",
+            f"{'spend per visit' + unit:<26}{t.spend_per_visit:>14,.3f}{c.spend_per_visit:>14,.3f}",
             f"{'redemptions (redeemers)':<26}{f'{t.redemptions} ({t.redeemers})':>14}"
             f"{f'{c.redemptions} ({c.redeemers})':>14}",
         ]
         if self.pre_period is not None:
             lines.append(
-                f"{'pre-period spend':<26}{t.pre_spend_per_customer:>14,.3f}"
+                f"{'pre-period spend' + unit:<26}{t.pre_spend_per_customer:>14,.3f}"
                 f"{c.pre_spend_per_customer:>14,.3f}"
             )
-        lines.append(f"lift per customer (Welch): {self.revenue.welch}")
+        lines.append(f"lift per customer (Welch): {est(self.revenue.welch)}")
         if self.revenue.cuped is not None:
             lines.append(
-                f"lift per customer (CUPED):  {self.revenue.cuped}  theta="
+                f"lift per customer (CUPED):  {est(self.revenue.cuped)}  theta="
                 f"{self.revenue.theta:.4g}, variance reduction "
                 f"{self.revenue.variance_reduction:.2%}"
             )
         if self.revenue.bootstrap is not None:
-            lines.append(f"lift per customer (bootstrap): {self.revenue.bootstrap}")
-        lines.append(f"incremental revenue: {self.incremental_revenue}")
+            lines.append(f"lift per customer (bootstrap): {est(self.revenue.bootstrap)}")
+        lines.append(f"incremental revenue: {est(self.incremental_revenue)}")
         basis = (
             "revenue (no margin_rate)" if self.margin_rate is None else f"{self.margin_rate:.0%}"
         )
-        lines.append(f"incremental margin at {basis}: {self.incremental_margin}")
-        lines.append(f"cost: {self.cost:,.2f}")
+        lines.append(f"incremental margin at {basis}: {est(self.incremental_margin)}")
+        lines.append(f"cost: {money(self.cost)} (the base of the ROI)")
         if self.roi is None:
             lines.append("ROI: undefined (cost is 0)")
         else:
@@ -179,9 +266,20 @@ class CampaignResult:
                 f"ROI: {r.estimate:.1%} [{pct}% CI {r.ci_low:.1%} .. {r.ci_high:.1%}], "
                 f"p(ROI = 0) = {r.p_value:.3g}"
             )
-        lines.append(f"visit-rate lift: {self.visit_rate}")
-        lines.append(f"spend-per-visit lift: {self.spend_per_visit}")
+        v = self.visit_rate
+        lines.append(
+            f"visit-rate lift: {100 * v.estimate:+.2f} percentage points [{pct}% CI "
+            f"{100 * v.ci_low:+.2f} .. {100 * v.ci_high:+.2f}], p={v.p_value:.3g}"
+        )
+        lines.append(f"spend-per-visit lift: {est(self.spend_per_visit)}")
+        lines.append(str(self.sample_ratio))
         return "\n".join(lines)
+
+
+def _when(t: np.datetime64) -> str:
+    """A time as a date when it is midnight, else to the second."""
+    day = t.astype("datetime64[D]")
+    return str(day) if day == t else str(t).replace("T", " ")
 
 
 def _measure_campaign_iv(
@@ -197,6 +295,9 @@ def _measure_campaign_iv(
     missing: str,
     bootstrap: int,
     alpha: float,
+    holdout: Any,
+    holdout_fraction: Any,
+    observational: Any,
 ) -> tuple[Any, ...]:
     if not isinstance(transactions, Transactions):
         raise ValidationError(
@@ -205,10 +306,16 @@ def _measure_campaign_iv(
             "per-customer arrays",
             field="transactions",
         )
+    treated, control, fraction = resolve_design(
+        treated, control, holdout, holdout_fraction, observational
+    )
     s, e = resolve_window(start, end)
+    log_period = check_window_in_log(transactions, s, e)
     c = check_cost(cost)
     m = check_margin_rate(margin_rate)
     pre = resolve_pre_period(pre_period, s)
+    if pre is not None:
+        check_window_in_log(transactions, pre[0], pre[1], names=("pre_period", "pre_period"))
     if redemptions is not None and not isinstance(redemptions, Redemptions):
         raise ValidationError(
             "redemptions must be a Redemptions (Redemptions.from_arrays) or None",
@@ -217,7 +324,7 @@ def _measure_campaign_iv(
     _check_alpha(alpha)
     _check_bootstrap(bootstrap)
     arms = resolve_arms(transactions, treated, control, missing)
-    return arms, s, e, c, m, pre
+    return arms, s, e, c, m, pre, fraction, log_period
 
 
 def roi_estimate(lift: Estimate, *, n_treated: int, margin: float, cost: float) -> Estimate:
@@ -236,8 +343,8 @@ def roi_estimate(lift: Estimate, *, n_treated: int, margin: float, cost: float) 
 def measure_campaign(
     transactions: Transactions,
     *,
-    treated: Any,
-    control: Any,
+    treated: Any = None,
+    control: Any = None,
     start: TimeLike,
     end: TimeLike,
     cost: float,
@@ -248,6 +355,9 @@ def measure_campaign(
     bootstrap: int = 0,
     random_state: RandomState = None,
     alpha: float = 0.05,
+    holdout: Holdout | None = None,
+    holdout_fraction: float | None = None,
+    observational: bool = False,
 ) -> CampaignResult:
     """Measure a campaign: arm figures, incremental revenue and margin, ROI, intervals.
 
@@ -256,11 +366,12 @@ def measure_campaign(
     transactions : Transactions
         The log; it must cover the campaign window (and the pre-period).
     treated, control : array-like of ids
-        Distinct, disjoint customer ids (e.g. ``holdout.treated`` and
-        ``holdout.control``). Every customer counts, including those who bought
-        nothing in the window (outcome 0).
+        Distinct, disjoint customer ids. Every customer counts, including those
+        who bought nothing in the window (outcome 0). Default: the arms of
+        ``holdout``.
     start, end : time
-        The window ``start <= t < end`` (pass the day after an inclusive end date).
+        The window ``start <= t < end`` (pass the day after an inclusive end
+        date). It must overlap the log and hold transactions.
     cost : float
         Total campaign cost (>= 0), in the currency of ``value``.
     pre_period : (start, end) pair, int or None
@@ -280,6 +391,18 @@ def measure_campaign(
         Seeds the bootstrap.
     alpha : float
         1 - confidence level.
+    holdout : Holdout, optional
+        The randomised split (:func:`assign_holdout`): supplies the arms (unless
+        ``treated``/``control`` are given, e.g. the subset actually contacted)
+        and the assigned fraction for the sample-ratio check.
+    holdout_fraction : float, optional
+        The assigned control share, when the arms come without a ``Holdout``.
+        Without it (or ``holdout``) the sample-ratio check is not run, and the
+        result says so.
+    observational : bool
+        True when the control group was not randomised (e.g.
+        :func:`matched_control`): no sample-ratio check, and the result warns
+        that the lift mixes effect and selection.
 
     Returns
     -------
@@ -288,8 +411,10 @@ def measure_campaign(
     Raises
     ------
     ValidationError
-        Overlapping arms, duplicate ids, ``end`` not after ``start``, negative
-        or non-finite ``cost``, a pre-period overlapping the campaign, bad options.
+        Overlapping arms, duplicate ids, ``end`` not after ``start``, a window
+        (or pre-period) entirely outside the log or without any transaction,
+        negative or non-finite ``cost``, a pre-period overlapping the campaign,
+        ``holdout`` with ``holdout_fraction`` or ``observational``, bad options.
     EmptyInputError
         An empty arm.
     UnknownIdError
@@ -306,6 +431,11 @@ def measure_campaign(
     per visit is a ratio of per-customer sums, compared by the delta method
     (:func:`ratio_difference`); the visit rate by Welch on the 0/1 visited flag.
 
+    The arm sizes are tested against the assigned fraction (chi-square,
+    :class:`SampleRatio`). A window that the log covers only in part (it starts
+    after the window's first day or ends before its last) is measured on the
+    days present and reported in :attr:`CampaignResult.warnings`.
+
     Examples
     --------
     >>> from onetoone.datasets import synthetic_transactions
@@ -318,8 +448,10 @@ def measure_campaign(
     (300, 300)
     >>> res.lift.method, res.revenue.variance_reduction > 0
     ('cuped-welch', True)
+    >>> res.sample_ratio.status    # no holdout= or holdout_fraction= given
+    'not checked'
     """
-    arms, s, e, c, m, pre = _measure_campaign_iv(
+    arms, s, e, c, m, pre, fraction, log_period = _measure_campaign_iv(
         transactions,
         treated,
         control,
@@ -332,6 +464,9 @@ def measure_campaign(
         missing,
         bootstrap,
         alpha,
+        holdout,
+        holdout_fraction,
+        observational,
     )
     spend, visits = spend_and_visits(transactions, s, e)
     yt, yc = gather(spend, arms.codes_treated), gather(spend, arms.codes_control)
@@ -348,6 +483,8 @@ def measure_campaign(
         alpha=alpha,
         bootstrap=bootstrap,
         random_state=random_state,
+        holdout_fraction=fraction,
+        observational=observational,
     )
     visit_rate = compare_arms((vt > 0).astype(np.float64), (vc > 0).astype(np.float64), alpha=alpha)
     spv = ratio_difference(yt, vt, yc, vc, alpha=alpha)
@@ -410,4 +547,7 @@ def measure_campaign(
         breakeven_lift=breakeven,
         redemptions_outside=outside,
         alpha=float(alpha),
+        sample_ratio=revenue.sample_ratio,
+        observational=observational,
+        log_period=log_period,
     )

@@ -19,21 +19,43 @@ from onetoone.measurement._arms import (
     PrePeriod,
     Redemptions,
     check_margin_rate,
+    check_window_in_log,
+    coverage_warning,
     day_index,
     gather,
     redemptions_in_arms,
     resolve_arms,
+    resolve_design,
     resolve_pre_period,
     resolve_window,
     spend_and_visits,
     window_mask,
 )
-from onetoone.measurement._stats import _check_alpha
+from onetoone.measurement._holdout import Holdout
+from onetoone.measurement._stats import (
+    SampleRatio,
+    _check_alpha,
+    check_currency,
+    format_money,
+    sample_ratio,
+)
 
-__all__ = ["Goals", "KpiSeries", "track_kpis"]
+__all__ = ["GOALS", "Goals", "KpiSeries", "track_kpis"]
 
 _F64 = npt.NDArray[np.float64]
 _B = npt.NDArray[np.bool_]
+_S = npt.NDArray[np.str_]
+
+#: The goals :func:`track_kpis` judges, in the order they are reported.
+GOALS = ("roi", "revenue", "redemption", "budget")
+
+ON_TRACK, OFF_TRACK, UNDECIDED, NO_GOAL = "on track", "off track", "not yet decided", "no goal"
+_LABEL = {
+    "roi": "ROI",
+    "revenue": "incremental revenue",
+    "redemption": "redemptions",
+    "budget": "budget",
+}
 
 
 def _opt_nonneg(name: str) -> Any:
@@ -54,8 +76,43 @@ def _opt_rate(inst: Any, attribute: Any, value: float | None) -> None:
         )
 
 
-def _opt_float(value: Any) -> float | None:
-    return None if value is None else float(value)
+def _number(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValidationError(
+            f"Goals.{name} must be a number, got {type(value).__name__} {value!r}", field=name
+        )
+    v = float(value)
+    if not math.isfinite(v):
+        raise ValidationError(f"Goals.{name} must be finite, got {value!r}", field=name)
+    return v
+
+
+def _opt_num(value: Any, name: str) -> float | None:
+    return None if value is None else _number(name, value)
+
+
+def _conv_target_roi(value: Any) -> float | None:
+    return _opt_num(value, "target_roi")
+
+
+def _conv_target_redemption_rate(value: Any) -> float | None:
+    return _opt_num(value, "target_redemption_rate")
+
+
+def _conv_budget(value: Any) -> float | None:
+    return _opt_num(value, "budget")
+
+
+def _conv_target_incremental_revenue(value: Any) -> float | None:
+    return _opt_num(value, "target_incremental_revenue")
+
+
+def _conv_budget_upfront(value: Any) -> float:
+    return _number("budget_upfront", value)
+
+
+def _conv_tolerance(value: Any) -> float:
+    return _number("tolerance", value)
 
 
 @attrs.frozen
@@ -65,17 +122,21 @@ class Goals:
     Attributes
     ----------
     target_roi : float, optional
-        Target ROI at the end (0.0 = break even). A day is off track when the
-        upper confidence bound of ROI to date is below it.
+        Target ROI at the end (0.0 = break even). A day is *on track* when the
+        whole confidence interval of ROI to date is above it, *off track* when
+        the whole interval is below it, and *not yet decided* otherwise.
     target_redemption_rate : float, optional
-        Target share of treated customers who redeem by the end. Off track when
-        the rate to date is below ``(1 - tolerance)`` times the pro-rata target.
+        Target share of treated customers who redeem by the end. On track when
+        the rate to date reaches ``(1 - tolerance)`` times the pro-rata target,
+        else off track (a count, known exactly).
     budget : float, optional
         Total budget. Off track when cost to date exceeds the budget, or
-        ``(1 + tolerance)`` times the pro-rata budget (burning too fast).
+        ``(1 + tolerance)`` times the pro-rata budget (burning too fast), else
+        on track.
     target_incremental_revenue : float, optional
-        Target incremental revenue at the end. Off track when the upper
-        confidence bound to date is below ``(1 - tolerance)`` times pro rata.
+        Target incremental revenue at the end. On track when the whole interval
+        to date is at or above ``(1 - tolerance)`` times pro rata, off track
+        when it is below, else not yet decided.
     budget_upfront : float
         Part of the budget planned to be spent on the first day (e.g. printing
         and mailing); the pro-rata budget path is ``budget_upfront + (budget -
@@ -83,7 +144,8 @@ class Goals:
     tolerance : float
         Slack around the pro-rata paths (default 0.1).
     warmup_days : int
-        Days at the start on which no flag is raised (too little data).
+        Days at the start on which no goal is judged (too little data): every
+        goal is "not yet decided" then.
 
     Examples
     --------
@@ -91,18 +153,24 @@ class Goals:
     5000.0
     """
 
-    target_roi: float | None = attrs.field(default=None, converter=_opt_float)
+    target_roi: float | None = attrs.field(default=None, converter=_conv_target_roi)
     target_redemption_rate: float | None = attrs.field(
-        default=None, converter=_opt_float, validator=_opt_rate
+        default=None, converter=_conv_target_redemption_rate, validator=_opt_rate
     )
     budget: float | None = attrs.field(
-        default=None, converter=_opt_float, validator=_opt_nonneg("budget")
+        default=None, converter=_conv_budget, validator=_opt_nonneg("budget")
     )
-    target_incremental_revenue: float | None = attrs.field(default=None, converter=_opt_float)
+    target_incremental_revenue: float | None = attrs.field(
+        default=None, converter=_conv_target_incremental_revenue
+    )
     budget_upfront: float = attrs.field(
-        default=0.0, converter=float, validator=_opt_nonneg("budget_upfront")
+        default=0.0,
+        converter=_conv_budget_upfront,
+        validator=_opt_nonneg("budget_upfront"),
     )
-    tolerance: float = attrs.field(default=0.1, converter=float, validator=_opt_nonneg("tolerance"))
+    tolerance: float = attrs.field(
+        default=0.1, converter=_conv_tolerance, validator=_opt_nonneg("tolerance")
+    )
     warmup_days: Any = attrs.field(default=3)
 
     def __attrs_post_init__(self) -> None:
@@ -161,8 +229,15 @@ class KpiSeries:
         ``cost / budget`` (NaN without a budget goal).
     revenue_goal, redemption_goal, budget_goal : float arrays
         The pro-rata goal paths (NaN where no goal).
+    roi_status, revenue_status, redemption_status, budget_status : str arrays
+        Each goal judged each day: ``"on track"``, ``"off track"``, ``"not yet
+        decided"`` (an interval that straddles the target, or a warm-up day) or
+        ``"no goal"`` (see :class:`Goals`).
+    status : str array
+        All goals together: off track when any goal is, on track when every
+        goal set is, ``"no goal"`` without goals, else not yet decided.
     roi_off_track, revenue_off_track, redemption_off_track, budget_off_track : bool arrays
-        Flags per goal (never set during warm-up).
+        ``<goal>_status == "off track"`` (never set during warm-up).
     off_track : bool array
         The union of the flags.
     offers, offer_redeemers, offer_redemption_rate : arrays
@@ -171,6 +246,12 @@ class KpiSeries:
     method : str
         ``"welch"`` or ``"cuped-welch"``.
     alpha : float
+    sample_ratio : SampleRatio
+        Sample-ratio check of the arm sizes (see :func:`measure_campaign`).
+    observational : bool
+        True when the arms were not randomised.
+    log_period : (datetime64, datetime64) or None
+        First and last transaction time of the log.
     """
 
     days: npt.NDArray[np.datetime64] = attrs.field(converter=readonly)
@@ -202,12 +283,25 @@ class KpiSeries:
     redemption_off_track: _B = attrs.field(converter=readonly)
     budget_off_track: _B = attrs.field(converter=readonly)
     off_track: _B = attrs.field(converter=readonly)
+    roi_status: _S = attrs.field(converter=readonly)
+    revenue_status: _S = attrs.field(converter=readonly)
+    redemption_status: _S = attrs.field(converter=readonly)
+    budget_status: _S = attrs.field(converter=readonly)
+    status: _S = attrs.field(converter=readonly)
     offers: npt.NDArray[np.str_] = attrs.field(converter=readonly)
     offer_redeemers: npt.NDArray[np.int64] = attrs.field(converter=readonly)
     offer_redemption_rate: _F64 = attrs.field(converter=readonly)
     goals: Goals
     method: str
     alpha: float
+    sample_ratio: SampleRatio = attrs.field(
+        default=attrs.Factory(
+            lambda self: SampleRatio("not checked", self.n_treated, self.n_control),
+            takes_self=True,
+        )
+    )
+    observational: bool = False
+    log_period: tuple[np.datetime64, np.datetime64] | None = None
 
     def __len__(self) -> int:
         return len(self.days)
@@ -218,35 +312,162 @@ class KpiSeries:
         hit = np.flatnonzero(self.off_track)
         return self.days[hit[0]] if len(hit) else None
 
+    @property
+    def on_track(self) -> _B:
+        """Days on which every goal set was on track."""
+        return np.asarray(self.status == ON_TRACK)
+
+    @property
+    def goal_names(self) -> tuple[str, ...]:
+        """The goals set (names from :data:`GOALS`)."""
+        return tuple(g for g in GOALS if self._target(g) is not None)
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """What a reader must know before trusting the series (as in ``CampaignResult``)."""
+        out = []
+        if self.observational:
+            out.append(
+                "NOT RANDOMISED: the control group was not drawn at random (e.g. matched on "
+                "past behaviour), so the lift mixes the campaign's effect with how customers "
+                "were selected; read it as an association, not a proven effect"
+            )
+        if self.sample_ratio.status in ("mismatch", "not checked"):
+            out.append(str(self.sample_ratio))
+        if self.log_period is not None and len(self):
+            end = self.days[-1].astype("datetime64[s]") + np.timedelta64(86400, "s")
+            w = coverage_warning(
+                "tracked", self.days[0].astype("datetime64[s]"), end, self.log_period
+            )
+            if w is not None:
+                out.append(w)
+        return tuple(out)
+
+    def _target(self, goal: str) -> float | None:
+        g = self.goals
+        return {
+            "roi": g.target_roi,
+            "revenue": g.target_incremental_revenue,
+            "redemption": g.target_redemption_rate,
+            "budget": g.budget,
+        }[goal]
+
     def reasons(self, day: int) -> list[str]:
         """Names of the goals missed on day index ``day``."""
+        return [g for g in GOALS if bool(getattr(self, f"{g}_off_track")[day])]
+
+    def goal_verdicts(self, day: int = -1, *, currency: str = "$") -> list[str]:
+        """One plain sentence per goal set: its status on day index ``day`` and why."""
+        cur = check_currency(currency)
+        d = day if day >= 0 else len(self) + day
+        pct = round(100 * (1 - self.alpha))
+        g = self.goals
         out = []
-        for name in ("roi", "revenue", "redemption", "budget"):
-            if bool(getattr(self, f"{name}_off_track")[day]):
-                out.append(name)
+        warm = d < g.warmup_days
+        for goal in self.goal_names:
+            st = str(getattr(self, f"{goal}_status")[d])
+            if goal == "roi":
+                lo, hi, r = self.roi_low[d], self.roi_high[d], self.roi[d]
+                why = (
+                    "no cost yet, so no ROI"
+                    if not math.isfinite(r)
+                    else f"ROI to date {r:.1%}, {pct}% interval {lo:.1%} to {hi:.1%}, "
+                    + (
+                        "entirely above the target"
+                        if st == ON_TRACK
+                        else "entirely below the target"
+                        if st == OFF_TRACK
+                        else "which contains the target: the data cannot tell yet"
+                    )
+                )
+                head = f"ROI goal (at least {g.target_roi:.1%})"
+            elif goal == "revenue":
+                lo = self.incremental_revenue_low[d]
+                hi = self.incremental_revenue_high[d]
+                path = self.revenue_goal[d]
+                why = (
+                    f"incremental revenue to date {format_money(self.incremental_revenue[d], cur)}"
+                    f", {pct}% interval {format_money(lo, cur)} to {format_money(hi, cur)}, "
+                    f"against {format_money((1 - g.tolerance) * path, cur)} due by now"
+                )
+                head = (
+                    "incremental revenue goal "
+                    f"({format_money(float(g.target_incremental_revenue or 0.0), cur)})"
+                )
+            elif goal == "redemption":
+                why = (
+                    f"{self.redemption_rate[d]:.2%} of treated customers redeemed against "
+                    f"{(1 - g.tolerance) * self.redemption_goal[d]:.2%} due by now"
+                )
+                head = f"redemption goal ({float(g.target_redemption_rate or 0.0):.1%})"
+            else:
+                why = (
+                    f"cost to date {format_money(self.cost[d], cur)} against "
+                    f"{format_money(self.budget_goal[d], cur)} planned by now"
+                )
+                head = f"budget ({format_money(float(g.budget or 0.0), cur)})"
+            if warm:
+                why = f"warm-up day {d + 1} of {g.warmup_days}: too early to judge"
+            out.append(f"{head}: {st} ({why})")
         return out
 
-    def summary(self) -> str:
-        """One line per week and the last day, plus the first off-track day."""
+    def verdict(self, *, currency: str = "$") -> str:
+        """The overall status on the last tracked day, in one sentence."""
+        if not len(self):
+            return "nothing tracked yet"
+        last = str(self.status[-1])
+        day = self.days[-1]
+        if last == NO_GOAL:
+            return f"no goals set: nothing to judge (last tracked day {day})"
+        goals = self.goal_names
+        undecided = [x for x in goals if getattr(self, f"{x}_status")[-1] == UNDECIDED]
+        off = [x for x in goals if getattr(self, f"{x}_status")[-1] == OFF_TRACK]
+        if last == ON_TRACK:
+            text = f"on track on {day}: every goal is met with confidence"
+        elif last == OFF_TRACK:
+            text = f"off track on {day}: {', '.join(_LABEL[x] for x in off)}"
+        else:
+            text = (
+                f"not yet decided on {day}: the {' and '.join(_LABEL[x] for x in undecided)} "
+                f"goal{'s' if len(undecided) > 1 else ''} cannot be judged yet (the interval "
+                "contains the target)"
+            )
+        first = self.first_off_track
+        if first is not None and last != OFF_TRACK:
+            text += f" (was off track on some days, first on {first})"
+        elif first is not None:
+            text += f" (first off track on {first})"
+        return text
+
+    def summary(self, *, currency: str = "$") -> str:
+        """Warnings, one line per week and the last day with its status, and the verdicts."""
+        cur = check_currency(currency)
         pct = round(100 * (1 - self.alpha))
-        lines = [
-            f"{'day':<12}{'lift/cust':>11}{f'{pct}% CI':>22}{'cost':>12}{'ROI':>9}"
-            f"{'redeem':>8}  flags"
-        ]
+        unit = f" ({cur})" if cur else ""
+        lines = [f"WARNING: {w}" for w in self.warnings]
+        lines.append(
+            f"{'day':<12}{'lift/cust' + unit:>14}{f'{pct}% CI':>22}{'cost' + unit:>12}"
+            f"{'ROI':>9}{f'ROI {pct}% CI':>22}{'redeem':>8}  status"
+        )
         idx = sorted({*range(6, len(self), 7), len(self) - 1})
         for d in idx:
             ci = f"{self.lift_low[d]:.3f} .. {self.lift_high[d]:.3f}"
+            rci = f"{self.roi_low[d]:.0%} .. {self.roi_high[d]:.0%}"
+            st = str(self.status[d])
+            why = self.reasons(d) if st == OFF_TRACK else []
             lines.append(
-                f"{self.days[d]!s:<12}{self.lift[d]:>11.3f}{ci:>22}{self.cost[d]:>12,.0f}"
-                f"{self.roi[d]:>9.1%}{self.redemption_rate[d]:>8.2%}  " + ",".join(self.reasons(d))
+                f"{self.days[d]!s:<12}{self.lift[d]:>14.3f}{ci:>22}{self.cost[d]:>12,.0f}"
+                f"{self.roi[d]:>9.1%}{rci:>22}{self.redemption_rate[d]:>8.2%}  {st}"
+                + (f" ({', '.join(why)})" if why else "")
             )
+        lines.append(f"overall: {self.verdict(currency=cur)}")
+        lines += [f"  {v}" for v in self.goal_verdicts(-1, currency=cur)]
         first = self.first_off_track
-        lines.append(
-            "on track every day"
-            if first is None
-            else f"first off track on {first}: "
-            + ", ".join(self.reasons(int(np.flatnonzero(self.off_track)[0])))
-        )
+        if first is not None:
+            lines.append(
+                f"first off track on {first}: "
+                + ", ".join(self.reasons(int(np.flatnonzero(self.off_track)[0])))
+            )
         return "\n".join(lines)
 
 
@@ -283,6 +504,7 @@ def _track_kpis_iv(
         if not a > s:
             raise ValidationError(f"as_of ({a}) must be after start ({s})", field="as_of")
         n_days = min(n_total, int(-(-(a - s) // day)))
+    check_window_in_log(transactions, s, min(e, s + n_days * day))
     if isinstance(cost, (int, float, np.integer, np.floating)) and not isinstance(cost, bool):
         c = float(cost)
         if not (math.isfinite(c) and c >= 0):
@@ -349,8 +571,8 @@ def _arm_day_sums(
 def track_kpis(
     transactions: Transactions,
     *,
-    treated: Any,
-    control: Any,
+    treated: Any = None,
+    control: Any = None,
     start: TimeLike,
     end: TimeLike,
     goals: Goals,
@@ -361,6 +583,9 @@ def track_kpis(
     as_of: TimeLike | None = None,
     missing: MissingPolicy = "raise",
     alpha: float = 0.05,
+    holdout: Holdout | None = None,
+    holdout_fraction: float | None = None,
+    observational: bool = False,
 ) -> KpiSeries:
     """Daily cumulative KPIs of a running (or finished) campaign against goals.
 
@@ -368,7 +593,7 @@ def track_kpis(
     ----------
     transactions : Transactions
     treated, control : array-like of ids
-        Distinct, disjoint customer ids.
+        Distinct, disjoint customer ids (default: the arms of ``holdout``).
     start, end : time
         The campaign window ``start <= t < end``; day ``d`` is
         ``[start + d days, start + d + 1 days)``.
@@ -387,6 +612,9 @@ def track_kpis(
         Customers not in the log, as in :func:`measure_campaign`.
     alpha : float
         1 - confidence level.
+    holdout, holdout_fraction, observational
+        The design, as in :func:`measure_campaign`: the sample-ratio check and
+        the warnings.
 
     Returns
     -------
@@ -397,7 +625,8 @@ def track_kpis(
     Raises
     ------
     ValidationError, EmptyInputError, UnknownIdError
-        As :func:`measure_campaign`, plus daily ``cost`` of the wrong length.
+        As :func:`measure_campaign` (including a tracked window outside the
+        log), plus daily ``cost`` of the wrong length.
 
     Notes
     -----
@@ -408,6 +637,10 @@ def track_kpis(
     Welch interval of every day follows in closed form. Cost is O(rows +
     customers + days); no loop over customers or days.
 
+    A goal is judged on the interval, never on the point estimate alone (see
+    :class:`Goals`): "on track" needs the whole interval on the right side of
+    the target, so a wide interval leaves a goal "not yet decided".
+
     Examples
     --------
     >>> from onetoone.datasets import synthetic_transactions
@@ -417,12 +650,20 @@ def track_kpis(
     ...                end="2024-08-01", cost=310.0, goals=Goals(budget=300.0))
     >>> len(k), float(k.cost[-1]), bool(k.budget_off_track[-1])
     (31, 310.0, True)
+    >>> str(k.status[-1]), k.verdict()
+    ('off track', 'off track on 2024-07-31: budget (first off track on 2024-07-31)')
     """
+    treated, control, fraction = resolve_design(
+        treated, control, holdout, holdout_fraction, observational
+    )
     s, _, n_days, n_total, daily = _track_kpis_iv(
         transactions, goals, cost, start, end, as_of, redemptions, alpha
     )
     m = check_margin_rate(margin_rate)
     pre = resolve_pre_period(pre_period, s)
+    if pre is not None:
+        check_window_in_log(transactions, pre[0], pre[1], names=("pre_period", "pre_period"))
+    log_period = tuple(t.astype("datetime64[s]") for t in transactions.period)
     arms = resolve_arms(transactions, treated, control, missing)
     n_t, n_c = arms.n_treated, arms.n_control
     arm_of = np.full(transactions.n_customers, -1, dtype=np.int8)
@@ -506,21 +747,37 @@ def track_kpis(
     )
     live = np.arange(n_days) >= g.warmup_days
     tol = g.tolerance
-    f = np.zeros(n_days, dtype=bool)
-    roi_off = f if g.target_roi is None else live & (roi_high < g.target_roi)
-    rev_off = (
-        f
-        if g.target_incremental_revenue is None
-        else live & (n_t * lift_high < (1.0 - tol) * revenue_goal)
-    )
-    red_off = (
-        f if g.target_redemption_rate is None else live & (red_rate < (1.0 - tol) * redemption_goal)
-    )
-    bud_off = (
-        f
-        if g.budget is None
-        else live & ((cost_cum > g.budget) | (cost_cum > (1.0 + tol) * budget_goal))
-    )
+
+    def judge(target: float | None, on: _B, off: _B) -> _S:
+        """Status per day: off / on where decided (after warm-up), else undecided."""
+        if target is None:
+            return np.full(n_days, NO_GOAL)
+        st = np.full(n_days, UNDECIDED)
+        st[live & on] = ON_TRACK
+        st[live & off] = OFF_TRACK
+        return st
+
+    with np.errstate(invalid="ignore"):
+        roi_st = judge(
+            g.target_roi,
+            roi_low > (g.target_roi or 0.0),  # NaN (no cost yet) compares False: undecided
+            roi_high < (g.target_roi or 0.0),
+        )
+        rev_need = (1.0 - tol) * revenue_goal
+        rev_st = judge(
+            g.target_incremental_revenue, n_t * lift_low >= rev_need, n_t * lift_high < rev_need
+        )
+        red_need = (1.0 - tol) * redemption_goal
+        red_st = judge(g.target_redemption_rate, red_rate >= red_need, red_rate < red_need)
+        over = (cost_cum > (g.budget or 0.0)) | (cost_cum > (1.0 + tol) * budget_goal)
+        bud_st = judge(g.budget, ~over, over)
+    per_goal = np.stack([roi_st, rev_st, red_st, bud_st])
+    is_set = per_goal != NO_GOAL
+    status = np.full(n_days, NO_GOAL if not bool(is_set.any()) else UNDECIDED)
+    if bool(is_set.any()):
+        status[((per_goal == ON_TRACK) | ~is_set).all(axis=0)] = ON_TRACK
+        status[(per_goal == OFF_TRACK).any(axis=0)] = OFF_TRACK
+    roi_off, rev_off, red_off, bud_off = per_goal == OFF_TRACK
     with np.errstate(invalid="ignore", divide="ignore"):
         burn = nan if g.budget is None or g.budget == 0 else cost_cum / g.budget
     day0 = s.astype("datetime64[D]")
@@ -554,10 +811,18 @@ def track_kpis(
         redemption_off_track=red_off,
         budget_off_track=bud_off,
         off_track=roi_off | rev_off | red_off | bud_off,
+        roi_status=roi_st,
+        revenue_status=rev_st,
+        redemption_status=red_st,
+        budget_status=bud_st,
+        status=status,
         offers=offers,
         offer_redeemers=offer_redeemers,
         offer_redemption_rate=offer_redeemers / n_t,
         goals=g,
         method=method,
         alpha=float(alpha),
+        sample_ratio=sample_ratio(n_t, n_c, holdout_fraction=fraction, observational=observational),
+        observational=observational,
+        log_period=(log_period[0], log_period[1]),
     )

@@ -20,12 +20,211 @@ from onetoone._arrays import as_float
 from onetoone._random import RandomState, check_random_state
 from onetoone.errors import EmptyInputError, ValidationError
 
-__all__ = ["ArmComparison", "Estimate", "compare_arms", "ratio_difference"]
+__all__ = [
+    "SRM_THRESHOLD",
+    "ArmComparison",
+    "Estimate",
+    "SampleRatio",
+    "compare_arms",
+    "ratio_difference",
+]
 
 _F64 = npt.NDArray[np.float64]
 
 #: Elements of the (replicates x customers) index block drawn at once by the bootstrap.
 _BOOTSTRAP_BLOCK_ELEMENTS = 4_000_000
+
+#: p-value below which the arm sizes are flagged as a sample-ratio mismatch (GrowthBook's).
+SRM_THRESHOLD = 0.001
+
+_SRM_STATUSES = ("ok", "mismatch", "not checked", "not applicable")
+
+
+@attrs.frozen
+class SampleRatio:
+    """Sample-ratio check: are the arm sizes what the assignment promised?
+
+    A randomised split that sends a share ``f`` of customers to control gives
+    arm sizes close to ``f`` and ``1 - f``. Arms much further from it than
+    chance allows (a *sample-ratio mismatch*) mean customers were lost, added or
+    moved between arms after the draw, so the comparison may be biased whatever
+    its interval says (Fabijan et al. 2019; GrowthBook and Statsig run this test
+    before they report any lift).
+
+    Attributes
+    ----------
+    status : {"ok", "mismatch", "not checked", "not applicable"}
+        ``"mismatch"`` when ``p_value < threshold``; ``"not checked"`` when the
+        assigned fraction is unknown; ``"not applicable"`` for an
+        observational (non-randomised) comparison.
+    n_treated, n_control : int
+        Observed arm sizes.
+    expected_control_fraction : float
+        The assigned holdout (control) share (NaN when unknown).
+    chi2 : float
+        Pearson's chi-square statistic of the two arm sizes against
+        ``(1 - f, f)`` (1 degree of freedom; NaN when not run).
+    p_value : float
+        Its p-value (NaN when not run).
+    threshold : float
+        The p-value below which a mismatch is flagged (default 0.001).
+
+    Examples
+    --------
+    >>> sr = compare_arms([1.0, 2.0] * 60, [1.0, 3.0] * 40, holdout_fraction=0.5).sample_ratio
+    >>> sr.status, round(sr.p_value, 4)
+    ('ok', 0.0047)
+    >>> compare_arms([1.0, 2.0] * 300, [1.0, 3.0] * 200, holdout_fraction=0.5).sample_ratio.status
+    'mismatch'
+    """
+
+    status: str = attrs.field(validator=attrs.validators.in_(_SRM_STATUSES))
+    n_treated: int
+    n_control: int
+    expected_control_fraction: float = float("nan")
+    chi2: float = float("nan")
+    p_value: float = float("nan")
+    threshold: float = SRM_THRESHOLD
+
+    @property
+    def mismatch(self) -> bool:
+        """True when the arm sizes are a sample-ratio mismatch."""
+        return self.status == "mismatch"
+
+    @property
+    def observed_control_fraction(self) -> float:
+        """``n_control / (n_treated + n_control)``."""
+        return self.n_control / (self.n_treated + self.n_control)
+
+    def __str__(self) -> str:
+        n = self.n_treated + self.n_control
+        frac = self.observed_control_fraction
+        seen = f"{self.n_control:,} of {n:,} customers in control ({frac:.1%})"
+        if self.status == "not applicable":
+            return (
+                "sample-ratio check: not applicable, the comparison is observational (the "
+                "control group was not drawn at random)"
+            )
+        if self.status == "not checked":
+            return (
+                f"sample-ratio check: not run, the assigned holdout fraction is unknown ({seen}); "
+                "pass holdout= (the Holdout) or holdout_fraction="
+            )
+        assigned = f"{self.expected_control_fraction:.1%} assigned"
+        if self.status == "ok":
+            return f"sample-ratio check: ok, {seen}, {assigned} (chi-square p = {self.p_value:.3g})"
+        return (
+            f"SAMPLE-RATIO MISMATCH: {seen} where {assigned} (chi-square p = "
+            f"{self.p_value:.3g} < {self.threshold:g}); customers were lost, added or moved "
+            "between arms after the draw, so the lift may be biased: find the cause before "
+            "trusting it"
+        )
+
+
+def check_currency(currency: Any) -> str:
+    """A currency symbol (``"$"``, ``"€"``) or ISO 4217 code (``"EUR"``); ``""`` for none."""
+    if not isinstance(currency, str) or len(currency) > 8 or not currency.isprintable():
+        raise ValidationError(
+            f"currency must be a short str, a symbol such as '$' or an ISO code such as 'EUR' "
+            f"('' for none), got {currency!r}",
+            field="currency",
+        )
+    return currency.strip()
+
+
+def format_money(value: float, currency: str, spec: str = ",.2f") -> str:
+    """``-$1,234.50`` for a symbol, ``-1,234.50 EUR`` for a code, ``NaN`` as ``n/a``.
+
+    ``spec="auto"``: whole units from 1,000, cents from 1, else 3 significant digits.
+    """
+    if math.isnan(value):
+        return "n/a"
+    if spec == "auto":  # whole units from 1,000, cents from 1, else 3 significant digits
+        a = abs(value)
+        spec = ",.0f" if a >= 1000 else ",.2f" if a >= 1 or a == 0 else ".3g"
+    body = format(abs(value), spec)
+    sign = "-" if value < 0 else ""
+    if not currency:
+        return sign + body
+    if currency.isalpha() and len(currency) > 1:
+        return f"{sign}{body} {currency}"
+    return f"{sign}{currency}{body}"
+
+
+def check_fraction(value: Any, name: str) -> float:
+    """A holdout fraction in (0, 1), or raise naming ``name``."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float, np.integer, np.floating))
+        or not (0.0 < float(value) < 1.0)
+    ):
+        raise ValidationError(
+            f"{name} must be the assigned control (holdout) share, a number in (0, 1), got "
+            f"{value!r}",
+            field=name,
+        )
+    return float(value)
+
+
+def sample_ratio(
+    n_treated: int,
+    n_control: int,
+    *,
+    holdout_fraction: float | None,
+    observational: bool,
+    threshold: float = SRM_THRESHOLD,
+) -> SampleRatio:
+    """Chi-square goodness-of-fit test of the arm sizes against the assigned fraction."""
+    if observational:
+        return SampleRatio("not applicable", n_treated, n_control, threshold=threshold)
+    if holdout_fraction is None:
+        return SampleRatio("not checked", n_treated, n_control, threshold=threshold)
+    f = float(holdout_fraction)
+    n = n_treated + n_control
+    res = scipy.stats.chisquare([n_treated, n_control], [n * (1.0 - f), n * f])
+    p = float(res.pvalue)
+    return SampleRatio(
+        "mismatch" if p < threshold else "ok",
+        n_treated,
+        n_control,
+        expected_control_fraction=f,
+        chi2=float(res.statistic),
+        p_value=p,
+        threshold=threshold,
+    )
+
+
+def _check_design(holdout_fraction: Any, observational: Any) -> float | None:
+    if not isinstance(observational, bool):
+        raise ValidationError(
+            f"observational must be True or False, got {observational!r}", field="observational"
+        )
+    if holdout_fraction is None:
+        return None
+    if observational:
+        raise ValidationError(
+            "holdout_fraction is for randomised arms, but observational=True; give one or the "
+            "other",
+            field="holdout_fraction",
+        )
+    return check_fraction(holdout_fraction, "holdout_fraction")
+
+
+def _pow2_scale(*arrays: _F64 | None) -> float:
+    """A power of two near the largest magnitude: dividing by it is exact and keeps
+    sums of squares inside float64 (values near 1e308 would overflow them)."""
+    m = max((float(np.max(np.abs(a))) for a in arrays if a is not None and len(a)), default=0.0)
+    if m == 0.0 or not math.isfinite(m):
+        return 1.0
+    return math.ldexp(1.0, math.frexp(m)[1] - 1)
+
+
+def _too_large(field: str, what: str) -> ValidationError:
+    return ValidationError(
+        f"{field}: {what} overflows float64 (the values are too large, about 1e308); "
+        "express the outcome in larger units (e.g. thousands) and compare again",
+        field=field,
+    )
 
 
 @attrs.frozen
@@ -131,6 +330,8 @@ class ArmComparison:
         re-estimated in every replicate when covariates were given).
     covariate_mean_treated, covariate_mean_control : float
         Covariate means per arm (NaN without covariates): a balance check.
+    sample_ratio : SampleRatio
+        The sample-ratio check of the arm sizes against the assigned fraction.
     """
 
     n_treated: int
@@ -147,6 +348,17 @@ class ArmComparison:
     bootstrap: Estimate | None
     covariate_mean_treated: float
     covariate_mean_control: float
+    sample_ratio: SampleRatio = attrs.field(
+        default=attrs.Factory(
+            lambda self: SampleRatio("not checked", self.n_treated, self.n_control),
+            takes_self=True,
+        )
+    )
+
+    @property
+    def srm_p_value(self) -> float:
+        """p-value of the sample-ratio check (NaN when not run)."""
+        return self.sample_ratio.p_value
 
     @property
     def primary(self) -> Estimate:
@@ -182,6 +394,15 @@ def _welch(yt: _F64, yc: _F64, alpha: float, method: str) -> Estimate:
     )
 
 
+def _real(values: Any, name: str) -> _F64:
+    """A 1-D float64 array; complex input is refused (not silently cut to its real part)."""
+    if np.asarray(values).dtype.kind == "c":
+        raise ValidationError(
+            f"{name} holds complex numbers; pass real values (one per customer)", field=name
+        )
+    return as_float(values, name)
+
+
 def _compare_arms_iv(
     outcome_treated: Any,
     outcome_control: Any,
@@ -190,8 +411,8 @@ def _compare_arms_iv(
     alpha: float,
     bootstrap: int,
 ) -> tuple[_F64, _F64, _F64 | None, _F64 | None]:
-    yt = as_float(outcome_treated, "outcome_treated")
-    yc = as_float(outcome_control, "outcome_control")
+    yt = _real(outcome_treated, "outcome_treated")
+    yc = _real(outcome_control, "outcome_control")
     for name, a in (("outcome_treated", yt), ("outcome_control", yc)):
         if len(a) == 0:
             raise EmptyInputError(f"{name} is empty; each arm needs customers", field=name)
@@ -212,8 +433,8 @@ def _compare_arms_iv(
         )
     xt = xc = None
     if covariate_treated is not None:
-        xt = as_float(covariate_treated, "covariate_treated")
-        xc = as_float(covariate_control, "covariate_control")
+        xt = _real(covariate_treated, "covariate_treated")
+        xc = _real(covariate_control, "covariate_control")
         for name, x, y in (("covariate_treated", xt, yt), ("covariate_control", xc, yc)):
             if len(x) != len(y):
                 raise ValidationError(
@@ -271,6 +492,8 @@ def compare_arms(
     alpha: float = 0.05,
     bootstrap: int = 0,
     random_state: RandomState = None,
+    holdout_fraction: float | None = None,
+    observational: bool = False,
 ) -> ArmComparison:
     """Compare a per-customer outcome between a treated and a control arm.
 
@@ -287,6 +510,13 @@ def compare_arms(
         Number of bootstrap replicates (0: none; otherwise at least 10).
     random_state : int, numpy.random.Generator or None
         Seeds the bootstrap.
+    holdout_fraction : float, optional
+        The share of customers assigned to control when the arms were drawn
+        (``Holdout.fraction``); the arm sizes are then tested against it
+        (:class:`SampleRatio`). None: the check is not run, and says so.
+    observational : bool
+        True when the arms were not randomised (e.g. a matched control): the
+        sample-ratio check does not apply.
 
     Returns
     -------
@@ -298,8 +528,10 @@ def compare_arms(
         An empty arm.
     ValidationError
         An arm with one customer, non-finite values, misaligned covariates,
-        a bad ``alpha`` or ``bootstrap``. (An outcome constant within both arms
-        gives a zero-width interval and a NaN p-value.)
+        a bad ``alpha``, ``bootstrap`` or ``holdout_fraction``, or values so
+        large (near 1e308) that the difference or its standard error cannot be
+        represented in float64. (An outcome constant within both arms gives a
+        zero-width interval and a NaN p-value.)
 
     Notes
     -----
@@ -316,6 +548,13 @@ def compare_arms(
     *Bootstrap*: arms resampled independently with replacement (Efron &
     Tibshirani 1993), the primary estimator recomputed (theta included), and the
     ``alpha/2`` and ``1 - alpha/2`` percentiles taken.
+
+    *Sample ratio*: Pearson's chi-square test of ``(n_t, n_c)`` against
+    ``n (1 - f, f)``, flagged below :data:`SRM_THRESHOLD` (0.001).
+
+    Everything is computed on the values divided by a power of two near their
+    largest magnitude (exact), so values up to the float64 limit give the same
+    figures as moderate ones; a result that itself overflows raises.
 
     Examples
     --------
@@ -334,6 +573,63 @@ def compare_arms(
     yt, yc, xt, xc = _compare_arms_iv(
         outcome_treated, outcome_control, covariate_treated, covariate_control, alpha, bootstrap
     )
+    f = _check_design(holdout_fraction, observational)
+    srm = sample_ratio(len(yt), len(yc), holdout_fraction=f, observational=observational)
+    sy = _pow2_scale(yt, yc)
+    sx = _pow2_scale(xt, xc)
+    yt, yc = yt / sy, yc / sy
+    if xt is not None and xc is not None:
+        xt, xc = xt / sx, xc / sx
+    out = _compare_scaled(yt, yc, xt, xc, alpha, bootstrap, random_state, srm)
+    return _unscale(out, sy, sx)
+
+
+def _unscale(c: ArmComparison, sy: float, sx: float) -> ArmComparison:
+    """Map a comparison of ``y / sy`` and ``x / sx`` back to the original units."""
+    if sy == 1.0 and sx == 1.0:
+        return c
+    with np.errstate(over="ignore"):
+        out = attrs.evolve(
+            c,
+            mean_treated=c.mean_treated * sy,
+            mean_control=c.mean_control * sy,
+            std_treated=c.std_treated * sy,
+            std_control=c.std_control * sy,
+            welch=c.welch.affine(sy),
+            cuped=None if c.cuped is None else c.cuped.affine(sy),
+            theta=c.theta * (sy / sx),
+            bootstrap=None if c.bootstrap is None else c.bootstrap.affine(sy),
+            covariate_mean_treated=c.covariate_mean_treated * sx,
+            covariate_mean_control=c.covariate_mean_control * sx,
+        )
+    for e in (out.welch, out.cuped, out.bootstrap):
+        if e is not None and not all(
+            math.isfinite(v) for v in (e.estimate, e.std_error, e.ci_low, e.ci_high)
+        ):
+            field = (
+                "outcome_treated"
+                if abs(out.mean_treated) >= abs(out.mean_control)
+                else ("outcome_control")
+            )
+            raise _too_large(field, f"the {e.method} difference or its standard error")
+    if not all(math.isfinite(v) for v in (out.std_treated, out.std_control)):
+        field = "outcome_treated" if not math.isfinite(out.std_treated) else "outcome_control"
+        raise _too_large(field, "the standard deviation")
+    if out.cuped is not None and not math.isfinite(out.theta):
+        raise _too_large("covariate_treated", "the CUPED coefficient theta")
+    return out
+
+
+def _compare_scaled(
+    yt: _F64,
+    yc: _F64,
+    xt: _F64 | None,
+    xc: _F64 | None,
+    alpha: float,
+    bootstrap: int,
+    random_state: RandomState,
+    srm: SampleRatio,
+) -> ArmComparison:
     welch = _welch(yt, yc, alpha, "welch")
     cuped = None
     theta = corr = var_red = float("nan")
@@ -341,7 +637,10 @@ def compare_arms(
     if xt is not None and xc is not None:
         theta, corr, mx = _pooled_theta(yt, yc, xt, xc)
         cuped = _welch(yt - theta * (xt - mx), yc - theta * (xc - mx), alpha, "cuped-welch")
-        var_red = 1.0 - (cuped.std_error / welch.std_error) ** 2
+        # an outcome constant within both arms has no variance to reduce
+        var_red = (
+            1.0 - (cuped.std_error / welch.std_error) ** 2 if welch.std_error > 0 else float("nan")
+        )
         cmt, cmc = float(xt.mean()), float(xc.mean())
     boot = None
     if bootstrap:
@@ -361,6 +660,7 @@ def compare_arms(
         bootstrap=boot,
         covariate_mean_treated=cmt,
         covariate_mean_control=cmc,
+        sample_ratio=srm,
     )
 
 
@@ -432,7 +732,7 @@ def _delta_ratio(num: _F64, den: _F64) -> tuple[float, float]:
     """Ratio of means and its delta-method variance."""
     n = len(num)
     mn, md = float(num.mean()), float(den.mean())
-    if md == 0.0:
+    if md * md == 0.0:
         return float("nan"), float("nan")
     r = mn / md
     vn = float(np.var(num, ddof=1))
@@ -468,6 +768,12 @@ def ratio_difference(
         ``R_t - R_c`` with a normal interval; all NaN when an arm's
         denominators sum to zero.
 
+    Raises
+    ------
+    ValidationError
+        Fewer than 2 customers, NaN or infinite values, misaligned arrays, a bad
+        ``alpha``, or ratios whose difference overflows float64.
+
     Notes
     -----
     With ``R = mean(n) / mean(d)``, the first-order Taylor expansion gives
@@ -488,9 +794,15 @@ def ratio_difference(
         ("numerator_control", numerator_control),
         ("denominator_control", denominator_control),
     ):
-        a = as_float(v, name)
+        a = _real(v, name)
         if len(a) < 2:
             raise ValidationError(f"{name} needs at least 2 customers", field=name)
+        if not bool(np.all(np.isfinite(a))):
+            raise ValidationError(
+                f"{name} holds {int((~np.isfinite(a)).sum())} NaN or infinite value(s); give "
+                "every customer a finite value (0 for none)",
+                field=name,
+            )
         arrays.append(a)
     nt, dt, nc, dc = arrays
     if len(nt) != len(dt) or len(nc) != len(dc):
@@ -498,10 +810,19 @@ def ratio_difference(
             "numerator and denominator must have one value per customer in each arm",
             field="denominator_treated" if len(nt) != len(dt) else "denominator_control",
         )
-    rt, vt = _delta_ratio(nt, dt)
-    rc, vc = _delta_ratio(nc, dc)
+    # exact power-of-two rescaling of each array keeps the variances inside float64 for
+    # huge or tiny values; each arm's ratio is then mapped back to the original units
+    parts = []
+    for n_, d_ in ((nt, dt), (nc, dc)):
+        sn, sd = _pow2_scale(n_), _pow2_scale(d_)
+        r, v = _delta_ratio(n_ / sn, d_ / sd)
+        unit = sn / sd
+        parts.append((r * unit, math.sqrt(v) * unit))
+    (rt, set_), (rc, sec) = parts
     est = rt - rc
-    se = math.sqrt(vt + vc)
+    se = math.hypot(set_, sec)
+    if math.isinf(est) or math.isinf(se):
+        raise _too_large("numerator_treated", "the difference of the ratios or its standard error")
     z = float(scipy.stats.norm.ppf(1.0 - alpha / 2.0))
     p = float(2.0 * scipy.stats.norm.sf(abs(est) / se)) if se > 0 else float("nan")
     return Estimate(
