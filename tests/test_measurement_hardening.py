@@ -445,3 +445,13 @@ def test_holdout_conflicts_are_refused(kwargs: dict[str, Any], field: str) -> No
             **kwargs,
         )
     assert exc.value.field == field
+
+
+@pytest.mark.parametrize("func", ["check_balance", "matched_control"])
+def test_profiles_must_be_profiles(func: str) -> None:
+    import onetoone.measurement as m
+
+    with pytest.raises(ValidationError, match="profiles must be a Profiles"):
+        getattr(m, func)(None, treated=[1], control=[2]) if func == "check_balance" else (
+            getattr(m, func)(None, treated=[1])
+        )

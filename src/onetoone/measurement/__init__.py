@@ -21,9 +21,17 @@ from onetoone.measurement._holdout import (
     quantile_bins,
 )
 from onetoone.measurement._kpis import Goals, KpiSeries, track_kpis
-from onetoone.measurement._stats import ArmComparison, Estimate, compare_arms, ratio_difference
+from onetoone.measurement._stats import (
+    SRM_THRESHOLD,
+    ArmComparison,
+    Estimate,
+    SampleRatio,
+    compare_arms,
+    ratio_difference,
+)
 
 __all__ = [
+    "SRM_THRESHOLD",
     "ArmComparison",
     "ArmSummary",
     "Balance",
@@ -33,6 +41,7 @@ __all__ = [
     "Holdout",
     "KpiSeries",
     "Redemptions",
+    "SampleRatio",
     "assign_holdout",
     "check_balance",
     "compare_arms",

@@ -192,6 +192,7 @@ def check_balance(
     ([0.012, -0.009], True)
     """
     feats = tuple(features)
+    _check_profiles(profiles, "check_balance")
     ct = _arm_codes(profiles, treated, "treated")
     cc = _arm_codes(profiles, control, "control")
     for name, c in (("treated", ct), ("control", cc)):
@@ -500,6 +501,7 @@ def matched_control(
     >>> t.tolist(), c.tolist()
     ([1, 3], [2, 4])
     """
+    _check_profiles(profiles, "matched_control")
     if len(features) != len(n_bins) or not features:
         raise ValidationError(
             "features and n_bins must be non-empty and of equal length", field="n_bins"
@@ -541,3 +543,12 @@ def matched_control(
     keep = rank < np.minimum(count_t, count_c)[c]
     ids = profiles.customers.values
     return np.sort(ids[m[keep & (a == 1)]]), np.sort(ids[m[keep & (a == 0)]])
+
+
+def _check_profiles(profiles: object, func: str) -> None:
+    if not isinstance(profiles, Profiles):
+        raise ValidationError(
+            f"{func}: profiles must be a Profiles (from build_profiles), "
+            f"got {type(profiles).__name__}",
+            field="profiles",
+        )
