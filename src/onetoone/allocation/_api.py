@@ -17,6 +17,7 @@ from onetoone.allocation._solve import (
     _Ctx,
     _drop_to_fit,
     _ratio_score,
+    certified_bound,
     enforce_exact,
     exact_spend,
     exact_sum,
@@ -56,18 +57,23 @@ class Allocation:
     value, cost : float64 arrays
         Expected value and cost of each chosen pair.
     objective : float
-        Total expected value of the plan.
+        Total expected value of the plan (correctly rounded sum of ``value``).
     bound : float
-        A proven upper bound on the best possible objective: the best Lagrangian
-        dual value found (``dual``, ``greedy``), or the smaller of the LP
-        relaxation and HiGHS' MILP bound (``exact``). Every dual value is also an
-        upper bound on the LP relaxation.
+        A proven upper bound on the best possible objective, never below
+        ``objective``: the best Lagrangian dual value found (``dual``,
+        ``greedy``), or the smaller of the Lagrangian at the LP relaxation's
+        prices and HiGHS' MILP bound (``exact``). Dual values are summed exactly
+        and raised by a bound on their rounding, so floating point (or HiGHS'
+        tolerances) cannot put the bound below a feasible plan.
     gap : float
-        ``(bound - objective) / bound`` (0 when the bound is 0): the plan is within
-        this fraction of the optimum.
+        ``(bound - objective) / bound`` (0 when the bound is 0, 1 when there is no
+        finite bound): the plan is within this fraction of the optimum.
     budget_names : tuple of str
     budget_limit, budget_spend : float64 arrays
-        Limit and total usage of each budget; ``budget_spend <= budget_limit``.
+        Limit and total usage of each budget; ``budget_spend <= budget_limit``,
+        exactly as printed: the spend is the correctly rounded sum
+        (``math.fsum``) of the chosen pairs' usages, whose exact sum is within
+        the limit too.
     budget_price : float64 array
         Dual price of each budget: the objective gained per extra unit of budget
         (the shadow price). From the Lagrangian (``dual``), the LP relaxation
@@ -75,7 +81,8 @@ class Allocation:
     offer_count : int64 array
         Customers receiving each offer.
     offer_usage : float64 array
-        Usage of each offer's cap (equals ``offer_count`` without ``cap_usage``).
+        Usage of each offer's cap (equals ``offer_count`` without ``cap_usage``),
+        correctly rounded like ``budget_spend`` and never above ``cap``.
     cap : float64 array
         Each offer's cap (``inf``: none).
     cap_price : float64 array
@@ -87,11 +94,13 @@ class Allocation:
     elapsed_s : float
     success : bool
     status : int
-        0: converged (``dual``: gap <= tol; ``exact``: proven optimal within
-        ``mip_rel_gap``; ``greedy``: always, it is a heuristic run to completion);
-        1: iteration/time limit reached, the plan is feasible and ``gap`` says how
-        good it is; 2: no plan found by the exact solver in time (the empty plan is
-        returned).
+        0: converged (``dual``: gap <= tol; ``exact``: HiGHS proved its plan
+        optimal, the plan meets every limit in exact arithmetic as HiGHS returned
+        it, and the reported gap is <= ``mip_rel_gap`` (+ 1e-9);
+        ``greedy``: always, it is a heuristic run to completion);
+        1: iteration/time limit reached, or (``exact``) HiGHS' plan had to be
+        repaired: the plan is feasible and ``gap`` says how good it is; 2: no plan
+        found by the exact solver in time (the empty plan is returned).
     message : str
     """
 
@@ -292,6 +301,13 @@ def _allocate_iv(
 
 
 # ----------------------------------------------------------------- assembling
+def _gap(bound: float, objective: float) -> float:
+    """``(bound - objective) / bound``; 0 for a zero bound, 1 without a finite bound."""
+    if not np.isfinite(bound):
+        return 1.0
+    return (bound - objective) / abs(bound) if bound > 0 else 0.0
+
+
 def _result(
     p: AllocationProblem,
     method: str,
@@ -320,7 +336,7 @@ def _result(
     spend = exact_spend(p, idx)
     # never a bound below the plan in hand
     bound = max(bound, objective) if not np.isnan(bound) else np.inf
-    gap = (bound - objective) / abs(bound) if bound > 0 and np.isfinite(bound) else 0.0
+    gap = _gap(bound, objective)
     return Allocation(
         method=method,
         n_customers=p.n_customers,
@@ -440,7 +456,7 @@ def _allocate(
         lam0 = None if warm_start is None else np.array(warm_start.budget_price)
         mu0 = None if warm_start is None else np.array(warm_start.cap_price)
         res = solve_dual(p, tol=tol_, max_iter=max_iter_, block_size=bs, lam0=lam0, mu0=mu0)
-        gap = (res.bound - res.objective) / abs(res.bound) if res.bound > 0 else 0.0
+        gap = _gap(max(res.bound, res.objective), res.objective)  # as reported
         ok = gap <= tol_
         return _result(
             p,
@@ -503,10 +519,12 @@ def _allocate(
     objective = exact_sum(p.value[chosen])
     # both are upper bounds: the Lagrangian at the LP prices (rounded up) and HiGHS'
     # MILP bound over the plans that fit (the cuts remove only plans that do not)
-    bound = lp.value if lp.success else np.inf
+    # (without the LP, e.g. out of time, the Lagrangian at zero prices: the sum of
+    # each customer's best offers)
+    bound = lp.value if lp.success else certified_bound(_Ctx.build(p, bs), lp.lam * 0, lp.mu * 0)
     if np.isfinite(mi.dual_bound):
         bound = min(bound, max(mi.dual_bound, objective))
-    gap = (bound - objective) / abs(bound) if bound > 0 and np.isfinite(bound) else 0.0
+    gap = _gap(bound, objective)
     if mi.chosen is None:
         status = NO_PLAN
     elif proven and gap <= gap_ + _GAP_SLACK:

@@ -27,8 +27,8 @@ from onetoone.allocation._solve import (
     _Ctx,
     _row_of_candidate,
     certified_bound,
-    exact_spend,
-    exact_use,
+    exceeds,
+    over_caps,
 )
 
 #: Most MILP solves when answers keep exceeding a limit by rounding.
@@ -236,24 +236,31 @@ class MilpOut:
     rounds: int
 
 
-def _over_rows(p: AllocationProblem, chosen: npt.NDArray[np.bool_]) -> list[I64]:
-    """Per limit exceeded in the correctly rounded sums: its chosen pairs that use it."""
+def _over_rows(p: AllocationProblem, chosen: npt.NDArray[np.bool_]) -> list[tuple[I64, int]]:
+    """Cuts for the limits the plan exceeds in exact arithmetic: ``(pairs, most)``,
+    at most ``most`` of ``pairs`` in any plan that fits.
+
+    Per limit exceeded, with ``S`` the chosen pairs that use it: ``S`` itself (no
+    plan holds all of ``S``), and every pair whose usage is at least ``S``'s
+    largest (no plan holds ``|S|`` of them: they would use at least as much as
+    ``S``). The second covers the many equal-usage copies of ``S`` (decimal
+    usages, ties) in one cut.
+    """
     idx = np.flatnonzero(chosen)
-    out: list[I64] = []
-    spend = exact_spend(p, idx)
-    for b in np.flatnonzero(spend > p.budget_limit).tolist():
-        out.append(idx[p.usage[b][idx] > 0])
-    if bool(np.isfinite(p.cap).any()):
-        use = exact_use(p, idx)
-        w = p.cap_weight()
-        for o in np.flatnonzero(use > p.cap).tolist():
-            out.append(idx[(p.offer[idx] == o) & (w[idx] > 0)])
-    # k and groups are integer counts; HiGHS' integrality tolerance cannot break them
-    # after rounding x to 0/1, but a plan that did would be cut off the same way
-    row_of = _row_of_candidate(p)
-    cnt = np.bincount(row_of[idx], minlength=len(p.layout.row_k))
-    for r in np.flatnonzero(cnt > p.layout.row_k).tolist():
-        out.append(idx[row_of[idx] == r])
+    rows: list[F64] = []
+    for b in range(p.n_budgets):
+        if exceeds(p.usage[b][idx], float(p.budget_limit[b])):
+            rows.append(p.usage[b])
+    w = p.cap_weight()
+    for o in over_caps(p, idx).tolist():
+        rows.append(np.where(p.offer == o, w, 0.0))
+    out: list[tuple[I64, int]] = []
+    for row in rows:
+        sel = idx[row[idx] > 0]
+        out.append((sel, len(sel) - 1))
+        dom = np.flatnonzero(row >= row[sel].max())
+        if len(dom) > len(sel):
+            out.append((dom, len(sel) - 1))
     return out
 
 
@@ -320,8 +327,8 @@ def solve_milp(
         over = _over_rows(p, chosen)
         if not over:
             return MilpOut(chosen, dual_bound, status, message, success, True, rounds)
-        for sel in over:
+        for sel, most in over:
             cut_r.append(np.full(len(sel), len(cut_ub), dtype=np.int64))
             cut_c.append(sel.astype(np.int64))
-            cut_ub.append(float(len(sel) - 1))
+            cut_ub.append(float(most))
     return MilpOut(chosen, dual_bound, status, message, False, False, MAX_ROUNDS)

@@ -724,7 +724,7 @@ def _per_customer_k(k: Any, n: int, n_offers: int) -> I64:
     ):
         raise ValidationError(f"k must be an int or an int array, got dtype {arr.dtype}", field="k")
     if arr.ndim == 0:
-        arr = np.full(n, int(arr), dtype=np.int64)
+        arr = np.full(n, arr[()], dtype=arr.dtype)
     elif arr.ndim != 1 or len(arr) != n:
         raise ValidationError(
             f"k must be a scalar or have one entry per customer ({n}), got shape {arr.shape}",

@@ -56,6 +56,37 @@ def exact_use(p: AllocationProblem, idx: I64) -> F64:
     return out
 
 
+def exceeds(parts: F64, limit: float) -> bool:
+    """Whether the exact (real-number) sum of ``parts`` is above ``limit``.
+
+    ``math.fsum`` of the parts and ``-limit`` is correctly rounded, so its sign is
+    the sign of the exact difference. A plan that passes also has its correctly
+    rounded sum (the reported figure) ``<= limit``, rounding being monotone.
+    """
+    if not np.isfinite(limit):
+        return False
+    return math.fsum([*np.asarray(parts, dtype=np.float64).tolist(), -limit]) > 0.0
+
+
+def over_caps(p: AllocationProblem, idx: I64) -> I64:
+    """Offers whose cap the pairs ``idx`` exceed in exact arithmetic (loops over offers)."""
+    if not bool(np.isfinite(p.cap).any()) or not len(idx):
+        return np.empty(0, dtype=np.int64)
+    w = p.cap_weight()
+    off = p.offer[idx]
+    order = np.argsort(off, kind="stable")
+    ws = w[idx][order]
+    bounds = np.searchsorted(off[order], np.arange(p.n_offers + 1))
+    # clear cases by float sums (error <= n eps sum), exact sums near the cap
+    tot = np.bincount(off, weights=w[idx], minlength=p.n_offers)
+    cnt = np.diff(bounds)
+    near = np.isfinite(p.cap) & (tot + (cnt + 2) * _EPS * tot > p.cap)
+    out = [
+        o for o in np.flatnonzero(near).tolist() if exceeds(ws[bounds[o] : bounds[o + 1]], p.cap[o])
+    ]
+    return np.array(out, dtype=np.int64)
+
+
 def _surely_within(parts: F64, limit: float) -> bool:
     """True when the (pairwise, numpy) sum of ``parts`` >= 0 is provably <= ``limit``."""
     if not np.isfinite(limit):
@@ -66,7 +97,10 @@ def _surely_within(parts: F64, limit: float) -> bool:
 
 
 def enforce_exact(p: AllocationProblem, chosen: _B, keep_score: F64) -> int:
-    """Drop chosen pairs until every budget and cap holds for the correctly rounded sums.
+    """Drop chosen pairs until every budget and cap holds in exact arithmetic.
+
+    The exact sum of the chosen usages is at most the limit (see :func:`exceeds`),
+    hence so is the correctly rounded sum that is reported.
 
     Pairs that are over by rounding only (one ulp) are rare and few, so this drops
     one pair at a time, the lowest ``keep_score`` among those using the row that is
@@ -82,15 +116,13 @@ def enforce_exact(p: AllocationProblem, chosen: _B, keep_score: F64) -> int:
         for b in range(p.n_budgets):
             u = p.usage[b][idx]
             lim = float(p.budget_limit[b])
-            if not _surely_within(u, lim) and exact_sum(u) > lim:
+            if not _surely_within(u, lim) and exceeds(u, lim):
                 row = p.usage[b]
                 break
-        if row is None and bool(np.isfinite(p.cap).any()):
-            use = exact_use(p, idx)
-            over = np.flatnonzero(use > p.cap)
+        if row is None:
+            over = over_caps(p, idx)
             if len(over):
-                w = p.cap_weight()
-                row = np.where(p.offer == over[0], w, 0.0)
+                row = np.where(p.offer == over[0], p.cap_weight(), 0.0)
         if row is None:
             return dropped
         cand = idx[row[idx] > 0]
