@@ -3,12 +3,13 @@ through ``scipy.optimize.linprog`` (both HiGHS).
 
 HiGHS works to absolute tolerances (feasibility 1e-7, MIP gap 1e-6), so the model
 it sees is scaled first: the objective by a power of two that brings the largest
-value into ``[1, 2)``, and each budget and cap row by a power of two that brings
-its largest coefficient there (exact: powers of two do not round). Pairs that
-alone exceed a limit are fixed to 0. A MILP answer is then checked with the
-correctly rounded sums the report uses; one that is over a limit by rounding is
-cut off (no superset of its pairs on that row can fit either) and the MILP solved
-again, so the plan returned is HiGHS' optimum over the plans that really fit.
+value into ``[1, 2)`` (the MILP: the LP bound near ``2**20``), and each budget and
+cap row by a power of two that brings its largest coefficient there (exact: powers
+of two do not round), then loosened by ``_RHS_SLACK`` so plans at a limit exactly
+are not at the edge of HiGHS' tolerances. Pairs that alone exceed a limit are
+fixed to 0. A MILP answer is then checked in exact arithmetic; one over a limit
+is cut off (no superset of its pairs on that row can fit either) and the MILP
+solved again, so the plan returned is HiGHS' optimum over the plans that fit.
 """
 
 from __future__ import annotations
@@ -33,6 +34,11 @@ from onetoone.allocation._solve import (
 
 #: Most MILP solves when answers keep exceeding a limit by rounding.
 MAX_ROUNDS = 25
+#: Added to each scaled budget and cap row (largest coefficient in [1, 2)): a plan at
+#: its limit exactly is then well inside HiGHS' tolerances, which its presolve can
+#: otherwise misjudge (it dropped such a plan, the optimum, in the fuzz). Plans the
+#: slack lets in are over the limit in exact arithmetic, and are cut off.
+_RHS_SLACK = 1e-6
 #: HiGHS' absolute MIP gap (1e-6) plus its feasibility tolerance, in scaled units:
 #: HiGHS' dual bound can sit this far below the optimum of the scaled model.
 _HIGHS_ABS_SLACK = 2e-6
@@ -98,7 +104,7 @@ def build_model(p: AllocationProblem, value_scale: float | None = None) -> _Mode
         blocks_r.append(np.full(len(nz), nxt))
         blocks_c.append(nz)
         blocks_v.append(u[nz] * s)
-        ub.append(np.array([lim * s]))
+        ub.append(np.array([lim * s + _RHS_SLACK]))
         scales.append(np.array([s]))
         budget_rows.append(b)
         nxt += 1
@@ -116,7 +122,7 @@ def build_model(p: AllocationProblem, value_scale: float | None = None) -> _Mode
         blocks_r.append(nxt + rank[p.offer[cols]])
         blocks_c.append(cols)
         blocks_v.append(w[cols] * cs[rank[p.offer[cols]]])
-        ub.append(p.cap[capped] * cs)
+        ub.append(p.cap[capped] * cs + _RHS_SLACK)
         scales.append(cs)
     n_total = nxt + len(capped)
     a = sp.csr_array(

@@ -72,13 +72,13 @@ def over_caps(p: AllocationProblem, idx: I64) -> I64:
     """Offers whose cap the pairs ``idx`` exceed in exact arithmetic (loops over offers)."""
     if not bool(np.isfinite(p.cap).any()) or not len(idx):
         return np.empty(0, dtype=np.int64)
-    w = p.cap_weight()
     off = p.offer[idx]
+    w_idx = np.ones(len(idx)) if p.cap_usage is None else p.cap_usage[idx]
     order = np.argsort(off, kind="stable")
-    ws = w[idx][order]
+    ws = w_idx[order]
     bounds = np.searchsorted(off[order], np.arange(p.n_offers + 1))
     # clear cases by float sums (error <= n eps sum), exact sums near the cap
-    tot = np.bincount(off, weights=w[idx], minlength=p.n_offers)
+    tot = np.bincount(off, weights=w_idx, minlength=p.n_offers)
     cnt = np.diff(bounds)
     near = np.isfinite(p.cap) & (tot + (cnt + 2) * _EPS * tot > p.cap)
     out = [
@@ -122,7 +122,8 @@ def enforce_exact(p: AllocationProblem, chosen: _B, keep_score: F64) -> int:
         if row is None:
             over = over_caps(p, idx)
             if len(over):
-                row = np.where(p.offer == over[0], p.cap_weight(), 0.0)
+                w = 1.0 if p.cap_usage is None else p.cap_usage
+                row = np.where(p.offer == over[0], w, 0.0)
         if row is None:
             return dropped
         cand = idx[row[idx] > 0]
@@ -135,7 +136,8 @@ def _fits_alone(p: AllocationProblem, c0: int, c1: int) -> _B:
     ok = np.ones(c1 - c0, dtype=bool)
     for b in range(p.n_budgets):
         ok &= p.usage[b][c0:c1] <= p.budget_limit[b]
-    ok &= p.cap_weight()[c0:c1] <= p.cap[p.offer[c0:c1]]
+    w = 1.0 if p.cap_usage is None else p.cap_usage[c0:c1]
+    ok &= w <= p.cap[p.offer[c0:c1]]
     return ok
 
 
