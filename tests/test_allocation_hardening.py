@@ -322,3 +322,18 @@ def test_fuzz_quick_run_has_no_violation() -> None:
     assert checks > 15_000
     assert not violations, dict(violations)
     assert info["exact status 0"] == 300
+
+
+def test_problem_constructor_refuses_inconsistent_arrays() -> None:
+    import attrs
+
+    p = AllocationProblem.from_dense(V, V, budgets=[Budget("t", 1.0)])
+    with pytest.raises(ValidationError, match="cost has 1 entries but value has 4"):
+        attrs.evolve(p, cost=np.ones(1))
+    with pytest.raises(ValidationError, match="budget limits and caps must not be NaN"):
+        attrs.evolve(p, budget_limit=np.array([np.nan]))
+    with pytest.raises(ValidationError, match="1 budget name"):
+        attrs.evolve(p, budget_limit=np.ones(2))
+    with pytest.raises(ValidationError, match="value holds a magnitude"):
+        attrs.evolve(p, value=np.full(4, 1e300))
+    assert attrs.evolve(p, budget_limit=np.array([2.0])).budget_limit[0] == 2.0

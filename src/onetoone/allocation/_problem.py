@@ -203,7 +203,8 @@ class AllocationProblem:
     Notes
     -----
     Build problems with :meth:`from_dense` or :meth:`from_candidates`, which
-    validate and order the inputs; the plain constructor trusts its arguments.
+    validate and order the inputs; the plain constructor checks only that the
+    arrays are consistent and the figures finite (it cannot reorder them).
 
     Examples
     --------
@@ -232,6 +233,50 @@ class AllocationProblem:
     min_value: float
     n_ineligible: int
     layout: _Layout
+
+    def __attrs_post_init__(self) -> None:
+        """Cheap consistency checks, so an inconsistent problem cannot be built.
+
+        The plain constructor (and :func:`attrs.evolve`) does not order or scan
+        the candidates; it checks that the arrays agree in length, that limits
+        are not NaN and that the figures are finite and within
+        :data:`MAX_MAGNITUDE` (``from_dense``/``from_candidates`` check the rest).
+        """
+        n = len(self.value)
+        per_pair: dict[str, npt.NDArray[Any]] = {
+            "customer": self.customer,
+            "offer": self.offer,
+            "cost": self.cost,
+        }
+        if self.cap_usage is not None:
+            per_pair["cap_usage"] = self.cap_usage
+        for i, u in enumerate(self.usage):
+            per_pair[f"usage[{i}]"] = u
+        for name, arr in per_pair.items():
+            if len(arr) != n:
+                raise LengthMismatchError(
+                    f"{name} has {len(arr)} entries but value has {n}; build problems with "
+                    "AllocationProblem.from_dense or from_candidates",
+                    field=name,
+                )
+        nb = len(self.budget_names)
+        if len(self.usage) != nb or len(self.budget_limit) != nb:
+            raise LengthMismatchError(
+                f"{nb} budget name(s) but {len(self.usage)} usage row(s) and "
+                f"{len(self.budget_limit)} limit(s); they must match",
+                field="budget_limit",
+            )
+        if len(self.k) != self.n_customers or len(self.cap) != self.n_offers:
+            raise LengthMismatchError(
+                f"k has {len(self.k)} entries for {self.n_customers} customers and cap "
+                f"{len(self.cap)} for {self.n_offers} offers; they must match",
+                field="k" if len(self.k) != self.n_customers else "cap",
+            )
+        if bool(np.isnan(self.budget_limit).any()) or bool(np.isnan(self.cap).any()):
+            raise ValidationError("budget limits and caps must not be NaN", field="budget_limit")
+        for name, arr in (("value", self.value), ("cost", self.cost)):
+            _check_finite(arr, name)
+            _check_magnitude(arr, name)
 
     # ------------------------------------------------------------------ views
     @property
