@@ -16,6 +16,13 @@ from onetoone.allocation._problem import DEFAULT_BLOCK_SIZE, AllocationProblem
 from onetoone.allocation._solve import (
     _Ctx,
     _drop_to_fit,
+    _ratio_score,
+    certified_bound,
+    enforce_exact,
+    exact_spend,
+    exact_sum,
+    exact_use,
+    fill,
     greedy_bound,
     solve_dual,
     solve_greedy,
@@ -32,6 +39,10 @@ OPTIMAL = 0  # gap within tolerance (exact: proven optimal within mip_rel_gap)
 LIMIT = 1  # iteration or time limit reached; the plan is feasible, the gap is stated
 NO_PLAN = 2  # the exact solver found no plan in time; the empty plan is returned
 
+#: ``exact`` is optimal when HiGHS proves it and the certified gap is within
+#: ``mip_rel_gap`` plus this slack (HiGHS measures its gap on the scaled model).
+_GAP_SLACK = 1e-9
+
 
 @attrs.frozen(eq=False)
 class Allocation:
@@ -46,18 +57,23 @@ class Allocation:
     value, cost : float64 arrays
         Expected value and cost of each chosen pair.
     objective : float
-        Total expected value of the plan.
+        Total expected value of the plan (correctly rounded sum of ``value``).
     bound : float
-        A proven upper bound on the best possible objective: the best Lagrangian
-        dual value found (``dual``, ``greedy``), or the smaller of the LP
-        relaxation and HiGHS' MILP bound (``exact``). Every dual value is also an
-        upper bound on the LP relaxation.
+        A proven upper bound on the best possible objective, never below
+        ``objective``: the best Lagrangian dual value found (``dual``,
+        ``greedy``), or the smaller of the Lagrangian at the LP relaxation's
+        prices and HiGHS' MILP bound (``exact``). Dual values are summed exactly
+        and raised by a bound on their rounding, so floating point (or HiGHS'
+        tolerances) cannot put the bound below a feasible plan.
     gap : float
-        ``(bound - objective) / bound`` (0 when the bound is 0): the plan is within
-        this fraction of the optimum.
+        ``(bound - objective) / bound`` (0 when the bound is 0, 1 when there is no
+        finite bound): the plan is within this fraction of the optimum.
     budget_names : tuple of str
     budget_limit, budget_spend : float64 arrays
-        Limit and total usage of each budget; ``budget_spend <= budget_limit``.
+        Limit and total usage of each budget; ``budget_spend <= budget_limit``,
+        exactly as printed: the spend is the correctly rounded sum
+        (``math.fsum``) of the chosen pairs' usages, whose exact sum is within
+        the limit too.
     budget_price : float64 array
         Dual price of each budget: the objective gained per extra unit of budget
         (the shadow price). From the Lagrangian (``dual``), the LP relaxation
@@ -65,7 +81,8 @@ class Allocation:
     offer_count : int64 array
         Customers receiving each offer.
     offer_usage : float64 array
-        Usage of each offer's cap (equals ``offer_count`` without ``cap_usage``).
+        Usage of each offer's cap (equals ``offer_count`` without ``cap_usage``),
+        correctly rounded like ``budget_spend`` and never above ``cap``.
     cap : float64 array
         Each offer's cap (``inf``: none).
     cap_price : float64 array
@@ -77,11 +94,13 @@ class Allocation:
     elapsed_s : float
     success : bool
     status : int
-        0: converged (``dual``: gap <= tol; ``exact``: proven optimal within
-        ``mip_rel_gap``; ``greedy``: always, it is a heuristic run to completion);
-        1: iteration/time limit reached, the plan is feasible and ``gap`` says how
-        good it is; 2: no plan found by the exact solver in time (the empty plan is
-        returned).
+        0: converged (``dual``: gap <= tol; ``exact``: HiGHS proved its plan
+        optimal, the plan meets every limit in exact arithmetic as HiGHS returned
+        it, and the reported gap is <= ``mip_rel_gap`` (+ 1e-9);
+        ``greedy``: always, it is a heuristic run to completion);
+        1: iteration/time limit reached, or (``exact``) HiGHS' plan had to be
+        repaired: the plan is feasible and ``gap`` says how good it is; 2: no plan
+        found by the exact solver in time (the empty plan is returned).
     message : str
     """
 
@@ -282,6 +301,13 @@ def _allocate_iv(
 
 
 # ----------------------------------------------------------------- assembling
+def _gap(bound: float, objective: float) -> float:
+    """``(bound - objective) / bound``; 0 for a zero bound, 1 without a finite bound."""
+    if not np.isfinite(bound):
+        return 1.0
+    return (bound - objective) / abs(bound) if bound > 0 else 0.0
+
+
 def _result(
     p: AllocationProblem,
     method: str,
@@ -296,16 +322,21 @@ def _result(
     status: int,
     message: str,
 ) -> Allocation:
+    # the solvers already decided feasibility on these exact sums; this is a guard
+    if enforce_exact(p, chosen, np.asarray(p.value)) and status == OPTIMAL:
+        status, message = LIMIT, f"{message}; a pair was dropped to meet a limit exactly"
     idx = np.flatnonzero(chosen)
     cust = p.customer[idx]
     off = p.offer[idx]
     order = np.lexsort((off, cust))
     idx = idx[order]
-    objective = float(p.value[idx].sum())
-    spend = np.array([float(p.usage[b][idx].sum()) for b in range(p.n_budgets)])
-    w = p.cap_weight()
-    bound = max(bound, objective) if np.isfinite(bound) else bound
-    gap = (bound - objective) / abs(bound) if bound > 0 and np.isfinite(bound) else 0.0
+    # every reported sum is correctly rounded (math.fsum): the figures the
+    # feasibility decision used, so budget_spend <= budget_limit holds as printed
+    objective = exact_sum(p.value[idx])
+    spend = exact_spend(p, idx)
+    # never a bound below the plan in hand
+    bound = max(bound, objective) if not np.isnan(bound) else np.inf
+    gap = _gap(bound, objective)
     return Allocation(
         method=method,
         n_customers=p.n_customers,
@@ -322,7 +353,7 @@ def _result(
         budget_spend=spend,
         budget_price=np.asarray(lam, dtype=np.float64),
         offer_count=np.bincount(p.offer[idx], minlength=p.n_offers).astype(np.int64),
-        offer_usage=np.bincount(p.offer[idx], weights=w[idx], minlength=p.n_offers),
+        offer_usage=exact_use(p, idx),
         cap=p.cap,
         cap_price=np.asarray(mu, dtype=np.float64),
         iterations=int(iterations),
@@ -404,12 +435,28 @@ def allocate(
     p, meth, tol_, max_iter_, tl, bs, gap_ = _allocate_iv(
         problem, method, tol, max_iter, time_limit, block_size, mip_rel_gap, warm_start
     )
+    # extreme but accepted inputs (a limit of 5e-324, usages of 1e-300) can overflow a
+    # ratio or a price to inf; the solvers treat inf as "never fits", so no warning
+    with np.errstate(over="ignore", divide="ignore", under="ignore"):
+        return _allocate(p, meth, tol_, max_iter_, tl, bs, gap_, warm_start)
+
+
+def _allocate(
+    p: AllocationProblem,
+    meth: str,
+    tol_: float,
+    max_iter_: int,
+    tl: float | None,
+    bs: int,
+    gap_: float,
+    warm_start: Allocation | None,
+) -> Allocation:
     t0 = time.perf_counter()
     if meth == "dual":
         lam0 = None if warm_start is None else np.array(warm_start.budget_price)
         mu0 = None if warm_start is None else np.array(warm_start.cap_price)
         res = solve_dual(p, tol=tol_, max_iter=max_iter_, block_size=bs, lam0=lam0, mu0=mu0)
-        gap = (res.bound - res.objective) / abs(res.bound) if res.bound > 0 else 0.0
+        gap = _gap(max(res.bound, res.objective), res.objective)  # as reported
         ok = gap <= tol_
         return _result(
             p,
@@ -445,19 +492,47 @@ def allocate(
             message="greedy by value per unit of budget; bound from the dual at its critical ratio",
         )
     lp = solve_lp(p, time_limit=tl)
-    mi = solve_milp(p, time_limit=tl, mip_rel_gap=gap_)
-    bound = min(lp.value if lp.success else np.inf, mi.dual_bound)
-    if mi.x is None:
+    mi = solve_milp(
+        p, time_limit=tl, mip_rel_gap=gap_, upper_bound=lp.value if lp.success else np.inf
+    )
+    if mi.chosen is None:
         chosen = np.zeros(p.n_candidates, dtype=bool)
-        status, msg = NO_PLAN, f"HiGHS found no plan: {mi.message}"
+        proven, msg = False, f"HiGHS found no plan: {mi.message}"
+    elif mi.fits:
+        chosen = mi.chosen
+        proven = mi.success
+        msg = f"HiGHS MILP: {mi.message}"
     else:
-        chosen = mi.x > 0.5
+        # HiGHS' answers kept exceeding a limit by rounding: repair and fill greedily
+        chosen = mi.chosen
         ctx = _Ctx.build(p, bs)
         _drop_to_fit(
             p, chosen, np.array(p.value), np.ones(p.n_candidates) if ctx.w is None else ctx.w
         )
-        status = OPTIMAL if mi.success else LIMIT
-        msg = f"HiGHS MILP: {mi.message}"
+        fill(ctx, chosen, lambda i: _ratio_score(p, i))
+        enforce_exact(p, chosen, np.array(p.value))
+        proven = False
+        msg = (
+            f"HiGHS MILP plans exceeded a limit by rounding in {mi.rounds} solves; "
+            "the last one was repaired and filled, its optimality is not proven"
+        )
+    objective = exact_sum(p.value[chosen])
+    # both are upper bounds: the Lagrangian at the LP prices (rounded up) and HiGHS'
+    # MILP bound over the plans that fit (the cuts remove only plans that do not)
+    # (without the LP, e.g. out of time, the Lagrangian at zero prices: the sum of
+    # each customer's best offers)
+    bound = lp.value if lp.success else certified_bound(_Ctx.build(p, bs), lp.lam * 0, lp.mu * 0)
+    if np.isfinite(mi.dual_bound):
+        bound = min(bound, max(mi.dual_bound, objective))
+    gap = _gap(bound, objective)
+    if mi.chosen is None:
+        status = NO_PLAN
+    elif proven and gap <= gap_ + _GAP_SLACK:
+        status = OPTIMAL
+    else:
+        status = LIMIT
+        if proven:
+            msg = f"{msg}; but the certified gap {gap:.2e} > mip_rel_gap {gap_:.0e}"
     return _result(
         p,
         "exact",
@@ -465,7 +540,7 @@ def allocate(
         bound=bound,
         lam=lp.lam,
         mu=lp.mu,
-        iterations=1,
+        iterations=mi.rounds,
         evaluations=0,
         t0=t0,
         status=status,
@@ -522,7 +597,8 @@ def lp_bound(
     """
     p, tl, solver_ = _lp_bound_iv(problem, time_limit, solver)
     t0 = time.perf_counter()
-    out = solve_lp(p, time_limit=tl, solver=solver_)
+    with np.errstate(over="ignore", divide="ignore", under="ignore"):
+        out = solve_lp(p, time_limit=tl, solver=solver_)
     return LpBound(
         value=out.value,
         x=out.x,

@@ -10,6 +10,7 @@ padding.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -24,6 +25,44 @@ __all__ = ["AllocationProblem", "Budget"]
 
 #: Default number of candidate pairs processed at once (bounds temporary memory).
 DEFAULT_BLOCK_SIZE = 1 << 20
+
+#: Largest magnitude accepted for a value, cost, usage or cap usage. Keeping every
+#: input within ``1e100`` keeps every sum, price and product the solvers form finite
+#: (a sum of 10**200 of them, a price times a limit), so no result is ever ``inf``.
+MAX_MAGNITUDE = 1e100
+
+
+def _budget_name(instance: Any, attribute: Any, name: Any) -> None:
+    del instance, attribute
+    if not isinstance(name, str) or not name:
+        raise ValidationError(
+            f"every Budget needs a non-empty str name, got {name!r}; e.g. Budget('total', 100.0)",
+            field="budgets",
+        )
+
+
+def _budget_limit(limit: Any) -> float:
+    """Converter: a real number (``inf`` allowed); ``NaN``, ``None``, str, bool refused."""
+    if isinstance(limit, (bool, np.bool_)) or not isinstance(limit, numbers.Real):
+        raise ValidationError(
+            f"Budget limit must be a real number >= 0 (math.inf for no limit), "
+            f"got {limit!r} ({type(limit).__name__}); convert it to a number",
+            field="limit",
+        )
+    try:
+        out = float(limit)
+    except OverflowError:  # a Python int beyond float64: as good as no limit (or < 0)
+        out = np.inf if int(limit) > 0 else -np.inf  # type: ignore[call-overload]
+    return out
+
+
+def _budget_limit_not_nan(instance: Any, attribute: Any, limit: float) -> None:
+    del attribute
+    if np.isnan(limit):
+        raise ValidationError(
+            f"budget {instance.name!r} limit is NaN; pass a number >= 0 (math.inf for no limit)",
+            field="limit",
+        )
 
 
 @attrs.frozen(eq=False)
@@ -50,10 +89,20 @@ class Budget:
     --------
     >>> Budget("total", 1000.0).limit
     1000.0
+
+    A limit that is not a number is refused when the budget is built:
+
+    >>> Budget("total", "1000")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    onetoone.errors.ValidationError: Budget limit must be a real number ... got '1000' (str)...
+
+    A negative limit is accepted here but makes the problem infeasible: building an
+    :class:`AllocationProblem` with it raises :class:`~onetoone.errors.InfeasibleError`.
     """
 
-    name: str
-    limit: float = attrs.field(converter=float)
+    name: str = attrs.field(validator=_budget_name)
+    limit: float = attrs.field(converter=_budget_limit, validator=_budget_limit_not_nan)
     usage: Any = None
     offers: Any = None
 
@@ -84,6 +133,24 @@ class _Layout:
                 e = min(n, s + step)
                 out.append((r0 + s, r0 + e, c0 + s * d, c0 + e * d, d))
         return out
+
+
+def _budget_list(budgets: Any) -> list[Budget]:
+    """``budgets`` as a list of Budget objects (a lone Budget or a str is refused)."""
+    if isinstance(budgets, Budget):
+        raise ValidationError(
+            f"budgets must be a sequence of Budget objects, got a single Budget "
+            f"({budgets.name!r}); pass budgets=[Budget(...)]",
+            field="budgets",
+        )
+    if isinstance(budgets, (str, bytes)) or not isinstance(budgets, Sequence):
+        raise ValidationError(
+            f"budgets must be a sequence (list or tuple) of Budget objects, got "
+            f"{type(budgets).__name__}; pass budgets=[Budget(name, limit), ...]",
+            field="budgets",
+        )
+    _check_budget_types(budgets)
+    return list(budgets)
 
 
 def _check_budget_types(budgets: Sequence[Budget]) -> None:
@@ -136,7 +203,8 @@ class AllocationProblem:
     Notes
     -----
     Build problems with :meth:`from_dense` or :meth:`from_candidates`, which
-    validate and order the inputs; the plain constructor trusts its arguments.
+    validate and order the inputs; the plain constructor checks only that the
+    arrays are consistent and the figures finite (it cannot reorder them).
 
     Examples
     --------
@@ -165,6 +233,50 @@ class AllocationProblem:
     min_value: float
     n_ineligible: int
     layout: _Layout
+
+    def __attrs_post_init__(self) -> None:
+        """Cheap consistency checks, so an inconsistent problem cannot be built.
+
+        The plain constructor (and :func:`attrs.evolve`) does not order or scan
+        the candidates; it checks that the arrays agree in length, that limits
+        are not NaN and that the figures are finite and within
+        :data:`MAX_MAGNITUDE` (``from_dense``/``from_candidates`` check the rest).
+        """
+        n = len(self.value)
+        per_pair: dict[str, npt.NDArray[Any]] = {
+            "customer": self.customer,
+            "offer": self.offer,
+            "cost": self.cost,
+        }
+        if self.cap_usage is not None:
+            per_pair["cap_usage"] = self.cap_usage
+        for i, u in enumerate(self.usage):
+            per_pair[f"usage[{i}]"] = u
+        for name, arr in per_pair.items():
+            if len(arr) != n:
+                raise LengthMismatchError(
+                    f"{name} has {len(arr)} entries but value has {n}; build problems with "
+                    "AllocationProblem.from_dense or from_candidates",
+                    field=name,
+                )
+        nb = len(self.budget_names)
+        if len(self.usage) != nb or len(self.budget_limit) != nb:
+            raise LengthMismatchError(
+                f"{nb} budget name(s) but {len(self.usage)} usage row(s) and "
+                f"{len(self.budget_limit)} limit(s); they must match",
+                field="budget_limit",
+            )
+        if len(self.k) != self.n_customers or len(self.cap) != self.n_offers:
+            raise LengthMismatchError(
+                f"k has {len(self.k)} entries for {self.n_customers} customers and cap "
+                f"{len(self.cap)} for {self.n_offers} offers; they must match",
+                field="k" if len(self.k) != self.n_customers else "cap",
+            )
+        if bool(np.isnan(self.budget_limit).any()) or bool(np.isnan(self.cap).any()):
+            raise ValidationError("budget limits and caps must not be NaN", field="budget_limit")
+        for name, arr in (("value", self.value), ("cost", self.cost)):
+            _check_finite(arr, name)
+            _check_magnitude(arr, name)
 
     # ------------------------------------------------------------------ views
     @property
@@ -215,7 +327,7 @@ class AllocationProblem:
         [3.0]
         """
         b = self.budget_index(budget)
-        lim = _check_limit(float(limit), self.budget_names[b])
+        lim = _check_limit(_budget_limit(limit), self.budget_names[b])
         new = np.array(self.budget_limit, dtype=np.float64)
         new[b] = lim
         return attrs.evolve(self, budget_limit=new)
@@ -316,12 +428,9 @@ class AllocationProblem:
                 )
             return arr[rows, cols]
 
-        budgets_any: Sequence[Any] = budgets
         dense_budgets = [
             attrs.evolve(b, usage=pick(b.usage, f"budget {b.name!r} usage"))
-            if isinstance(b, Budget)
-            else b
-            for b in budgets_any
+            for b in _budget_list(budgets)
         ]
         return cls.from_candidates(
             rows,
@@ -402,16 +511,14 @@ class AllocationProblem:
         _check_finite(val, "value")
         _check_finite(cst, "cost")
         _check_nonnegative(cst, "cost")
+        _check_magnitude(val, "value")
+        _check_magnitude(cst, "cost")
 
         # budgets
-        _check_budget_types(budgets)
         names: list[str] = []
         limits: list[float] = []
         raw_usage: list[F64 | None] = []
-        budget_list: Sequence[Any] = budgets
-        for b in budget_list:
-            if not isinstance(b.name, str) or not b.name:
-                raise ValidationError("every Budget needs a non-empty str name", field="budgets")
+        for b in _budget_list(budgets):
             if b.name in names:
                 raise ValidationError(
                     f"budget name {b.name!r} is used twice; budget names must be unique",
@@ -430,6 +537,7 @@ class AllocationProblem:
                     )
                 _check_finite(u, f"budget {b.name!r} usage")
                 _check_nonnegative(u, f"budget {b.name!r} usage")
+                _check_magnitude(u, f"budget {b.name!r} usage")
             if b.offers is not None:
                 sel = _codes(b.offers, f"budget {b.name!r} offers", n_o)
                 inside = np.zeros(n_o, dtype=bool)
@@ -439,7 +547,7 @@ class AllocationProblem:
             raw_usage.append(u)
 
         # per-customer k
-        kk = _per_customer_k(k, n_c)
+        kk = _per_customer_k(k, n_c, n_o)
 
         # groups
         grp: I32 | None = None
@@ -474,10 +582,17 @@ class AllocationProblem:
                 )
             _check_finite(cu, "cap_usage")
             _check_nonnegative(cu, "cap_usage")
+            _check_magnitude(cu, "cap_usage")
 
         # min value
         mv = 0.0
         if min_value is not None:
+            if isinstance(min_value, (bool, np.bool_)) or not isinstance(min_value, numbers.Real):
+                raise ValidationError(
+                    f"min_value must be a finite number or None, got {min_value!r} "
+                    f"({type(min_value).__name__})",
+                    field="min_value",
+                )
             mv = float(min_value)
             if not np.isfinite(mv):
                 raise ValidationError("min_value must be finite", field="min_value")
@@ -610,6 +725,16 @@ def _check_finite(a: F64, name: str) -> None:
         )
 
 
+def _check_magnitude(a: F64, name: str) -> None:
+    if len(a) and float(np.abs(a).max()) > MAX_MAGNITUDE:
+        raise ValidationError(
+            f"{name} holds a magnitude of {float(np.abs(a).max()):g} > {MAX_MAGNITUDE:g}, the "
+            "largest accepted (sums and prices of such numbers overflow float64); express "
+            "them in larger units",
+            field=name,
+        )
+
+
 def _check_nonnegative(a: F64, name: str) -> None:
     if len(a) and float(a.min()) < 0:
         raise ValidationError(
@@ -630,7 +755,12 @@ def _check_limit(limit: float, name: str) -> float:
     return float(limit)
 
 
-def _per_customer_k(k: Any, n: int) -> I64:
+def _per_customer_k(k: Any, n: int, n_offers: int) -> I64:
+    """Offers per customer; a ``k`` above ``n_offers`` means the same as ``n_offers``."""
+    if isinstance(k, (bool, np.bool_)):
+        raise ValidationError("k must be an int or an int array, got a bool", field="k")
+    if isinstance(k, int) and k > n_offers:
+        k = n_offers  # a Python int too large for int64 means "no limit"
     arr = np.asarray(k)
     if arr.dtype.kind not in "iu" and not (
         arr.dtype.kind == "f"
@@ -639,17 +769,16 @@ def _per_customer_k(k: Any, n: int) -> I64:
     ):
         raise ValidationError(f"k must be an int or an int array, got dtype {arr.dtype}", field="k")
     if arr.ndim == 0:
-        arr = np.full(n, int(arr), dtype=np.int64)
+        arr = np.full(n, arr[()], dtype=arr.dtype)
     elif arr.ndim != 1 or len(arr) != n:
         raise ValidationError(
             f"k must be a scalar or have one entry per customer ({n}), got shape {arr.shape}",
             field="k",
         )
-    arr = arr.astype(np.int64)
-    if len(arr) and int(arr.min()) < 0:
-        raise ValidationError(
-            f"k must be >= 0 (offers per customer), got {int(arr.min())}", field="k"
-        )
+    if len(arr) and arr.min() < 0:
+        raise ValidationError(f"k must be >= 0 (offers per customer), got {arr.min()}", field="k")
+    # clip before the cast: k = 1e308 (or 2**70) is "no limit", not an overflow
+    arr = np.minimum(arr, n_offers).astype(np.int64)
     return readonly(arr)
 
 

@@ -7,6 +7,7 @@ per-customer step in :mod:`onetoone.allocation._kernel`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import attrs
@@ -19,6 +20,179 @@ from onetoone.allocation._kernel import customer_step, entry_thresholds
 from onetoone.allocation._problem import AllocationProblem, _Layout
 
 _B = npt.NDArray[np.bool_]
+_EPS = float(np.finfo(np.float64).eps)
+#: Largest price tried: ``price * usage`` and ``price * limit`` stay finite for inputs
+#: within the accepted magnitudes (``<= 1e100``) of all but subnormal limits.
+_MAX_PRICE = 1e200
+
+
+# ------------------------------------------------------- exact sums (the report's)
+def exact_sum(a: F64) -> float:
+    """The correctly rounded sum of ``a`` (``math.fsum``).
+
+    Every figure an :class:`~onetoone.allocation.Allocation` reports (objective,
+    budget spend, offer usage) is such a sum, and feasibility is decided on the
+    same sums, so ``budget_spend <= budget_limit`` holds exactly as reported.
+    """
+    return math.fsum(np.asarray(a, dtype=np.float64).tolist())
+
+
+def exact_spend(p: AllocationProblem, idx: I64) -> F64:
+    """Correctly rounded usage of each budget by the pairs ``idx``."""
+    return np.array([exact_sum(p.usage[b][idx]) for b in range(p.n_budgets)], dtype=np.float64)
+
+
+def exact_use(p: AllocationProblem, idx: I64) -> F64:
+    """Correctly rounded cap usage of each offer by the pairs ``idx`` (loops over offers)."""
+    if p.cap_usage is None:
+        return np.bincount(p.offer[idx], minlength=p.n_offers).astype(np.float64)
+    out = np.zeros(p.n_offers)
+    off = p.offer[idx]
+    order = np.argsort(off, kind="stable")
+    w = p.cap_usage[idx][order]
+    bounds = np.searchsorted(off[order], np.arange(p.n_offers + 1))
+    for o in np.flatnonzero(np.diff(bounds)).tolist():
+        out[o] = exact_sum(w[bounds[o] : bounds[o + 1]])
+    return out
+
+
+def exceeds(parts: F64, limit: float) -> bool:
+    """Whether the exact (real-number) sum of ``parts`` is above ``limit``.
+
+    ``math.fsum`` of the parts and ``-limit`` is correctly rounded, so its sign is
+    the sign of the exact difference. A plan that passes also has its correctly
+    rounded sum (the reported figure) ``<= limit``, rounding being monotone.
+    """
+    if not np.isfinite(limit):
+        return False
+    return math.fsum([*np.asarray(parts, dtype=np.float64).tolist(), -limit]) > 0.0
+
+
+def over_caps(p: AllocationProblem, idx: I64) -> I64:
+    """Offers whose cap the pairs ``idx`` exceed in exact arithmetic (loops over offers)."""
+    if not bool(np.isfinite(p.cap).any()) or not len(idx):
+        return np.empty(0, dtype=np.int64)
+    off = p.offer[idx]
+    w_idx = np.ones(len(idx)) if p.cap_usage is None else p.cap_usage[idx]
+    order = np.argsort(off, kind="stable")
+    ws = w_idx[order]
+    bounds = np.searchsorted(off[order], np.arange(p.n_offers + 1))
+    # clear cases by float sums (error <= n eps sum), exact sums near the cap
+    tot = np.bincount(off, weights=w_idx, minlength=p.n_offers)
+    cnt = np.diff(bounds)
+    near = np.isfinite(p.cap) & (tot + (cnt + 2) * _EPS * tot > p.cap)
+    out = [
+        o for o in np.flatnonzero(near).tolist() if exceeds(ws[bounds[o] : bounds[o + 1]], p.cap[o])
+    ]
+    return np.array(out, dtype=np.int64)
+
+
+def _surely_within(parts: F64, limit: float) -> bool:
+    """True when the (pairwise, numpy) sum of ``parts`` >= 0 is provably <= ``limit``."""
+    if not np.isfinite(limit):
+        return True
+    n = len(parts)
+    s = float(parts.sum())
+    return s + (n + 2) * _EPS * s <= limit
+
+
+def enforce_exact(p: AllocationProblem, chosen: _B, keep_score: F64) -> int:
+    """Drop chosen pairs until every budget and cap holds in exact arithmetic.
+
+    The exact sum of the chosen usages is at most the limit (see :func:`exceeds`),
+    hence so is the correctly rounded sum that is reported.
+
+    Pairs that are over by rounding only (one ulp) are rare and few, so this drops
+    one pair at a time, the lowest ``keep_score`` among those using the row that is
+    over. Budgets that are clearly within their limit skip the exact sum. Returns
+    the number of pairs dropped.
+    """
+    dropped = 0
+    while True:
+        idx = np.flatnonzero(chosen)
+        if not len(idx):
+            return dropped
+        row: F64 | None = None
+        for b in range(p.n_budgets):
+            u = p.usage[b][idx]
+            lim = float(p.budget_limit[b])
+            if not _surely_within(u, lim) and exceeds(u, lim):
+                row = p.usage[b]
+                break
+        if row is None:
+            over = over_caps(p, idx)
+            if len(over):
+                w = 1.0 if p.cap_usage is None else p.cap_usage
+                row = np.where(p.offer == over[0], w, 0.0)
+        if row is None:
+            return dropped
+        cand = idx[row[idx] > 0]
+        chosen[cand[np.argmin(keep_score[cand])]] = False
+        dropped += 1
+
+
+def _fits_alone(p: AllocationProblem, c0: int, c1: int) -> _B:
+    """Candidates ``c0:c1`` whose own usage fits every budget and their offer's cap."""
+    ok = np.ones(c1 - c0, dtype=bool)
+    for b in range(p.n_budgets):
+        ok &= p.usage[b][c0:c1] <= p.budget_limit[b]
+    w = 1.0 if p.cap_usage is None else p.cap_usage[c0:c1]
+    ok &= w <= p.cap[p.offer[c0:c1]]
+    return ok
+
+
+def certified_bound(ctx: _Ctx, lam: F64, mu: F64) -> float:
+    """The Lagrangian dual at ``(lam, mu)``, rounded up so it is a proven upper bound.
+
+    Any prices ``>= 0`` give an upper bound (weak duality); floating point can put
+    the computed value below the true one, so the value is summed exactly
+    (``math.fsum``) and raised by a bound on the rounding of the reduced values
+    ``v - lam . a - mu w`` (zero when all prices are zero: then the bound is the
+    correctly rounded sum of the customers' best values, comparable with an
+    objective summed the same way).
+    """
+    p = ctx.p
+    lam = np.where(np.isfinite(p.budget_limit), lam, 0.0)
+    mu = np.where(np.isfinite(p.cap), mu, 0.0)
+    if len(ctx.capped):
+        keep_mu = np.zeros(p.n_offers, dtype=bool)
+        keep_mu[ctx.capped] = True
+        mu = np.where(keep_mu, mu, 0.0)
+    else:
+        mu = np.zeros(p.n_offers)
+    priced = bool(np.any(lam != 0.0)) or bool(np.any(mu != 0.0))
+    terms: list[float] = []
+    mag = 0.0
+    k = p.layout.row_k
+    for r0, r1, c0, c1, d in ctx.chunks:
+        n = r1 - r0
+        r = _reduced(ctx, c0, c1, lam, mu)
+        # a pair that alone exceeds a limit is in no plan: leaving it out of the
+        # customers' maxima keeps the bound valid, and tighter
+        possible = _fits_alone(p, c0, c1)
+        r = np.where(possible, r, -np.inf)
+        sel = _chosen_index(r.reshape(n, d), k[r0:r1], _groups(ctx, c0, c1, n, d), p.group_max)
+        terms.extend(r[sel].tolist())
+        if priced:
+            a = np.abs(p.value[c0:c1]) + np.where(possible, np.abs(r), 0.0)
+            for b in range(p.n_budgets):
+                if lam[b] != 0.0:
+                    a += lam[b] * p.usage[b][c0:c1]
+            if len(ctx.capped):
+                a += mu[p.offer[c0:c1]] * (1.0 if ctx.w is None else ctx.w[c0:c1])
+            mag += float(a.sum())
+    fb = np.flatnonzero(lam != 0.0)
+    fc = np.flatnonzero(mu != 0.0)
+    prod = np.concatenate([lam[fb] * p.budget_limit[fb], mu[fc] * p.cap[fc]])
+    terms.extend(prod.tolist())
+    mag += float(np.abs(prod).sum())
+    total = math.fsum(terms)
+    if not priced:
+        return total
+    # each reduced value is off by <= ~3 eps of its magnitude; the max over a customer's
+    # plans by as much; the products lam*B by eps; numpy's partial sums add log2(n) eps
+    margin = (16.0 + math.log2(p.n_candidates + 2)) * _EPS * mag
+    return math.nextafter(total + margin * (1.0 + 1e-6), math.inf)
 
 
 @attrs.define
@@ -325,6 +499,7 @@ def _line_search(ctx: _Ctx, st: _DualState, b: int, rel_tol: float) -> float:
         a = p.usage[b]
         pos = a > 0
         top = float(np.max(p.value[pos] / a[pos])) if bool(pos.any()) else 0.0
+        top = min(top, _MAX_PRICE)  # a price above it makes every such pair worthless
         hi = min(max(2.0 * x0, 1e-12), top) if x0 > 0 else top
         ghi, _ = run(hi)
         if ghi > 0.0 and hi < top:
@@ -524,10 +699,15 @@ def solve_dual(
             if obj > objective:
                 chosen, objective = cand_chosen, obj
         converged = (st.bound - objective) <= tol * max(abs(st.bound), 1e-300)
+    bound = st.bound
+    if primal:
+        # the reported bound: exact sums plus a rounding margin (a proven bound)
+        bound = certified_bound(ctx, st.best_lam, st.best_mu)
+        objective = exact_sum(p.value[chosen])
     return DualResult(
         lam=st.best_lam,
         mu=st.best_mu,
-        bound=st.bound,
+        bound=bound,
         chosen=chosen,
         objective=objective,
         sweeps=sweeps,
@@ -588,7 +768,7 @@ def _drop_to_fit(p: AllocationProblem, chosen: _B, keep_score: F64, w: F64) -> N
         spend = np.array([float(p.usage[b][idx].sum()) for b in range(p.n_budgets)])
         over_b = np.flatnonzero(spend > p.budget_limit)
         if not len(over_b):
-            return
+            break
         load = np.zeros(len(idx))
         for b in over_b.tolist():
             lim = float(p.budget_limit[b])
@@ -603,16 +783,8 @@ def _drop_to_fit(p: AllocationProblem, chosen: _B, keep_score: F64, w: F64) -> N
             excess = spend[b] - float(p.budget_limit[b])
             need = max(need, int(np.searchsorted(cum, excess, side="left")) + 1)
         chosen[idx[order[: min(need, len(order))]]] = False
-    # floating-point safety: drop one at a time (rare)
-    while True:
-        idx = np.flatnonzero(chosen)
-        spend = np.array([float(p.usage[b][idx].sum()) for b in range(p.n_budgets)])
-        over_b = np.flatnonzero(spend > p.budget_limit)
-        if not len(over_b) or not len(idx):
-            return
-        b = int(over_b[0])
-        cand = idx[p.usage[b][idx] > 0]
-        chosen[cand[np.argmin(keep_score[cand])]] = False
+    # rounding: the correctly rounded sums decide, as in the report
+    enforce_exact(p, chosen, keep_score)
 
 
 def _segment_rank(key: npt.NDArray[np.integer]) -> I64:
@@ -772,9 +944,10 @@ def greedy_bound(p: AllocationProblem, chosen: _B, *, block_size: int) -> tuple[
         lam = np.zeros(p.n_budgets)
         for b in finite:
             lim = float(p.budget_limit[b])
-            lam[b] = rho / lim if lim > 0 else 0.0
-        ev = _evaluate(ctx, lam, mu)
-        val = _dual_value(p, lam, mu, ev.lagr)
+            lam[b] = min(rho / lim, _MAX_PRICE) if lim > 0 else 0.0
+        if not bool(np.all(np.isfinite(lam))):
+            continue
+        val = certified_bound(ctx, lam, mu)
         if val < best:
             best, best_lam = val, lam
     return best, best_lam, mu
