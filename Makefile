@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench browser clean
+.PHONY: demo test lint typecheck pytest bench browser fuzz clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,7 @@ demo: $(STAMP)
 	$(PY) examples/demo.py
 
 lint: $(STAMP)
-	$(PY) -m ruff check src tests examples benchmarks
+	$(PY) -m ruff check src tests examples benchmarks fuzz
 
 typecheck: $(STAMP)
 	$(PY) -m mypy --strict src tests/typing
@@ -39,6 +39,15 @@ browser:
 	  fi; }
 
 test: lint typecheck browser pytest
+
+# Adversarial runs, not part of `make test`'s time budget (about 10 minutes on 2 cores):
+# 10,000 random allocation problems against brute force with every method, and 1,000
+# mutated save files per format loaded in child processes. Non-zero exit on any failure.
+FUZZ_N ?= 10000
+FUZZ_FILES ?= 1000
+fuzz: $(STAMP)
+	$(PY) fuzz/allocation.py --n $(FUZZ_N) --seed 0
+	@if [ -f fuzz/files.py ]; then $(PY) fuzz/files.py --n $(FUZZ_FILES) --seed 0; fi
 
 # make bench BENCH_ARGS=--quick for a smoke run of every benchmark (about a minute)
 bench: $(STAMP)
