@@ -18,8 +18,11 @@ same budget and the same allocation solver.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Literal, Protocol
+import hashlib
+import inspect
+import warnings
+from collections.abc import Callable, Mapping
+from typing import Any, Literal, Protocol, TypeAlias
 
 import attrs
 import numpy as np
@@ -40,6 +43,7 @@ __all__ = [
     "OfferContext",
     "offer_item_matrix",
     "Strategy",
+    "StrategyLike",
     "make_context",
     "mass",
     "one_to_one",
@@ -169,13 +173,150 @@ class OfferContext:
 
 
 class Strategy(Protocol):
-    """A strategy maps a context to an allocation over ``context.customers``.
+    """A strategy maps a context and a random generator to an allocation.
 
+    ``strategy(context, random_state=rng)`` returns an
+    :class:`~onetoone.allocation.Allocation` over ``context.customers``. The
+    evaluators (:func:`run_strategies`, :func:`replay_campaign`,
+    :func:`simulate`) pass a :class:`numpy.random.Generator` derived from
+    their own ``random_state``, so a seeded evaluation is reproducible: a
+    strategy must draw every random number it needs from that generator.
     Any callable with this signature works, e.g. ``functools.partial(segment,
-    n_segments=8)`` or a user's own function.
+    n_segments=8)`` or a user's own ``def f(context, *, random_state): ...``
+    (a strategy that needs no randomness simply ignores it).
+
+    A one-argument ``strategy(context)`` is still accepted, with a
+    :class:`DeprecationWarning`, until the next minor version.
     """
 
-    def __call__(self, context: OfferContext) -> Allocation: ...
+    def __call__(
+        self, context: OfferContext, *, random_state: np.random.Generator
+    ) -> Allocation: ...
+
+
+#: What the evaluators accept: a :class:`Strategy`, or (deprecated, one minor version)
+#: a one-argument ``strategy(context)``.
+StrategyLike: TypeAlias = Strategy | Callable[[OfferContext], Allocation]
+
+_LEGACY_MESSAGE = (
+    "strategy {name!r} takes no random_state keyword, so the evaluator's seed cannot reach it "
+    "and seeded results are not reproducible. Strategies are now called as "
+    "strategy(context, random_state=generator); one-argument strategies are deprecated and "
+    "will stop working in the next minor version. Migrate: add `*, random_state=None` to its "
+    "signature and draw every random number from "
+    "numpy.random.default_rng(random_state)."
+)
+
+
+def _takes_random_state(strategy: Any) -> bool:
+    """Whether ``strategy`` accepts a ``random_state`` keyword (or ``**kwargs``)."""
+    try:
+        params = inspect.signature(strategy).parameters.values()
+    except (TypeError, ValueError):  # no introspectable signature: assume the protocol
+        return True
+    for prm in params:
+        if prm.kind is inspect.Parameter.VAR_KEYWORD:
+            return True
+        if prm.name == "random_state" and prm.kind in (
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+            inspect.Parameter.KEYWORD_ONLY,
+        ):
+            return True
+    return False
+
+
+def _strategies_iv(strategies: Any) -> dict[str, StrategyLike]:
+    """Check the name -> strategy mapping; return it as a dict (order kept)."""
+    if not isinstance(strategies, Mapping):
+        raise ValidationError(
+            f"strategies must be a mapping of name to strategy, got {type(strategies).__name__}; "
+            "pass e.g. {'mass': mass, 'one_to_one': one_to_one}",
+            field="strategies",
+        )
+    if not strategies:
+        raise ValidationError("strategies is empty; pass at least one", field="strategies")
+    for name, f in strategies.items():
+        if not isinstance(name, str):
+            raise ValidationError(
+                f"strategy names must be str, got {name!r}; name each strategy", field="strategies"
+            )
+        if not callable(f):
+            raise ValidationError(
+                f"strategy {name!r} is a {type(f).__name__}, not callable; pass a function "
+                "f(context, *, random_state) -> Allocation",
+                field="strategies",
+            )
+    return dict(strategies)
+
+
+def _check_strategy(strategy: Any, field: str) -> None:
+    if not callable(strategy):
+        raise ValidationError(
+            f"{field} must be a strategy f(context, *, random_state) -> Allocation, got "
+            f"{type(strategy).__name__}; pass e.g. one_to_one",
+            field=field,
+        )
+
+
+def _check_context(context: Any) -> None:
+    if not isinstance(context, OfferContext):
+        raise ValidationError(
+            f"context must be an OfferContext (from make_context), got {type(context).__name__}",
+            field="context",
+        )
+
+
+def _root_entropy(random_state: RandomState) -> tuple[int, ...]:
+    """Entropy for the child streams, drawn once from ``random_state``."""
+    rng = check_random_state(random_state)
+    return tuple(int(x) for x in rng.integers(0, 2**32, size=4, dtype=np.uint64))
+
+
+def _child_rng(entropy: tuple[int, ...], *key: str) -> np.random.Generator:
+    """An independent stream keyed by ``key`` (e.g. ``("strategy", name)``).
+
+    The key becomes the :class:`numpy.random.SeedSequence` ``spawn_key`` (SHA-256
+    words of each part), so a stream depends only on the root entropy and its own
+    key: adding, removing or reordering other strategies never changes it.
+    """
+    words: list[int] = []
+    for part in key:
+        digest = hashlib.sha256(part.encode("utf-8")).digest()[:8]
+        words.extend(int(w) for w in np.frombuffer(digest, dtype="<u4"))
+    return np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=tuple(words)))
+
+
+def _call_strategy(
+    strategy: StrategyLike, context: OfferContext, rng: np.random.Generator, name: str
+) -> Allocation:
+    """Run one strategy with its generator (legacy one-argument form: warn) and check it."""
+    if _takes_random_state(strategy):
+        alloc = strategy(context, random_state=rng)  # type: ignore[call-arg]
+    else:
+        warnings.warn(_LEGACY_MESSAGE.format(name=name), DeprecationWarning, stacklevel=3)
+        alloc = strategy(context)  # type: ignore[call-arg]
+    if not isinstance(alloc, Allocation):
+        raise ValidationError(
+            f"strategy {name!r} returned a {type(alloc).__name__}, not an Allocation; a "
+            "strategy must return allocate(...)'s result over context.customers",
+            field="strategies",
+        )
+    n = context.n_customers
+    if len(alloc.customer) and (int(alloc.customer.max()) >= n or int(alloc.customer.min()) < 0):
+        raise ValidationError(
+            f"strategy {name!r} returned customer codes outside 0..{n - 1}; an allocation must "
+            "index context.customers",
+            field="strategies",
+        )
+    if len(alloc.offer) and (
+        int(alloc.offer.max()) >= context.n_offers or int(alloc.offer.min()) < 0
+    ):
+        raise ValidationError(
+            f"strategy {name!r} returned offer codes outside 0..{context.n_offers - 1}; an "
+            "allocation must index context.offers",
+            field="strategies",
+        )
+    return alloc
 
 
 def _make_context_iv(
@@ -438,10 +579,19 @@ def mass(context: OfferContext, *, random_state: RandomState = None) -> Allocati
     While the budget lasts, customers receive the population's best ``k``
     offers in a random order (a seeded tie-break): "rain" marketing.
 
+    Parameters
+    ----------
+    context : OfferContext
+    random_state : int, Generator or None
+        Decides the random order of customers; the evaluators pass their own
+        generator (see :class:`Strategy`). ``None`` (fresh entropy) gives a
+        different plan at each call.
+
     Examples
     --------
     See :func:`one_to_one`.
     """
+    _check_context(context)
     rng = check_random_state(random_state)
     labels = np.zeros(context.n_customers, dtype=np.int64)
     return _allocate(context, *_group_estimates(context, labels, 1, rng))
@@ -506,10 +656,21 @@ def segment(
 ) -> Allocation:
     """A few big segments: each acts on its segment's average estimate per offer.
 
+    Parameters
+    ----------
+    context : OfferContext
+    n_segments, by
+        As in :func:`segment_labels`.
+    random_state : int, Generator or None
+        Seeds k-means (``by="kmeans"``) and the random order of customers
+        within a segment; the evaluators pass their own generator (see
+        :class:`Strategy`).
+
     Examples
     --------
     See :func:`one_to_one`.
     """
+    _check_context(context)
     rng = check_random_state(random_state)
     labels = segment_labels(
         context.profiles, context.customers, n_segments=n_segments, by=by, random_state=rng
@@ -517,8 +678,15 @@ def segment(
     return _allocate(context, *_group_estimates(context, labels, n_segments, rng))
 
 
-def one_to_one(context: OfferContext) -> Allocation:
+def one_to_one(context: OfferContext, *, random_state: RandomState = None) -> Allocation:
     """Each customer acts on their own estimate: the full affinity + allocation pipeline.
+
+    Parameters
+    ----------
+    context : OfferContext
+    random_state : int, Generator or None
+        Accepted for the :class:`Strategy` protocol; the plan is deterministic
+        and draws no random numbers.
 
     Examples
     --------
@@ -527,11 +695,13 @@ def one_to_one(context: OfferContext) -> Allocation:
     >>> m = simulate_market(300, 80, 6, history_weeks=10, random_state=0)
     >>> ctx = make_context(m.history, market_offers(m), as_of=m.campaign_start,
     ...                    budget=20.0, k=1, method="repeat", random_state=0)
-    >>> plans = {name: f(ctx) for name, f in [("mass", mass), ("segment", segment),
-    ...                                        ("one_to_one", one_to_one)]}
+    >>> plans = run_strategies(ctx, {"mass": mass, "segment": segment,
+    ...                              "one_to_one": one_to_one}, random_state=0)
     >>> all(a.budget_spend[0] <= 20.0 + 1e-9 for a in plans.values())
     True
     """
+    _check_context(context)
+    check_random_state(random_state)  # validates the argument; nothing is drawn
     return _allocate(context, np.asarray(context.p_buy), np.asarray(context.p_offer))
 
 
@@ -549,7 +719,52 @@ def _masked_mean(
 
 
 def run_strategies(
-    context: OfferContext, strategies: Mapping[str, Strategy]
+    context: OfferContext,
+    strategies: Mapping[str, StrategyLike],
+    *,
+    random_state: RandomState = None,
 ) -> dict[str, Allocation]:
-    """Run each named strategy on the same context."""
-    return {name: strategy(context) for name, strategy in strategies.items()}
+    """Run each named strategy on the same context, each with its own random stream.
+
+    Parameters
+    ----------
+    context : OfferContext
+    strategies : mapping of name to Strategy
+        Each is called as ``strategy(context, random_state=generator)``.
+    random_state : int, Generator or None
+        Root of the strategies' generators. Each strategy gets an independent
+        child stream keyed by its name (:class:`numpy.random.SeedSequence`), so
+        the same seed gives the same plans, and adding or removing a strategy
+        never changes another's draws. :func:`replay_campaign` derives the same
+        streams, so its allocations equal these for the same seed.
+
+    Returns
+    -------
+    dict of str to Allocation
+
+    Raises
+    ------
+    ValidationError
+        ``context`` is not an :class:`OfferContext`, ``strategies`` is not a
+        non-empty mapping of names to callables, or a strategy returns something
+        other than an allocation over ``context``.
+
+    Warns
+    -----
+    DeprecationWarning
+        A strategy takes no ``random_state`` keyword (the old one-argument
+        form; it stops working in the next minor version).
+    """
+    names = _run_strategies_iv(context, strategies, random_state)
+    entropy = _root_entropy(random_state)
+    return {
+        name: _call_strategy(f, context, _child_rng(entropy, "strategy", name), name)
+        for name, f in names.items()
+    }
+
+
+def _run_strategies_iv(context: Any, strategies: Any, random_state: Any) -> dict[str, StrategyLike]:
+    _check_context(context)
+    out = _strategies_iv(strategies)
+    check_random_state(random_state)
+    return out
