@@ -32,6 +32,7 @@ import scipy.sparse as sp
 from onetoone._arrays import TimeLike, readonly, to_datetime64
 from onetoone._random import RandomState, check_random_state
 from onetoone.affinity import ResponseModel, fit_affinity, fit_response, score_offers
+from onetoone.affinity._model import METHODS, _check_int, _check_num_threads, _check_real
 from onetoone.affinity._model import Method as AffinityMethod
 from onetoone.allocation import Allocation, AllocationProblem, Budget, allocate
 from onetoone.data import Catalogue, Transactions, customer_item_matrix
@@ -319,6 +320,11 @@ def _call_strategy(
     return alloc
 
 
+#: Upper bounds of make_context's numeric options (days; log-odds per unit of discount).
+_MAX_HORIZON_DAYS = 36_500.0
+_MAX_ELASTICITY = 1_000.0
+
+
 def _make_context_iv(
     transactions: Any,
     offers: Any,
@@ -329,19 +335,34 @@ def _make_context_iv(
     budget_on: Any,
     objective: Any,
     elasticity: Any,
-) -> None:
+    method: Any,
+    aggregate: Any,
+    catalogue: Any,
+    num_threads: Any,
+    random_state: Any,
+) -> tuple[npt.NDArray[Any] | None, float, int, float, float]:
+    """Check make_context's arguments; return (customers, budget, k, horizon_days, elasticity)."""
     if not isinstance(transactions, Transactions):
-        raise ValidationError("transactions must be a Transactions", field="transactions")
-    if not isinstance(offers, Offers):
-        raise ValidationError("offers must be an Offers", field="offers")
-    if not (isinstance(budget, (int, float)) and np.isfinite(budget) and budget >= 0):
         raise ValidationError(
-            f"budget must be a finite number >= 0, got {budget!r}", field="budget"
+            f"transactions must be a Transactions, got {type(transactions).__name__}",
+            field="transactions",
         )
-    if not (isinstance(k, (int, np.integer)) and k >= 1):
-        raise ValidationError(f"k must be an int >= 1, got {k!r}", field="k")
-    if not (isinstance(horizon_days, (int, float)) and horizon_days > 0):
-        raise ValidationError("horizon_days must be > 0", field="horizon_days")
+    if not isinstance(offers, Offers):
+        raise ValidationError(
+            f"offers must be an Offers (Offers.from_pairs / from_rules), got "
+            f"{type(offers).__name__}",
+            field="offers",
+        )
+    b = _check_real(budget, "budget", 0.0)
+    kk = _check_int(k, "k", 1, hint="; the number of offers per customer at most")
+    h = _check_real(
+        horizon_days,
+        "horizon_days",
+        0.0,
+        _MAX_HORIZON_DAYS,
+        low_inclusive=False,
+        hint="; e.g. 14 for a two-week campaign",
+    )
     if objective not in ("redemptions", "incremental"):
         raise ValidationError("objective must be 'redemptions' or 'incremental'", field="objective")
     if objective == "incremental" and offers.value is None:
@@ -349,14 +370,38 @@ def _make_context_iv(
             "objective='incremental' needs offers.value (margin per purchase of the offer's items)",
             field="objective",
         )
-    if not (isinstance(elasticity, (int, float)) and np.isfinite(elasticity) and elasticity >= 0):
-        raise ValidationError("elasticity must be a finite number >= 0", field="elasticity")
+    e = _check_real(elasticity, "elasticity", 0.0, _MAX_ELASTICITY)
     if budget_on not in ("expected_cost", "sent"):
         raise ValidationError("budget_on must be 'expected_cost' or 'sent'", field="budget_on")
-    if customers is not None and len(np.asarray(customers)) == 0:
-        raise EmptyInputError(
-            "customers is empty; pass the customers to choose for", field="customers"
+    if method not in METHODS:
+        raise ValidationError(
+            f"method must be one of {', '.join(map(repr, METHODS))}; got {method!r}",
+            field="method",
         )
+    if aggregate not in ("max", "mean", "sum"):
+        raise ValidationError(
+            f"aggregate must be 'max', 'mean' or 'sum'; got {aggregate!r}", field="aggregate"
+        )
+    if catalogue is not None and not isinstance(catalogue, Catalogue):
+        raise ValidationError(
+            f"catalogue must be a Catalogue or None, got {type(catalogue).__name__}",
+            field="catalogue",
+        )
+    _check_num_threads(num_threads)
+    check_random_state(random_state)
+    ids = None
+    if customers is not None:
+        ids = np.asarray(customers)
+        if ids.ndim != 1:
+            raise ValidationError(
+                f"customers must be a 1-D array of customer ids, got shape {ids.shape}",
+                field="customers",
+            )
+        if len(ids) == 0:
+            raise EmptyInputError(
+                "customers is empty; pass the customers to choose for", field="customers"
+            )
+    return ids, b, kk, h, e
 
 
 def make_context(
@@ -393,21 +438,21 @@ def make_context(
     as_of : time
         Decision time (e.g. the campaign start).
     budget : float
-        See ``budget_on``.
+        See ``budget_on`` (finite, >= 0).
     k : int
-        Offers per customer at most.
-    customers : array of external ids, optional
+        Offers per customer at most (>= 1).
+    customers : 1-D array of external ids, optional
         Customers to choose for (default: everyone in the log). Customers with
         no history before ``as_of`` get the model's cold-start scores.
     budget_on : {"expected_cost", "sent"}
     horizon_days : float
-        Purchase window the probabilities refer to.
+        Purchase window the probabilities refer to, in ``(0, 36500]``.
     objective : {"redemptions", "incremental"}
         What the allocation maximises (see :class:`OfferContext`).
     elasticity : float
         Log-odds gained per unit of discount fraction by a customer of average
         promotion sensitivity (e.g. 5.0: a 20 % discount adds 1 to the log-odds).
-        An assumption, not learned here: calibrate it from past randomised
+        In ``[0, 1000]``. An assumption, not learned here: calibrate it from past randomised
         campaigns (:func:`~onetoone.measurement.measure_campaign`). The default
         0 assumes no effect, so ``objective="incremental"`` then sends nothing:
         without an effect, an offer only subsidises purchases.
@@ -426,13 +471,26 @@ def make_context(
     -------
     OfferContext
     """
-    _make_context_iv(
-        transactions, offers, customers, budget, k, horizon_days, budget_on, objective, elasticity
+    cust, budget, k, horizon_days, elasticity = _make_context_iv(
+        transactions,
+        offers,
+        customers,
+        budget,
+        k,
+        horizon_days,
+        budget_on,
+        objective,
+        elasticity,
+        method,
+        aggregate,
+        catalogue,
+        num_threads,
+        random_state,
     )
     rng = check_random_state(random_state)
     as_of64 = to_datetime64(as_of, "as_of")
     cal_at = as_of64 - np.timedelta64(round(horizon_days * 86400), "s")
-    ids = transactions.customers.values if customers is None else np.asarray(customers)
+    ids = transactions.customers.values if cust is None else cust
     codes = transactions.customers.encode(ids, field="customers")
     seed_cal, seed_fit = (int(s) for s in rng.integers(0, 2**31 - 1, 2))
 
@@ -612,12 +670,18 @@ def segment_labels(
     k-means (``scipy.cluster.vq.kmeans2``, seeded) on standardised
     ``log1p`` recency, frequency, monetary, basket value and discount share.
     Customers without history form their own segment label 0 under ``"rfm"``.
+
+    Raises
+    ------
+    ValidationError
+        ``profiles`` is not a :class:`~onetoone.profiles.Profiles`, ``customers``
+        are not 1-D integer codes into it, ``n_segments`` is not an int >= 1
+        (for ``"kmeans"``: at most the number of customers), or ``by`` is unknown.
     """
-    if n_segments < 1:
-        raise ValidationError("n_segments must be >= 1", field="n_segments")
-    rec = np.nan_to_num(profiles.recency_days[customers], nan=1e6)
-    freq = profiles.frequency[customers]
-    mon = profiles.monetary[customers]
+    codes, n_segments = _segment_labels_iv(profiles, customers, n_segments, by, random_state)
+    rec = np.nan_to_num(profiles.recency_days[codes], nan=1e6)
+    freq = profiles.frequency[codes]
+    mon = profiles.monetary[codes]
     if by == "rfm":
 
         def rank(x: _F64) -> _F64:
@@ -626,7 +690,9 @@ def segment_labels(
 
         score = (1 - rank(rec)) + rank(freq) + rank(mon)
         order = np.argsort(np.argsort(score, kind="stable"), kind="stable")
-        return np.minimum(order * n_segments // max(len(score), 1), n_segments - 1).astype(np.int64)
+        # more segments than customers: one customer each (same partition, no overflow)
+        n_seg = min(n_segments, max(len(score), 1))
+        return np.minimum(order * n_seg // max(len(score), 1), n_seg - 1).astype(np.int64)
     if by == "kmeans":
         from scipy.cluster.vq import kmeans2
 
@@ -635,8 +701,8 @@ def segment_labels(
                 np.log1p(np.minimum(rec, 1e4)),
                 np.log1p(freq),
                 np.log1p(np.maximum(mon, 0)),
-                np.log1p(np.nan_to_num(profiles.avg_basket_value[customers])),
-                np.nan_to_num(profiles.discount_share[customers]),
+                np.log1p(np.nan_to_num(profiles.avg_basket_value[codes])),
+                np.nan_to_num(profiles.discount_share[codes]),
             ]
         )
         sd = feats.std(axis=0)
@@ -644,7 +710,39 @@ def segment_labels(
         rng = check_random_state(random_state)
         _, labels = kmeans2(feats, n_segments, minit="++", seed=rng)
         return np.asarray(labels, dtype=np.int64)
-    raise ValidationError("by must be 'rfm' or 'kmeans'", field="by")
+    raise AssertionError("unreachable: by was validated")  # pragma: no cover
+
+
+def _segment_labels_iv(
+    profiles: Any, customers: Any, n_segments: Any, by: Any, random_state: Any
+) -> tuple[npt.NDArray[np.int64], int]:
+    if not isinstance(profiles, Profiles):
+        raise ValidationError(
+            f"profiles must be a Profiles (from build_profiles), got {type(profiles).__name__}",
+            field="profiles",
+        )
+    if by not in ("rfm", "kmeans"):
+        raise ValidationError(f"by must be 'rfm' or 'kmeans', got {by!r}", field="by")
+    c = np.asarray(customers)
+    if c.ndim != 1 or not (c.dtype.kind in "iu" or (c.size == 0 and c.dtype.kind == "f")):
+        raise ValidationError(
+            f"customers must be a 1-D array of integer codes into profiles, got "
+            f"{'shape ' + str(c.shape) if c.ndim != 1 else 'dtype ' + str(c.dtype)}; pass e.g. "
+            "context.customers",
+            field="customers",
+        )
+    n_prof = len(profiles.frequency)
+    if c.size and (int(c.min()) < 0 or int(c.max()) >= n_prof):
+        raise ValidationError(
+            f"customers must be codes in 0..{n_prof - 1} (rows of profiles); encode external "
+            "ids with transactions.customers.encode",
+            field="customers",
+        )
+    high = max(len(c), 1) if by == "kmeans" else None
+    hint = " (k-means needs at least as many customers as segments)" if by == "kmeans" else ""
+    n = _check_int(n_segments, "n_segments", 1, high, hint=hint)
+    check_random_state(random_state)
+    return c.astype(np.int64), n
 
 
 def segment(
@@ -675,7 +773,8 @@ def segment(
     labels = segment_labels(
         context.profiles, context.customers, n_segments=n_segments, by=by, random_state=rng
     )
-    return _allocate(context, *_group_estimates(context, labels, n_segments, rng))
+    n_groups = int(labels.max()) + 1 if len(labels) else 1
+    return _allocate(context, *_group_estimates(context, labels, n_groups, rng))
 
 
 def one_to_one(context: OfferContext, *, random_state: RandomState = None) -> Allocation:

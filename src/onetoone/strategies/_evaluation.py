@@ -11,7 +11,7 @@ import numpy.typing as npt
 
 from onetoone._arrays import TimeLike, as_1d, check_lengths, readonly, to_datetime64
 from onetoone._random import RandomState, check_random_state
-from onetoone.affinity._model import METHODS
+from onetoone.affinity._model import METHODS, _check_int, _check_real, _is_int, _is_real
 from onetoone.affinity._model import Method as AffinityMethod
 from onetoone.allocation import Allocation
 from onetoone.data import customer_item_matrix
@@ -39,18 +39,10 @@ METRICS = ("redemptions", "purchase_hits", "value_covered")
 MAX_BOOT = 1_000_000
 
 
-def _is_real(v: object) -> bool:
-    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
-
-
-def _is_int(v: object) -> bool:
-    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-
-
 def _alpha_iv(alpha: Any) -> float:
     if not (_is_real(alpha) and 0 < float(alpha) < 1):
         raise ValidationError(
-            f"alpha must be a number in (0, 1), got {alpha!r}; e.g. 0.05 for 95% intervals",
+            f"alpha must lie in (0, 1), got {alpha!r}; e.g. 0.05 for 95% intervals",
             field="alpha",
         )
     return float(alpha)
@@ -316,12 +308,8 @@ def _simulate_iv(
             f"market must be a Market (from simulate_market), got {type(market).__name__}",
             field="market",
         )
-    if not (_is_real(budget) and np.isfinite(budget) and budget >= 0):
-        raise ValidationError(
-            f"budget must be a finite number >= 0, got {budget!r}", field="budget"
-        )
-    if not (_is_int(k) and k >= 1):
-        raise ValidationError(f"k must be an int >= 1, got {k!r}", field="k")
+    _check_real(budget, "budget", 0.0)
+    _check_int(k, "k", 1, hint="; the number of offers per customer at most")
     if method not in METHODS:
         raise ValidationError(
             f"method must be one of {', '.join(map(repr, METHODS))}; got {method!r}",
