@@ -168,7 +168,7 @@ def _simulate_market_iv(
         )
     _check_int(history_weeks, "history_weeks", 1, 1040)
     _check_int(campaign_weeks, "campaign_weeks", 1, 520)
-    _check_int(n_categories, "n_categories", 1, n_i, hint=" (at most n_items)")
+    _check_int(n_categories, "n_categories", 1, 1_000_000)
     _check_int(items_per_offer, "items_per_offer", 1, n_i, hint=" (cannot exceed n_items)")
     _check_int(latent_dim, "latent_dim", 1, 1000)
     if not (_is_real(margin_rate) and 0 < float(margin_rate) < 1):
@@ -244,8 +244,9 @@ def simulate_market(
         it). Sizes are ints >= 1 with ``n_customers * max(n_items, n_offers)``
         at most :data:`MAX_MARKET_CELLS` (the simulator holds dense customer x
         item matrices), ``history_weeks`` at most 1040, ``campaign_weeks`` at
-        most 520, ``latent_dim`` at most 1000; ``kappa`` in ``[0, 100]``,
-        ``taste_scale`` in ``[0, 100]``, ``sensitivity_shape`` in ``(0, 1e6]``.
+        most 520, ``n_categories`` at most 1,000,000, ``latent_dim`` at most
+        1000; ``kappa`` in ``[0, 100]``, ``taste_scale`` in ``[0, 100]``,
+        ``sensitivity_shape`` in ``(0, 1e6]``.
 
     Examples
     --------
