@@ -183,6 +183,7 @@ class Offers:
                 f"unknown_items must be 'raise' or 'drop'; got {unknown_items!r}",
                 field="unknown_items",
             )
+        _check_index(items, "items")
         ids, ocode = IdIndex.factorize(o, name="offer_ids")
         if items is None:
             items = IdIndex.from_values(it, name="item_ids")
@@ -258,6 +259,13 @@ class Offers:
         >>> offers.ids.to_list(), offers.incidence.toarray().tolist()
         (['b', 'm'], [[0.0, 1.0, 0.0], [1.0, 0.0, 1.0]])
         """
+        if not isinstance(catalogue, Catalogue):
+            raise ValidationError(
+                f"catalogue must be a Catalogue (Catalogue.from_arrays / from_pandas), got "
+                f"{type(catalogue).__name__}",
+                field="catalogue",
+            )
+        _check_index(items, "items")
         o = as_1d(offer_ids, "offer_ids")
         if len(o) == 0:
             raise EmptyInputError("offer_ids is empty; give at least one rule", field="offer_ids")
@@ -323,6 +331,15 @@ class Offers:
         )
         out: sp.csr_array = (sel @ e).tocsr()
         return out
+
+
+def _check_index(items: object, name: str) -> None:
+    if items is not None and not isinstance(items, IdIndex):
+        raise ValidationError(
+            f"{name} must be an IdIndex or None, got {type(items).__name__}; pass e.g. "
+            "transactions.items, or IdIndex.from_values(ids)",
+            field=name,
+        )
 
 
 def _per_offer(

@@ -50,8 +50,77 @@ _DEFAULTS: dict[str, Any] = {
 }
 
 
+#: Accepted range of each numeric option of :func:`fit_affinity`: (low, high, low inclusive).
+#: The upper bounds keep every float32 step of the fit and of scoring finite.
+_RANGES: dict[str, tuple[float, float, bool]] = {
+    "factors": (1, 4096, True),
+    "iterations": (1, 10_000, True),
+    "bpr_iterations": (1, 100_000, True),
+    "regularization": (0.0, 1e6, True),
+    "bm25_k1": (0.0, 1e6, False),
+    "bm25_b": (0.0, 1.0, True),
+    "alpha": (0.0, 1e6, False),
+    "learning_rate": (0.0, 10.0, False),
+    "half_life_days": (0.0, 1e6, False),
+    "repeat_saturation": (0.0, 1e6, False),
+    "cf_weight": (0.0, 1e3, True),
+    "popularity_weight": (0.0, 1e3, True),
+}
+_INT_OPTIONS = ("factors", "iterations", "bpr_iterations")
+#: Largest magnitude a float32 score may reach (a wide margin below float32's max).
+_SCORE_LIMIT = 1e30
+
+
 def _is_int(v: object) -> bool:
     return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+
+
+def _is_real(v: object) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+
+
+def _check_real(
+    v: object,
+    name: str,
+    low: float,
+    high: float | None = None,
+    *,
+    low_inclusive: bool = True,
+    hint: str = "",
+    what: str | None = None,
+) -> float:
+    """``v`` as a float in ``[low, high]`` (``(low, high]`` if not ``low_inclusive``), or raise.
+
+    Bools, strings, arrays and non-finite values are refused; ``what``
+    replaces the default "must be a finite number ..." in the message.
+    """
+    x = float("nan")
+    if _is_real(v):
+        try:
+            x = float(v)  # type: ignore[arg-type]
+        except OverflowError:
+            x = float("nan")
+    ok = bool(np.isfinite(x)) and (x >= low if low_inclusive else x > low)
+    ok = ok and (high is None or x <= high)
+    if not ok:
+        if what is None:
+            what = f"must be a finite number {'>=' if low_inclusive else '>'} {low:g}"
+            what += "" if high is None else f" and <= {high:g}"
+        raise ValidationError(f"{name} {what}, got {v!r}{hint}", field=name)
+    return x
+
+
+def _check_int(v: object, name: str, low: int, high: int | None = None, hint: str = "") -> int:
+    """``v`` as an int in ``[low, high]``, or raise naming ``name``."""
+    if not (_is_int(v) and low <= v and (high is None or v <= high)):  # type: ignore[operator]
+        rng = f">= {low:,}" if high is None else f">= {low:,} and <= {high:,}"
+        raise ValidationError(f"{name} must be an int {rng}, got {v!r}{hint}", field=name)
+    out: int = int(v)  # type: ignore[call-overload]
+    return out
+
+
+def _check_num_threads(num_threads: object) -> int:
+    return _check_int(num_threads, "num_threads", 0, 1024, hint=" (0: all cores)")
 
 
 def _frozen_params(p: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -148,11 +217,42 @@ class AffinityModel:
                 )
             if self.user_factors.shape[1] != self.item_factors.shape[1]:
                 raise ValidationError("user and item factors differ in width", field="item_factors")
+            self._check_score_bound()
             _ro(self.user_factors)
             _ro(self.item_factors)
         for a in (self.repeat.data, self.repeat.indices, self.repeat.indptr):
             a.flags.writeable = False
         self._derived.update(self._derive())
+
+    def _check_score_bound(self) -> None:
+        """Guarantee finite scores: factors finite, ``|score|`` bounded in float32.
+
+        ``|u . v| <= max ||u|| * max ||v||`` (Cauchy-Schwarz); the hybrid score
+        adds ``cf_weight`` times that to a saturated repeat signal below 1 and
+        ``popularity_weight`` times a share below 1.
+        """
+        assert self.user_factors is not None and self.item_factors is not None
+        for name, f in (("user_factors", self.user_factors), ("item_factors", self.item_factors)):
+            if not bool(np.all(np.isfinite(f))):
+                raise ValidationError(
+                    f"{name} holds NaN or inf (the factorisation diverged); lower learning_rate "
+                    "or raise regularization",
+                    field=name,
+                )
+
+        def norm(f: _F32) -> float:
+            return float(np.sqrt(np.max(np.sum(np.square(f, dtype=np.float64), axis=1), initial=0)))
+
+        cf = norm(self.user_factors) * norm(self.item_factors)
+        weight = float(self.params["cf_weight"]) if self.method == "hybrid" else 1.0
+        pop = float(self.params["popularity_weight"]) if self.method == "hybrid" else 0.0
+        bound = weight * cf + pop + 1.0
+        if not bound <= _SCORE_LIMIT:
+            raise ValidationError(
+                f"scores could reach {bound:.3g} (cf_weight {weight:g} x factor norms {cf:.3g}), "
+                f"beyond the finite range guaranteed ({_SCORE_LIMIT:g}); lower cf_weight",
+                field="cf_weight",
+            )
 
     # ------------------------------------------------------------------ derived state
     def _derive(self) -> dict[str, Any]:
@@ -349,35 +449,28 @@ def _fit_iv(
             field="method",
         )
     if catalogue is not None and not isinstance(catalogue, Catalogue):
-        raise ValidationError("catalogue must be a Catalogue or None", field="catalogue")
-    if not _is_int(num_threads) or num_threads < 0:
-        raise ValidationError("num_threads must be an int >= 0 (0: all cores)", field="num_threads")
+        raise ValidationError(
+            f"catalogue must be a Catalogue or None, got {type(catalogue).__name__}",
+            field="catalogue",
+        )
+    _check_num_threads(num_threads)
     p = dict(_DEFAULTS)
     for k, v in params.items():
         if k not in _DEFAULTS:
             raise ValidationError(f"unknown option {k!r}", field=k)
         if v is not None:
             p[k] = v
-    if p["weighting"] not in WEIGHTINGS:
+    if not (isinstance(p["weighting"], str) and p["weighting"] in WEIGHTINGS):
         raise ValidationError(
             f"weighting must be one of {', '.join(map(repr, WEIGHTINGS))}; got {p['weighting']!r}",
             field="weighting",
         )
-    for k in ("factors", "iterations", "bpr_iterations"):
-        if not _is_int(p[k]) or p[k] < 1:
-            raise ValidationError(f"{k} must be an int >= 1, got {p[k]!r}", field=k)
-        p[k] = int(p[k])
-    for k in ("half_life_days", "repeat_saturation", "bm25_k1", "alpha", "learning_rate"):
-        if not np.isfinite(p[k]) or p[k] <= 0:
-            raise ValidationError(f"{k} must be a finite number > 0, got {p[k]!r}", field=k)
-        p[k] = float(p[k])
-    for k in ("regularization", "cf_weight", "popularity_weight"):
-        if not np.isfinite(p[k]) or p[k] < 0:
-            raise ValidationError(f"{k} must be a finite number >= 0, got {p[k]!r}", field=k)
-        p[k] = float(p[k])
-    if not 0.0 <= p["bm25_b"] <= 1.0:
-        raise ValidationError(f"bm25_b must lie in [0, 1], got {p['bm25_b']!r}", field="bm25_b")
-    p["bm25_b"] = float(p["bm25_b"])
+    for k, (low, high, inclusive) in _RANGES.items():
+        if k in _INT_OPTIONS:
+            p[k] = _check_int(p[k], k, int(low), int(high))
+        else:
+            what = "must lie in [0, 1]" if k == "bm25_b" else None
+            p[k] = _check_real(p[k], k, low, high, low_inclusive=inclusive, what=what)
     if as_of is None:
         if transactions.n_rows == 0:
             raise EmptyInputError("transactions has no rows", field="transactions")
@@ -429,24 +522,28 @@ def fit_affinity(
         ``as_of`` (they score as the customer's mean over bought items of their
         category); without it, the mean over all bought items.
     factors, regularization, iterations : optional
-        Matrix-factorisation size (64), L2 penalty (0.05) and ALS sweeps (15).
+        Matrix-factorisation size (64, at most 4096), L2 penalty (0.05, in
+        ``[0, 1e6]``) and ALS sweeps (15, at most 10,000).
     weighting : {"bm25", "tfidf", "log", "none"}, optional
         Confidence weighting of the distinct-basket counts for ALS (default
-        ``"bm25"`` with ``bm25_k1=100``, ``bm25_b=0.8``); ``alpha`` (1.0) scales
-        the confidences.
+        ``"bm25"`` with ``bm25_k1=100`` in ``(0, 1e6]``, ``bm25_b=0.8`` in
+        ``[0, 1]``); ``alpha`` (1.0, in ``(0, 1e6]``) scales the confidences.
     learning_rate, bpr_iterations : optional
-        BPR's SGD step (0.01) and epochs (100).
+        BPR's SGD step (0.01, in ``(0, 10]``) and epochs (100, at most 100,000).
     half_life_days : float, optional
-        Half-life of the repeat signal's recency decay (90 days).
+        Half-life of the repeat signal's recency decay (90 days, in ``(0, 1e6]``).
     repeat_saturation : float, optional
-        ``k`` in the saturation ``r / (r + k)`` of decayed counts (1.0).
+        ``k`` in the saturation ``r / (r + k)`` of decayed counts (1.0, in ``(0, 1e6]``).
     cf_weight, popularity_weight : float, optional
-        Hybrid blend weights (0.01 and 0.001): small on purpose, so the
-        customer's own repeat signal orders what they buy and CF, then
-        popularity, order the rest (chosen on campaigns 8 and 27, see
-        ``docs/affinity.md``).
+        Hybrid blend weights (0.01 and 0.001, each in ``[0, 1000]``): small on
+        purpose, so the customer's own repeat signal orders what they buy and
+        CF, then popularity, order the rest (chosen on campaigns 8 and 27, see
+        ``docs/affinity.md``). Scores are guaranteed finite: a fit whose
+        factors could push ``|score|`` beyond 1e30 raises.
     num_threads : int
-        Threads for implicit (0: all cores). BPR is only deterministic with 1.
+        Threads for implicit (0: all cores, at most 1024). BPR is only
+        deterministic with 1: with more threads its Hogwild updates race, so
+        ``random_state`` alone does not fix the result.
     random_state : int, numpy.random.Generator or None
         Seeds the factor initialisation (and BPR's sampling).
 
@@ -457,7 +554,8 @@ def fit_affinity(
     Raises
     ------
     ValidationError
-        A bad option (the message names it).
+        A bad option (the message names it and its range), or a factorisation
+        that diverged (NaN factors).
     EmptyInputError
         No rows before ``as_of``.
 
@@ -572,11 +670,7 @@ def partial_fit(
     >>> 999 in m2.customers and m2.n_customers == m.n_customers + 1
     True
     """
-    if not isinstance(model, AffinityModel):
-        raise ValidationError("model must be an AffinityModel", field="model")
-    if not isinstance(transactions, Transactions):
-        raise ValidationError("transactions must be a Transactions", field="transactions")
-    t = model.as_of if as_of is None else to_datetime64(as_of, "as_of")
+    t = _partial_fit_iv(model, transactions, as_of, num_threads)
     tx = transactions.between(None, t)
     if tx.n_rows == 0:
         raise EmptyInputError(f"no transactions before as_of={t}", field="transactions")
@@ -627,6 +721,22 @@ def partial_fit(
         last_days=np.asarray(stacked_last.data, dtype=np.float64),
         user_factors=user_f,
     )
+
+
+def _partial_fit_iv(model: Any, transactions: Any, as_of: Any, num_threads: Any) -> np.datetime64:
+    if not isinstance(model, AffinityModel):
+        raise ValidationError(
+            f"model must be an AffinityModel (from fit_affinity), got {type(model).__name__}",
+            field="model",
+        )
+    if not isinstance(transactions, Transactions):
+        raise ValidationError(
+            f"transactions must be a Transactions, got {type(transactions).__name__}; build it "
+            "with Transactions.from_arrays / from_pandas",
+            field="transactions",
+        )
+    _check_num_threads(num_threads)
+    return model.as_of if as_of is None else to_datetime64(as_of, "as_of")
 
 
 def _fold_in(model: AffinityModel, x: sp.csr_array, num_threads: int) -> _F32:

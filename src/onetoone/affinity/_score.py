@@ -15,7 +15,13 @@ import scipy.sparse as sp
 
 from onetoone._arrays import readonly
 from onetoone._optional import import_optional
-from onetoone.affinity._model import AffinityModel, _is_int
+from onetoone.affinity._model import (
+    AffinityModel,
+    _check_int,
+    _check_num_threads,
+    _check_real,
+    _is_int,
+)
 from onetoone.data import IdIndex
 from onetoone.errors import EmptyInputError, UnknownIdError, ValidationError
 from onetoone.offers import Offers
@@ -210,13 +216,10 @@ def _common_iv(
     exclude_recent_days: float | None,
     block_size: int | None,
     num_threads: int,
+    max_dense_cells: int,
 ) -> int:
     """Check the shared options; return the number of threads to use."""
-    if not _is_int(num_threads) or num_threads < 0:
-        raise ValidationError(
-            f"num_threads must be an int >= 0 (0: all cores), got {num_threads!r}",
-            field="num_threads",
-        )
+    _check_num_threads(num_threads)
     if not isinstance(model, AffinityModel):
         raise ValidationError(
             f"model must be an AffinityModel (from fit_affinity), got {type(model).__name__}",
@@ -224,17 +227,20 @@ def _common_iv(
         )
     if top_k is not None and (not _is_int(top_k) or top_k < 1):
         raise ValidationError(f"top_k must be None or an int >= 1, got {top_k!r}", field="top_k")
-    if exclude_recent_days is not None and not (
-        np.isfinite(exclude_recent_days) and exclude_recent_days > 0
-    ):
-        raise ValidationError(
-            f"exclude_recent_days must be None or a number > 0, got {exclude_recent_days!r}",
-            field="exclude_recent_days",
+    if exclude_recent_days is not None:
+        _check_real(
+            exclude_recent_days,
+            "exclude_recent_days",
+            0.0,
+            1e6,
+            low_inclusive=False,
+            what="must be None or a number > 0 and <= 1e6 (days)",
         )
     if block_size is not None and (not _is_int(block_size) or block_size < 1):
         raise ValidationError(
             f"block_size must be None or an int >= 1, got {block_size!r}", field="block_size"
         )
+    _check_int(max_dense_cells, "max_dense_cells", 1, hint="; or pass top_k=... for a top-k result")
     return int(num_threads) or (os.cpu_count() or 1)
 
 
@@ -549,7 +555,9 @@ def score_items(
     [['x']]
     """
     t0 = time.perf_counter()
-    num_threads = _common_iv(model, top_k, exclude_recent_days, block_size, num_threads)
+    num_threads = _common_iv(
+        model, top_k, exclude_recent_days, block_size, num_threads, max_dense_cells
+    )
     cust_idx, codes, n_cold = _customers_iv(model, customers, unknown_customers)
     if items is None:
         item_idx = model.items
@@ -771,7 +779,14 @@ def score_offers(
     [['ox'], ['oy']]
     """
     t0 = time.perf_counter()
-    num_threads = _common_iv(model, top_k, exclude_recent_days, block_size, num_threads)
+    num_threads = _common_iv(
+        model, top_k, exclude_recent_days, block_size, num_threads, max_dense_cells
+    )
+    if not isinstance(respect_eligibility, (bool, np.bool_)):
+        raise ValidationError(
+            f"respect_eligibility must be True or False, got {respect_eligibility!r}",
+            field="respect_eligibility",
+        )
     a, cols, n_unknown, n_cold_offers = _offers_iv(model, offers, aggregate, unknown_items)
     cust_idx, codes, n_cold = _customers_iv(model, customers, unknown_customers)
     n_off = offers.n_offers

@@ -18,8 +18,11 @@ same budget and the same allocation solver.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Literal, Protocol
+import hashlib
+import inspect
+import warnings
+from collections.abc import Callable, Mapping
+from typing import Any, Literal, Protocol, TypeAlias
 
 import attrs
 import numpy as np
@@ -29,6 +32,7 @@ import scipy.sparse as sp
 from onetoone._arrays import TimeLike, readonly, to_datetime64
 from onetoone._random import RandomState, check_random_state
 from onetoone.affinity import ResponseModel, fit_affinity, fit_response, score_offers
+from onetoone.affinity._model import METHODS, _check_int, _check_num_threads, _check_real
 from onetoone.affinity._model import Method as AffinityMethod
 from onetoone.allocation import Allocation, AllocationProblem, Budget, allocate
 from onetoone.data import Catalogue, Transactions, customer_item_matrix
@@ -40,6 +44,7 @@ __all__ = [
     "OfferContext",
     "offer_item_matrix",
     "Strategy",
+    "StrategyLike",
     "make_context",
     "mass",
     "one_to_one",
@@ -169,13 +174,155 @@ class OfferContext:
 
 
 class Strategy(Protocol):
-    """A strategy maps a context to an allocation over ``context.customers``.
+    """A strategy maps a context and a random generator to an allocation.
 
+    ``strategy(context, random_state=rng)`` returns an
+    :class:`~onetoone.allocation.Allocation` over ``context.customers``. The
+    evaluators (:func:`run_strategies`, :func:`replay_campaign`,
+    :func:`simulate`) pass a :class:`numpy.random.Generator` derived from
+    their own ``random_state``, so a seeded evaluation is reproducible: a
+    strategy must draw every random number it needs from that generator.
     Any callable with this signature works, e.g. ``functools.partial(segment,
-    n_segments=8)`` or a user's own function.
+    n_segments=8)`` or a user's own ``def f(context, *, random_state): ...``
+    (a strategy that needs no randomness simply ignores it).
+
+    A one-argument ``strategy(context)`` is still accepted, with a
+    :class:`DeprecationWarning`, until the next minor version.
     """
 
-    def __call__(self, context: OfferContext) -> Allocation: ...
+    def __call__(
+        self, context: OfferContext, *, random_state: np.random.Generator
+    ) -> Allocation: ...
+
+
+#: What the evaluators accept: a :class:`Strategy`, or (deprecated, one minor version)
+#: a one-argument ``strategy(context)``.
+StrategyLike: TypeAlias = Strategy | Callable[[OfferContext], Allocation]
+
+_LEGACY_MESSAGE = (
+    "strategy {name!r} takes no random_state keyword, so the evaluator's seed cannot reach it "
+    "and seeded results are not reproducible. Strategies are now called as "
+    "strategy(context, random_state=generator); one-argument strategies are deprecated and "
+    "will stop working in the next minor version. Migrate: add `*, random_state=None` to its "
+    "signature and draw every random number from "
+    "numpy.random.default_rng(random_state)."
+)
+
+
+def _takes_random_state(strategy: Any) -> bool:
+    """Whether ``strategy`` accepts a ``random_state`` keyword (or ``**kwargs``)."""
+    try:
+        params = inspect.signature(strategy).parameters.values()
+    except (TypeError, ValueError):  # no introspectable signature: assume the protocol
+        return True
+    for prm in params:
+        if prm.kind is inspect.Parameter.VAR_KEYWORD:
+            return True
+        if prm.name == "random_state" and prm.kind in (
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+            inspect.Parameter.KEYWORD_ONLY,
+        ):
+            return True
+    return False
+
+
+def _strategies_iv(strategies: Any) -> dict[str, StrategyLike]:
+    """Check the name -> strategy mapping; return it as a dict (order kept)."""
+    if not isinstance(strategies, Mapping):
+        raise ValidationError(
+            f"strategies must be a mapping of name to strategy, got {type(strategies).__name__}; "
+            "pass e.g. {'mass': mass, 'one_to_one': one_to_one}",
+            field="strategies",
+        )
+    if not strategies:
+        raise ValidationError("strategies is empty; pass at least one", field="strategies")
+    for name, f in strategies.items():
+        if not isinstance(name, str):
+            raise ValidationError(
+                f"strategy names must be str, got {name!r}; name each strategy", field="strategies"
+            )
+        if not callable(f):
+            raise ValidationError(
+                f"strategy {name!r} is a {type(f).__name__}, not callable; pass a function "
+                "f(context, *, random_state) -> Allocation",
+                field="strategies",
+            )
+    return dict(strategies)
+
+
+def _check_strategy(strategy: Any, field: str) -> None:
+    if not callable(strategy):
+        raise ValidationError(
+            f"{field} must be a strategy f(context, *, random_state) -> Allocation, got "
+            f"{type(strategy).__name__}; pass e.g. one_to_one",
+            field=field,
+        )
+
+
+def _check_context(context: Any) -> None:
+    if not isinstance(context, OfferContext):
+        raise ValidationError(
+            f"context must be an OfferContext (from make_context), got {type(context).__name__}",
+            field="context",
+        )
+
+
+def _root_entropy(random_state: RandomState) -> tuple[int, ...]:
+    """Entropy for the child streams, drawn once from ``random_state``."""
+    rng = check_random_state(random_state)
+    return tuple(int(x) for x in rng.integers(0, 2**32, size=4, dtype=np.uint64))
+
+
+def _child_rng(entropy: tuple[int, ...], *key: str) -> np.random.Generator:
+    """An independent stream keyed by ``key`` (e.g. ``("strategy", name)``).
+
+    The key becomes the :class:`numpy.random.SeedSequence` ``spawn_key`` (SHA-256
+    words of each part), so a stream depends only on the root entropy and its own
+    key: adding, removing or reordering other strategies never changes it.
+    """
+    words: list[int] = []
+    for part in key:
+        digest = hashlib.sha256(part.encode("utf-8")).digest()[:8]
+        words.extend(int(w) for w in np.frombuffer(digest, dtype="<u4"))
+    return np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=tuple(words)))
+
+
+def _call_strategy(
+    strategy: StrategyLike, context: OfferContext, rng: np.random.Generator, name: str
+) -> Allocation:
+    """Run one strategy with its generator (legacy one-argument form: warn) and check it."""
+    if _takes_random_state(strategy):
+        alloc = strategy(context, random_state=rng)  # type: ignore[call-arg]
+    else:
+        warnings.warn(_LEGACY_MESSAGE.format(name=name), DeprecationWarning, stacklevel=3)
+        alloc = strategy(context)  # type: ignore[call-arg]
+    if not isinstance(alloc, Allocation):
+        raise ValidationError(
+            f"strategy {name!r} returned a {type(alloc).__name__}, not an Allocation; a "
+            "strategy must return allocate(...)'s result over context.customers",
+            field="strategies",
+        )
+    n = context.n_customers
+    if len(alloc.customer) and (int(alloc.customer.max()) >= n or int(alloc.customer.min()) < 0):
+        raise ValidationError(
+            f"strategy {name!r} returned customer codes outside 0..{n - 1}; an allocation must "
+            "index context.customers",
+            field="strategies",
+        )
+    if len(alloc.offer) and (
+        int(alloc.offer.max()) >= context.n_offers or int(alloc.offer.min()) < 0
+    ):
+        raise ValidationError(
+            f"strategy {name!r} returned offer codes outside 0..{context.n_offers - 1}; an "
+            "allocation must index context.offers",
+            field="strategies",
+        )
+    return alloc
+
+
+#: Upper bounds of make_context's numeric options (days; log-odds per unit of discount).
+_MAX_HORIZON_DAYS = 36_500.0
+_MAX_ELASTICITY = 1_000.0
 
 
 def _make_context_iv(
@@ -188,19 +335,34 @@ def _make_context_iv(
     budget_on: Any,
     objective: Any,
     elasticity: Any,
-) -> None:
+    method: Any,
+    aggregate: Any,
+    catalogue: Any,
+    num_threads: Any,
+    random_state: Any,
+) -> tuple[npt.NDArray[Any] | None, float, int, float, float]:
+    """Check make_context's arguments; return (customers, budget, k, horizon_days, elasticity)."""
     if not isinstance(transactions, Transactions):
-        raise ValidationError("transactions must be a Transactions", field="transactions")
-    if not isinstance(offers, Offers):
-        raise ValidationError("offers must be an Offers", field="offers")
-    if not (isinstance(budget, (int, float)) and np.isfinite(budget) and budget >= 0):
         raise ValidationError(
-            f"budget must be a finite number >= 0, got {budget!r}", field="budget"
+            f"transactions must be a Transactions, got {type(transactions).__name__}",
+            field="transactions",
         )
-    if not (isinstance(k, (int, np.integer)) and k >= 1):
-        raise ValidationError(f"k must be an int >= 1, got {k!r}", field="k")
-    if not (isinstance(horizon_days, (int, float)) and horizon_days > 0):
-        raise ValidationError("horizon_days must be > 0", field="horizon_days")
+    if not isinstance(offers, Offers):
+        raise ValidationError(
+            f"offers must be an Offers (Offers.from_pairs / from_rules), got "
+            f"{type(offers).__name__}",
+            field="offers",
+        )
+    b = _check_real(budget, "budget", 0.0)
+    kk = _check_int(k, "k", 1, hint="; the number of offers per customer at most")
+    h = _check_real(
+        horizon_days,
+        "horizon_days",
+        0.0,
+        _MAX_HORIZON_DAYS,
+        low_inclusive=False,
+        hint="; e.g. 14 for a two-week campaign",
+    )
     if objective not in ("redemptions", "incremental"):
         raise ValidationError("objective must be 'redemptions' or 'incremental'", field="objective")
     if objective == "incremental" and offers.value is None:
@@ -208,14 +370,38 @@ def _make_context_iv(
             "objective='incremental' needs offers.value (margin per purchase of the offer's items)",
             field="objective",
         )
-    if not (isinstance(elasticity, (int, float)) and np.isfinite(elasticity) and elasticity >= 0):
-        raise ValidationError("elasticity must be a finite number >= 0", field="elasticity")
+    e = _check_real(elasticity, "elasticity", 0.0, _MAX_ELASTICITY)
     if budget_on not in ("expected_cost", "sent"):
         raise ValidationError("budget_on must be 'expected_cost' or 'sent'", field="budget_on")
-    if customers is not None and len(np.asarray(customers)) == 0:
-        raise EmptyInputError(
-            "customers is empty; pass the customers to choose for", field="customers"
+    if method not in METHODS:
+        raise ValidationError(
+            f"method must be one of {', '.join(map(repr, METHODS))}; got {method!r}",
+            field="method",
         )
+    if aggregate not in ("max", "mean", "sum"):
+        raise ValidationError(
+            f"aggregate must be 'max', 'mean' or 'sum'; got {aggregate!r}", field="aggregate"
+        )
+    if catalogue is not None and not isinstance(catalogue, Catalogue):
+        raise ValidationError(
+            f"catalogue must be a Catalogue or None, got {type(catalogue).__name__}",
+            field="catalogue",
+        )
+    _check_num_threads(num_threads)
+    check_random_state(random_state)
+    ids = None
+    if customers is not None:
+        ids = np.asarray(customers)
+        if ids.ndim != 1:
+            raise ValidationError(
+                f"customers must be a 1-D array of customer ids, got shape {ids.shape}",
+                field="customers",
+            )
+        if len(ids) == 0:
+            raise EmptyInputError(
+                "customers is empty; pass the customers to choose for", field="customers"
+            )
+    return ids, b, kk, h, e
 
 
 def make_context(
@@ -252,21 +438,21 @@ def make_context(
     as_of : time
         Decision time (e.g. the campaign start).
     budget : float
-        See ``budget_on``.
+        See ``budget_on`` (finite, >= 0).
     k : int
-        Offers per customer at most.
-    customers : array of external ids, optional
+        Offers per customer at most (>= 1).
+    customers : 1-D array of external ids, optional
         Customers to choose for (default: everyone in the log). Customers with
         no history before ``as_of`` get the model's cold-start scores.
     budget_on : {"expected_cost", "sent"}
     horizon_days : float
-        Purchase window the probabilities refer to.
+        Purchase window the probabilities refer to, in ``(0, 36500]``.
     objective : {"redemptions", "incremental"}
         What the allocation maximises (see :class:`OfferContext`).
     elasticity : float
         Log-odds gained per unit of discount fraction by a customer of average
         promotion sensitivity (e.g. 5.0: a 20 % discount adds 1 to the log-odds).
-        An assumption, not learned here: calibrate it from past randomised
+        In ``[0, 1000]``. An assumption, not learned here: calibrate it from past randomised
         campaigns (:func:`~onetoone.measurement.measure_campaign`). The default
         0 assumes no effect, so ``objective="incremental"`` then sends nothing:
         without an effect, an offer only subsidises purchases.
@@ -285,13 +471,26 @@ def make_context(
     -------
     OfferContext
     """
-    _make_context_iv(
-        transactions, offers, customers, budget, k, horizon_days, budget_on, objective, elasticity
+    cust, budget, k, horizon_days, elasticity = _make_context_iv(
+        transactions,
+        offers,
+        customers,
+        budget,
+        k,
+        horizon_days,
+        budget_on,
+        objective,
+        elasticity,
+        method,
+        aggregate,
+        catalogue,
+        num_threads,
+        random_state,
     )
     rng = check_random_state(random_state)
     as_of64 = to_datetime64(as_of, "as_of")
     cal_at = as_of64 - np.timedelta64(round(horizon_days * 86400), "s")
-    ids = transactions.customers.values if customers is None else np.asarray(customers)
+    ids = transactions.customers.values if cust is None else cust
     codes = transactions.customers.encode(ids, field="customers")
     seed_cal, seed_fit = (int(s) for s in rng.integers(0, 2**31 - 1, 2))
 
@@ -438,10 +637,19 @@ def mass(context: OfferContext, *, random_state: RandomState = None) -> Allocati
     While the budget lasts, customers receive the population's best ``k``
     offers in a random order (a seeded tie-break): "rain" marketing.
 
+    Parameters
+    ----------
+    context : OfferContext
+    random_state : int, Generator or None
+        Decides the random order of customers; the evaluators pass their own
+        generator (see :class:`Strategy`). ``None`` (fresh entropy) gives a
+        different plan at each call.
+
     Examples
     --------
     See :func:`one_to_one`.
     """
+    _check_context(context)
     rng = check_random_state(random_state)
     labels = np.zeros(context.n_customers, dtype=np.int64)
     return _allocate(context, *_group_estimates(context, labels, 1, rng))
@@ -462,12 +670,18 @@ def segment_labels(
     k-means (``scipy.cluster.vq.kmeans2``, seeded) on standardised
     ``log1p`` recency, frequency, monetary, basket value and discount share.
     Customers without history form their own segment label 0 under ``"rfm"``.
+
+    Raises
+    ------
+    ValidationError
+        ``profiles`` is not a :class:`~onetoone.profiles.Profiles`, ``customers``
+        are not 1-D integer codes into it, ``n_segments`` is not an int >= 1
+        (for ``"kmeans"``: at most the number of customers), or ``by`` is unknown.
     """
-    if n_segments < 1:
-        raise ValidationError("n_segments must be >= 1", field="n_segments")
-    rec = np.nan_to_num(profiles.recency_days[customers], nan=1e6)
-    freq = profiles.frequency[customers]
-    mon = profiles.monetary[customers]
+    codes, n_segments = _segment_labels_iv(profiles, customers, n_segments, by, random_state)
+    rec = np.nan_to_num(profiles.recency_days[codes], nan=1e6)
+    freq = profiles.frequency[codes]
+    mon = profiles.monetary[codes]
     if by == "rfm":
 
         def rank(x: _F64) -> _F64:
@@ -476,7 +690,9 @@ def segment_labels(
 
         score = (1 - rank(rec)) + rank(freq) + rank(mon)
         order = np.argsort(np.argsort(score, kind="stable"), kind="stable")
-        return np.minimum(order * n_segments // max(len(score), 1), n_segments - 1).astype(np.int64)
+        # more segments than customers: one customer each (same partition, no overflow)
+        n_seg = min(n_segments, max(len(score), 1))
+        return np.minimum(order * n_seg // max(len(score), 1), n_seg - 1).astype(np.int64)
     if by == "kmeans":
         from scipy.cluster.vq import kmeans2
 
@@ -485,8 +701,8 @@ def segment_labels(
                 np.log1p(np.minimum(rec, 1e4)),
                 np.log1p(freq),
                 np.log1p(np.maximum(mon, 0)),
-                np.log1p(np.nan_to_num(profiles.avg_basket_value[customers])),
-                np.nan_to_num(profiles.discount_share[customers]),
+                np.log1p(np.nan_to_num(profiles.avg_basket_value[codes])),
+                np.nan_to_num(profiles.discount_share[codes]),
             ]
         )
         sd = feats.std(axis=0)
@@ -494,7 +710,39 @@ def segment_labels(
         rng = check_random_state(random_state)
         _, labels = kmeans2(feats, n_segments, minit="++", seed=rng)
         return np.asarray(labels, dtype=np.int64)
-    raise ValidationError("by must be 'rfm' or 'kmeans'", field="by")
+    raise AssertionError("unreachable: by was validated")  # pragma: no cover
+
+
+def _segment_labels_iv(
+    profiles: Any, customers: Any, n_segments: Any, by: Any, random_state: Any
+) -> tuple[npt.NDArray[np.int64], int]:
+    if not isinstance(profiles, Profiles):
+        raise ValidationError(
+            f"profiles must be a Profiles (from build_profiles), got {type(profiles).__name__}",
+            field="profiles",
+        )
+    if by not in ("rfm", "kmeans"):
+        raise ValidationError(f"by must be 'rfm' or 'kmeans', got {by!r}", field="by")
+    c = np.asarray(customers)
+    if c.ndim != 1 or not (c.dtype.kind in "iu" or (c.size == 0 and c.dtype.kind == "f")):
+        raise ValidationError(
+            f"customers must be a 1-D array of integer codes into profiles, got "
+            f"{'shape ' + str(c.shape) if c.ndim != 1 else 'dtype ' + str(c.dtype)}; pass e.g. "
+            "context.customers",
+            field="customers",
+        )
+    n_prof = len(profiles.frequency)
+    if c.size and (int(c.min()) < 0 or int(c.max()) >= n_prof):
+        raise ValidationError(
+            f"customers must be codes in 0..{n_prof - 1} (rows of profiles); encode external "
+            "ids with transactions.customers.encode",
+            field="customers",
+        )
+    high = max(len(c), 1) if by == "kmeans" else None
+    hint = " (k-means needs at least as many customers as segments)" if by == "kmeans" else ""
+    n = _check_int(n_segments, "n_segments", 1, high, hint=hint)
+    check_random_state(random_state)
+    return c.astype(np.int64), n
 
 
 def segment(
@@ -506,19 +754,38 @@ def segment(
 ) -> Allocation:
     """A few big segments: each acts on its segment's average estimate per offer.
 
+    Parameters
+    ----------
+    context : OfferContext
+    n_segments, by
+        As in :func:`segment_labels`.
+    random_state : int, Generator or None
+        Seeds k-means (``by="kmeans"``) and the random order of customers
+        within a segment; the evaluators pass their own generator (see
+        :class:`Strategy`).
+
     Examples
     --------
     See :func:`one_to_one`.
     """
+    _check_context(context)
     rng = check_random_state(random_state)
     labels = segment_labels(
         context.profiles, context.customers, n_segments=n_segments, by=by, random_state=rng
     )
-    return _allocate(context, *_group_estimates(context, labels, n_segments, rng))
+    n_groups = int(labels.max()) + 1 if len(labels) else 1
+    return _allocate(context, *_group_estimates(context, labels, n_groups, rng))
 
 
-def one_to_one(context: OfferContext) -> Allocation:
+def one_to_one(context: OfferContext, *, random_state: RandomState = None) -> Allocation:
     """Each customer acts on their own estimate: the full affinity + allocation pipeline.
+
+    Parameters
+    ----------
+    context : OfferContext
+    random_state : int, Generator or None
+        Accepted for the :class:`Strategy` protocol; the plan is deterministic
+        and draws no random numbers.
 
     Examples
     --------
@@ -527,11 +794,13 @@ def one_to_one(context: OfferContext) -> Allocation:
     >>> m = simulate_market(300, 80, 6, history_weeks=10, random_state=0)
     >>> ctx = make_context(m.history, market_offers(m), as_of=m.campaign_start,
     ...                    budget=20.0, k=1, method="repeat", random_state=0)
-    >>> plans = {name: f(ctx) for name, f in [("mass", mass), ("segment", segment),
-    ...                                        ("one_to_one", one_to_one)]}
+    >>> plans = run_strategies(ctx, {"mass": mass, "segment": segment,
+    ...                              "one_to_one": one_to_one}, random_state=0)
     >>> all(a.budget_spend[0] <= 20.0 + 1e-9 for a in plans.values())
     True
     """
+    _check_context(context)
+    check_random_state(random_state)  # validates the argument; nothing is drawn
     return _allocate(context, np.asarray(context.p_buy), np.asarray(context.p_offer))
 
 
@@ -549,7 +818,52 @@ def _masked_mean(
 
 
 def run_strategies(
-    context: OfferContext, strategies: Mapping[str, Strategy]
+    context: OfferContext,
+    strategies: Mapping[str, StrategyLike],
+    *,
+    random_state: RandomState = None,
 ) -> dict[str, Allocation]:
-    """Run each named strategy on the same context."""
-    return {name: strategy(context) for name, strategy in strategies.items()}
+    """Run each named strategy on the same context, each with its own random stream.
+
+    Parameters
+    ----------
+    context : OfferContext
+    strategies : mapping of name to Strategy
+        Each is called as ``strategy(context, random_state=generator)``.
+    random_state : int, Generator or None
+        Root of the strategies' generators. Each strategy gets an independent
+        child stream keyed by its name (:class:`numpy.random.SeedSequence`), so
+        the same seed gives the same plans, and adding or removing a strategy
+        never changes another's draws. :func:`replay_campaign` derives the same
+        streams, so its allocations equal these for the same seed.
+
+    Returns
+    -------
+    dict of str to Allocation
+
+    Raises
+    ------
+    ValidationError
+        ``context`` is not an :class:`OfferContext`, ``strategies`` is not a
+        non-empty mapping of names to callables, or a strategy returns something
+        other than an allocation over ``context``.
+
+    Warns
+    -----
+    DeprecationWarning
+        A strategy takes no ``random_state`` keyword (the old one-argument
+        form; it stops working in the next minor version).
+    """
+    names = _run_strategies_iv(context, strategies, random_state)
+    entropy = _root_entropy(random_state)
+    return {
+        name: _call_strategy(f, context, _child_rng(entropy, "strategy", name), name)
+        for name, f in names.items()
+    }
+
+
+def _run_strategies_iv(context: Any, strategies: Any, random_state: Any) -> dict[str, StrategyLike]:
+    _check_context(context)
+    out = _strategies_iv(strategies)
+    check_random_state(random_state)
+    return out

@@ -9,13 +9,25 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from onetoone._arrays import TimeLike, readonly, to_datetime64
+from onetoone._arrays import TimeLike, as_1d, check_lengths, readonly, to_datetime64
 from onetoone._random import RandomState, check_random_state
+from onetoone.affinity._model import METHODS, _check_int, _check_real, _is_int, _is_real
 from onetoone.affinity._model import Method as AffinityMethod
 from onetoone.allocation import Allocation
 from onetoone.data import customer_item_matrix
 from onetoone.errors import ValidationError
-from onetoone.strategies._core import OfferContext, Strategy, make_context, offer_item_matrix
+from onetoone.strategies._core import (
+    OfferContext,
+    StrategyLike,
+    _call_strategy,
+    _check_context,
+    _check_strategy,
+    _child_rng,
+    _root_entropy,
+    _strategies_iv,
+    make_context,
+    offer_item_matrix,
+)
 from onetoone.strategies.simulator import Market, PlanOutcome, evaluate_plan, market_offers
 
 __all__ = ["ReplayResult", "SimulationResult", "replay_campaign", "simulate"]
@@ -23,6 +35,17 @@ __all__ = ["ReplayResult", "SimulationResult", "replay_campaign", "simulate"]
 _F64 = npt.NDArray[np.float64]
 
 METRICS = ("redemptions", "purchase_hits", "value_covered")
+#: Largest ``n_boot`` accepted (the resample table holds n_boot x strategies x metrics).
+MAX_BOOT = 1_000_000
+
+
+def _alpha_iv(alpha: Any) -> float:
+    if not (_is_real(alpha) and 0 < float(alpha) < 1):
+        raise ValidationError(
+            f"alpha must lie in (0, 1), got {alpha!r}; e.g. 0.05 for 95% intervals",
+            field="alpha",
+        )
+    return float(alpha)
 
 
 @attrs.frozen(eq=False)
@@ -108,9 +131,54 @@ def _outcomes(
     return redeemed, bought, value
 
 
+def _replay_campaign_iv(
+    context: Any,
+    strategies: Any,
+    start: Any,
+    end: Any,
+    redemptions: Any,
+    n_boot: Any,
+    alpha: Any,
+    random_state: Any,
+) -> tuple[
+    dict[str, StrategyLike], np.datetime64, np.datetime64, tuple[Any, Any] | None, int, float
+]:
+    _check_context(context)
+    names = _strategies_iv(strategies)
+    if not (_is_int(n_boot) and 1 <= n_boot <= MAX_BOOT):
+        raise ValidationError(
+            f"n_boot must be an int in 1..{MAX_BOOT:,}, got {n_boot!r}; 1000 is plenty for "
+            "95% intervals",
+            field="n_boot",
+        )
+    a = _alpha_iv(alpha)
+    start64, end64 = to_datetime64(start, "start"), to_datetime64(end, "end")
+    if not start64 < end64:
+        raise ValidationError(f"end ({end64}) must be after start ({start64})", field="end")
+    if context.as_of > start64:
+        raise ValidationError(
+            "context.as_of is after the campaign start: the strategies would see the campaign",
+            field="context",
+        )
+    red = None
+    if redemptions is not None:
+        if not (isinstance(redemptions, tuple) and len(redemptions) == 2):
+            raise ValidationError(
+                "redemptions must be a (customer ids, offer ids) pair of aligned arrays, got "
+                f"{type(redemptions).__name__}",
+                field="redemptions",
+            )
+        rc = as_1d(redemptions[0], "redemptions customer ids")
+        ro = as_1d(redemptions[1], "redemptions offer ids")
+        check_lengths(len(rc), redemptions_offer_ids=ro)
+        red = (rc, ro)
+    check_random_state(random_state)
+    return names, start64, end64, red, int(n_boot), a
+
+
 def replay_campaign(
     context: OfferContext,
-    strategies: Mapping[str, Strategy],
+    strategies: Mapping[str, StrategyLike],
     *,
     start: TimeLike,
     end: TimeLike,
@@ -142,49 +210,55 @@ def replay_campaign(
     redemptions : (customer ids, offer ids), optional
         Redemptions during the campaign.
     n_boot : int
-        Bootstrap resamples over customers (paired across strategies).
+        Bootstrap resamples over customers (paired across strategies), at most
+        :data:`MAX_BOOT`.
     alpha : float
     random_state : int, Generator or None
+        Root of every random draw: each strategy is called with an independent
+        child generator keyed by its name (the same streams as
+        :func:`run_strategies`), and the bootstrap has its own. The same seed
+        gives the same result; adding a strategy changes no other's draws.
 
     Returns
     -------
     ReplayResult
+
+    Raises
+    ------
+    ValidationError
+        A bad argument (the message names it), or a strategy that returns
+        something other than an allocation over ``context``.
+
+    Warns
+    -----
+    DeprecationWarning
+        A strategy takes no ``random_state`` keyword (see :class:`Strategy`).
     """
-    if not strategies:
-        raise ValidationError("strategies is empty; pass at least one", field="strategies")
-    if not 0 < alpha < 1:
-        raise ValidationError("alpha must lie in (0, 1)", field="alpha")
-    if n_boot < 1:
-        raise ValidationError("n_boot must be >= 1", field="n_boot")
-    start64, end64 = to_datetime64(start, "start"), to_datetime64(end, "end")
-    if not start64 < end64:
-        raise ValidationError(f"end ({end64}) must be after start ({start64})", field="end")
-    if context.as_of > start64:
-        raise ValidationError(
-            "context.as_of is after the campaign start: the strategies would see the campaign",
-            field="context",
-        )
-    rng = check_random_state(random_state)
+    names, start64, end64, redemptions, n_boot, alpha = _replay_campaign_iv(
+        context, strategies, start, end, redemptions, n_boot, alpha, random_state
+    )
+    entropy = _root_entropy(random_state)
     redeemed, bought, value = _outcomes(context, start64, end64, redemptions)
     n = context.n_customers
-    names = tuple(strategies)
     per_cust = np.zeros((len(names), len(METRICS), n))
     allocations: dict[str, Allocation] = {}
     sent = np.zeros(len(names), dtype=np.int64)
-    for s, name in enumerate(names):
-        alloc = strategies[name](context)
+    for s, (name, strategy) in enumerate(names.items()):
+        alloc = _call_strategy(strategy, context, _child_rng(entropy, "strategy", name), name)
         allocations[name] = alloc
         c, o = alloc.customer, alloc.offer
         sent[s] = len(c)
         for j, outcome in enumerate((redeemed, bought, value)):
             per_cust[s, j] = np.bincount(c, weights=outcome[c, o], minlength=n)
     mean = per_cust.mean(axis=2)
-    idx = rng.integers(0, n, (n_boot, n))
-    boot = np.stack([per_cust[:, :, i].mean(axis=2) for i in idx])  # (n_boot, S, M)
+    rng = _child_rng(entropy, "bootstrap")
+    boot = np.empty((n_boot, len(names), len(METRICS)))
+    for b in range(n_boot):  # one resample at a time: memory O(n), not O(n_boot x n)
+        boot[b] = per_cust[:, :, rng.integers(0, n, n)].mean(axis=2)
     lo, hi = 100 * alpha / 2, 100 * (1 - alpha / 2)
     diff = boot - boot[:, :1, :]
     return ReplayResult(
-        strategies=names,
+        strategies=tuple(names),
         metrics=METRICS,
         mean=mean,
         ci_low=np.percentile(boot, lo, axis=0),
@@ -219,8 +293,45 @@ class SimulationResult:
     estimated_value: float
 
 
+def _simulate_iv(
+    strategy: Any,
+    market: Any,
+    budget: Any,
+    k: Any,
+    context: Any,
+    method: Any,
+    random_state: Any,
+) -> None:
+    _check_strategy(strategy, "strategy")
+    if not isinstance(market, Market):
+        raise ValidationError(
+            f"market must be a Market (from simulate_market), got {type(market).__name__}",
+            field="market",
+        )
+    _check_real(budget, "budget", 0.0)
+    _check_int(k, "k", 1, hint="; the number of offers per customer at most")
+    if method not in METHODS:
+        raise ValidationError(
+            f"method must be one of {', '.join(map(repr, METHODS))}; got {method!r}",
+            field="method",
+        )
+    if context is not None:
+        _check_context(context)
+        if (
+            context.n_offers != market.n_offers
+            or context.transactions.n_customers != market.n_customers
+            or context.transactions.customers != market.history.customers
+        ):
+            raise ValidationError(
+                "context was not built on this market's history and offers; build it with "
+                "make_context(market.history, market_offers(market), ...) or pass context=None",
+                field="context",
+            )
+    check_random_state(random_state)
+
+
 def simulate(
-    strategy: Strategy,
+    strategy: StrategyLike,
     market: Market,
     *,
     budget: float,
@@ -238,6 +349,38 @@ def simulate(
     Pass a prebuilt ``context`` to compare several strategies on the same
     estimates (its budget and ``k`` are then used).
 
+    Parameters
+    ----------
+    strategy : Strategy
+        Called as ``strategy(context, random_state=generator)``.
+    market : Market
+    budget : float
+    k : int
+    context : OfferContext, optional
+        Built on ``market.history`` and ``market_offers(market)``.
+    method : str
+        Affinity method when the context is built here.
+    random_state : int, Generator or None
+        Root of three independent child streams: the context's model fits, the
+        strategy's generator and the realised draw of the outcome. The same seed
+        gives the same result, and strategies simulated with the same seed share
+        the outcome stream (common random numbers).
+
+    Returns
+    -------
+    SimulationResult
+
+    Raises
+    ------
+    ValidationError
+        A bad argument (the message names it), e.g. ``market`` not a
+        :class:`Market`, or a ``context`` built on another market.
+
+    Warns
+    -----
+    DeprecationWarning
+        ``strategy`` takes no ``random_state`` keyword (see :class:`Strategy`).
+
     Examples
     --------
     >>> from onetoone.strategies import simulate_market, one_to_one
@@ -246,20 +389,25 @@ def simulate(
     >>> bool(r.allocation.budget_spend[0] <= 15.0 + 1e-9)
     True
     """
-    rng = check_random_state(random_state)
+    _simulate_iv(strategy, market, budget, k, context, method, random_state)
+    entropy = _root_entropy(random_state)
     if context is None:
         context = make_context(
             market.history,
             market_offers(market),
             as_of=market.campaign_start,
-            budget=budget,
-            k=k,
+            budget=float(budget),
+            k=int(k),
             horizon_days=7.0 * market.campaign_weeks,
             method=method,
-            random_state=rng,
+            random_state=_child_rng(entropy, "context"),
         )
-    alloc = strategy(context)
+    name = getattr(strategy, "__name__", type(strategy).__name__)
+    alloc = _call_strategy(strategy, context, _child_rng(entropy, "strategy"), name)
     outcome = evaluate_plan(
-        market, context.customers[alloc.customer], alloc.offer, random_state=rng
+        market,
+        context.customers[alloc.customer],
+        alloc.offer,
+        random_state=_child_rng(entropy, "outcome"),
     )
     return SimulationResult(allocation=alloc, outcome=outcome, estimated_value=alloc.objective)

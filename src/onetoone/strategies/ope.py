@@ -75,7 +75,7 @@ class OffPolicyEstimate:
 
 
 def _ope_iv(
-    reward: Any, logging_propensity: Any, target_propensity: Any, alpha: float
+    reward: Any, logging_propensity: Any, target_propensity: Any, alpha: Any
 ) -> tuple[_F64, _F64, _F64]:
     r = as_float(reward, "reward")
     mu = as_float(logging_propensity, "logging_propensity")
@@ -99,8 +99,15 @@ def _ope_iv(
         )
     if not np.all((pi >= 0) & (pi <= 1)):
         raise ValidationError("target_propensity must lie in [0, 1]", field="target_propensity")
-    if not 0 < alpha < 1:
-        raise ValidationError(f"alpha must lie in (0, 1), got {alpha}", field="alpha")
+    if not (
+        isinstance(alpha, (int, float, np.integer, np.floating))
+        and not isinstance(alpha, bool)
+        and 0 < alpha < 1
+    ):
+        raise ValidationError(
+            f"alpha must lie in (0, 1), got {alpha!r}; e.g. 0.05 for 95% intervals",
+            field="alpha",
+        )
     return r, mu, pi
 
 

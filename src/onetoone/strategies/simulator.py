@@ -38,8 +38,9 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from onetoone._arrays import readonly
+from onetoone._arrays import readonly, to_datetime64
 from onetoone._random import RandomState, check_random_state
+from onetoone.affinity._model import _check_int, _check_real, _is_real
 from onetoone.data import IdIndex, Transactions
 from onetoone.errors import LengthMismatchError, UnknownIdError, ValidationError
 from onetoone.offers import Offers
@@ -133,6 +134,66 @@ class Market:
         return out
 
 
+#: Largest ``n_customers * max(n_items, n_offers)`` :func:`simulate_market` accepts.
+MAX_MARKET_CELLS = 200_000_000
+
+
+def _simulate_market_iv(
+    n_customers: Any,
+    n_items: Any,
+    n_offers: Any,
+    history_weeks: Any,
+    campaign_weeks: Any,
+    n_categories: Any,
+    items_per_offer: Any,
+    latent_dim: Any,
+    margin_rate: Any,
+    discount_range: Any,
+    kappa: Any,
+    sensitivity_shape: Any,
+    taste_scale: Any,
+    start: Any,
+    random_state: Any,
+) -> np.datetime64:
+    """Check simulate_market's arguments; return the start time."""
+    n_c = _check_int(n_customers, "n_customers", 1)
+    n_i = _check_int(n_items, "n_items", 1)
+    n_o = _check_int(n_offers, "n_offers", 1)
+    if n_c * max(n_i, n_o) > MAX_MARKET_CELLS:
+        raise ValidationError(
+            f"n_customers x max(n_items, n_offers) = {n_c * max(n_i, n_o):,} exceeds "
+            f"{MAX_MARKET_CELLS:,} (the simulator holds dense customer x item matrices); "
+            "simulate fewer customers or items",
+            field="n_customers",
+        )
+    _check_int(history_weeks, "history_weeks", 1, 1040)
+    _check_int(campaign_weeks, "campaign_weeks", 1, 520)
+    _check_int(n_categories, "n_categories", 1, 1_000_000)
+    _check_int(items_per_offer, "items_per_offer", 1, n_i, hint=" (cannot exceed n_items)")
+    _check_int(latent_dim, "latent_dim", 1, 1000)
+    if not (_is_real(margin_rate) and 0 < float(margin_rate) < 1):
+        raise ValidationError(
+            f"margin_rate must be a number in (0, 1), got {margin_rate!r}", field="margin_rate"
+        )
+    pair: object = discount_range
+    if not (
+        isinstance(pair, (tuple, list))
+        and len(pair) == 2
+        and all(_is_real(x) for x in pair)
+        and 0 <= pair[0] <= pair[1] < 1
+    ):
+        raise ValidationError(
+            f"discount_range must be a (low, high) pair of numbers with 0 <= low <= high < 1, "
+            f"got {discount_range!r}",
+            field="discount_range",
+        )
+    _check_real(kappa, "kappa", 0.0, 100.0)
+    _check_real(sensitivity_shape, "sensitivity_shape", 0.0, 1e6, low_inclusive=False)
+    _check_real(taste_scale, "taste_scale", 0.0, 100.0)
+    check_random_state(random_state)
+    return to_datetime64(start, "start")
+
+
 def simulate_market(
     n_customers: int = 2000,
     n_items: int = 400,
@@ -172,7 +233,20 @@ def simulate_market(
         ``1 / shape``): large values make customers alike in their response.
     taste_scale : float
         Spread of the latent tastes (0: everyone has the same preferences).
+    start : time
+        First day of the history.
     random_state : int, Generator or None
+
+    Raises
+    ------
+    ValidationError
+        An argument of the wrong type or outside its range (the message names
+        it). Sizes are ints >= 1 with ``n_customers * max(n_items, n_offers)``
+        at most :data:`MAX_MARKET_CELLS` (the simulator holds dense customer x
+        item matrices), ``history_weeks`` at most 1040, ``campaign_weeks`` at
+        most 520, ``n_categories`` at most 1,000,000, ``latent_dim`` at most
+        1000; ``kappa`` in ``[0, 100]``, ``taste_scale`` in ``[0, 100]``,
+        ``sensitivity_shape`` in ``(0, 1e6]``.
 
     Examples
     --------
@@ -180,30 +254,24 @@ def simulate_market(
     >>> m.p_offer.shape, bool((m.p_offer >= m.p_base).all())
     ((200, 10), True)
     """
-    for name, v in (
-        ("n_customers", n_customers),
-        ("n_items", n_items),
-        ("n_offers", n_offers),
-        ("history_weeks", history_weeks),
-        ("campaign_weeks", campaign_weeks),
-        ("n_categories", n_categories),
-        ("items_per_offer", items_per_offer),
-    ):
-        if int(v) < 1:
-            raise ValidationError(f"{name} must be >= 1, got {v}", field=name)
-    if items_per_offer > n_items:
-        raise ValidationError("items_per_offer cannot exceed n_items", field="items_per_offer")
-    lo, hi = discount_range
-    if not 0 <= lo <= hi < 1:
-        raise ValidationError(
-            "discount_range must satisfy 0 <= low <= high < 1", field="discount_range"
-        )
-    if not (sensitivity_shape > 0 and taste_scale >= 0):
-        raise ValidationError(
-            "sensitivity_shape must be > 0 and taste_scale >= 0", field="sensitivity_shape"
-        )
-    if not 0 < margin_rate < 1:
-        raise ValidationError("margin_rate must lie in (0, 1)", field="margin_rate")
+    t0 = _simulate_market_iv(
+        n_customers,
+        n_items,
+        n_offers,
+        history_weeks,
+        campaign_weeks,
+        n_categories,
+        items_per_offer,
+        latent_dim,
+        margin_rate,
+        discount_range,
+        kappa,
+        sensitivity_shape,
+        taste_scale,
+        start,
+        random_state,
+    )
+    lo, hi = (float(x) for x in discount_range)
     rng = check_random_state(random_state)
     dim = latent_dim
     item_cat = rng.integers(0, n_categories, n_items).astype(np.int32)
@@ -218,7 +286,6 @@ def simulate_market(
     logit_q = activity[:, None] + u @ v.T + popularity[None, :]
 
     # history, week by week (a loop over weeks, not customers)
-    t0 = np.datetime64(start, "s")
     custs: list[npt.NDArray[np.int64]] = []
     items: list[npt.NDArray[np.int64]] = []
     times: list[npt.NDArray[np.datetime64]] = []
@@ -331,11 +398,42 @@ class PlanOutcome:
     realised_incremental_profit: float
 
 
+def _check_market(market: object) -> None:
+    if not isinstance(market, Market):
+        raise ValidationError(
+            f"market must be a Market (from simulate_market), got {type(market).__name__}",
+            field="market",
+        )
+
+
+def _codes(values: Any, name: str) -> npt.NDArray[np.int64]:
+    """A scalar or 1-D array of integer codes as int64, or raise naming ``name``."""
+    a = np.asarray(values)
+    if a.ndim > 1:
+        raise ValidationError(
+            f"{name} must be a 1-D array of codes, got shape {a.shape}", field=name
+        )
+    a = a.reshape(-1)
+    if a.dtype.kind == "f" and bool(np.all(np.isfinite(a))) and bool(np.all(a == np.round(a))):
+        if a.size and float(np.max(np.abs(a))) > 2**62:
+            raise UnknownIdError(f"{name} holds codes out of range", field=name)
+        a = a.astype(np.int64)
+    if a.size and a.dtype.kind not in "iu":
+        raise ValidationError(
+            f"{name} must hold integer codes, got dtype {a.dtype}; pass the codes as ints",
+            field=name,
+        )
+    if a.dtype.kind == "u" and a.size and int(a.max()) > 2**62:
+        raise UnknownIdError(f"{name} holds codes out of range", field=name)
+    return a.astype(np.int64)
+
+
 def _plan_iv(
     market: Market, customer: Any, offer: Any
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    c = np.asarray(customer, dtype=np.int64).reshape(-1)
-    o = np.asarray(offer, dtype=np.int64).reshape(-1)
+    _check_market(market)
+    c = _codes(customer, "customer")
+    o = _codes(offer, "offer")
     if len(c) != len(o):
         raise LengthMismatchError(
             f"offer has {len(o)} entries but customer has {len(c)}; one pair per assignment",
@@ -417,6 +515,30 @@ class LoggedCampaign:
         return out
 
 
+def _log_campaign_iv(market: Any, propensity: Any, random_state: Any) -> _F64:
+    _check_market(market)
+    shape = market.p_base.shape
+    try:
+        prop = np.asarray(propensity, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(
+            f"propensity must be a number or a float array of shape {shape} (n_customers, "
+            f"n_offers), got {type(propensity).__name__}",
+            field="propensity",
+        ) from exc
+    if prop.ndim != 0 and prop.shape != shape:
+        raise ValidationError(
+            f"propensity has shape {prop.shape}; give one number for every pair, or an array "
+            f"of shape {shape} (n_customers, n_offers)",
+            field="propensity",
+        )
+    if not np.all((prop >= 0) & (prop <= 1)):
+        raise ValidationError("propensity must lie in [0, 1] (no NaN)", field="propensity")
+    check_random_state(random_state)
+    out: _F64 = np.broadcast_to(prop, shape)
+    return out
+
+
 def log_campaign(
     market: Market, propensity: Any, *, random_state: RandomState = None
 ) -> LoggedCampaign:
@@ -427,6 +549,13 @@ def log_campaign(
     market : Market
     propensity : float or array of shape (n_customers, n_offers)
         Sending probability per pair, in [0, 1].
+    random_state : int, Generator or None
+
+    Raises
+    ------
+    ValidationError
+        ``market`` is not a :class:`Market`, or ``propensity`` is not numeric,
+        has another shape, or lies outside [0, 1] (NaN included).
 
     Examples
     --------
@@ -435,10 +564,8 @@ def log_campaign(
     >>> len(log.reward) == 50 * 4
     True
     """
+    prop = _log_campaign_iv(market, propensity, random_state)
     rng = check_random_state(random_state)
-    prop = np.broadcast_to(np.asarray(propensity, dtype=np.float64), market.p_base.shape)
-    if not np.all((prop >= 0) & (prop <= 1)):
-        raise ValidationError("propensity must lie in [0, 1]", field="propensity")
     c, o = np.indices(market.p_base.shape).reshape(2, -1)
     pr = prop.reshape(-1)
     sent = rng.random(len(pr)) < pr
@@ -457,6 +584,7 @@ def market_offers(market: Market) -> Offers:
     the purchase before discount, so ``value - cost`` is the net margin of a
     redemption.
     """
+    _check_market(market)
     return Offers(
         ids=IdIndex(np.arange(market.n_offers, dtype=np.int64)),
         items=market.history.items,
