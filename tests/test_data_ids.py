@@ -265,3 +265,15 @@ def test_small_float_ids_still_accepted() -> None:
     """Integral floats up to 2**53 (an int column with nulls) keep working."""
     idx, codes = IdIndex.factorize(np.array([3.0, 1.0, 3.0, 2.0**53]))
     assert idx.to_list() == [1, 3, 2**53] and codes.tolist() == [1, 0, 1, 2]
+
+
+def test_offer_and_redemption_ids_are_not_merged_across_types() -> None:
+    """Offers and Redemptions read id lists through the same checked conversion."""
+    import onetoone as oto
+
+    with pytest.raises(oto.ValidationError, match="mixes id types"):
+        oto.Offers.from_pairs(["a", 1], [1, 2])
+    with pytest.raises(oto.ValidationError, match="mixes id types"):
+        oto.Redemptions.from_arrays(customer=[1, "1"], timestamp=["2024-01-01"] * 2)
+    big = oto.Redemptions.from_arrays(customer=[2**64 - 1], timestamp=["2024-01-01"])
+    assert big.customer.tolist() == [2**64 - 1]

@@ -179,3 +179,14 @@ def test_epoch_seconds_still_expressible() -> None:
     """The documented way to pass epoch seconds works everywhere a time is taken."""
     t = np.datetime64(1_714_521_600, "s")
     assert to_datetime64(t, "as_of") == np.datetime64("2024-05-01", "s")
+
+
+@pytest.mark.parametrize("value", ["10000000000000000000000-01-01", "-5000-01-01", "10000-01-01"])
+def test_times_beyond_the_calendar_are_refused(value: str) -> None:
+    """numpy parses a 23-digit year and wraps it to a negative year without a word."""
+    import onetoone as oto
+    from onetoone.datasets import synthetic_transactions
+
+    tx = synthetic_transactions(5, 5, n_days=10, random_state=0)
+    with pytest.raises(oto.ValidationError, match="outside the years 1 to 9999"):
+        oto.build_profiles(tx, as_of=value)

@@ -138,7 +138,17 @@ def to_datetime64(value: TimeLike, name: str) -> np.datetime64:
         ) from exc
     if np.isnat(out):
         raise ValidationError(f"{name} is NaT; pass a real time", field=name)
+    if not (_TIME_MIN <= out <= _TIME_MAX):
+        raise ValidationError(
+            f"{name}={value!r} is outside the years 1 to 9999 (numpy wraps such times "
+            "silently); pass a real calendar time",
+            field=name,
+        )
     return out
+
+
+_TIME_MIN = np.datetime64("0001-01-01T00:00:00", "s")
+_TIME_MAX = np.datetime64("9999-12-31T23:59:59", "s")
 
 
 SECONDS_PER_DAY = 86400.0

@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from onetoone._arrays import as_1d, as_float, check_lengths, readonly
+from onetoone._arrays import as_1d, as_float, as_id_column, check_lengths, readonly
 from onetoone.data import Catalogue, IdIndex
 from onetoone.errors import EmptyInputError, UnknownIdError, ValidationError
 
@@ -173,8 +173,8 @@ class Offers:
         ------
         LengthMismatchError, EmptyInputError, UnknownIdError, ValidationError
         """
-        o = as_1d(offer_ids, "offer_ids")
-        it = as_1d(item_ids, "item_ids")
+        o = as_id_column(offer_ids, "offer_ids")
+        it = as_id_column(item_ids, "item_ids")
         check_lengths(len(o), item_ids=it)
         if len(o) == 0:
             raise EmptyInputError("offer_ids is empty; give at least one pair", field="offer_ids")
@@ -266,7 +266,7 @@ class Offers:
                 field="catalogue",
             )
         _check_index(items, "items")
-        o = as_1d(offer_ids, "offer_ids")
+        o = as_id_column(offer_ids, "offer_ids")
         if len(o) == 0:
             raise EmptyInputError("offer_ids is empty; give at least one rule", field="offer_ids")
         if category is None and brand is None:
@@ -401,8 +401,8 @@ def _eligibility(
         raise ValidationError(
             "eligibility must be a (customer_ids, offer_ids) pair of arrays", field="eligibility"
         )
-    c = as_1d(eligibility[0], "eligibility customer_ids")
-    o = as_1d(eligibility[1], "eligibility offer_ids")
+    c = as_id_column(eligibility[0], "eligibility customer_ids")
+    o = as_id_column(eligibility[1], "eligibility offer_ids")
     check_lengths(len(c), eligibility_offer_ids=o)
     customers, ccode = IdIndex.factorize(c, name="eligibility customer_ids")
     ocode = ids.encode(o, field="eligibility offer_ids")

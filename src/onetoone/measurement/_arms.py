@@ -8,7 +8,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from onetoone._arrays import SECONDS_PER_DAY, TimeLike, as_1d, readonly, to_datetime64
+from onetoone._arrays import SECONDS_PER_DAY, TimeLike, as_1d, as_id_column, readonly, to_datetime64
 from onetoone.data import IdIndex, Transactions
 from onetoone.errors import EmptyInputError, UnknownIdError, ValidationError
 from onetoone.measurement._holdout import Holdout
@@ -67,7 +67,7 @@ class Redemptions:
     @classmethod
     def from_arrays(cls, *, customer: Any, timestamp: Any, offer: Any = None) -> Redemptions:
         """Build from aligned columns (timestamps as datetime64 or ISO strings)."""
-        cust, codes = IdIndex.factorize(as_1d(customer, "customer"), name="customer")
+        cust, codes = IdIndex.factorize(as_id_column(customer, "customer"), name="customer")
         ts_raw = as_1d(timestamp, "timestamp")
         try:
             ts = ts_raw.astype("datetime64[s]")
