@@ -1,8 +1,16 @@
 """onetoone: personalised offers for retail loyalty programmes, one customer at a time.
 
-The public API is re-exported here; everything else is private or topical.
-Data flows one way: ``data`` -> ``profiles`` -> ``affinity`` -> ``allocation``
--> ``measurement`` -> ``report``.
+The product pipeline, in the order data flows through it::
+
+    Transactions -> build_profiles -> fit_affinity / score_offers -> fit_response
+    -> AllocationProblem / allocate -> Plan -> assign_holdout -> measure_campaign
+    / track_kpis -> render_html
+
+Every name below is a promise kept under the API policy (docs/api.md). Topical
+helpers live in the stage modules (``onetoone.data``, ``onetoone.profiles``,
+``onetoone.affinity``, ``onetoone.allocation``, ``onetoone.measurement``), the
+datasets in ``onetoone.datasets``, and the research bench (strategies, replay,
+simulator, off-policy estimators) in ``onetoone.bench``.
 """
 
 from onetoone._version import __version__

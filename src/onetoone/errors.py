@@ -14,6 +14,7 @@ __all__ = [
     "LengthMismatchError",
     "MissingDependencyError",
     "NotFittedError",
+    "OneToOneDeprecationWarning",
     "OneToOneError",
     "UnknownIdError",
     "ValidationError",
@@ -64,3 +65,12 @@ class FormatError(OneToOneError):
 
 class MissingDependencyError(OneToOneError, ImportError):
     """An optional dependency is needed; the message names the extra to install."""
+
+
+class OneToOneDeprecationWarning(FutureWarning):
+    """A public name, parameter or value is deprecated; the message names the replacement.
+
+    A ``FutureWarning`` (as scikit-learn and pandas use) so that it is shown to the
+    people who can act on it, also when onetoone is called from inside another package.
+    Deprecated spellings keep working for one minor version, then are removed.
+    """
