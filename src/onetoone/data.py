@@ -41,10 +41,16 @@ __all__ = [
     "IdIndex",
     "IngestionReport",
     "Transactions",
+    "UnknownPolicy",
     "customer_item_matrix",
 ]
 
 InvalidPolicy = Literal["raise", "drop"]
+#: What a stage does with an id that is not in the index it is looked up in:
+#: ``"raise"`` an :class:`~onetoone.errors.UnknownIdError` (the default everywhere),
+#: ``"drop"`` the row or pair (counted), or ``"keep"`` it with the stage's neutral
+#: meaning (code -1, cold-start scores, a customer who bought nothing).
+UnknownPolicy = Literal["raise", "drop", "keep"]
 ReturnsPolicy = Literal["raise", "drop", "keep"]
 ZeroQuantityPolicy = Literal["drop", "raise", "keep"]
 Weight = Literal["quantity", "value", "lines", "baskets"]

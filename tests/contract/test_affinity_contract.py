@@ -18,7 +18,7 @@ import onetoone as oto
 from onetoone.affinity import METHODS, load, save
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
-from _affinity_data import group_log  # noqa: E402
+from _affinity_data import group_log
 
 AS_OF = "2024-04-01"
 
@@ -31,7 +31,8 @@ def log() -> oto.Transactions:
 @pytest.fixture(scope="module", params=METHODS)
 def fitted(request: pytest.FixtureRequest, log: oto.Transactions) -> oto.AffinityModel:
     return oto.fit_affinity(
-        log, as_of=AS_OF, method=request.param, factors=4, iterations=5, bpr_iterations=200, random_state=0,
+        log, as_of=AS_OF, method=request.param, factors=4, iterations=5, bpr_iterations=200,
+        random_state=0,
         num_threads=1,
     )
 
@@ -52,7 +53,8 @@ def test_method_is_recorded(fitted: oto.AffinityModel) -> None:
 
 def test_deterministic_given_a_seed(fitted: oto.AffinityModel, log: oto.Transactions) -> None:
     again = oto.fit_affinity(
-        log, as_of=AS_OF, method=fitted.method, factors=4, iterations=5, bpr_iterations=200, random_state=0,
+        log, as_of=AS_OF, method=fitted.method, factors=4, iterations=5, bpr_iterations=200,
+        random_state=0,
         num_threads=1,
     )
     a = oto.score_items(fitted, log.customers.to_list()).dense

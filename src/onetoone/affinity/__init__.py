@@ -9,11 +9,19 @@ allocation; :func:`save` / :func:`load` persist models without pickle.
 """
 
 from onetoone.affinity._io import FORMAT_VERSION, load, save
-from onetoone.affinity._model import METHODS, WEIGHTINGS, AffinityModel, fit_affinity, partial_fit
+from onetoone.affinity._model import (
+    METHODS,
+    WEIGHTINGS,
+    AffinityMethod,
+    AffinityModel,
+    fit_affinity,
+    partial_fit,
+)
 from onetoone.affinity._response import ReliabilityTable, ResponseModel, fit_response
 from onetoone.affinity._score import ItemScores, OfferScores, score_items, score_offers
 
 __all__ = [
+    "AffinityMethod",
     "FORMAT_VERSION",
     "METHODS",
     "WEIGHTINGS",

@@ -19,9 +19,18 @@ from onetoone._random import RandomState, check_random_state
 from onetoone.data import Catalogue, IdIndex, Transactions
 from onetoone.errors import EmptyInputError, ValidationError
 
-__all__ = ["METHODS", "WEIGHTINGS", "AffinityModel", "fit_affinity", "partial_fit"]
+__all__ = [
+    "METHODS",
+    "WEIGHTINGS",
+    "AffinityMethod",
+    "AffinityModel",
+    "fit_affinity",
+    "partial_fit",
+]
 
-Method = Literal["hybrid", "als", "bpr", "repeat", "popularity"]
+#: The affinity methods, as a type (:data:`METHODS` lists the same names).
+AffinityMethod = Literal["hybrid", "als", "bpr", "repeat", "popularity"]
+Method = AffinityMethod
 Weighting = Literal["bm25", "tfidf", "log", "none"]
 
 #: Scoring methods of :func:`fit_affinity`.

@@ -31,9 +31,14 @@ import scipy.sparse as sp
 
 from onetoone._arrays import TimeLike, readonly, to_datetime64
 from onetoone._random import RandomState, check_random_state
-from onetoone.affinity import ResponseModel, fit_affinity, fit_response, score_offers
+from onetoone.affinity import (
+    AffinityMethod,
+    ResponseModel,
+    fit_affinity,
+    fit_response,
+    score_offers,
+)
 from onetoone.affinity._model import METHODS, _check_int, _check_num_threads, _check_real
-from onetoone.affinity._model import Method as AffinityMethod
 from onetoone.allocation import Allocation, AllocationProblem, Budget, allocate
 from onetoone.data import Catalogue, Transactions, customer_item_matrix
 from onetoone.errors import EmptyInputError, ValidationError

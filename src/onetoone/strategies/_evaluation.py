@@ -11,8 +11,8 @@ import numpy.typing as npt
 
 from onetoone._arrays import TimeLike, as_1d, check_lengths, readonly, to_datetime64
 from onetoone._random import RandomState, check_random_state
+from onetoone.affinity import AffinityMethod
 from onetoone.affinity._model import METHODS, _check_int, _check_real, _is_int, _is_real
-from onetoone.affinity._model import Method as AffinityMethod
 from onetoone.allocation import Allocation
 from onetoone.data import customer_item_matrix
 from onetoone.errors import ValidationError
