@@ -33,7 +33,7 @@ def _mentioned(key: str, spans: list[str]) -> bool:
              "allocation", "measurement", "report", "datasets", "errors", "bench",
              "strategies"}]
     token = ".".join(names[-2:]) if len(names) >= 2 else names[-1]
-    pattern = re.compile(rf"(?<![\w.]){re.escape(token)}(?!\w)")
+    pattern = re.compile(rf"(?<!\w){re.escape(token)}(?!\w)")
     return any(pattern.search(s) for s in spans)
 
 
