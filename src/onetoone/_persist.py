@@ -434,7 +434,8 @@ class _Reader:
                 info = np.iinfo(target)
                 if int(a.min()) < info.min or int(a.max()) > info.max:
                     raise self.fail(f"member {name!r} does not fit {target}")
-            conv = a.astype(target)
+            with np.errstate(over="ignore", invalid="ignore"):
+                conv = a.astype(target)
             finite_only = target.kind == "f" and spec.finite and not spec.posinf
             if finite_only and not bool(np.isfinite(conv).all()):
                 raise self.fail(f"member {name!r} overflows {target}")

@@ -318,8 +318,8 @@ def _check_plan_file(target: str, f: dict[str, Any]) -> None:
     if bool(over.any()):
         b = int(np.flatnonzero(over)[0])
         raise bad(
-            f"budget {f['budget_names'][b]!r} spends {f['budget_spend'][b]!r} over its limit "
-            f"{f['budget_limit'][b]!r}"
+            f"budget {f['budget_names'][b]!r} spends {float(f['budget_spend'][b])!r} over its "
+            f"limit {float(f['budget_limit'][b])!r}"
         )
     if bool((f["offer_usage"] > f["cap"]).any()):
         raise bad("an offer's usage exceeds its cap")
