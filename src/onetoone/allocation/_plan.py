@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from onetoone._optional import import_optional
-from onetoone._persist import MAGIC, load_ids, load_npz, save_npz
+from onetoone._persist import MAGIC, Field, Member, load_ids, load_npz, save_npz
 from onetoone.allocation._api import Allocation
 from onetoone.data import IdIndex
 from onetoone.errors import FormatError, ValidationError
@@ -212,7 +212,15 @@ def save_plan(plan: Plan, path: str | os.PathLike[str]) -> None:
     Stores the allocation's arrays (pairs, values, budgets, per-offer counts,
     caps and prices), its scalar certificate, and the customer and offer ids;
     :func:`load_plan` reads it back. The write is atomic (temporary file, then
-    rename).
+    rename). An infinite ``bound`` (no bound proven) is stored as JSON ``null``.
+
+    Raises
+    ------
+    ValidationError
+        ``plan`` is not a :class:`Plan`, or ``path`` does not end in ``.npz``
+        (``field="path"``): the file is always an ``.npz`` archive, so another
+        suffix is refused rather than written misleadingly. For Parquet, write
+        ``pyarrow.parquet.write_table(plan.to_arrow(), "plan.parquet")``.
 
     Examples
     --------
@@ -241,48 +249,119 @@ def save_plan(plan: Plan, path: str | os.PathLike[str]) -> None:
     meta: dict[str, Any] = {k: getattr(a, k) for k in _SCALARS}
     for k in ("objective", "bound", "gap", "elapsed_s"):
         meta[k] = float(meta[k])
+    if meta["bound"] == math.inf:
+        meta["bound"] = None  # JSON has no infinity: null means no finite bound was proven
     for k in ("n_customers", "n_offers", "iterations", "evaluations", "status"):
         meta[k] = int(meta[k])
     meta["success"] = bool(meta["success"])
     meta["budget_names"] = list(a.budget_names)
-    save_npz(path, kind="Plan", version=PLAN_FORMAT_VERSION, arrays=arrays, meta=meta)
+    save_npz(
+        path,
+        kind="Plan",
+        version=PLAN_FORMAT_VERSION,
+        arrays=arrays,
+        meta=meta,
+        hint="for Parquet, write plan.to_arrow() with pyarrow.parquet.write_table",
+    )
+
+
+_MAX_CODES = int(np.iinfo(np.int32).max) - 1
+
+# The file's layout, checked by load_npz before any array is read (see onetoone._persist)
+_FIELDS: dict[str, Field] = {
+    "method": Field("str", choices=("dual", "exact", "greedy")),
+    "n_customers": Field("int", lo=0, hi=_MAX_CODES, size="n_customers"),
+    "n_offers": Field("int", lo=0, hi=_MAX_CODES, size="n_offers"),
+    "objective": Field("float"),
+    "bound": Field("float", nullable=True),  # null: no finite bound was proven (+inf)
+    "gap": Field("float", lo=0.0),
+    "iterations": Field("int", lo=0),
+    "evaluations": Field("int", lo=0),
+    "elapsed_s": Field("float", lo=0.0),
+    "success": Field("bool"),
+    "status": Field("int", lo=0, hi=2),
+    "message": Field("str", max_len=100_000),
+    "budget_names": Field("strs", size="n_budgets", unique=True),
+}
+_MEMBERS: dict[str, Member] = {
+    "customer_ids": Member("iuU", ("n_customers",)),
+    "offer_ids": Member("iuU", ("n_offers",)),
+    "customer": Member("iu", ("n_pairs",), dtype="int32", lo=0, hi="n_customers-1"),
+    "offer": Member("iu", ("n_pairs",), dtype="int32", lo=0, hi="n_offers-1"),
+    "value": Member("fiu", ("n_pairs",), dtype="float64"),
+    "cost": Member("fiu", ("n_pairs",), dtype="float64", lo=0.0),
+    "budget_limit": Member("fiu", ("n_budgets",), dtype="float64", lo=0.0, posinf=True),
+    "budget_spend": Member("fiu", ("n_budgets",), dtype="float64", lo=0.0),
+    "budget_price": Member("fiu", ("n_budgets",), dtype="float64"),
+    "offer_count": Member("iu", ("n_offers",), dtype="int64", lo=0, hi="n_pairs"),
+    "offer_usage": Member("fiu", ("n_offers",), dtype="float64", lo=0.0),
+    "cap": Member("fiu", ("n_offers",), dtype="float64", lo=0.0, posinf=True),
+    "cap_price": Member("fiu", ("n_offers",), dtype="float64"),
+}
+# relative tolerance of the objective against the sum of the stored values
+_OBJECTIVE_RTOL = 1e-9
+
+
+def _check_plan_file(target: str, f: dict[str, Any]) -> None:
+    """Relations between a plan file's parts (each part was checked on its own)."""
+
+    def bad(msg: str) -> FormatError:
+        return FormatError(f"{target}: inconsistent Plan file: {msg}")
+
+    cust, off = f["customer"], f["offer"]
+    key = cust.astype(np.int64) * max(int(f["n_offers"]), 1) + off
+    if len(key) > 1 and not bool((np.diff(key) > 0).all()):
+        raise bad("the (customer, offer) pairs must be sorted and distinct")
+    if not np.array_equal(f["offer_count"], np.bincount(off, minlength=int(f["n_offers"]))):
+        raise bad("offer_count differs from the number of pairs per offer")
+    over = f["budget_spend"] > f["budget_limit"]
+    if bool(over.any()):
+        b = int(np.flatnonzero(over)[0])
+        raise bad(
+            f"budget {f['budget_names'][b]!r} spends {float(f['budget_spend'][b])!r} over its "
+            f"limit {float(f['budget_limit'][b])!r}"
+        )
+    if bool((f["offer_usage"] > f["cap"]).any()):
+        raise bad("an offer's usage exceeds its cap")
+    total = math.fsum(f["value"].tolist())
+    scale = math.fsum(np.abs(f["value"]).tolist())
+    if abs(f["objective"] - total) > _OBJECTIVE_RTOL * scale + 1e-300:
+        raise bad(f"objective {f['objective']!r} differs from the sum of the values {total!r}")
+    if f["bound"] < f["objective"] - _OBJECTIVE_RTOL * scale:
+        raise bad(f"bound {f['bound']!r} is below the objective {f['objective']!r}")
+    if f["success"] != (f["status"] == 0):
+        raise bad(f"success={f['success']} contradicts status {f['status']}")
 
 
 def load_plan(path: str | os.PathLike[str]) -> Plan:
-    """Load a plan written by :func:`save_plan`.
+    """Load a plan written by :func:`save_plan`, checking every part before use.
+
+    Each header field is checked for its type and range, each array for its
+    dtype, shape (against the header's counts, before it is read) and values,
+    and then the parts against each other: pairs sorted and distinct, codes
+    inside the id ranges, ``offer_count`` equal to the pairs per offer, spend
+    within each budget's limit and usage within each cap, the objective equal
+    to the sum of the values. Unknown archive members are refused before
+    anything is decompressed.
 
     Raises
     ------
     FormatError
-        Not a onetoone plan file, an unsupported ``format_version``, or missing
-        or inconsistent parts (codes outside the id ranges, misaligned arrays).
+        Not a onetoone plan file, an unsupported ``format_version``, or any
+        missing, malformed or inconsistent part.
     """
     target = os.fspath(path)
-    arrays, meta = load_npz(target, kind="Plan", versions=(PLAN_FORMAT_VERSION,))
+    arrays, meta = load_npz(
+        target, kind="Plan", versions=(PLAN_FORMAT_VERSION,), fields=_FIELDS, members=_MEMBERS
+    )
+    customers = load_ids(arrays.pop("customer_ids"), "customer_ids")
+    offers = load_ids(arrays.pop("offer_ids"), "offer_ids")
+    fields: dict[str, Any] = {**arrays, **{k: meta[k] for k in _SCALARS}}
+    if fields["bound"] is None:
+        fields["bound"] = math.inf
+    fields["budget_names"] = tuple(meta["budget_names"])
+    _check_plan_file(target, fields)
     try:
-        customers = load_ids(arrays["customer_ids"], "customer_ids")
-        offers = load_ids(arrays["offer_ids"], "offer_ids")
-        fields: dict[str, Any] = {k: arrays[k] for k in _ARRAYS}
-        fields.update({k: meta[k] for k in _SCALARS})
-        fields["budget_names"] = tuple(str(n) for n in meta["budget_names"])
-    except KeyError as exc:
-        raise FormatError(f"{target}: missing part {exc} in a Plan file") from exc
-    n_c, n_o, n_b = int(fields["n_customers"]), int(fields["n_offers"]), len(fields["budget_names"])
-    n_pairs = len(fields["customer"])
-    expect = {
-        **{k: n_pairs for k in ("customer", "offer", "value", "cost")},
-        **{k: n_b for k in ("budget_limit", "budget_spend", "budget_price")},
-        **{k: n_o for k in ("offer_count", "offer_usage", "cap", "cap_price")},
-    }
-    for k, n in expect.items():
-        if fields[k].shape != (n,):
-            raise FormatError(f"{target}: {k} has shape {fields[k].shape}, expected ({n},)")
-    for k, n in (("customer", n_c), ("offer", n_o)):
-        c = fields[k]
-        if c.dtype.kind not in "iu" or (n_pairs and (int(c.min()) < 0 or int(c.max()) >= n)):
-            raise FormatError(f"{target}: {k} codes must be integers in 0..{n - 1}")
-    allocation = Allocation(**fields)
-    try:
-        return Plan(allocation, customers=customers, offers=offers)
+        return Plan(Allocation(**fields), customers=customers, offers=offers)
     except ValidationError as exc:
         raise FormatError(f"{target}: inconsistent Plan file: {exc}") from exc
