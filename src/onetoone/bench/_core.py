@@ -209,7 +209,7 @@ class OfferContext:
         Raises
         ------
         ValidationError
-            An array of another shape, or probabilities outside [0, 1].
+            An array of another shape, or a negative or non-finite probability.
 
         Examples
         --------
@@ -306,8 +306,10 @@ def _problem_iv(ctx: OfferContext, p_buy: Any, p_offer: Any) -> tuple[_F64, _F64
                 f"{name} has shape {a.shape}, expected {ctx.p_buy.shape} (n_customers, n_offers)",
                 field=name,
             )
-        if not np.all((a >= 0) & (a <= 1)):
-            raise ValidationError(f"{name} must lie in [0, 1] (no NaN)", field=name)
+        if not np.all(np.isfinite(a) & (a >= 0)):
+            raise ValidationError(
+                f"{name} must hold finite probabilities >= 0 (no NaN)", field=name
+            )
         out.append(a)
     return out[0], out[1]
 

@@ -224,7 +224,7 @@ def _replay_campaign_iv(
             )
         rc = as_1d(redemptions[0], "redemptions customer ids")
         ro = as_1d(redemptions[1], "redemptions offer ids")
-        check_same_length(len(rc), "redemptions customer ids", {"redemptions offer ids": ro})
+        check_same_length(len(rc), "redemptions_customer_ids", {"redemptions_offer_ids": ro})
         red = (rc, ro)
     check_random_state(random_state)
     return names, start64, end64, red, int(n_boot), a
