@@ -13,6 +13,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 import onetoone as oto
+import onetoone.bench as bench
 
 
 def user_code() -> None:
@@ -32,13 +33,19 @@ def user_code() -> None:
     cat = oto.Catalogue.from_arrays(item=["a"], category=["x"])
     p: oto.Profiles = oto.build_profiles(tx, as_of="2024-02-01", since=None, catalogue=cat)
     x: npt.NDArray[np.float64] = p.matrix(["recency_days", "monetary"])
-    market: oto.Market = oto.simulate_market(10, 10, 2, random_state=np.random.default_rng(0))
-    out: oto.PlanOutcome = oto.evaluate_plan(market, [0], [1], random_state=1)
-    est: oto.OffPolicyEstimate = oto.ips([1.0], [0.5], [1.0], alpha=0.1)
+    market: bench.Market = bench.simulate_market(10, 10, 2, random_state=np.random.default_rng(0))
+    out: bench.PlanOutcome = bench.evaluate_plan(market, [0], [1], random_state=1)
+    est: oto.Estimate = bench.ips([1.0], [0.5], [1.0], alpha=0.1)
+    ess: float = bench.effective_sample_size([0.5], [1.0])
+    ctx: bench.OfferContext = bench.make_context(
+        market.history, bench.market_offers(market), as_of="2024-03-01", budget=1.0, num_threads=0
+    )
+    codes32: npt.NDArray[np.int32] = ctx.customer
+    plans: dict[str, oto.Allocation] = bench.run_strategies(ctx, {"mass": bench.mass})
     problem = oto.AllocationProblem.from_dense(np.ones((2, 1)), np.ones((2, 1)), k=1)
     allocation: oto.Allocation = oto.allocate(problem, method="dual")
     plan = oto.Plan(allocation, customers=idx, offers=oto.IdIndex.from_values(["c"]))
     rows: dict[str, npt.NDArray[Any]] = plan.columns()
     oto.save_plan(plan, "plan.npz")
     again: oto.Plan = oto.load_plan("plan.npz")
-    del dropped, codes, m, x, out, est, rows, again
+    del dropped, codes, m, x, out, est, ess, codes32, plans, rows, again
