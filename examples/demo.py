@@ -35,7 +35,6 @@ from onetoone import (
     Redemptions,
     build_profiles,
     check_balance,
-    customer_item_matrix,
     fit_affinity,
     fit_response,
     matched_control,
@@ -51,6 +50,7 @@ from onetoone.allocation import (
     budget_curve,
     save_plan,
 )
+from onetoone.data import customer_item_matrix
 from onetoone.datasets import complete_journey
 from onetoone.report import AllocationSummary, render_html
 

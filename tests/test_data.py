@@ -16,8 +16,8 @@ from onetoone import (
     Transactions,
     UnknownIdError,
     ValidationError,
-    customer_item_matrix,
 )
+from onetoone.data import customer_item_matrix
 
 # ----------------------------------------------------------------- IdIndex
 

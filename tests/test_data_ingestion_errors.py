@@ -28,8 +28,8 @@ from onetoone import (
     Transactions,
     ValidationError,
     build_profiles,
-    customer_item_matrix,
 )
+from onetoone.data import customer_item_matrix
 from onetoone.datasets import Table, hillstrom, synthetic_transactions
 from onetoone.measurement import assign_holdout, hash_unit
 

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from onetoone import ValidationError, build_profiles, customer_item_matrix
+from onetoone import ValidationError, build_profiles
 from onetoone._arrays import to_datetime64
 from onetoone.affinity import fit_affinity, partial_fit
 from onetoone.bench import (
@@ -24,7 +24,7 @@ from onetoone.bench import (
     replay_campaign,
     simulate_market,
 )
-from onetoone.data import Transactions
+from onetoone.data import Transactions, customer_item_matrix
 from onetoone.datasets import synthetic_transactions
 from onetoone.measurement import Goals, measure_campaign, track_kpis
 

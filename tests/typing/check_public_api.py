@@ -14,6 +14,7 @@ import scipy.sparse as sp
 
 import onetoone as oto
 import onetoone.bench as bench
+from onetoone.data import customer_item_matrix
 
 
 def user_code() -> None:
@@ -29,7 +30,7 @@ def user_code() -> None:
     dropped: int = report.n_dropped
     idx: oto.IdIndex = tx.customers
     codes: npt.NDArray[np.int32] = idx.encode([1], unknown="mask")
-    m: sp.csr_array = oto.customer_item_matrix(tx, weight="baskets", as_of="2024-01-02")
+    m: sp.csr_array = customer_item_matrix(tx, weight="baskets", as_of="2024-01-02")
     cat = oto.Catalogue.from_arrays(item=["a"], category=["x"])
     p: oto.Profiles = oto.build_profiles(tx, as_of="2024-02-01", since=None, catalogue=cat)
     x: npt.NDArray[np.float64] = p.matrix(["recency_days", "monetary"])
@@ -46,6 +47,7 @@ def user_code() -> None:
     allocation: oto.Allocation = oto.allocate(problem, method="dual")
     plan = oto.Plan(allocation, customers=idx, offers=oto.IdIndex.from_values(["c"]))
     rows: dict[str, npt.NDArray[Any]] = plan.columns()
-    oto.save_plan(plan, "plan.npz")
-    again: oto.Plan = oto.load_plan("plan.npz")
-    del dropped, codes, m, x, out, est, ess, codes32, plans, rows, again
+    oto.save(plan, "plan.npz")
+    again: oto.Plan = oto.load("plan.npz", oto.Plan)
+    anything: oto.AffinityModel | oto.ResponseModel | oto.Plan = oto.load("plan.npz")
+    del dropped, codes, m, x, out, est, ess, codes32, plans, rows, again, anything
