@@ -134,7 +134,7 @@ def resolve_arms(transactions: Transactions, treated: Any, control: Any, missing
         )
     codes = []
     for name, ids in (("treated", t), ("control", c)):
-        code = transactions.customers.encode(ids, unknown="mask", field=name)
+        code = transactions.customers.encode(ids, unknown="keep", field=name)
         absent = code < 0
         if missing == "raise" and bool(absent.any()):
             raise UnknownIdError(

@@ -146,7 +146,7 @@ class Balance:
 
 
 def _arm_codes(profiles: Profiles, ids: Any, name: str) -> npt.NDArray[np.int32]:
-    codes = profiles.customers.encode(ids, unknown="mask", field=name)
+    codes = profiles.customers.encode(ids, unknown="keep", field=name)
     if bool((codes < 0).any()):
         bad = np.asarray(ids)[codes < 0]
         raise UnknownIdError(
