@@ -184,13 +184,13 @@ def test_holdout_hash_is_the_documented_formula_for_uint64(ids: list[int], salt:
     for given_ids in (ids, np.array(ids, dtype=np.uint64)):
         assert hash_unit(given_ids, salt=salt).tolist() == want
         h = assign_holdout(given_ids, fraction=0.5, salt=salt)
-        got = dict(zip(h.customers.tolist(), h.unit.tolist(), strict=True))
+        got = dict(zip(h.customer_ids.tolist(), h.unit.tolist(), strict=True))
         assert got == dict(zip(ids, want, strict=True))
 
 
 def test_holdout_of_card_numbers_matches_hashlib() -> None:
     h = assign_holdout(np.array([2**64 - 1, 2**63], np.uint64), fraction=0.5, salt="s")
-    assert h.customers.tolist() == [2**64 - 1, 2**63]
+    assert h.customer_ids.tolist() == [2**64 - 1, 2**63]
     assert h.unit.tolist() == [_hash_reference("s", 2**64 - 1), _hash_reference("s", 2**63)]
 
 
@@ -239,7 +239,7 @@ def test_ingestion_refuses_ids_that_cannot_round_trip(ids: list[Any]) -> None:
     assert info.value.field == "customer"
     with pytest.raises(ValidationError) as info:
         assign_holdout(ids, fraction=0.5, salt="s")
-    assert info.value.field == "customers"
+    assert info.value.field == "customer_ids"
     with pytest.raises(ValidationError) as info:
         Catalogue.from_arrays(item=ids, category=["a", "b", "c"])
     assert info.value.field == "item"
@@ -276,4 +276,4 @@ def test_offer_and_redemption_ids_are_not_merged_across_types() -> None:
     with pytest.raises(oto.ValidationError, match="mixes id types"):
         oto.Redemptions.from_arrays(customer=[1, "1"], timestamp=["2024-01-01"] * 2)
     big = oto.Redemptions.from_arrays(customer=[2**64 - 1], timestamp=["2024-01-01"])
-    assert big.customer.tolist() == [2**64 - 1]
+    assert big.customer_ids.tolist() == [2**64 - 1]

@@ -297,8 +297,8 @@ def test_catalogue_and_idindex_bad_types(bad: Any) -> None:
         (lambda: Catalogue.from_arrays(item=[1], category=bad), "category"),
         (lambda: IdIndex.from_values(bad), "ids"),
         (lambda: IdIndex.from_values([1]).encode(bad, field="q"), "q"),
-        (lambda: assign_holdout(bad, fraction=0.5, salt="s"), "customers"),
-        (lambda: hash_unit(bad, salt="s"), "customers"),
+        (lambda: assign_holdout(bad, fraction=0.5, salt="s"), "customer_ids"),
+        (lambda: hash_unit(bad, salt="s"), "customer_ids"),
     ]
     for call, field in cases:
         with pytest.raises(ValidationError) as info:

@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 import numpy as np
 import scipy.stats
 
 from onetoone._arrays import TimeLike
+from onetoone._deprecation import renamed_kwargs
 from onetoone._random import RandomState
 from onetoone.data import Transactions
 from onetoone.errors import ValidationError
 from onetoone.measurement._arms import (
-    MissingPolicy,
+    Arms,
+    MeasureUnknownPolicy,
     PrePeriod,
     Redemptions,
     check_cost,
     check_margin_rate,
+    check_unknown,
     check_window_in_log,
     coverage_warning,
     gather,
@@ -53,7 +56,7 @@ class ArmSummary:
     ----------
     n_customers : int
     n_not_in_log : int
-        Customers absent from the log, counted as buying nothing (``missing="zero"``).
+        Customers absent from the log, counted as buying nothing (``unknown="keep"``).
     spend_total, spend_per_customer : float
         Amount paid in the window, in total and per customer.
     visit_rate : float
@@ -282,6 +285,21 @@ def _when(t: np.datetime64) -> str:
     return str(day) if day == t else str(t).replace("T", " ")
 
 
+class _CampaignInputs(NamedTuple):
+    """The validated, normalised arguments of :func:`measure_campaign`."""
+
+    arms: Arms
+    start: np.datetime64
+    end: np.datetime64
+    cost: float
+    margin_rate: float | None
+    pre_period: tuple[np.datetime64, np.datetime64] | None
+    holdout_fraction: float | None
+    log_period: tuple[np.datetime64, np.datetime64]
+    alpha: float
+    bootstrap: int
+
+
 def _measure_campaign_iv(
     transactions: Any,
     treated: Any,
@@ -292,13 +310,13 @@ def _measure_campaign_iv(
     pre_period: PrePeriod,
     margin_rate: float | None,
     redemptions: Any,
-    missing: str,
-    bootstrap: int,
-    alpha: float,
+    unknown: Any,
+    bootstrap: Any,
+    alpha: Any,
     holdout: Any,
     holdout_fraction: Any,
     observational: Any,
-) -> tuple[Any, ...]:
+) -> _CampaignInputs:
     if not isinstance(transactions, Transactions):
         raise ValidationError(
             f"transactions must be a onetoone Transactions, got {type(transactions).__name__}; "
@@ -323,12 +341,24 @@ def _measure_campaign_iv(
         )
     _check_alpha(alpha)
     _check_bootstrap(bootstrap)
-    arms = resolve_arms(transactions, treated, control, missing)
-    return arms, s, e, c, m, pre, fraction, log_period
+    policy = check_unknown(unknown, "measure_campaign")
+    arms = resolve_arms(transactions, treated, control, policy)
+    return _CampaignInputs(
+        arms=arms,
+        start=s,
+        end=e,
+        cost=c,
+        margin_rate=m,
+        pre_period=pre,
+        holdout_fraction=fraction,
+        log_period=log_period,
+        alpha=float(alpha),
+        bootstrap=int(bootstrap),
+    )
 
 
 def roi_estimate(lift: Estimate, *, n_treated: int, margin: float, cost: float) -> Estimate:
-    """ROI = (margin * n_treated * lift - cost) / cost, with a t test of ROI = 0."""
+    """ROI = (margin * n_treated * lift - cost) / cost, with a t test of ROI = 0 (private)."""
     scale = margin * n_treated / cost
     out = lift.affine(scale, -1.0, method=f"{lift.method} (affine)")
     if math.isnan(lift.p_value) or lift.std_error == 0:
@@ -340,6 +370,7 @@ def roi_estimate(lift: Estimate, *, n_treated: int, margin: float, cost: float) 
     return attrs.evolve(out, null=0.0, p_value=p)
 
 
+@renamed_kwargs(missing="unknown")
 def measure_campaign(
     transactions: Transactions,
     *,
@@ -351,7 +382,7 @@ def measure_campaign(
     pre_period: PrePeriod = None,
     margin_rate: float | None = None,
     redemptions: Redemptions | None = None,
-    missing: MissingPolicy = "raise",
+    unknown: MeasureUnknownPolicy = "raise",
     bootstrap: int = 0,
     random_state: RandomState = None,
     alpha: float = 0.05,
@@ -382,9 +413,13 @@ def measure_campaign(
         (an upper bound on ROI, stated in the summary).
     redemptions : Redemptions, optional
         Counted per arm within the window.
-    missing : {"raise", "zero"}
-        Customers not in the log: raise (default, usually an id mismatch) or
-        count them as customers who bought nothing.
+    unknown : {"raise", "keep"}
+        Arm customers not in the log (the :data:`~onetoone.data.UnknownPolicy`
+        values): raise :class:`~onetoone.errors.UnknownIdError` (default,
+        usually an id mismatch) or keep them as customers who bought nothing
+        (outcome 0). ``"drop"`` is refused: the absent customers are mostly
+        non-buyers, and dropping them would bias the lift. The old keyword
+        ``missing=`` and value ``"zero"`` still work, with a deprecation warning.
     bootstrap : int
         Bootstrap replicates for an extra percentile interval (0: none).
     random_state : int, numpy.random.Generator or None
@@ -418,7 +453,7 @@ def measure_campaign(
     EmptyInputError
         An empty arm.
     UnknownIdError
-        Arm customers not in the log (under ``missing="raise"``).
+        Arm customers not in the log (under ``unknown="raise"``).
 
     Notes
     -----
@@ -451,7 +486,7 @@ def measure_campaign(
     >>> res.sample_ratio.status    # no holdout= or holdout_fraction= given
     'not checked'
     """
-    arms, s, e, c, m, pre, fraction, log_period = _measure_campaign_iv(
+    inp = _measure_campaign_iv(
         transactions,
         treated,
         control,
@@ -461,13 +496,15 @@ def measure_campaign(
         pre_period,
         margin_rate,
         redemptions,
-        missing,
+        unknown,
         bootstrap,
         alpha,
         holdout,
         holdout_fraction,
         observational,
     )
+    arms, s, e, c, m, pre = inp.arms, inp.start, inp.end, inp.cost, inp.margin_rate, inp.pre_period
+    fraction, log_period = inp.holdout_fraction, inp.log_period
     spend, visits = spend_and_visits(transactions, s, e)
     yt, yc = gather(spend, arms.codes_treated), gather(spend, arms.codes_control)
     vt, vc = gather(visits, arms.codes_treated), gather(visits, arms.codes_control)
