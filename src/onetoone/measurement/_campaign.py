@@ -68,6 +68,15 @@ class ArmSummary:
         Pre-period spend per customer (NaN without ``pre_period``).
     redemptions, redeemers : int
         Redemptions in the window and distinct customers who redeemed.
+
+    Examples
+    --------
+    >>> a = ArmSummary(n_customers=200, n_not_in_log=0, spend_total=5000.0,
+    ...                spend_per_customer=25.0, visit_rate=0.6, visits_per_customer=1.5,
+    ...                spend_per_visit=16.67, pre_spend_per_customer=float("nan"),
+    ...                redemptions=40, redeemers=30)
+    >>> a.redemption_rate
+    0.15
     """
 
     n_customers: int
@@ -80,6 +89,28 @@ class ArmSummary:
     pre_spend_per_customer: float
     redemptions: int
     redeemers: int
+
+    def __attrs_post_init__(self) -> None:
+        for name in ("n_customers", "n_not_in_log", "redemptions", "redeemers"):
+            v: object = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
+                raise ValidationError(
+                    f"ArmSummary.{name} must be an int >= 0, got {v!r}", field=name
+                )
+        if self.n_customers < 1:
+            raise ValidationError("ArmSummary.n_customers must be >= 1", field="n_customers")
+        for name in ("n_not_in_log", "redeemers"):
+            if getattr(self, name) > self.n_customers:
+                raise ValidationError(
+                    f"ArmSummary.{name} ({getattr(self, name)}) exceeds n_customers "
+                    f"({self.n_customers})",
+                    field=name,
+                )
+        if not (math.isnan(self.visit_rate) or 0.0 <= self.visit_rate <= 1.0):
+            raise ValidationError(
+                f"ArmSummary.visit_rate must lie in [0, 1], got {self.visit_rate!r}",
+                field="visit_rate",
+            )
 
     @property
     def redemption_rate(self) -> float:
@@ -132,6 +163,19 @@ class CampaignResult:
         True when the arms were not randomised (e.g. a matched control).
     log_period : (datetime64, datetime64) or None
         First and last transaction time of the log measured.
+
+    Examples
+    --------
+    >>> from onetoone.datasets import synthetic_transactions
+    >>> from onetoone.measurement import assign_holdout, measure_campaign
+    >>> tx = synthetic_transactions(400, 60, random_state=5)
+    >>> h = assign_holdout(tx.customers.values, fraction=0.5, salt="cr")
+    >>> res = measure_campaign(tx, holdout=h, start="2024-10-01", end="2024-11-01",
+    ...                        cost=200.0, margin_rate=0.3)
+    >>> res.treated.n_customers + res.control.n_customers, res.lift.method
+    (400, 'welch')
+    >>> res.sample_ratio.status, res.roi.confidence
+    ('ok', 0.95)
     """
 
     start: np.datetime64
@@ -162,6 +206,32 @@ class CampaignResult:
     )
     observational: bool = False
     log_period: tuple[np.datetime64, np.datetime64] | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if not self.end > self.start:
+            raise ValidationError(
+                f"CampaignResult.end ({self.end}) must be after start ({self.start})", field="end"
+            )
+        for name in ("treated", "control"):
+            if not isinstance(getattr(self, name), ArmSummary):
+                raise ValidationError(f"CampaignResult.{name} must be an ArmSummary", field=name)
+        for name in (
+            "lift",
+            "incremental_revenue",
+            "incremental_margin",
+            "visit_rate",
+            "spend_per_visit",
+        ):
+            if not isinstance(getattr(self, name), Estimate):
+                raise ValidationError(f"CampaignResult.{name} must be an Estimate", field=name)
+        if not 0.0 < self.alpha < 1.0:
+            raise ValidationError(
+                f"CampaignResult.alpha must lie in (0, 1), got {self.alpha!r}", field="alpha"
+            )
+        if not (math.isfinite(self.cost) and self.cost >= 0):
+            raise ValidationError(
+                f"CampaignResult.cost must be finite and >= 0, got {self.cost!r}", field="cost"
+            )
 
     @property
     def srm_p_value(self) -> float:

@@ -52,6 +52,8 @@ _S = npt.NDArray[np.str_]
 #: The goals :func:`track_kpis` judges, in the order they are reported.
 GOALS = ("roi", "revenue", "redemption", "budget")
 
+_PER_OFFER = ("offers", "offer_redeemers", "offer_redemption_rate")
+
 ON_TRACK, OFF_TRACK, UNDECIDED, NO_GOAL = "on track", "off track", "not yet decided", "no goal"
 _LABEL = {
     "roi": "ROI",
@@ -255,6 +257,18 @@ class KpiSeries:
         True when the arms were not randomised.
     log_period : (datetime64, datetime64) or None
         First and last transaction time of the log.
+
+    Examples
+    --------
+    >>> from onetoone.datasets import synthetic_transactions
+    >>> from onetoone.measurement import Goals, track_kpis
+    >>> tx = synthetic_transactions(300, 40, random_state=2)
+    >>> ids = tx.customers.values
+    >>> k = track_kpis(tx, treated=ids[::2], control=ids[1::2], start="2024-06-01",
+    ...                end="2024-06-11", cost=100.0, goals=Goals(budget=120.0),
+    ...                holdout_fraction=0.5)
+    >>> len(k), str(k.days[0]), float(k.cost[-1]), str(k.budget_status[-1])
+    (10, '2024-06-01', 100.0, 'on track')
     """
 
     days: npt.NDArray[np.datetime64] = attrs.field(converter=readonly)
@@ -305,6 +319,32 @@ class KpiSeries:
     )
     observational: bool = False
     log_period: tuple[np.datetime64, np.datetime64] | None = None
+
+    def __attrs_post_init__(self) -> None:
+        n = len(self.days)
+        for f in attrs.fields(KpiSeries):
+            v = getattr(self, f.name)
+            if isinstance(v, np.ndarray) and f.name not in _PER_OFFER and v.shape != (n,):
+                raise ValidationError(
+                    f"KpiSeries.{f.name} must hold one value per day ({n}), got shape {v.shape}",
+                    field=f.name,
+                )
+        k = len(self.offers)
+        for name in _PER_OFFER:
+            if getattr(self, name).shape != (k,):
+                raise ValidationError(
+                    f"KpiSeries.{name} must hold one value per offer ({k})", field=name
+                )
+        if not isinstance(self.goals, Goals):
+            raise ValidationError("KpiSeries.goals must be a Goals", field="goals")
+        for name in ("n_treated", "n_control"):
+            c: object = getattr(self, name)
+            if isinstance(c, bool) or not isinstance(c, (int, np.integer)) or c < 1:
+                raise ValidationError(f"KpiSeries.{name} must be an int >= 1", field=name)
+        if not 0.0 < self.alpha < 1.0:
+            raise ValidationError(
+                f"KpiSeries.alpha must lie in (0, 1), got {self.alpha!r}", field="alpha"
+            )
 
     def __len__(self) -> int:
         return len(self.days)
