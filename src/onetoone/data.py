@@ -221,12 +221,25 @@ class IdIndex:
 
     @classmethod
     def from_values(cls, ids: Any, *, name: str = "ids") -> IdIndex:
-        """Build the index of the distinct ids in ``ids``."""
+        """Build the index of the distinct ids in ``ids``.
+
+        Examples
+        --------
+        >>> IdIndex.from_values([30, 10, 30]).to_list()
+        [10, 30]
+        """
         return cls(np.unique(_normalise_ids(ids, name)))
 
     @classmethod
     def factorize(cls, ids: Any, *, name: str = "ids") -> tuple[IdIndex, npt.NDArray[np.int32]]:
-        """Build the index of ``ids`` and return it with the code of each element."""
+        """Build the index of ``ids`` and return it with the code of each element.
+
+        Examples
+        --------
+        >>> idx, codes = IdIndex.factorize(["b", "a", "b"])
+        >>> idx.to_list(), codes.tolist()
+        (['a', 'b'], [1, 0, 1])
+        """
         a = _normalise_ids(ids, name)
         if a.dtype.kind in "iu" and len(a):
             lo, hi = int(a.min()), int(a.max())
@@ -250,6 +263,11 @@ class IdIndex:
 
         Raises :class:`~onetoone.errors.ValidationError` naming ``name``, the
         number of duplicates, up to three of them, and ``fix``.
+
+        Examples
+        --------
+        >>> IdIndex.factorize_unique([2, 1], name="ids", fix="list each id once")[1].tolist()
+        [1, 0]
         """
         index, codes = cls.factorize(ids, name=name)
         if len(index) != len(codes):
@@ -365,7 +383,13 @@ class IdIndex:
         return pos.astype(np.int32)
 
     def decode(self, codes: Any) -> npt.NDArray[Any]:
-        """External ids of ``codes``; raises for codes outside ``0 .. len-1``."""
+        """External ids of ``codes``; raises for codes outside ``0 .. len-1``.
+
+        Examples
+        --------
+        >>> IdIndex.from_values(["x", "y"]).decode([1, 1, 0]).tolist()
+        ['y', 'y', 'x']
+        """
         c = np.asarray(codes)
         if c.dtype.kind not in "iu":
             raise ValidationError(f"codes must be integers, got {c.dtype}", field="codes")
@@ -443,6 +467,21 @@ class IngestionReport:
         Return lines (negative quantity) kept under ``returns="keep"``.
     policies : Mapping[str, str]
         The policies in force.
+
+    Examples
+    --------
+    >>> tx = Transactions.from_arrays(customer=[1, 2, 3], item=[5, 5, 5],
+    ...     timestamp=["2024-01-01", "not a time", "2024-01-02"], value=[1.0, 2.0, -3.0],
+    ...     invalid="drop")
+    >>> r = tx.report
+    >>> r.n_input, r.n_kept, r.n_dropped, dict(r.dropped)
+    (3, 1, 2, {'bad_timestamp': 1, 'negative_value': 1})
+    >>> r.dropped_rows["bad_timestamp"].tolist()
+    [1]
+    >>> print(r.summary())
+    ingested 1 of 3 rows
+      dropped 1 rows: bad_timestamp
+      dropped 1 rows: negative_value
     """
 
     n_input: int
@@ -1735,10 +1774,25 @@ def customer_item_matrix(
     scipy.sparse.csr_array
         Shape ``(n_customers, n_items)``, float64, sorted indices, no explicit zeros
         for present pairs unless their weights net to zero (returns).
+
+    Raises
+    ------
+    ValidationError
+        ``transactions`` is not a log, an unknown ``weight``, a bad time.
+
+    Examples
+    --------
+    >>> tx = Transactions.from_arrays(customer=[1, 1, 1, 2], item=["a", "a", "b", "b"],
+    ...     timestamp=["2024-01-01", "2024-01-01", "2024-01-03", "2024-01-03"],
+    ...     value=[1.0, 1.0, 2.0, 2.0], quantity=[1, 2, 1, 1])
+    >>> customer_item_matrix(tx).toarray().tolist()
+    [[3.0, 1.0], [0.0, 1.0]]
+    >>> customer_item_matrix(tx, weight="baskets").toarray().tolist()
+    [[1.0, 1.0], [0.0, 1.0]]
+    >>> customer_item_matrix(tx, as_of="2024-01-02").toarray().tolist()
+    [[3.0, 0.0], [0.0, 0.0]]
     """
-    check_transactions(transactions)
-    since64 = None if since is None else to_datetime64(since, "since")
-    as_of64 = None if as_of is None else to_datetime64(as_of, "as_of")
+    since64, as_of64 = _customer_item_matrix_iv(transactions, weight, as_of, since)
     tx = (
         transactions.between(since64, as_of64)
         if (as_of64 is not None or since64 is not None)
@@ -1765,6 +1819,20 @@ def customer_item_matrix(
             field="weight",
         )
     return grouped_csr(tx.customer, tx.item, data, shape)
+
+
+def _customer_item_matrix_iv(
+    transactions: Any, weight: Any, as_of: Any, since: Any
+) -> tuple[np.datetime64 | None, np.datetime64 | None]:
+    check_transactions(transactions)
+    if weight not in ("quantity", "value", "lines", "baskets"):
+        raise ValidationError(
+            f"weight must be 'quantity', 'value', 'lines' or 'baskets'; got {weight!r}",
+            field="weight",
+        )
+    since64 = None if since is None else to_datetime64(since, "since")
+    as_of64 = None if as_of is None else to_datetime64(as_of, "as_of")
+    return since64, as_of64
 
 
 def days_between(

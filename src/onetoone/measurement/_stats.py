@@ -235,20 +235,48 @@ def _too_large(field: str, what: str) -> ValidationError:
     )
 
 
-def _real_number(name: str) -> Any:
-    """An attrs converter: a real number (int, float, numpy scalar) as float, else refuse."""
+def _real_number(value: Any, name: str) -> float:
+    """A real number (int, float, numpy scalar) as float, else refuse naming ``name``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+        value, (int, float, np.integer, np.floating)
+    ):
+        raise ValidationError(
+            f"Estimate.{name} must be a real number, got {type(value).__name__} {value!r}",
+            field=name,
+        )
+    return float(value)
 
-    def convert(value: Any) -> float:
-        if isinstance(value, (bool, np.bool_)) or not isinstance(
-            value, (int, float, np.integer, np.floating)
-        ):
-            raise ValidationError(
-                f"Estimate.{name} must be a real number, got {type(value).__name__} {value!r}",
-                field=name,
-            )
-        return float(value)
 
-    return convert
+def _conv_estimate(value: Any) -> float:
+    return _real_number(value, "estimate")
+
+
+def _conv_std_error(value: Any) -> float:
+    return _real_number(value, "std_error")
+
+
+def _conv_ci_low(value: Any) -> float:
+    return _real_number(value, "ci_low")
+
+
+def _conv_ci_high(value: Any) -> float:
+    return _real_number(value, "ci_high")
+
+
+def _conv_p_value(value: Any) -> float:
+    return _real_number(value, "p_value")
+
+
+def _conv_df(value: Any) -> float:
+    return _real_number(value, "df")
+
+
+def _conv_confidence(value: Any) -> float:
+    return _real_number(value, "confidence")
+
+
+def _conv_null(value: Any) -> float:
+    return _real_number(value, "null")
 
 
 @attrs.frozen
@@ -300,15 +328,15 @@ class Estimate:
     onetoone.errors.ValidationError: Estimate.std_error must be >= 0 (or NaN), got -1.0
     """
 
-    estimate: float = attrs.field(converter=_real_number("estimate"))
-    std_error: float = attrs.field(converter=_real_number("std_error"))
-    ci_low: float = attrs.field(converter=_real_number("ci_low"))
-    ci_high: float = attrs.field(converter=_real_number("ci_high"))
-    p_value: float = attrs.field(converter=_real_number("p_value"))
-    df: float = attrs.field(converter=_real_number("df"))
-    confidence: float = attrs.field(converter=_real_number("confidence"))
+    estimate: float = attrs.field(converter=_conv_estimate)
+    std_error: float = attrs.field(converter=_conv_std_error)
+    ci_low: float = attrs.field(converter=_conv_ci_low)
+    ci_high: float = attrs.field(converter=_conv_ci_high)
+    p_value: float = attrs.field(converter=_conv_p_value)
+    df: float = attrs.field(converter=_conv_df)
+    confidence: float = attrs.field(converter=_conv_confidence)
     method: str
-    null: float = attrs.field(default=0.0, converter=_real_number("null"))
+    null: float = attrs.field(default=0.0, converter=_conv_null)
 
     def __attrs_post_init__(self) -> None:
         if self.std_error < 0:
