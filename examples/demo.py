@@ -74,7 +74,7 @@ def redeemed_matrix(c, households, offers):  # type: ignore[no-untyped-def]
     """(households x coupons) 1 where the household redeemed the coupon."""
     out = np.zeros((len(households), offers.n_offers))
     rows = np.searchsorted(households, c.redemption_household)
-    cols = offers.ids.encode(c.redemption_coupon, unknown="mask")
+    cols = offers.ids.encode(c.redemption_coupon, unknown="keep")
     ok = (rows < len(households)) & (cols >= 0)
     ok[ok] &= households[rows[ok]] == c.redemption_household[ok]
     out[rows[ok], cols[ok]] = 1.0

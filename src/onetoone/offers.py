@@ -187,7 +187,7 @@ class Offers:
         ids, ocode = IdIndex.factorize(o, name="offer_ids")
         if items is None:
             items = IdIndex.from_values(it, name="item_ids")
-        icode = items.encode(it, unknown="mask", field="item_ids")
+        icode = items.encode(it, unknown="keep", field="item_ids")
         unknown = icode < 0
         n_unknown = int(unknown.sum())
         if n_unknown and unknown_items == "raise":
@@ -294,7 +294,7 @@ class Offers:
                 want[given] = index.encode(lab[given].astype(str), field=name)
             mask &= ~given[:, None] | (codes[None, :] == want[:, None])
         rule, cat_item = np.nonzero(mask)
-        tcode = target.encode(catalogue.items.values[cat_item], unknown="mask", field="items")
+        tcode = target.encode(catalogue.items.values[cat_item], unknown="keep", field="items")
         ok = tcode >= 0
         inc = sp.csr_array(
             (np.ones(int(ok.sum())), (ocode[rule[ok]], tcode[ok])), shape=(len(ids), len(target))
@@ -323,7 +323,7 @@ class Offers:
                 f"{self.eligible_customers.kind}s",
                 field="customers",
             )
-        rows = self.eligible_customers.encode(customers.values, unknown="mask", field="customers")
+        rows = self.eligible_customers.encode(customers.values, unknown="keep", field="customers")
         e = self.eligibility
         sel = sp.csr_array(
             (np.ones(int((rows >= 0).sum())), (np.flatnonzero(rows >= 0), rows[rows >= 0])),
@@ -361,7 +361,7 @@ def _per_offer(
     if isinstance(spec, Mapping):
         keys = as_1d(list(spec.keys()), name)
         vals = as_float(list(spec.values()), name)
-        code = ids.encode(keys, unknown="mask", field=name)
+        code = ids.encode(keys, unknown="keep", field=name)
         if (code < 0).any():
             raise UnknownIdError(
                 f"{name}: {int((code < 0).sum())} offer id(s) not among the offers, e.g. "

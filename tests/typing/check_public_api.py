@@ -29,7 +29,19 @@ def user_code() -> None:
     report: oto.IngestionReport = tx.report
     dropped: int = report.n_dropped
     idx: oto.IdIndex = tx.customers
-    codes: npt.NDArray[np.int32] = idx.encode([1], unknown="mask")
+    codes: npt.NDArray[np.int32] = idx.encode([1], unknown="keep")
+    again_tx: oto.Transactions = oto.Transactions.from_arrays(
+        customer=[1], item=["a"], timestamp=["2024-01-03"], value=[1.0],
+        customers=idx, unknown="drop", zero_quantity="keep",
+    )
+    holdout: oto.Holdout = oto.assign_holdout(idx.values, fraction=0.5, salt="s")
+    held: npt.NDArray[Any] = holdout.customer_ids
+    red = oto.Redemptions.from_arrays(customer=[1], timestamp=["2024-01-02"], offer=["o"])
+    red_ids: npt.NDArray[Any] = red.customer_ids
+    result: oto.CampaignResult = oto.measure_campaign(
+        tx, holdout=holdout, start="2024-01-01", end="2024-01-03", cost=1.0, unknown="keep"
+    )
+    lift: oto.Estimate = result.lift
     m: sp.csr_array = customer_item_matrix(tx, weight="baskets", as_of="2024-01-02")
     cat = oto.Catalogue.from_arrays(item=["a"], category=["x"])
     p: oto.Profiles = oto.build_profiles(tx, as_of="2024-02-01", since=None, catalogue=cat)
@@ -51,3 +63,4 @@ def user_code() -> None:
     again: oto.Plan = oto.load("plan.npz", oto.Plan)
     anything: oto.AffinityModel | oto.ResponseModel | oto.Plan = oto.load("plan.npz")
     del dropped, codes, m, x, out, est, ess, codes32, plans, rows, again, anything
+    del again_tx, held, red_ids, lift

@@ -693,7 +693,7 @@ def partial_fit(
     old_pos = union.encode(model.customers.values)
     new_pos = union.encode(touched_ids)
     # map the log's item codes to the model's; unknown items dropped
-    item_map = model.items.encode(tx.items.values, unknown="mask")
+    item_map = model.items.encode(tx.items.values, unknown="keep")
     keep_rows = item_map[tx.item] >= 0
     sub = tx.subset(keep_rows)
     sub = attrs.evolve(sub, item=item_map[sub.item].astype(np.int32), items=model.items)

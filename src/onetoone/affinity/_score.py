@@ -194,7 +194,7 @@ def _customers_iv(
                 f"{model.customers.kind}s; pass ids of the model's type",
                 field="customers",
             )
-        codes = model.customers.encode(idx.values, unknown="mask", field="customers")
+        codes = model.customers.encode(idx.values, unknown="keep", field="customers")
         if unknown_customers == "raise" and bool((codes < 0).any()):
             bad = idx.values[codes < 0]
             raise UnknownIdError(
@@ -626,7 +626,7 @@ def _offers_iv(
     inc = offers.incidence.tocoo()
     used = np.unique(inc.col)
     to_model = np.full(len(offers.items), -1, dtype=np.int64)
-    to_model[used] = model.items.encode(offers.items.values[used], unknown="mask")
+    to_model[used] = model.items.encode(offers.items.values[used], unknown="keep")
     mcode = to_model[inc.col]
     unknown = mcode < 0
     n_unknown = int(unknown.sum())

@@ -788,7 +788,7 @@ def offer_item_matrix(offers: Offers, transactions: Transactions) -> sp.csr_arra
     Offer items the log has never seen are left out (they cannot be bought in it).
     """
     item_codes = transactions.items.encode(
-        offers.items.values, unknown="mask", field="offers.items"
+        offers.items.values, unknown="keep", field="offers.items"
     )
     known = np.flatnonzero(item_codes >= 0)
     to_log = sp.csr_array(

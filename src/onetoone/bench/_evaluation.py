@@ -177,9 +177,9 @@ def _outcomes(
         r_cust, r_offer = redemptions
         pos = np.full(tx.n_customers + 1, -1, dtype=np.int64)  # last slot: unknown ids
         pos[context.customer] = np.arange(len(context.customer))
-        cust_codes = tx.customers.encode(np.asarray(r_cust), unknown="mask", field="redemptions")
+        cust_codes = tx.customers.encode(np.asarray(r_cust), unknown="keep", field="redemptions")
         rows = pos[cust_codes]  # code -1 reads the last slot
-        cols = offers.ids.encode(np.asarray(r_offer), unknown="mask", field="redemptions")
+        cols = offers.ids.encode(np.asarray(r_offer), unknown="keep", field="redemptions")
         ok = (rows >= 0) & (cols >= 0)
         redeemed[rows[ok], cols[ok]] = 1.0
     return redeemed, bought, value
