@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from onetoone._arrays import F64, I32, I64, readonly
+from onetoone._deprecation import warn_deprecated
 from onetoone.allocation._exact import solve_lp, solve_milp
 from onetoone.allocation._problem import DEFAULT_BLOCK_SIZE, AllocationProblem
 from onetoone.allocation._solve import (
@@ -27,7 +28,7 @@ from onetoone.allocation._solve import (
     solve_dual,
     solve_greedy,
 )
-from onetoone.errors import ValidationError
+from onetoone.errors import LengthMismatchError, ValidationError
 
 __all__ = ["Allocation", "BudgetCurve", "LpBound", "allocate", "budget_curve", "lp_bound"]
 
@@ -42,6 +43,134 @@ NO_PLAN = 2  # the exact solver found no plan in time; the empty plan is returne
 #: ``exact`` is optimal when HiGHS proves it and the certified gap is within
 #: ``mip_rel_gap`` plus this slack (HiGHS measures its gap on the scaled model).
 _GAP_SLACK = 1e-9
+
+#: relative tolerance of ``objective`` against the sum of ``value`` (summation order)
+_OBJECTIVE_RTOL = 1e-9
+
+
+def _array(a: Any) -> npt.NDArray[Any]:
+    """Converter: a read-only numpy array (lists are accepted)."""
+    return readonly(np.asarray(a))
+
+
+def _bad(message: str, field: str) -> ValidationError:
+    return ValidationError(
+        f"inconsistent Allocation: {message}; build allocations with allocate()", field=field
+    )
+
+
+def _check_int(x: Any, name: str) -> int:
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, np.integer)) or x < 0:
+        raise _bad(f"{name} must be an int >= 0, got {x!r}", name)
+    return int(x)
+
+
+def _check_real(x: Any, name: str, *, posinf: bool = False) -> float:
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, float, np.integer, np.floating)):
+        raise _bad(f"{name} must be a number, got {type(x).__name__}", name)
+    v = float(x)
+    if not (np.isfinite(v) or (posinf and v == np.inf)):
+        raise _bad(f"{name} must be finite{' or +inf' if posinf else ''}, got {v!r}", name)
+    return v
+
+
+def _check_allocation(a: Allocation) -> None:
+    """An :class:`Allocation`'s invariants: sizes, codes, figures and certificate agree.
+
+    Each check is one pass over an array (no solve), so building an allocation
+    stays cheap next to computing it.
+    """
+    if not isinstance(a.method, str) or not a.method:
+        raise _bad(f"method must be a non-empty str, got {a.method!r}", "method")
+    n_c = _check_int(a.n_customers, "n_customers")
+    n_o = _check_int(a.n_offers, "n_offers")
+    if not isinstance(a.budget_names, tuple) or not all(isinstance(n, str) for n in a.budget_names):
+        raise _bad("budget_names must be a tuple of str", "budget_names")
+    if len(set(a.budget_names)) != len(a.budget_names):
+        raise _bad(f"budget_names {list(a.budget_names)} are not distinct", "budget_names")
+    n_b = len(a.budget_names)
+    n_pairs = a.customer.shape[0] if a.customer.ndim == 1 else -1
+    unit = {"pair": (n_pairs, "chosen pair"), "budget": (n_b, "budget"), "offer": (n_o, "offer")}
+    per = dict.fromkeys(("customer", "offer", "value", "cost"), "pair")
+    per |= dict.fromkeys(("budget_limit", "budget_spend", "budget_price"), "budget")
+    per |= dict.fromkeys(("offer_count", "offer_usage", "cap", "cap_price"), "offer")
+    for name, u in per.items():
+        arr: npt.NDArray[Any] = getattr(a, name)
+        ints = name in ("customer", "offer", "offer_count")
+        if arr.ndim != 1 or arr.dtype.kind not in ("iu" if ints else "iuf"):
+            raise _bad(
+                f"{name} must be a 1-D {'int' if ints else 'numeric'} array, got "
+                f"{arr.dtype} of shape {arr.shape}",
+                name,
+            )
+        size, label = unit[u]
+        if arr.shape[0] != size:
+            raise LengthMismatchError(
+                f"inconsistent Allocation: {name} has {arr.shape[0]} entries for {size} "
+                f"{label}(s); build allocations with allocate()",
+                field=name,
+            )
+    for name, n in (("customer", n_c), ("offer", n_o)):
+        codes = getattr(a, name)
+        if n_pairs and (int(codes.min()) < 0 or int(codes.max()) >= n):
+            raise _bad(
+                f"{name} codes must lie in [0, {n}), got values in "
+                f"[{int(codes.min())}, {int(codes.max())}]",
+                name,
+            )
+    if n_pairs > 1:
+        key = a.customer.astype(np.int64) * max(n_o, 1) + a.offer
+        if not bool((np.diff(key) > 0).all()):
+            raise _bad("the (customer, offer) pairs must be sorted and distinct", "customer")
+    for name in ("value", "cost", "budget_spend", "budget_price", "offer_usage", "cap_price"):
+        arr = getattr(a, name)
+        if not bool(np.isfinite(arr).all()):
+            raise _bad(f"{name} holds NaN or infinite values", name)
+    for name in ("budget_limit", "cap"):
+        arr = getattr(a, name)
+        if bool(np.isnan(arr).any()) or bool((arr == -np.inf).any()):
+            raise _bad(f"{name} holds NaN or -inf (use +inf for no limit)", name)
+    if not np.array_equal(a.offer_count, np.bincount(a.offer, minlength=n_o)):
+        raise _bad("offer_count differs from the number of chosen pairs per offer", "offer_count")
+    over = np.flatnonzero(a.budget_spend > a.budget_limit)
+    if len(over):
+        b = int(over[0])
+        raise _bad(
+            f"budget {a.budget_names[b]!r} spends {float(a.budget_spend[b])!r} over its "
+            f"limit {float(a.budget_limit[b])!r}",
+            "budget_spend",
+        )
+    over = np.flatnonzero(a.offer_usage > a.cap)
+    if len(over):
+        o = int(over[0])
+        raise _bad(
+            f"offer {o} uses {float(a.offer_usage[o])!r} of its cap {float(a.cap[o])!r}",
+            "offer_usage",
+        )
+    objective = _check_real(a.objective, "objective")
+    bound = _check_real(a.bound, "bound", posinf=True)
+    gap = _check_real(a.gap, "gap")
+    if gap < 0:
+        raise _bad(f"gap must be >= 0, got {gap!r}", "gap")
+    _check_real(a.elapsed_s, "elapsed_s")
+    total = float(np.sum(a.value))
+    scale = float(np.sum(np.abs(a.value)))
+    if abs(objective - total) > _OBJECTIVE_RTOL * scale + 1e-300:
+        raise _bad(
+            f"objective {objective!r} differs from the sum of the values {total!r}", "objective"
+        )
+    if bound < objective:
+        raise _bad(f"bound {bound!r} is below the objective {objective!r}", "bound")
+    _check_int(a.iterations, "iterations")
+    _check_int(a.evaluations, "evaluations")
+    if not isinstance(a.success, (bool, np.bool_)):
+        raise _bad(f"success must be a bool, got {a.success!r}", "success")
+    if isinstance(a.status, (bool, np.bool_)) or a.status not in (OPTIMAL, LIMIT, NO_PLAN):
+        raise _bad(f"status must be 0, 1 or 2, got {a.status!r}", "status")
+    if bool(a.success) != (a.status == OPTIMAL):
+        raise _bad(f"success={a.success} contradicts status {a.status}", "success")
+    if not isinstance(a.message, str):
+        raise _bad(f"message must be a str, got {type(a.message).__name__}", "message")
 
 
 @attrs.frozen(eq=False)
@@ -107,21 +236,21 @@ class Allocation:
     method: str
     n_customers: int
     n_offers: int
-    customer: I32 = attrs.field(converter=readonly)
-    offer: I32 = attrs.field(converter=readonly)
-    value: F64 = attrs.field(converter=readonly)
-    cost: F64 = attrs.field(converter=readonly)
+    customer: I32 = attrs.field(converter=_array)
+    offer: I32 = attrs.field(converter=_array)
+    value: F64 = attrs.field(converter=_array)
+    cost: F64 = attrs.field(converter=_array)
     objective: float
     bound: float
     gap: float
     budget_names: tuple[str, ...]
-    budget_limit: F64 = attrs.field(converter=readonly)
-    budget_spend: F64 = attrs.field(converter=readonly)
-    budget_price: F64 = attrs.field(converter=readonly)
-    offer_count: I64 = attrs.field(converter=readonly)
-    offer_usage: F64 = attrs.field(converter=readonly)
-    cap: F64 = attrs.field(converter=readonly)
-    cap_price: F64 = attrs.field(converter=readonly)
+    budget_limit: F64 = attrs.field(converter=_array)
+    budget_spend: F64 = attrs.field(converter=_array)
+    budget_price: F64 = attrs.field(converter=_array)
+    offer_count: I64 = attrs.field(converter=_array)
+    offer_usage: F64 = attrs.field(converter=_array)
+    cap: F64 = attrs.field(converter=_array)
+    cap_price: F64 = attrs.field(converter=_array)
     iterations: int
     evaluations: int
     elapsed_s: float
@@ -137,10 +266,57 @@ class Allocation:
         """Total expected cost of the chosen pairs."""
         return float(self.cost.sum())
 
-    def offers_of(self, customer: int) -> I32:
-        """Offer codes given to one customer code."""
-        lo, hi = np.searchsorted(self.customer, [customer, customer + 1])
+    def __attrs_post_init__(self) -> None:
+        _check_allocation(self)
+
+    def offers_for(self, customer: int) -> I32:
+        """Offer codes given to one customer code (empty if none), ascending.
+
+        Parameters
+        ----------
+        customer : int
+            A customer code in ``[0, n_customers)``. For external ids use
+            :meth:`Plan.offers_for`.
+
+        Returns
+        -------
+        int32 array
+            The codes of the offers this customer receives.
+
+        Raises
+        ------
+        ValidationError
+            ``customer`` is not an int code in ``[0, n_customers)``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from onetoone.allocation import AllocationProblem, allocate
+        >>> a = allocate(AllocationProblem.from_dense(np.array([[3.0, 1.0], [2.0, 4.0]]),
+        ...                                           np.ones((2, 2)), k=2))
+        >>> a.offers_for(1).tolist()
+        [0, 1]
+        """
+        code = _offers_for_iv(self, customer)
+        lo, hi = np.searchsorted(self.customer, [code, code + 1])
         return self.offer[lo:hi]
+
+    def offers_of(self, customer: int) -> I32:
+        """Deprecated alias of :meth:`offers_for` (removed in 0.3).
+
+        Examples
+        --------
+        >>> import warnings
+        >>> import numpy as np
+        >>> from onetoone.allocation import AllocationProblem, allocate
+        >>> a = allocate(AllocationProblem.from_dense(np.array([[3.0]]), np.ones((1, 1))))
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")
+        ...     a.offers_of(0).tolist()
+        [0]
+        """
+        warn_deprecated("Allocation.offers_of is renamed: use Allocation.offers_for")
+        return self.offers_for(customer)
 
     def summary(self) -> str:
         """A short human-readable report."""
@@ -181,9 +357,9 @@ class LpBound:
     """
 
     value: float
-    x: F64 = attrs.field(converter=readonly)
-    budget_price: F64 = attrs.field(converter=readonly)
-    cap_price: F64 = attrs.field(converter=readonly)
+    x: F64 = attrs.field(converter=_array)
+    budget_price: F64 = attrs.field(converter=_array)
+    cap_price: F64 = attrs.field(converter=_array)
     elapsed_s: float
     success: bool
     status: int
@@ -208,12 +384,12 @@ class BudgetCurve:
     """
 
     budget: str
-    limit: F64 = attrs.field(converter=readonly)
-    objective: F64 = attrs.field(converter=readonly)
-    bound: F64 = attrs.field(converter=readonly)
-    gap: F64 = attrs.field(converter=readonly)
-    spend: F64 = attrs.field(converter=readonly)
-    price: F64 = attrs.field(converter=readonly)
+    limit: F64 = attrs.field(converter=_array)
+    objective: F64 = attrs.field(converter=_array)
+    bound: F64 = attrs.field(converter=_array)
+    gap: F64 = attrs.field(converter=_array)
+    spend: F64 = attrs.field(converter=_array)
+    price: F64 = attrs.field(converter=_array)
     elapsed_s: float
 
     @property
@@ -222,6 +398,22 @@ class BudgetCurve:
         dl = np.diff(self.limit)
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(dl > 0, np.diff(self.objective) / np.where(dl > 0, dl, 1.0), np.nan)
+
+
+def _offers_for_iv(a: Allocation, customer: Any) -> int:
+    if isinstance(customer, (bool, np.bool_)) or not isinstance(customer, (int, np.integer)):
+        raise ValidationError(
+            f"customer must be an int code, got {type(customer).__name__}; for an external "
+            "id use Plan.offers_for(customer_id)",
+            field="customer",
+        )
+    if not 0 <= customer < a.n_customers:
+        raise ValidationError(
+            f"customer code {int(customer)} is out of range [0, {a.n_customers}); for an "
+            "external id use Plan.offers_for(customer_id)",
+            field="customer",
+        )
+    return int(customer)
 
 
 # ----------------------------------------------------------------- validation

@@ -148,7 +148,7 @@ class Plan:
         ``customers``.
         """
         code = int(self.customers.encode([customer_id], field="customer_id")[0])
-        return self.offers.decode(self.allocation.offers_of(code))
+        return self.offers.decode(self.allocation.offers_for(code))
 
     def certificate(self) -> dict[str, Any]:
         """The plan's scalar certificate and budgets as JSON-ready Python values.
