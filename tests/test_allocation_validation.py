@@ -155,3 +155,27 @@ def test_load_plan_wraps_the_constructors_check_in_a_format_error(tmp_path: Path
     with pytest.raises(FormatError, match="inconsistent Plan file: .*bound .* below the obj") as e:
         load_plan(bad)
     assert isinstance(e.value.__cause__, ValidationError)
+
+
+def test_lp_bound_and_budget_curve_validate_themselves() -> None:
+    from onetoone.allocation import BudgetCurve, LpBound, budget_curve, lp_bound
+
+    p = AllocationProblem.from_dense([[4.0], [3.0]], [[1.0], [1.0]], budgets=[Budget("t", 1.0)])
+    lp = lp_bound(p)
+    with pytest.raises(ValidationError, match="LpBound: budget_price must be finite and >= 0"):
+        attrs.evolve(lp, budget_price=np.array([-1.0]))
+    with pytest.raises(ValidationError, match="LpBound: value must be a number or \\+inf"):
+        attrs.evolve(lp, value=math.nan)
+    with pytest.raises(ValidationError, match="success=False contradicts status 0"):
+        attrs.evolve(lp, success=False)
+    assert isinstance(attrs.evolve(lp, value=math.inf), LpBound)
+    c = budget_curve(p, [1.0, 2.0])
+    with pytest.raises(LengthMismatchError, match="BudgetCurve: spend has 1 entries, expected 2"):
+        attrs.evolve(c, spend=np.array([1.0]))
+    with pytest.raises(ValidationError, match="limit must be ascending"):
+        attrs.evolve(c, limit=np.array([2.0, 1.0]), spend=np.array([1.0, 1.0]))
+    with pytest.raises(ValidationError, match="a spend exceeds its limit"):
+        attrs.evolve(c, spend=np.array([1.5, 2.0]))
+    with pytest.raises(ValidationError, match="every bound must be >= its objective"):
+        attrs.evolve(c, bound=np.array([0.0, 0.0]))
+    assert isinstance(attrs.evolve(c), BudgetCurve)

@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from onetoone._arrays import F64, I32, I64, readonly
-from onetoone._deprecation import warn_deprecated
+from onetoone._deprecation import renamed_kwargs, warn_deprecated
 from onetoone.allocation._exact import solve_lp, solve_milp
 from onetoone.allocation._problem import DEFAULT_BLOCK_SIZE, AllocationProblem
 from onetoone.allocation._solve import (
@@ -231,6 +231,28 @@ class Allocation:
         repaired: the plan is feasible and ``gap`` says how good it is; 2: no plan
         found by the exact solver in time (the empty plan is returned).
     message : str
+
+    Notes
+    -----
+    An allocation checks itself when built (also through :func:`attrs.evolve`):
+    array lengths agree, codes lie in their ranges, pairs are sorted and
+    distinct, ``offer_count`` counts the pairs, ``budget_spend <= budget_limit``
+    and ``offer_usage <= cap`` exactly, every figure is finite (limits, caps and
+    ``bound`` may be ``+inf``), ``bound >= objective`` and
+    ``success == (status == 0)``; otherwise it raises
+    :class:`~onetoone.errors.ValidationError` naming the field.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from onetoone.allocation import AllocationProblem, Budget, allocate
+    >>> p = AllocationProblem.from_dense(np.array([[4.0, 3.0], [3.0, 1.0]]), np.ones((2, 2)),
+    ...                                  budgets=[Budget("total", 1.0)])
+    >>> a = allocate(p, method="exact")
+    >>> len(a), a.customer.tolist(), a.offer.tolist(), a.objective, a.success
+    (1, [0], [0], 4.0, True)
+    >>> a.budget_spend.tolist(), a.offers_for(0).tolist(), a.offers_for(1).tolist()
+    ([1.0], [0], [])
     """
 
     method: str
@@ -263,7 +285,16 @@ class Allocation:
 
     @property
     def total_cost(self) -> float:
-        """Total expected cost of the chosen pairs."""
+        """Total expected cost of the chosen pairs.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from onetoone.allocation import AllocationProblem, allocate
+        >>> a = allocate(AllocationProblem.from_dense([[3.0, 1.0]], [[0.5, 0.25]], k=2))
+        >>> a.total_cost
+        0.75
+        """
         return float(self.cost.sum())
 
     def __attrs_post_init__(self) -> None:
@@ -319,7 +350,16 @@ class Allocation:
         return self.offers_for(customer)
 
     def summary(self) -> str:
-        """A short human-readable report."""
+        """A short human-readable report.
+
+        Examples
+        --------
+        >>> from onetoone.allocation import AllocationProblem, Budget, allocate
+        >>> a = allocate(AllocationProblem.from_dense([[3.0]], [[1.0]],
+        ...                                           budgets=[Budget("total", 1.0)]))
+        >>> print(a.summary().splitlines()[0])
+        allocation (dual): 1 offers to 1 customers
+        """
         lines = [
             f"allocation ({self.method}): {len(self)} offers to "
             f"{len(np.unique(self.customer))} customers",
@@ -354,6 +394,16 @@ class LpBound:
     status : int
         ``scipy.optimize.linprog`` status.
     message : str
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from onetoone.allocation import AllocationProblem, Budget, lp_bound
+    >>> p = AllocationProblem.from_dense([[2.0, 1.0]], [[1.0, 1.0]], k=2,
+    ...                                  budgets=[Budget("total", 1.5)])
+    >>> lp = lp_bound(p)
+    >>> round(lp.value, 6), lp.x.round(6).tolist(), lp.success
+    (2.5, [1.0, 0.5], True)
     """
 
     value: float
@@ -365,6 +415,9 @@ class LpBound:
     status: int
     message: str
 
+    def __attrs_post_init__(self) -> None:
+        _check_lp_bound(self)
+
 
 @attrs.frozen(eq=False)
 class BudgetCurve:
@@ -375,12 +428,25 @@ class BudgetCurve:
     budget : str
         Name of the budget that varies.
     limit : float64 array
-        The limits, ascending.
+        The limits, ascending (the ``limits`` passed to :func:`budget_curve`,
+        sorted). A curve is row-shaped, one row per limit, so its columns are
+        singular like ``objective`` and ``spend``, and ``limit`` is the
+        :attr:`Budget.limit` of each row.
     objective, bound, gap, spend, price : float64 arrays
         Per limit: the plan's objective, its proven upper bound and gap, the
         budget's spend and its shadow price (the return of the next unit).
     elapsed_s : float
         Total time for the curve.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from onetoone.allocation import AllocationProblem, Budget, budget_curve
+    >>> p = AllocationProblem.from_dense([[4.0], [3.0]], [[1.0], [1.0]],
+    ...                                  budgets=[Budget("total", 1.0)])
+    >>> c = budget_curve(p, [2.0, 1.0])
+    >>> c.budget, c.limit.tolist(), c.objective.tolist(), c.spend.tolist()
+    ('total', [1.0, 2.0], [4.0, 7.0], [1.0, 2.0])
     """
 
     budget: str
@@ -392,9 +458,23 @@ class BudgetCurve:
     price: F64 = attrs.field(converter=_array)
     elapsed_s: float
 
+    def __attrs_post_init__(self) -> None:
+        _check_budget_curve(self)
+
     @property
     def marginal_return(self) -> F64:
-        """Objective gained per unit of budget between consecutive limits."""
+        """Objective gained per unit of budget between consecutive limits.
+
+        One fewer entry than ``limit``; ``nan`` where two limits are equal.
+
+        Examples
+        --------
+        >>> from onetoone.allocation import AllocationProblem, Budget, budget_curve
+        >>> p = AllocationProblem.from_dense([[4.0], [3.0]], [[1.0], [1.0]],
+        ...                                  budgets=[Budget("total", 1.0)])
+        >>> budget_curve(p, [0.0, 1.0, 2.0]).marginal_return.tolist()
+        [4.0, 3.0]
+        """
         dl = np.diff(self.limit)
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(dl > 0, np.diff(self.objective) / np.where(dl > 0, dl, 1.0), np.nan)
@@ -414,6 +494,73 @@ def _offers_for_iv(a: Allocation, customer: Any) -> int:
             field="customer",
         )
     return int(customer)
+
+
+def _check_floats(obj: object, names: tuple[str, ...], n: int | None, what: str) -> int:
+    """Each named field is a 1-D numeric array of one common length (``n`` if given)."""
+    for name in names:
+        arr: npt.NDArray[Any] = getattr(obj, name)
+        if arr.ndim != 1 or arr.dtype.kind not in "iuf":
+            raise ValidationError(
+                f"inconsistent {what}: {name} must be a 1-D numeric array, got {arr.dtype} "
+                f"of shape {arr.shape}",
+                field=name,
+            )
+        if n is None:
+            n = int(arr.shape[0])
+        elif arr.shape[0] != n:
+            raise LengthMismatchError(
+                f"inconsistent {what}: {name} has {arr.shape[0]} entries, expected {n}",
+                field=name,
+            )
+    return 0 if n is None else n
+
+
+def _check_lp_bound(lp: LpBound) -> None:
+    """An :class:`LpBound`'s invariants (``value`` is ``+inf`` when HiGHS found no solution)."""
+    _check_floats(lp, ("x",), None, "LpBound")
+    _check_floats(lp, ("budget_price",), None, "LpBound")
+    _check_floats(lp, ("cap_price",), None, "LpBound")
+    for name in ("x", "budget_price", "cap_price"):
+        arr = getattr(lp, name)
+        if not bool(np.isfinite(arr).all()) or (len(arr) and float(arr.min()) < 0):
+            raise ValidationError(
+                f"inconsistent LpBound: {name} must be finite and >= 0", field=name
+            )
+    v = float(lp.value)
+    if np.isnan(v) or v == -np.inf:
+        raise ValidationError(
+            f"inconsistent LpBound: value must be a number or +inf, got {v!r}", field="value"
+        )
+    if bool(lp.success) != (lp.status == 0):
+        raise ValidationError(
+            f"inconsistent LpBound: success={lp.success} contradicts status {lp.status}",
+            field="success",
+        )
+
+
+def _check_budget_curve(c: BudgetCurve) -> None:
+    """A :class:`BudgetCurve`'s invariants: one row per limit, ascending, within each limit."""
+    if not isinstance(c.budget, str):
+        raise ValidationError(
+            f"inconsistent BudgetCurve: budget must be a budget name, got {c.budget!r}",
+            field="budget",
+        )
+    names = ("limit", "objective", "bound", "gap", "spend", "price")
+    _check_floats(c, names, None, "BudgetCurve")
+    for name in ("limit", "objective", "gap", "spend", "price"):
+        if not bool(np.isfinite(getattr(c, name)).all()):
+            raise ValidationError(
+                f"inconsistent BudgetCurve: {name} holds NaN or infinite values", field=name
+            )
+    if bool(np.isnan(c.bound).any()) or bool((c.bound < c.objective).any()):
+        raise ValidationError(
+            "inconsistent BudgetCurve: every bound must be >= its objective", field="bound"
+        )
+    if bool((np.diff(c.limit) < 0).any()):
+        raise ValidationError("inconsistent BudgetCurve: limit must be ascending", field="limit")
+    if bool((c.spend > c.limit).any()):
+        raise ValidationError("inconsistent BudgetCurve: a spend exceeds its limit", field="spend")
 
 
 # ----------------------------------------------------------------- validation
@@ -803,28 +950,54 @@ def lp_bound(
     )
 
 
-def _budget_curve_iv(problem: Any, budgets: Any, budget: Any) -> tuple[AllocationProblem, F64, int]:
+def _budget_curve_iv(
+    problem: Any,
+    limits: Any,
+    budget: Any,
+    method: Any,
+    tol: Any,
+    max_iter: Any,
+    time_limit: Any,
+    block_size: Any,
+) -> tuple[AllocationProblem, F64, int]:
     if not isinstance(problem, AllocationProblem):
         raise ValidationError(
-            f"problem must be an AllocationProblem, got {type(problem).__name__}",
+            f"problem must be an AllocationProblem, got {type(problem).__name__}; build one with "
+            "AllocationProblem.from_dense or AllocationProblem.from_candidates",
             field="problem",
         )
     if problem.n_budgets == 0:
         raise ValidationError(
             "problem has no budget to vary; add one with budgets=[Budget(...)]", field="budget"
         )
-    arr = np.asarray(budgets)
+    if isinstance(limits, (str, bytes)):
+        raise ValidationError(
+            f"limits must be a non-empty 1-D sequence of numbers, got {limits!r}; pass e.g. "
+            "limits=[100.0, 200.0] (the budget to vary goes in budget=)",
+            field="limits",
+        )
+    arr = np.asarray(limits)
     if arr.ndim != 1 or len(arr) == 0 or arr.dtype.kind not in "iuf":
-        raise ValidationError("budgets must be a non-empty 1-D sequence of limits", field="budgets")
+        raise ValidationError(
+            "limits must be a non-empty 1-D sequence of numbers (the budget limits to solve "
+            f"for), got {arr.dtype} of shape {arr.shape}",
+            field="limits",
+        )
     arr = arr.astype(np.float64)
     if not bool(np.all(np.isfinite(arr))) or float(arr.min()) < 0:
-        raise ValidationError("budgets must be finite limits >= 0", field="budgets")
-    return problem, np.sort(arr), problem.budget_index(budget)
+        raise ValidationError(
+            "limits must be finite numbers >= 0; drop NaN, inf and negative limits",
+            field="limits",
+        )
+    b = problem.budget_index(budget)
+    _allocate_iv(problem, method, tol, max_iter, time_limit, block_size, 1e-6, None)
+    return problem, np.sort(arr), b
 
 
+@renamed_kwargs(budgets="limits")
 def budget_curve(
     problem: AllocationProblem,
-    budgets: Sequence[float] | npt.ArrayLike,
+    limits: Sequence[float] | npt.ArrayLike,
     *,
     budget: int | str = 0,
     method: Method = "dual",
@@ -838,24 +1011,48 @@ def budget_curve(
     Limits are solved in ascending order; with ``method="dual"`` each solve
     starts from the previous one's prices.
 
+    Parameters
+    ----------
+    problem : AllocationProblem
+        The problem; every other budget keeps its limit.
+    limits : sequence of float
+        The limits of ``budget`` to solve for (finite, ``>= 0``, any order).
+        Renamed from ``budgets=`` (accepted with a deprecation warning until 0.3).
+    budget : int or str
+        The budget that varies, by name or position (default: the first).
+    method, tol, max_iter, time_limit, block_size
+        As in :func:`allocate`.
+
+    Returns
+    -------
+    BudgetCurve
+        One row per limit, ascending.
+
+    Raises
+    ------
+    ValidationError
+        If an argument is invalid, or the problem has no budget; the message
+        names the argument.
+
     Examples
     --------
     >>> import numpy as np
     >>> from onetoone.allocation import AllocationProblem, Budget, budget_curve
     >>> p = AllocationProblem.from_dense(np.array([[4.0], [3.0], [1.0]]), np.ones((3, 1)),
     ...                                  budgets=[Budget("total", 1.0)])
-    >>> c = budget_curve(p, [0.0, 1.0, 2.0, 3.0])
-    >>> c.objective.tolist()
-    [0.0, 4.0, 7.0, 8.0]
+    >>> c = budget_curve(p, [0.0, 1.0, 2.0, 3.0], budget="total")
+    >>> c.limit.tolist(), c.objective.tolist()
+    ([0.0, 1.0, 2.0, 3.0], [0.0, 4.0, 7.0, 8.0])
     >>> c.marginal_return.tolist()
     [4.0, 3.0, 1.0]
     """
-    p, limits, b = _budget_curve_iv(problem, budgets, budget)
-    _allocate_iv(p, method, tol, max_iter, time_limit, block_size, 1e-6, None)
+    p, limits_, b = _budget_curve_iv(
+        problem, limits, budget, method, tol, max_iter, time_limit, block_size
+    )
     t0 = time.perf_counter()
-    out = np.zeros((5, len(limits)))
+    out = np.zeros((5, len(limits_)))
     prev: Allocation | None = None
-    for i, lim in enumerate(limits.tolist()):
+    for i, lim in enumerate(limits_.tolist()):
         q = p.with_budget_limit(b, lim)
         a = allocate(
             q,
@@ -870,7 +1067,7 @@ def budget_curve(
         prev = a
     return BudgetCurve(
         budget=p.budget_names[b],
-        limit=limits,
+        limit=limits_,
         objective=out[0],
         bound=out[1],
         gap=out[2],
