@@ -179,3 +179,37 @@ def test_lp_bound_and_budget_curve_validate_themselves() -> None:
     with pytest.raises(ValidationError, match="every bound must be >= its objective"):
         attrs.evolve(c, bound=np.array([0.0, 0.0]))
     assert isinstance(attrs.evolve(c), BudgetCurve)
+
+
+@pytest.mark.parametrize(
+    ("args", "field", "match"),
+    [
+        ((np.ones(3), np.ones(1, int)), "r", r"customer_step: r must be a 2-D numeric array"),
+        ((np.array([["a"]]), np.ones(1, int)), "r", "r must be a 2-D numeric array"),
+        ((np.array([[np.nan]]), np.ones(1, int)), "r", "r holds NaN; pass -inf"),
+        ((np.ones((2, 2)), np.ones(3, int)), "k", "k has 3 entries but r has 2 rows"),
+        ((np.ones((2, 2)), np.ones(2)), "k", "k must be an int array"),
+        ((np.ones((2, 2)), np.array([1, -1])), "k", "k must be >= 0"),
+        ((np.ones((2, 2)), np.ones(2, int), np.ones((2, 3), int)), "groups", "groups must be"),
+        ((np.ones((2, 2)), np.ones(2, int), None, 0), "group_max", "group_max must be an int"),
+    ],
+)
+def test_customer_step_validates_first(args: tuple[Any, ...], field: str, match: str) -> None:
+    from onetoone.allocation import customer_step
+
+    with pytest.raises(ValidationError, match=match) as e:
+        customer_step(*args)
+    assert e.value.field == field
+
+
+def test_entry_thresholds_validates_first() -> None:
+    from onetoone.allocation import customer_step, entry_thresholds
+
+    r, k = np.array([[3.0, 1.0]]), np.array([1])
+    assert customer_step(r, 1).tolist() == [[True, False]]  # a scalar k applies to every row
+    with pytest.raises(ValidationError, match="entry_thresholds: chosen must be a bool") as e:
+        entry_thresholds(r, np.ones((1, 2)), k)
+    assert e.value.field == "chosen"
+    with pytest.raises(ValidationError, match="entry_thresholds: k has 2 entries"):
+        entry_thresholds(r, customer_step(r, k), np.array([1, 1]))
+    assert entry_thresholds(r, customer_step(r, k), k).tolist() == [[1.0, 3.0]]
