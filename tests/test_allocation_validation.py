@@ -213,3 +213,15 @@ def test_entry_thresholds_validates_first() -> None:
     with pytest.raises(ValidationError, match="entry_thresholds: k has 2 entries"):
         entry_thresholds(r, customer_step(r, k), np.array([1, 1]))
     assert entry_thresholds(r, customer_step(r, k), k).tolist() == [[1.0, 3.0]]
+
+
+@pytest.mark.parametrize("path", [123, None, b"plan.npz"])
+def test_save_and_load_plan_validate_the_path_first(tmp_path: Path, path: Any) -> None:
+    plan = Plan(_alloc(), customers=IdIndex.from_values([5, 9, 13]),
+                offers=IdIndex.from_values(["A", "B"]))
+    with pytest.raises(ValidationError, match="save_plan: path must be a") as e:
+        save_plan(plan, path)
+    assert e.value.field == "path"
+    with pytest.raises(ValidationError, match="load_plan: path must be a") as e:
+        load_plan(path)
+    assert e.value.field == "path"

@@ -89,7 +89,7 @@ def _block_iv(
             f"{func}: r holds NaN; pass -inf for a candidate that can never be chosen",
             field="r",
         )
-    n, d = ra.shape
+    n = ra.shape[0]
     ka = np.asarray(k)
     if ka.ndim == 0 and ka.dtype.kind in "iu":
         ka = np.full(n, ka[()], dtype=np.int64)
