@@ -217,8 +217,9 @@ def test_entry_thresholds_validates_first() -> None:
 
 @pytest.mark.parametrize("path", [123, None, b"plan.npz"])
 def test_save_and_load_plan_validate_the_path_first(tmp_path: Path, path: Any) -> None:
-    plan = Plan(_alloc(), customers=IdIndex.from_values([5, 9, 13]),
-                offers=IdIndex.from_values(["A", "B"]))
+    plan = Plan(
+        _alloc(), customers=IdIndex.from_values([5, 9, 13]), offers=IdIndex.from_values(["A", "B"])
+    )
     with pytest.raises(ValidationError, match="save_plan: path must be a") as e:
         save_plan(plan, path)
     assert e.value.field == "path"

@@ -402,7 +402,7 @@ class LpBound:
     >>> p = AllocationProblem.from_dense([[2.0, 1.0]], [[1.0, 1.0]], k=2,
     ...                                  budgets=[Budget("total", 1.5)])
     >>> lp = lp_bound(p)
-    >>> round(lp.value, 6), lp.x.round(6).tolist(), lp.success
+    >>> round(lp.value, 6), lp.x.round(3).tolist(), lp.success
     (2.5, [1.0, 0.5], True)
     """
 

@@ -281,21 +281,63 @@ class AllocationProblem:
     # ------------------------------------------------------------------ views
     @property
     def n_candidates(self) -> int:
-        """Number of eligible (customer, offer) pairs."""
+        """Number of eligible (customer, offer) pairs.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> p = AllocationProblem.from_dense(np.array([[3.0, 1.0], [2.0, 0.0]]), np.ones((2, 2)),
+        ...                                  budgets=[Budget("total", 2.0), Budget("email", 1.0)])
+        >>> p.n_candidates  # the pair of value 0 is not eligible
+        3
+        """
         return int(self.value.shape[0])
 
     @property
     def n_budgets(self) -> int:
+        """Number of budgets.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> p = AllocationProblem.from_dense(np.array([[3.0, 1.0], [2.0, 0.0]]), np.ones((2, 2)),
+        ...                                  budgets=[Budget("total", 2.0), Budget("email", 1.0)])
+        >>> p.n_budgets
+        2
+        """
         return len(self.budget_names)
 
     def cap_weight(self) -> F64:
-        """Per-candidate usage of its offer's cap (ones if ``cap_usage`` is None)."""
+        """Per-candidate usage of its offer's cap (ones if ``cap_usage`` is None).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> p = AllocationProblem.from_dense(np.array([[3.0, 1.0], [2.0, 0.0]]), np.ones((2, 2)),
+        ...                                  budgets=[Budget("total", 2.0), Budget("email", 1.0)])
+        >>> p.cap_weight().tolist()
+        [1.0, 1.0, 1.0]
+        """
         if self.cap_usage is None:
             return np.ones(self.n_candidates)
         return self.cap_usage
 
     def budget_index(self, budget: int | str) -> int:
-        """Index of a budget given by position or name."""
+        """Index of a budget given by position or name.
+
+        Raises
+        ------
+        ValidationError
+            An unknown name, an index out of range, or neither a str nor an int.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> p = AllocationProblem.from_dense(np.array([[3.0, 1.0], [2.0, 0.0]]), np.ones((2, 2)),
+        ...                                  budgets=[Budget("total", 2.0), Budget("email", 1.0)])
+        >>> p.budget_index("email"), p.budget_index(0)
+        (1, 0)
+        """
         budget_: Any = budget
         return self._budget_index(budget_)
 
@@ -333,7 +375,19 @@ class AllocationProblem:
         return attrs.evolve(self, budget_limit=new)
 
     def iter_chunks(self, block_size: int = DEFAULT_BLOCK_SIZE) -> Iterator[tuple[int, ...]]:
-        """Yield ``(row_start, row_stop, cand_start, cand_stop, d)`` blocks."""
+        """Yield ``(row_start, row_stop, cand_start, cand_stop, d)`` blocks.
+
+        Customers with ``d`` candidates each form a dense block (see the module
+        notes); a block holds at most ``block_size`` pairs (at least one row).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> p = AllocationProblem.from_dense(np.array([[3.0, 1.0], [2.0, 0.0]]), np.ones((2, 2)),
+        ...                                  budgets=[Budget("total", 2.0), Budget("email", 1.0)])
+        >>> list(p.iter_chunks())  # one customer with 1 candidate, one with 2
+        [(0, 1, 0, 1, 1), (1, 2, 1, 3, 2)]
+        """
         yield from self.layout.chunks(block_size)
 
     # ------------------------------------------------------------ constructors
@@ -391,6 +445,16 @@ class AllocationProblem:
             message names the argument.
         InfeasibleError
             If a budget limit or a cap is negative: no plan can meet it.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> p = AllocationProblem.from_dense(
+        ...     np.array([[3.0, 1.0], [2.0, 4.0]]), np.ones((2, 2)), k=2,
+        ...     eligible=np.array([[True, False], [True, True]]), cap=[1, 2],
+        ...     budgets=[Budget("total", 2.0)])
+        >>> p.n_candidates, p.k.tolist(), p.cap.tolist()
+        (3, [2, 2], [1.0, 2.0])
         """
         v = np.asarray(value, dtype=np.float64) if _numeric(value, "value") else np.empty(0)
         c = np.asarray(cost, dtype=np.float64) if _numeric(cost, "cost") else np.empty(0)
