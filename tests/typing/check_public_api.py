@@ -13,6 +13,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 import onetoone as oto
+import onetoone.allocation as ota
 
 
 def user_code() -> None:
@@ -39,6 +40,16 @@ def user_code() -> None:
     allocation: oto.Allocation = oto.allocate(problem, method="dual")
     plan = oto.Plan(allocation, customers=idx, offers=oto.IdIndex.from_values(["c"]))
     rows: dict[str, npt.NDArray[Any]] = plan.columns()
+    offer_codes: npt.NDArray[np.int32] = allocation.offers_for(0)
+    offer_ids: npt.NDArray[Any] = plan.offers_for(1)
+    curve: ota.BudgetCurve = ota.budget_curve(
+        ota.AllocationProblem.from_dense(
+            np.ones((2, 1)), np.ones((2, 1)), budgets=[ota.Budget("total", 1.0)]
+        ),
+        [0.5, 1.0],
+        budget="total",
+    )
+    limits: npt.NDArray[np.float64] = curve.limit
     oto.save_plan(plan, "plan.npz")
     again: oto.Plan = oto.load_plan("plan.npz")
-    del dropped, codes, m, x, out, est, rows, again
+    del dropped, codes, m, x, out, est, rows, again, offer_codes, offer_ids, limits

@@ -74,7 +74,7 @@ def _check_real(x: Any, name: str, *, posinf: bool = False) -> float:
     return v
 
 
-def _check_allocation(a: Allocation) -> None:
+def _check_allocation(a: Any) -> None:
     """An :class:`Allocation`'s invariants: sizes, codes, figures and certificate agree.
 
     Each check is one pass over an array (no solve), so building an allocation
