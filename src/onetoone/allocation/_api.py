@@ -48,8 +48,8 @@ _GAP_SLACK = 1e-9
 _OBJECTIVE_RTOL = 1e-9
 
 
-def _array(a: Any) -> npt.NDArray[Any]:
-    """Converter: a read-only numpy array (lists are accepted)."""
+def _array(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """Converter: a read-only numpy array (lists are accepted at run time)."""
     return readonly(np.asarray(a))
 
 
