@@ -15,6 +15,7 @@ import scipy.sparse as sp
 import onetoone as oto
 import onetoone.bench as bench
 from onetoone.data import customer_item_matrix
+import onetoone.allocation as ota
 
 
 def user_code() -> None:
@@ -59,8 +60,18 @@ def user_code() -> None:
     allocation: oto.Allocation = oto.allocate(problem, method="dual")
     plan = oto.Plan(allocation, customers=idx, offers=oto.IdIndex.from_values(["c"]))
     rows: dict[str, npt.NDArray[Any]] = plan.columns()
+    offer_codes: npt.NDArray[np.int32] = allocation.offers_for(0)
+    offer_ids: npt.NDArray[Any] = plan.offers_for(1)
+    curve: ota.BudgetCurve = ota.budget_curve(
+        ota.AllocationProblem.from_dense(
+            np.ones((2, 1)), np.ones((2, 1)), budgets=[ota.Budget("total", 1.0)]
+        ),
+        [0.5, 1.0],
+        budget="total",
+    )
+    limits: npt.NDArray[np.float64] = curve.limit
     oto.save(plan, "plan.npz")
     again: oto.Plan = oto.load("plan.npz", oto.Plan)
     anything: oto.AffinityModel | oto.ResponseModel | oto.Plan = oto.load("plan.npz")
     del dropped, codes, m, x, out, est, ess, codes32, plans, rows, again, anything
-    del again_tx, held, red_ids, lift
+    del again_tx, held, red_ids, lift, offer_codes, offer_ids, limits
