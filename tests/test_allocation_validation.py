@@ -12,8 +12,15 @@ import attrs
 import numpy as np
 import pytest
 
-from onetoone import FormatError, IdIndex, Plan, ValidationError, load_plan, save_plan
-from onetoone.allocation import Allocation, AllocationProblem, Budget, allocate
+from onetoone import FormatError, IdIndex, Plan, ValidationError
+from onetoone.allocation import (
+    Allocation,
+    AllocationProblem,
+    Budget,
+    allocate,
+    load_plan,
+    save_plan,
+)
 from onetoone.errors import LengthMismatchError, OneToOneDeprecationWarning
 
 _spec = importlib.util.spec_from_file_location(

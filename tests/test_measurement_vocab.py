@@ -19,12 +19,12 @@ from onetoone import (
     ValidationError,
     assign_holdout,
     build_profiles,
-    hash_unit,
     measure_campaign,
     track_kpis,
 )
 from onetoone.datasets import synthetic_transactions
 from onetoone.errors import OneToOneDeprecationWarning
+from onetoone.measurement import hash_unit
 from onetoone.measurement._campaign import _CampaignInputs, _measure_campaign_iv
 from onetoone.measurement._kpis import _KpiInputs, _track_kpis_iv
 

@@ -13,9 +13,9 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 import onetoone as oto
+import onetoone.allocation as ota
 import onetoone.bench as bench
 from onetoone.data import customer_item_matrix
-import onetoone.allocation as ota
 
 
 def user_code() -> None:
