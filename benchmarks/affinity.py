@@ -421,10 +421,10 @@ def _grid_campaign(
     # the customer's category affinity (the unseen-item fallback) for seen items they never bought
     d = rep_m._derived
     grp = np.where((cols >= 0) & (rep_m.item_category[cc] >= 0), rep_m.item_category[cc], -1)
-    grp = np.where(grp >= 0, grp, d["global_group"])
-    catm = d["sat_group"][np.maximum(codes, 0)].toarray()[:, grp]
+    grp = np.where(grp >= 0, grp, d.global_group)
+    catm = d.sat_group[np.maximum(codes, 0)].toarray()[:, grp]
     catm[~warm] = 0.0
-    unbought = ((cols >= 0) & d["seen"][cc])[None, :] & (rd <= 0)
+    unbought = ((cols >= 0) & d.seen[cc])[None, :] & (rd <= 0)
     variants: dict[str, Callable[[], np.ndarray]] = {
         "repeat (baseline)": lambda: _offer_max(r, a),
         "hybrid (default)": lambda: _offer_max(hyb, a),

@@ -267,8 +267,8 @@ class _Scorer:
         self.method = model.method
         known = cols >= 0
         c0 = np.where(known, cols, 0)
-        seen_col = known & d["seen"][c0]
-        group = np.where(known, d["fallback_group"][c0], d["global_group"]).astype(np.int64)
+        seen_col = known & d.seen[c0]
+        group = np.where(known, d.fallback_group[c0], d.global_group).astype(np.int64)
         self.seen_pos = np.flatnonzero(seen_col)
         self.unseen_pos = np.flatnonzero(~seen_col)
         self.unseen_group = group[~seen_col]
@@ -282,14 +282,14 @@ class _Scorer:
         )
         pop = np.empty(k)
         pop[self.seen_pos] = model.popularity[sel_items]
-        pop[self.unseen_pos] = d["pop_group"][self.unseen_group]
+        pop[self.unseen_pos] = d.pop_group[self.unseen_group]
         self.pop = pop
         self.pop32 = pop.astype(np.float32)
         self.v: npt.NDArray[np.float32] | None = None
-        if model.item_factors is not None:
+        if model.item_factors is not None and d.v_group is not None:
             v = np.empty((k, model.item_factors.shape[1]), dtype=np.float32)
             v[self.seen_pos] = model.item_factors[sel_items]
-            v[self.unseen_pos] = d["v_group"][self.unseen_group]
+            v[self.unseen_pos] = d.v_group[self.unseen_group]
             self.vt = np.ascontiguousarray(v.T)
             self.v = v
         self.recent: sp.csr_array | None = None
@@ -315,11 +315,11 @@ class _Scorer:
         """``out += `` the saturated repeat signal (sparse scatter, plus unseen fallbacks)."""
         d = self.model._derived
         if len(self.seen_pos):
-            r = (d["sat"][warm] @ self.select).tocoo()
+            r = (d.sat[warm] @ self.select).tocoo()
             out[r.row, self.seen_pos[r.col]] += r.data.astype(np.float32)
         if len(self.unseen_pos):
             # customer x group means are small and dense: gather them per unseen column
-            g = d["sat_group"][warm].toarray().astype(np.float32)
+            g = d.sat_group[warm].toarray().astype(np.float32)
             out[:, self.unseen_pos] += g[:, self.unseen_group]
 
     def _cf(self, warm: _I32) -> _F32:
