@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import functools
 import inspect
+import re
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -324,3 +326,16 @@ def test_score_objects_validate_their_shapes() -> None:
         )
     with pytest.raises(ValidationError, match="customers must be an IdIndex"):
         ItemScores(customers=[1], items=ids([1]), method="repeat", dense=np.zeros((1, 1)))  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- docs run as written
+_DOC = Path(__file__).parents[1] / "docs" / "affinity.md"
+_BLOCKS = re.findall(r"```python\n(.*?)```", _DOC.read_text(encoding="utf-8"), re.S)
+
+
+@pytest.mark.parametrize(
+    "block",
+    [pytest.param(b, marks=[pytest.mark.slow] if "complete_journey" in b else []) for b in _BLOCKS],
+)
+def test_docs_affinity_code_blocks_run(block: str) -> None:
+    exec(compile(block, str(_DOC), "exec"), {})
