@@ -152,6 +152,7 @@ class Offers:
 
     @property
     def n_offers(self) -> int:
+        """Number of offers (rows of :attr:`incidence`)."""
         return len(self.ids)
 
     @property

@@ -39,6 +39,16 @@ def user_code() -> None:
     allocation: oto.Allocation = oto.allocate(problem, method="dual")
     plan = oto.Plan(allocation, customers=idx, offers=oto.IdIndex.from_values(["c"]))
     rows: dict[str, npt.NDArray[Any]] = plan.columns()
+    model: oto.AffinityModel = oto.fit_affinity(tx, method="repeat", num_threads=0)
+    offers = oto.Offers.from_pairs(
+        ["o1", "o2"], ["a", "zz"], items=tx.items, unknown_items="drop", empty_offers="drop"
+    )
+    scores: oto.OfferScores = oto.score_offers(
+        model, [1, 3], offers, unknown_customers="drop", unknown_items="keep", num_threads=0
+    )
+    items: oto.ItemScores = oto.score_items(model, customer_ids=[1], item_ids=["a"])
+    outcomes: npt.NDArray[np.int8] = scores.outcome_matrix([1], ["o1"], unknown="drop")
+    response: oto.ResponseModel = oto.fit_response(scores.to_dense(), outcomes)
     oto.save_plan(plan, "plan.npz")
     again: oto.Plan = oto.load_plan("plan.npz")
-    del dropped, codes, m, x, out, est, rows, again
+    del dropped, codes, m, x, out, est, rows, again, items, response

@@ -234,6 +234,15 @@ class AffinityModel:
         Collaborative-filtering factors (methods ``"als"``, ``"bpr"``, ``"hybrid"``).
     fit_seconds : float
         Wall time of the fit.
+
+    Examples
+    --------
+    >>> from onetoone.datasets import synthetic_transactions
+    >>> model = fit_affinity(synthetic_transactions(30, 20, random_state=0), method="repeat")
+    >>> model.repeat.shape == (model.n_customers, model.n_items)
+    True
+    >>> model.repeat.data.flags.writeable  # immutable: safe to share between threads
+    False
     """
 
     method: str
@@ -365,10 +374,12 @@ class AffinityModel:
 
     @property
     def n_customers(self) -> int:
+        """Customers of the model (rows of :attr:`repeat`)."""
         return len(self.customers)
 
     @property
     def n_items(self) -> int:
+        """Items of the model (columns of :attr:`repeat`)."""
         return len(self.items)
 
     @property
@@ -497,7 +508,7 @@ def _pair_stats(
     return repeat, last, baskets
 
 
-def _fit_iv(
+def _fit_affinity_iv(
     transactions: Transactions,
     as_of: TimeLike | None,
     method: str,
@@ -657,7 +668,7 @@ def fit_affinity(
         "cf_weight": cf_weight,
         "popularity_weight": popularity_weight,
     }
-    t, p = _fit_iv(transactions, as_of, method, catalogue, num_threads, opts)
+    t, p = _fit_affinity_iv(transactions, as_of, method, catalogue, num_threads, opts)
     rng = check_random_state(random_state)
     tx = transactions.between(None, t)
     if tx.n_rows == 0:
@@ -742,10 +753,6 @@ def partial_fit(
     tx = transactions.between(None, t)
     if tx.n_rows == 0:
         raise EmptyInputError(f"no transactions before as_of={t}", field="transactions")
-    if tx.customers.kind != model.customers.kind or tx.items.kind != model.items.kind:
-        raise ValidationError(
-            "transactions' id types differ from the model's (ints vs strings)", field="transactions"
-        )
     # new customer index: union; rows of refreshed customers replaced
     touched_ids = tx.customers.values[np.unique(tx.customer)]
     union = IdIndex.from_values(np.concatenate([model.customers.values, touched_ids]))
@@ -804,6 +811,12 @@ def _partial_fit_iv(model: Any, transactions: Any, as_of: Any, num_threads: Any)
             field="transactions",
         )
     _check_num_threads(num_threads)
+    if transactions.customers.kind != model.customers.kind or (
+        transactions.items.kind != model.items.kind
+    ):
+        raise ValidationError(
+            "transactions' id types differ from the model's (ints vs strings)", field="transactions"
+        )
     return model.as_of if as_of is None else to_datetime64(as_of, "as_of")
 
 
