@@ -102,7 +102,7 @@ def main() -> None:
     c27, offers27, hh27, _ = campaign_offers(cj, 27)
     m27 = fit_affinity(tx, as_of=c27.start, random_state=0)
     s27 = score_offers(
-        m27, hh27, offers27, aggregate="max", unknown_items="ignore", unknown_customers="cold"
+        m27, hh27, offers27, aggregate="max", unknown_items="drop", unknown_customers="keep"
     ).to_dense()
     y27 = redeemed_matrix(c27, hh27, offers27)
     response = fit_response(s27.ravel(), y27.ravel(), method="logistic")
@@ -117,7 +117,7 @@ def main() -> None:
     c8, offers8, hh8, n_unsold = campaign_offers(cj, 8)
     model = fit_affinity(tx, as_of=c8.start, random_state=0)
     scored8 = score_offers(
-        model, hh8, offers8, aggregate="max", unknown_items="ignore", unknown_customers="cold"
+        model, hh8, offers8, aggregate="max", unknown_items="drop", unknown_customers="keep"
     )
     scores = scored8.to_dense()
     p = response.predict_proba(scores)

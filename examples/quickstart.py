@@ -75,7 +75,7 @@ print(offers.n_offers, "coupons")  # 209
 
 # 7. Affinity scores
 model = oto.fit_affinity(tx, as_of=c8.start, catalogue=cj.catalogue, random_state=0)
-scores = oto.score_offers(model, c8.households, offers, unknown_items="ignore")
+scores = oto.score_offers(model, c8.households, offers, unknown_items="drop")
 print(scores.n_unknown_items, "coupon-product pairs ignored,",
       scores.n_cold_offers, "coupon scored by the fallback")
 
@@ -83,12 +83,10 @@ print(scores.n_unknown_items, "coupon-product pairs ignored,",
 c27 = cj.campaign(27)
 offers27 = oto.Offers.from_pairs(c27.coupon_upc, c27.coupon_product)
 model27 = oto.fit_affinity(tx, as_of=c27.start, catalogue=cj.catalogue, random_state=0)
-past = oto.score_offers(model27, c27.households, offers27, unknown_items="ignore")
+past = oto.score_offers(model27, c27.households, offers27, unknown_items="drop")
 
-# 1 where the household redeemed the coupon: rows are past.customers, columns past.offers
-redeemed = np.zeros((len(past.customers), len(past.offers)))
-rows = past.customers.encode(c27.redemption_household)
-redeemed[rows, past.offers.encode(c27.redemption_coupon)] = 1.0
+# 1 where the household redeemed the coupon, aligned with past.to_dense()
+redeemed = past.outcome_matrix(c27.redemption_household, c27.redemption_coupon)
 
 response = oto.fit_response(past.to_dense().ravel(), redeemed.ravel(), method="logistic")
 print(response.reliability.to_text())  # predicted vs observed redemption rate, by bin
@@ -105,11 +103,11 @@ print(allocation.summary())
 
 # 10. The plan, with your ids
 plan = oto.Plan(allocation, customers=scores.customers, offers=scores.offers)
-oto.save_plan(plan, workdir / "plan.npz")
+oto.save(plan, workdir / "plan.npz")
 pq.write_table(plan.to_arrow(), workdir / "plan.parquet")
 sent = plan.columns()  # customer_id, offer_id, value, cost: one row per coupon given
 print(len(plan), "coupons for", len(np.unique(sent["customer_id"])), "households")
-print(oto.load_plan(workdir / "plan.npz").offers_for(sent["customer_id"][0]))
+print(oto.load(workdir / "plan.npz", oto.Plan).offers_for(sent["customer_id"][0]))
 
 # 11. Holdout and measurement
 recipients = np.unique(sent["customer_id"])

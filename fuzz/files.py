@@ -455,7 +455,7 @@ def _use_affinity(obj: Any) -> None:
         assert not np.isposinf(vals).any(), "infinite scores"
     v = obj.customers.values
     new = ["~never-seen"] if obj.customers.kind == "str" else [int(v.max()) + 1 if len(v) else 0]
-    cold = score_items(obj, new, unknown_customers="cold")
+    cold = score_items(obj, new, unknown_customers="keep")
     assert cold.dense is not None and not np.isnan(cold.dense).any()
 
 

@@ -118,8 +118,8 @@ def test_a_plan_round_trips_through_save_and_load(method: str, tmp_path: Path) -
         customers=oto.IdIndex.from_values(np.arange(p.n_customers) * 3 + 7),
         offers=oto.IdIndex.from_values([f"offer-{j}" for j in range(p.n_offers)]),
     )
-    oto.save_plan(plan, tmp_path / "plan.npz")
-    back = oto.load_plan(tmp_path / "plan.npz")
+    oto.save(plan, tmp_path / "plan.npz")
+    back = oto.load(tmp_path / "plan.npz", oto.Plan)
     assert back.allocation.method == method
     for f in attrs.fields(Allocation):
         x, y = getattr(a, f.name), getattr(back.allocation, f.name)

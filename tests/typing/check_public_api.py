@@ -60,6 +60,16 @@ def user_code() -> None:
     allocation: oto.Allocation = oto.allocate(problem, method="dual")
     plan = oto.Plan(allocation, customers=idx, offers=oto.IdIndex.from_values(["c"]))
     rows: dict[str, npt.NDArray[Any]] = plan.columns()
+    model: oto.AffinityModel = oto.fit_affinity(tx, method="repeat", num_threads=0)
+    offers = oto.Offers.from_pairs(
+        ["o1", "o2"], ["a", "zz"], items=tx.items, unknown_items="drop", empty_offers="drop"
+    )
+    scores: oto.OfferScores = oto.score_offers(
+        model, [1, 3], offers, unknown_customers="drop", unknown_items="keep", num_threads=0
+    )
+    items: oto.ItemScores = oto.score_items(model, customer_ids=[1], item_ids=["a"])
+    outcomes: npt.NDArray[np.int8] = scores.outcome_matrix([1], ["o1"], unknown="drop")
+    response: oto.ResponseModel = oto.fit_response(scores.to_dense(), outcomes)
     offer_codes: npt.NDArray[np.int32] = allocation.offers_for(0)
     offer_ids: npt.NDArray[Any] = plan.offers_for(1)
     curve: ota.BudgetCurve = ota.budget_curve(
@@ -74,4 +84,4 @@ def user_code() -> None:
     again: oto.Plan = oto.load("plan.npz", oto.Plan)
     anything: oto.AffinityModel | oto.ResponseModel | oto.Plan = oto.load("plan.npz")
     del dropped, codes, m, x, out, est, ess, codes32, plans, rows, again, anything
-    del again_tx, held, red_ids, lift, offer_codes, offer_ids, limits
+    del again_tx, held, red_ids, lift, offer_codes, offer_ids, limits, items, response

@@ -776,8 +776,8 @@ def _dense_scores(model: Any, ids: npt.NDArray[Any], offers: Offers, aggregate: 
         ids,
         offers,
         aggregate=aggregate,  # type: ignore[arg-type]
-        unknown_customers="cold",
-        unknown_items="ignore",
+        unknown_customers="keep",
+        unknown_items="drop",
     )
     return np.asarray(scores.to_dense(), dtype=np.float64)
 
