@@ -39,6 +39,7 @@ from onetoone import (
     fit_response,
     matched_control,
     measure_campaign,
+    save,
     score_offers,
     track_kpis,
 )
@@ -48,7 +49,6 @@ from onetoone.allocation import (
     Plan,
     allocate,
     budget_curve,
-    save_plan,
 )
 from onetoone.data import customer_item_matrix
 from onetoone.datasets import complete_journey
@@ -184,7 +184,7 @@ def main() -> None:
     # the plan with the households' and coupons' own ids: a lossless .npz archive and a
     # Parquet table (format version and certificate in its metadata) for the ERP side
     plan = Plan(alloc, customers=scored8.customers, offers=scored8.offers)
-    save_plan(plan, out_dir / "campaign_8_plan.npz")
+    save(plan, out_dir / "campaign_8_plan.npz")
     pq.write_table(plan.to_arrow(), out_dir / "campaign_8_plan.parquet")
     first_hh = plan.columns()["customer_id"][0]
     print(

@@ -132,7 +132,7 @@ def load(path: str | os.PathLike[str], kind: type[Any] | None = None) -> Persist
     >>> oto.save(r, path)
     >>> type(oto.load(path)).__name__
     'ResponseModel'
-    >>> oto.load(path, oto.Plan)
+    >>> oto.load(path, oto.Plan)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
     onetoone.errors.FormatError: ...response.npz holds a ResponseModel, not a Plan
