@@ -153,7 +153,7 @@ def campaign_eval(
         aggs = ("max", "sum") if method in ("hybrid", "repeat", "popularity") else ("max",)
         for agg in aggs:
             sc = score_offers(
-                m, h_idx, offers, aggregate=agg, unknown_items="ignore", unknown_customers="cold"
+                m, h_idx, offers, aggregate=agg, unknown_items="drop", unknown_customers="keep"
             )
             assert sc.dense is not None
             measure(method, sc.dense, m.fit_seconds, agg)
@@ -252,7 +252,7 @@ def calibration(cj: Any, threads: int) -> None:
             tx, as_of=ca.start, catalogue=cj.catalogue, num_threads=threads, random_state=0
         )
         sc = score_offers(
-            m, np.unique(ca.households), offers, unknown_items="ignore", unknown_customers="cold"
+            m, np.unique(ca.households), offers, unknown_items="drop", unknown_customers="keep"
         )
         c, o, s = sc.to_candidates()
         red = set(zip(ca.redemption_household.tolist(), ca.redemption_coupon.tolist(), strict=True))
@@ -330,8 +330,8 @@ def _grid_campaign(
         )
 
     als = fit("als")
-    a, cols, _, _ = _offers_iv(als, offers, "max", "ignore")
-    _, codes, _ = _customers_iv(als, h_idx, "cold")
+    a, cols, _, _ = _offers_iv(als, offers, "max", "drop")
+    _, codes, _, _ = _customers_iv(als, h_idx, "keep", "dev_grid")
 
     def items(m: Any) -> np.ndarray:
         return _Scorer(m, cols, None).block(codes).astype(np.float64)
@@ -421,10 +421,10 @@ def _grid_campaign(
     # the customer's category affinity (the unseen-item fallback) for seen items they never bought
     d = rep_m._derived
     grp = np.where((cols >= 0) & (rep_m.item_category[cc] >= 0), rep_m.item_category[cc], -1)
-    grp = np.where(grp >= 0, grp, d["global_group"])
-    catm = d["sat_group"][np.maximum(codes, 0)].toarray()[:, grp]
+    grp = np.where(grp >= 0, grp, d.global_group)
+    catm = d.sat_group[np.maximum(codes, 0)].toarray()[:, grp]
     catm[~warm] = 0.0
-    unbought = ((cols >= 0) & d["seen"][cc])[None, :] & (rd <= 0)
+    unbought = ((cols >= 0) & d.seen[cc])[None, :] & (rd <= 0)
     variants: dict[str, Callable[[], np.ndarray]] = {
         "repeat (baseline)": lambda: _offer_max(r, a),
         "hybrid (default)": lambda: _offer_max(hyb, a),

@@ -37,9 +37,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 from _machine import machine_line
 
-from onetoone.datasets import complete_journey
-from onetoone.offers import Offers
-from onetoone.strategies import (
+from onetoone.bench import (
     make_context,
     market_offers,
     mass,
@@ -49,6 +47,8 @@ from onetoone.strategies import (
     simulate,
     simulate_market,
 )
+from onetoone.datasets import complete_journey
+from onetoone.offers import Offers
 
 STRATEGIES: dict[str, Any] = {"mass": mass, "segment": segment, "one_to_one": one_to_one}
 K = 5
@@ -71,7 +71,7 @@ def replay(campaigns: list[int], n_boot: int) -> None:
             as_of=c.start,
             budget=float(K * len(hh)),
             k=K,
-            customers=hh,
+            customer_ids=hh,
             budget_on="sent",
             horizon_days=14,
             catalogue=cj.catalogue,

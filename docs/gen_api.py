@@ -60,19 +60,41 @@ def _section(name: str, obj: object) -> str:
     return "\n".join(out)
 
 
-def render() -> str:
-    parts = [HEADER]
-    modules = [("onetoone", onetoone)]
-    import onetoone.datasets as ds
-    import onetoone.report as report
+#: Public modules in reading order; a name re-exported at the top level is shown once.
+MODULES = (
+    "onetoone",
+    "onetoone.data",
+    "onetoone.profiles",
+    "onetoone.offers",
+    "onetoone.affinity",
+    "onetoone.allocation",
+    "onetoone.measurement",
+    "onetoone.report",
+    "onetoone.datasets",
+    "onetoone.bench",
+)
 
-    modules.append(("onetoone.datasets", ds))
-    modules.append(("onetoone.report", report))
-    for mod_name, mod in modules:
+
+def render() -> str:
+    import importlib
+
+    parts = [HEADER]
+    shown = {id(getattr(onetoone, n)) for n in onetoone.__all__ if n != "__version__"}
+    for mod_name in MODULES:
+        try:
+            mod = importlib.import_module(mod_name)
+        except ImportError:  # a namespace not built yet
+            continue
+        names = [n for n in sorted(mod.__all__, key=str.lower) if n != "__version__"]
+        if mod_name != "onetoone":
+            names = [n for n in names if id(getattr(mod, n)) not in shown or
+                     isinstance(getattr(mod, n), (int, float, str, tuple))]
+        if not names:
+            continue
         parts.append(f"# `{mod_name}`\n")
-        for name in sorted(mod.__all__, key=str.lower):
-            if name == "__version__":
-                continue
+        if mod_name != "onetoone":
+            parts.append(f"Import as `from {mod_name} import ...`.\n")
+        for name in names:
             parts.append(_section(name, getattr(mod, name)))
     return "\n".join(parts).rstrip() + "\n"
 

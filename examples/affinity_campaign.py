@@ -12,7 +12,6 @@ Run:  PYTHONPATH=src python examples/affinity_campaign.py
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
 from scipy.stats import rankdata
 
 from onetoone.affinity import fit_affinity, fit_response, score_offers
@@ -53,7 +52,7 @@ def main() -> None:
             random_state=0,
         )
         scores = score_offers(
-            model, households, offers, unknown_items="ignore", unknown_customers="cold"
+            model, households, offers, unknown_items="drop", unknown_customers="keep"
         )
         results[method] = scores
         print(
@@ -62,19 +61,12 @@ def main() -> None:
             f"log, {scores.n_cold_offers} coupons with none in it (cold-start fallback)"
         )
 
-    # what was redeemed
-    inside = np.isin(campaign.redemption_household, households.values)
+    # what was redeemed, aligned with the scores (redemptions by households that were
+    # not targeted are left out)
     redeemed = (
-        sp.csr_array(
-            (
-                np.ones(int(inside.sum())),
-                (
-                    households.encode(campaign.redemption_household[inside]),
-                    offers.ids.encode(campaign.redemption_coupon[inside]),
-                ),
-            ),
-            shape=(len(households), offers.n_offers),
-        ).toarray()
+        results["hybrid"].outcome_matrix(
+            campaign.redemption_household, campaign.redemption_coupon, unknown="drop"
+        )
         > 0
     )
     auc = {m: per_household_auc(s.to_dense(), redeemed) for m, s in results.items()}

@@ -35,11 +35,11 @@ from onetoone import (
     Redemptions,
     build_profiles,
     check_balance,
-    customer_item_matrix,
     fit_affinity,
     fit_response,
     matched_control,
     measure_campaign,
+    save,
     score_offers,
     track_kpis,
 )
@@ -49,8 +49,8 @@ from onetoone.allocation import (
     Plan,
     allocate,
     budget_curve,
-    save_plan,
 )
+from onetoone.data import customer_item_matrix
 from onetoone.datasets import complete_journey
 from onetoone.report import AllocationSummary, render_html
 
@@ -74,7 +74,7 @@ def redeemed_matrix(c, households, offers):  # type: ignore[no-untyped-def]
     """(households x coupons) 1 where the household redeemed the coupon."""
     out = np.zeros((len(households), offers.n_offers))
     rows = np.searchsorted(households, c.redemption_household)
-    cols = offers.ids.encode(c.redemption_coupon, unknown="mask")
+    cols = offers.ids.encode(c.redemption_coupon, unknown="keep")
     ok = (rows < len(households)) & (cols >= 0)
     ok[ok] &= households[rows[ok]] == c.redemption_household[ok]
     out[rows[ok], cols[ok]] = 1.0
@@ -102,7 +102,7 @@ def main() -> None:
     c27, offers27, hh27, _ = campaign_offers(cj, 27)
     m27 = fit_affinity(tx, as_of=c27.start, random_state=0)
     s27 = score_offers(
-        m27, hh27, offers27, aggregate="max", unknown_items="ignore", unknown_customers="cold"
+        m27, hh27, offers27, aggregate="max", unknown_items="drop", unknown_customers="keep"
     ).to_dense()
     y27 = redeemed_matrix(c27, hh27, offers27)
     response = fit_response(s27.ravel(), y27.ravel(), method="logistic")
@@ -117,7 +117,7 @@ def main() -> None:
     c8, offers8, hh8, n_unsold = campaign_offers(cj, 8)
     model = fit_affinity(tx, as_of=c8.start, random_state=0)
     scored8 = score_offers(
-        model, hh8, offers8, aggregate="max", unknown_items="ignore", unknown_customers="cold"
+        model, hh8, offers8, aggregate="max", unknown_items="drop", unknown_customers="keep"
     )
     scores = scored8.to_dense()
     p = response.predict_proba(scores)
@@ -184,7 +184,7 @@ def main() -> None:
     # the plan with the households' and coupons' own ids: a lossless .npz archive and a
     # Parquet table (format version and certificate in its metadata) for the ERP side
     plan = Plan(alloc, customers=scored8.customers, offers=scored8.offers)
-    save_plan(plan, out_dir / "campaign_8_plan.npz")
+    save(plan, out_dir / "campaign_8_plan.npz")
     pq.write_table(plan.to_arrow(), out_dir / "campaign_8_plan.parquet")
     first_hh = plan.columns()["customer_id"][0]
     print(

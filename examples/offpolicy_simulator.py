@@ -4,13 +4,25 @@ A retailer ran a randomised campaign (each offer sent to each customer with
 probability 0.3) and logged the outcomes. Before running a new targeting plan,
 it estimates the plan's value from the log with IPS, self-normalised IPS and a
 doubly robust estimator, and the simulator tells us the true value.
+
+Each estimate is an ``onetoone.Estimate`` (estimate, interval, p-value of "the plan
+earns nothing"); ``effective_sample_size`` says how many logged decisions the
+importance weights leave.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from onetoone import doubly_robust, evaluate_plan, ips, log_campaign, simulate_market, snips
+from onetoone.bench import (
+    doubly_robust,
+    effective_sample_size,
+    evaluate_plan,
+    ips,
+    log_campaign,
+    simulate_market,
+    snips,
+)
 
 market = simulate_market(1500, 300, 20, history_weeks=12, random_state=0)
 print(
@@ -50,7 +62,8 @@ true_value = float(
         plan, market.p_offer * (m - c).reshape(inc.shape), market.p_base * m.reshape(inc.shape)
     ).mean()
 )
-print(f"\ntrue value per decision: {true_value:.4f}")
+ess = effective_sample_size(mu, pi)
+print(f"\ntrue value per decision: {true_value:.4f}; effective sample size {ess:,.0f}")
 for est in (
     ips(log.reward, mu, pi),
     snips(log.reward, mu, pi),
@@ -58,7 +71,7 @@ for est in (
 ):
     inside = est.ci_low <= true_value <= est.ci_high
     print(
-        f"{est.method:>6}: {est.value:.4f}  95% CI [{est.ci_low:.4f}, {est.ci_high:.4f}]  "
-        f"ESS {est.effective_sample_size:,.0f}  covers truth: {inside}"
+        f"{est.method:>6}: {est.estimate:.4f}  95% CI [{est.ci_low:.4f}, {est.ci_high:.4f}]  "
+        f"p={est.p_value:.2g}  covers truth: {inside}"
     )
-    assert abs(est.value - true_value) < 5 * est.std_error
+    assert abs(est.estimate - true_value) < 5 * est.std_error

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import attrs
 
-from onetoone import (
+from onetoone.bench import (
     make_context,
     market_offers,
     mass,

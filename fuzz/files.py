@@ -53,8 +53,8 @@ FILE_TIMEOUT = 30.0  # seconds for one file (a child's first file also imports o
 
 # --------------------------------------------------------------------------- valid files
 def _plan_file(path: Path) -> None:
-    from onetoone import IdIndex, Plan, save_plan
-    from onetoone.allocation import allocate, random_problem
+    from onetoone import IdIndex, Plan
+    from onetoone.allocation import allocate, random_problem, save_plan
 
     problem = random_problem(12, 4, k=2, random_state=3)
     plan = Plan(
@@ -455,7 +455,7 @@ def _use_affinity(obj: Any) -> None:
         assert not np.isposinf(vals).any(), "infinite scores"
     v = obj.customers.values
     new = ["~never-seen"] if obj.customers.kind == "str" else [int(v.max()) + 1 if len(v) else 0]
-    cold = score_items(obj, new, unknown_customers="cold")
+    cold = score_items(obj, new, unknown_customers="keep")
     assert cold.dense is not None and not np.isnan(cold.dense).any()
 
 
@@ -487,7 +487,7 @@ def load_and_use(fmt: str, path: str) -> None:
             raise FormatError("refused")
         return
     if fmt == "plan":
-        from onetoone import load_plan
+        from onetoone.allocation import load_plan
 
         _use_plan(load_plan(path))
         return

@@ -173,12 +173,16 @@ def test_cold_customer_gets_popularity(method: str) -> None:
 
 def test_unknown_customer_policy() -> None:
     m = _fit("hybrid")
-    with pytest.raises(UnknownIdError, match="unknown_customers='cold'"):
+    with pytest.raises(UnknownIdError, match="unknown_customers='keep'.*'drop'"):
         score_items(m, ["zoe"])
-    s = score_items(m, ["zoe", "ann"], unknown_customers="cold")
-    assert s.n_cold_customers == 1
+    s = score_items(m, ["zoe", "ann"], unknown_customers="keep")
+    assert s.n_cold_customers == 1 and s.n_unknown_customers == 1
     assert s.customers.to_list() == ["ann", "zoe"]
     assert np.isfinite(s.dense).all()  # type: ignore[arg-type]
+    d = score_items(m, ["zoe", "ann"], unknown_customers="drop")
+    assert d.customers.to_list() == ["ann"] and d.n_unknown_customers == 1
+    assert d.n_cold_customers == 0
+    np.testing.assert_array_equal(d.dense, s.dense[:1])  # type: ignore[index]
 
 
 def test_unseen_item_scores_as_shrunk_category_mean() -> None:
@@ -221,7 +225,7 @@ def test_scores_are_never_nan(n_rows: int, seed: int, method: str) -> None:
         num_threads=1,
         random_state=0,
     )
-    s = score_items(m, list(range(8)), unknown_customers="cold")
+    s = score_items(m, list(range(8)), unknown_customers="keep")
     assert s.dense is not None
     assert np.isfinite(s.dense).all()
 
@@ -262,12 +266,12 @@ def test_blocks_and_top_k_agree_with_dense(block: int, k: int) -> None:
 
 def test_items_subset_and_to_dense() -> None:
     m = _fit("repeat")
-    s = score_items(m, ["ann"], items=["y", "x"])
+    s = score_items(m, ["ann"], item_ids=["y", "x"])
     assert s.items.to_list() == ["x", "y"]
     full = _row(m, "ann")
     assert s.dense is not None
     assert s.dense[0].tolist() == [full["x"], full["y"]]
-    t = score_items(m, ["ann"], items=["y", "x"], top_k=1).to_dense()
+    t = score_items(m, ["ann"], item_ids=["y", "x"], top_k=1).to_dense()
     assert t[0, 0] == full["x"] and np.isneginf(t[0, 1])
 
 
@@ -363,8 +367,8 @@ def test_fit_needs_transactions() -> None:
         ({"exclude_recent_days": 0}, "exclude_recent_days must be None or a number > 0"),
         ({"block_size": 0}, "block_size must be None or an int >= 1"),
         ({"unknown_customers": "skip"}, "unknown_customers must be"),
-        ({"items": []}, "items is empty"),
-        ({"items": ["nope"]}, "not in the index"),
+        ({"item_ids": []}, "item_ids is empty"),
+        ({"item_ids": ["nope"]}, "not in the index"),
     ],
 )
 def test_score_items_bad_options(kwargs: dict[str, object], match: str) -> None:
@@ -374,13 +378,13 @@ def test_score_items_bad_options(kwargs: dict[str, object], match: str) -> None:
 
 def test_mismatched_customer_id_type() -> None:
     with pytest.raises(
-        ValidationError, match="customers are ints but the model's customers are strs"
+        ValidationError, match="customer_ids are ints but the model's customers are strs"
     ):
         score_items(_fit("repeat"), [1, 2])
 
 
 def test_empty_customers() -> None:
-    with pytest.raises(EmptyInputError, match="customers is empty"):
+    with pytest.raises(EmptyInputError, match="customer_ids is empty"):
         score_items(_fit("repeat"), [])
 
 

@@ -85,19 +85,19 @@ def test_eligibility_restricts_offers() -> None:
     assert c2.tolist() == [0, 1] and o2.tolist() == [1, 2]
 
 
-def test_unknown_offer_items_raise_or_are_ignored() -> None:
+def test_unknown_offer_items_raise_or_are_dropped() -> None:
     m = _model()
     universe = IdIndex.from_values(["x", "y", "zz-unknown", "qq-unknown"])
     offers = Offers.from_pairs(
         ["o1", "o1", "cold"], ["x", "zz-unknown", "qq-unknown"], items=universe
     )
-    with pytest.raises(UnknownIdError, match="unknown_items='ignore'"):
+    with pytest.raises(UnknownIdError, match="unknown_items='drop'"):
         score_offers(m, ["ann"], offers)
-    s = score_offers(m, ["ann", "bob"], offers, unknown_items="ignore")
+    s = score_offers(m, ["ann", "bob"], offers, unknown_items="drop")
     assert s.n_unknown_items == 2 and s.n_cold_offers == 1
     assert s.dense is not None and np.isfinite(s.dense).all()
     # o1 is scored on x alone; the cold offer on the global (shrunk mean) fallback
-    x = score_items(m, ["ann", "bob"], items=["x"]).dense
+    x = score_items(m, ["ann", "bob"], item_ids=["x"]).dense
     assert x is not None
     assert s.offers.to_list() == ["cold", "o1"]
     np.testing.assert_allclose(s.dense[:, 1], x[:, 0])
@@ -129,7 +129,7 @@ def test_block_size_does_not_change_offer_scores(block: int, agg: str) -> None:
     ("kwargs", "error", "match"),
     [
         ({"aggregate": "median"}, ValidationError, "aggregate must be"),
-        ({"unknown_items": "drop"}, ValidationError, "unknown_items must be"),
+        ({"unknown_items": "skip"}, ValidationError, "unknown_items must be"),
         ({"top_k": -1}, ValidationError, "top_k must be"),
         ({"max_dense_cells": 2}, ValidationError, "pass top_k"),
     ],
@@ -151,7 +151,7 @@ def test_score_offers_bad_inputs() -> None:
     int_offers = Offers.from_pairs([1], [5])
     with pytest.raises(ValidationError, match="offers cover int item ids"):
         score_offers(m, None, int_offers)
-    with pytest.raises(EmptyInputError, match="customers is empty"):
+    with pytest.raises(EmptyInputError, match="customer_ids is empty"):
         score_offers(m, [], _offers(m))
     with pytest.raises(UnknownIdError, match="unknown to the model"):
         score_offers(m, ["nobody"], _offers(m))

@@ -12,15 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from onetoone import (
-    FormatError,
-    IdIndex,
-    Plan,
-    UnknownIdError,
-    ValidationError,
-    load_plan,
-    save_plan,
-)
+from onetoone import FormatError, IdIndex, Plan, UnknownIdError, ValidationError
 from onetoone.affinity import fit_affinity
 from onetoone.affinity import save as save_model
 from onetoone.allocation import (
@@ -29,7 +21,9 @@ from onetoone.allocation import (
     AllocationProblem,
     Budget,
     allocate,
+    load_plan,
     random_problem,
+    save_plan,
 )
 from onetoone.datasets import synthetic_transactions
 

@@ -19,7 +19,12 @@ from onetoone.allocation import (
     lp_bound,
     random_problem,
 )
-from onetoone.errors import InfeasibleError, LengthMismatchError, ValidationError
+from onetoone.errors import (
+    InfeasibleError,
+    LengthMismatchError,
+    OneToOneDeprecationWarning,
+    ValidationError,
+)
 
 
 # ----------------------------------------------------------------- construction
@@ -275,17 +280,38 @@ def test_warm_start_shape_is_checked() -> None:
 
 
 @pytest.mark.parametrize(
-    ("budgets", "budget", "match"),
+    ("limits", "budget", "match"),
     [
-        ([], 0, "budgets must be a non-empty"),
-        ([-1.0], 0, "budgets must be finite limits >= 0"),
+        ([], 0, "limits must be a non-empty 1-D sequence of numbers"),
+        ("100", 0, "limits must be a non-empty 1-D sequence of numbers, got '100'"),
+        ([[1.0]], 0, r"limits must be .* got float64 of shape \(1, 1\)"),
+        ([-1.0], 0, "limits must be finite numbers >= 0"),
+        ([1.0, np.nan], 0, "limits must be finite numbers >= 0"),
         ([1.0], "nope", "budget 'nope' is not one of"),
         ([1.0], 3, "budget index 3 is out of range"),
     ],
 )
-def test_budget_curve_validation(budgets: list, budget: object, match: str) -> None:
-    with pytest.raises(ValidationError, match=match):
-        budget_curve(P, budgets, budget=budget)  # type: ignore[arg-type]
+def test_budget_curve_validation(limits: list, budget: object, match: str) -> None:
+    with pytest.raises(ValidationError, match=match) as e:
+        budget_curve(P, limits, budget=budget)  # type: ignore[arg-type]
+    assert e.value.field == ("budget" if "budget " in match else "limits")
+
+
+def test_budget_curve_validates_the_solver_arguments_first() -> None:
+    with pytest.raises(ValidationError, match="method must be one of") as e:
+        budget_curve(P, [1.0], method="fast")  # type: ignore[arg-type]
+    assert e.value.field == "method"
+    with pytest.raises(ValidationError, match="problem must be an AllocationProblem"):
+        budget_curve("p", [1.0])  # type: ignore[arg-type]
+
+
+def test_budget_curve_budgets_keyword_is_deprecated() -> None:
+    new = budget_curve(P, limits=[1.0, 2.0])
+    with pytest.warns(OneToOneDeprecationWarning, match=r"budgets=\.\.\.\) is renamed: pass lim"):
+        old = budget_curve(P, budgets=[1.0, 2.0])  # type: ignore[call-arg]
+    np.testing.assert_array_equal(old.objective, new.objective)
+    with pytest.raises(ValidationError, match="got both budgets= .* and limits="):
+        budget_curve(P, budgets=[1.0], limits=[1.0])  # type: ignore[call-arg]
 
 
 def test_budget_curve_needs_a_budget() -> None:

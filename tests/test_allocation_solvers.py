@@ -137,7 +137,7 @@ def test_known_answer_caps_and_groups() -> None:
     for m in ("exact", "dual"):
         a = allocate(p, m)
         assert a.objective == pytest.approx(17.0)
-        assert a.offers_of(1).tolist() == [0, 2]
+        assert a.offers_for(1).tolist() == [0, 2]
 
 
 # ----------------------------------------------------------------- degenerate inputs

@@ -16,8 +16,9 @@ from onetoone import (
     Transactions,
     UnknownIdError,
     ValidationError,
-    customer_item_matrix,
 )
+from onetoone.data import customer_item_matrix
+from onetoone.errors import OneToOneDeprecationWarning
 
 # ----------------------------------------------------------------- IdIndex
 
@@ -53,8 +54,17 @@ def test_idindex_unknown_ids() -> None:
     idx = IdIndex.from_values([10, 20])
     with pytest.raises(UnknownIdError, match=r"1 id\(s\) not in the index, e.g. \[15\]"):
         idx.encode([10, 15])
-    assert idx.encode([10, 15, 99], unknown="mask").tolist() == [0, -1, -1]
+    assert idx.encode([10, 15, 99], unknown="keep").tolist() == [0, -1, -1]
     assert 10 in idx and 15 not in idx and "x" not in idx
+    with pytest.raises(UnknownIdError, match="pass unknown='keep' to get code -1"):
+        idx.encode([15])
+
+
+def test_idindex_encode_old_mask_value_warns_and_keeps() -> None:
+    idx = IdIndex.from_values([10, 20])
+    with pytest.warns(OneToOneDeprecationWarning, match="'mask' is renamed 'keep'"):
+        codes = idx.encode([20, 99], unknown="mask")  # type: ignore[arg-type]
+    assert codes.tolist() == [1, -1]
 
 
 def test_idindex_decode_out_of_range() -> None:

@@ -152,12 +152,12 @@ def test_encode_across_int64_and_uint64_is_exact() -> None:
     big = IdIndex.from_values(np.array([3, 2**63, 2**64 - 1], np.uint64))
     # -1 and -2**63 share their bits with 2**64-1 and 2**63: they must not be found
     q = np.array([-1, -(2**63), 3], np.int64)
-    assert big.encode(q, unknown="mask").tolist() == [-1, -1, 0]
+    assert big.encode(q, unknown="keep").tolist() == [-1, -1, 0]
     with pytest.raises(UnknownIdError, match=r"2 id\(s\) not in the index"):
         big.encode(q)
     assert -1 not in big and 2**64 - 1 in big and 2**64 not in big
     small = IdIndex.from_values([-1, 3])
-    assert small.encode(np.array([2**64 - 1, 3], np.uint64), unknown="mask").tolist() == [-1, 1]
+    assert small.encode(np.array([2**64 - 1, 3], np.uint64), unknown="keep").tolist() == [-1, 1]
     assert big.decode([1, 2]).tolist() == [2**63, 2**64 - 1]
 
 
@@ -184,13 +184,13 @@ def test_holdout_hash_is_the_documented_formula_for_uint64(ids: list[int], salt:
     for given_ids in (ids, np.array(ids, dtype=np.uint64)):
         assert hash_unit(given_ids, salt=salt).tolist() == want
         h = assign_holdout(given_ids, fraction=0.5, salt=salt)
-        got = dict(zip(h.customers.tolist(), h.unit.tolist(), strict=True))
+        got = dict(zip(h.customer_ids.tolist(), h.unit.tolist(), strict=True))
         assert got == dict(zip(ids, want, strict=True))
 
 
 def test_holdout_of_card_numbers_matches_hashlib() -> None:
     h = assign_holdout(np.array([2**64 - 1, 2**63], np.uint64), fraction=0.5, salt="s")
-    assert h.customers.tolist() == [2**64 - 1, 2**63]
+    assert h.customer_ids.tolist() == [2**64 - 1, 2**63]
     assert h.unit.tolist() == [_hash_reference("s", 2**64 - 1), _hash_reference("s", 2**63)]
 
 
@@ -239,7 +239,7 @@ def test_ingestion_refuses_ids_that_cannot_round_trip(ids: list[Any]) -> None:
     assert info.value.field == "customer"
     with pytest.raises(ValidationError) as info:
         assign_holdout(ids, fraction=0.5, salt="s")
-    assert info.value.field == "customers"
+    assert info.value.field == "customer_ids"
     with pytest.raises(ValidationError) as info:
         Catalogue.from_arrays(item=ids, category=["a", "b", "c"])
     assert info.value.field == "item"
@@ -276,4 +276,4 @@ def test_offer_and_redemption_ids_are_not_merged_across_types() -> None:
     with pytest.raises(oto.ValidationError, match="mixes id types"):
         oto.Redemptions.from_arrays(customer=[1, "1"], timestamp=["2024-01-01"] * 2)
     big = oto.Redemptions.from_arrays(customer=[2**64 - 1], timestamp=["2024-01-01"])
-    assert big.customer.tolist() == [2**64 - 1]
+    assert big.customer_ids.tolist() == [2**64 - 1]

@@ -28,8 +28,8 @@ from onetoone import (
     Transactions,
     ValidationError,
     build_profiles,
-    customer_item_matrix,
 )
+from onetoone.data import customer_item_matrix
 from onetoone.datasets import Table, hillstrom, synthetic_transactions
 from onetoone.measurement import assign_holdout, hash_unit
 
@@ -104,12 +104,13 @@ def test_column_arguments_must_be_names(kw: dict[str, Any], field: str) -> None:
         assert info.value.field == field
 
 
-def test_unknown_keyword_is_a_validation_error() -> None:
-    with pytest.raises(ValidationError, match=r"unknown keyword\(s\) \['bogus'\]") as info:
-        Transactions.from_pandas(_df(), bogus=1)
-    assert info.value.field == "bogus"
-    with pytest.raises(ValidationError, match="unknown keyword"):
-        Transactions.from_arrow(_tbl(), quantiy="q")
+def test_unknown_keyword_is_a_type_error() -> None:
+    # the policies are explicit keyword-only parameters, so a typo fails at the call
+    # (and in the type checker): no **policies swallows it
+    with pytest.raises(TypeError, match="unexpected keyword argument 'bogus'"):
+        Transactions.from_pandas(_df(), bogus=1)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="unexpected keyword argument 'quantiy'"):
+        Transactions.from_arrow(_tbl(), quantiy="q")  # type: ignore[call-arg]
 
 
 @pytest.mark.parametrize(
@@ -296,8 +297,8 @@ def test_catalogue_and_idindex_bad_types(bad: Any) -> None:
         (lambda: Catalogue.from_arrays(item=[1], category=bad), "category"),
         (lambda: IdIndex.from_values(bad), "ids"),
         (lambda: IdIndex.from_values([1]).encode(bad, field="q"), "q"),
-        (lambda: assign_holdout(bad, fraction=0.5, salt="s"), "customers"),
-        (lambda: hash_unit(bad, salt="s"), "customers"),
+        (lambda: assign_holdout(bad, fraction=0.5, salt="s"), "customer_ids"),
+        (lambda: hash_unit(bad, salt="s"), "customer_ids"),
     ]
     for call, field in cases:
         with pytest.raises(ValidationError) as info:
@@ -317,8 +318,50 @@ def test_catalogue_from_pandas_errors() -> None:
 
 
 def test_encode_unknown_policy_checked() -> None:
-    with pytest.raises(ValidationError, match="unknown must be 'raise' or 'mask'"):
-        IdIndex.from_values([1]).encode([1], unknown="drop")  # type: ignore[arg-type]
+    idx = IdIndex.from_values([1])
+    with pytest.raises(ValidationError, match="IdIndex.encode cannot drop unknown ids") as info:
+        idx.encode([1], unknown="drop")  # type: ignore[arg-type]
+    assert info.value.field == "unknown"
+    with pytest.raises(ValidationError, match="unknown must be one of 'raise', 'drop', 'keep'"):
+        idx.encode([1], unknown="ignore")  # type: ignore[arg-type]
+
+
+def test_ingestion_refuses_unknown_keep() -> None:
+    known = IdIndex.from_values([1])
+    for build in (
+        lambda: Transactions.from_arrays(
+            customer=[1], item=[1], timestamp=["2024-01-01"], value=[1.0],
+            customers=known, unknown="keep",  # type: ignore[arg-type]
+        ),
+        lambda: Transactions.from_pandas(_df(), unknown="keep"),  # type: ignore[arg-type]
+        lambda: Transactions.from_arrow(_tbl(), unknown="keep"),  # type: ignore[arg-type]
+    ):
+        with pytest.raises(ValidationError, match="unknown='keep' is not possible") as info:
+            build()
+        assert info.value.field == "unknown"
+
+
+@pytest.mark.parametrize(
+    ("kw", "match"),
+    [
+        ({"invalid": "drp"}, "invalid must be one of 'raise', 'drop'; got 'drp'"),
+        ({"returns": "skip"}, "returns must be one of"),
+        ({"zero_quantity": 0}, "zero_quantity must be one of"),
+        ({"unknown": "ignore"}, "unknown must be one of 'raise', 'drop'"),
+        ({"customers": [1, 2]}, "customers must be an IdIndex"),
+    ],
+    ids=repr,
+)
+def test_policies_are_checked_before_reading(kw: dict[str, Any], match: str) -> None:
+    field = next(iter(kw))
+    for build in (
+        lambda: Transactions.from_pandas("not a frame", **kw),  # type: ignore[arg-type]
+        lambda: Transactions.from_arrow("not a table", **kw),
+        lambda: Transactions.from_parquet("/no/such/file.parquet", **kw),
+    ):
+        with pytest.raises(ValidationError, match=match) as info:
+            build()
+        assert info.value.field == field
 
 
 @pytest.mark.parametrize("bad", [None, "tx", {"a": 1}], ids=repr)

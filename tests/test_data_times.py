@@ -14,19 +14,19 @@ from typing import Any
 import numpy as np
 import pytest
 
-from onetoone import ValidationError, build_profiles, customer_item_matrix
+from onetoone import ValidationError, build_profiles
 from onetoone._arrays import to_datetime64
 from onetoone.affinity import fit_affinity, partial_fit
-from onetoone.data import Transactions
-from onetoone.datasets import synthetic_transactions
-from onetoone.measurement import Goals, measure_campaign, track_kpis
-from onetoone.strategies import (
+from onetoone.bench import (
     make_context,
     market_offers,
     mass,
     replay_campaign,
     simulate_market,
 )
+from onetoone.data import Transactions, customer_item_matrix
+from onetoone.datasets import synthetic_transactions
+from onetoone.measurement import Goals, measure_campaign, track_kpis
 
 BARE_NUMBERS: list[Any] = [
     20240501,

@@ -1,7 +1,12 @@
-"""Docs stay in step with the code."""
+"""Docs stay in step with the code.
+
+The code blocks of README.md and docs/*.md are run by tests/test_docs_run.py; this file
+checks the generated API reference, the README's commands and the links between pages.
+"""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -31,3 +36,18 @@ def test_readme_names_the_two_commands() -> None:
     assert "make demo" in readme and "make test" in readme
     ci = (ROOT / ".ci" / "run").read_text()
     assert "make test" in ci
+    # ... as commands of a ```bash block, and as targets of the Makefile
+    bash = "\n".join(re.findall(r"^```bash\n(.*?)^```", readme, flags=re.M | re.S))
+    commands = {ln.split("#")[0].strip() for ln in bash.splitlines()}
+    assert {"make demo", "make test"} <= commands, commands
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^demo:", makefile, flags=re.M) and re.search(r"^test:", makefile, flags=re.M)
+
+
+def test_relative_links_resolve() -> None:
+    broken = []
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", page.read_text()):
+            if not re.match(r"[a-z][a-z0-9+.-]*:", target) and not (page.parent / target).exists():
+                broken.append(f"{page.relative_to(ROOT)} -> {target}")
+    assert not broken, broken

@@ -40,7 +40,10 @@ def test_check_random_state_rejects_bad_values(bad: object) -> None:
 
 
 def test_public_api_is_sorted_and_importable() -> None:
-    names = onetoone.__all__
+    names = [n for n in onetoone.__all__ if n != "__version__"]
+    assert names == sorted(names), "keep onetoone.__all__ sorted"
     assert len(set(names)) == len(names)
     for name in names:
-        assert hasattr(onetoone, name), name
+        obj = getattr(onetoone, name)
+        module = getattr(obj, "__module__", "onetoone")
+        assert module.startswith("onetoone"), (name, module)

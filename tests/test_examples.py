@@ -29,10 +29,10 @@ def test_example_runs(script: Path, tmp_path: Path) -> None:
     )
     assert proc.stdout.strip(), f"{script.name} printed nothing"
     if script.name == "demo.py":  # the main job's files: the report and the saved plan
-        from onetoone import load_plan
+        from onetoone import Plan, load
 
         assert (tmp_path / "campaign_8.html").stat().st_size > 0
-        plan = load_plan(tmp_path / "campaign_8_plan.npz")
+        plan = load(tmp_path / "campaign_8_plan.npz", Plan)
         assert len(plan) > 0
         assert plan.customers.kind == "int"
         assert (tmp_path / "campaign_8_plan.parquet").stat().st_size > 0

@@ -160,7 +160,7 @@ def test_roi_p_value_tests_break_even() -> None:
     assert res.roi.ci_low == pytest.approx(0.25 * len(t) * res.lift.ci_low / 2000.0 - 1)
 
 
-def test_cost_zero_bootstrap_and_missing_zero() -> None:
+def test_cost_zero_bootstrap_and_unknown_keep() -> None:
     tx = _log()
     t, c = _arms()
     res = measure_campaign(
@@ -170,7 +170,7 @@ def test_cost_zero_bootstrap_and_missing_zero() -> None:
         start=START,
         end=END,
         cost=0.0,
-        missing="zero",
+        unknown="keep",
         bootstrap=50,
         random_state=0,
     )
@@ -209,7 +209,8 @@ def test_cost_zero_bootstrap_and_missing_zero() -> None:
             r"pre_period as a number of days must lie in \[1, 36,525\]",
         ),
         ({"margin_rate": 1.5}, ValidationError, r"margin_rate must lie in \(0, 1\]"),
-        ({"missing": "drop"}, ValidationError, "missing must be 'raise' or 'zero'"),
+        ({"unknown": "drop"}, ValidationError, r"measure_campaign\(unknown='drop'\) is refused"),
+        ({"unknown": "zero!"}, ValidationError, "unknown must be one of 'raise', 'drop', 'keep'"),
         ({"start": "not a date"}, ValidationError, "start='not a date' is not a valid time"),
         ({"redemptions": [1, 2]}, ValidationError, "redemptions must be a Redemptions"),
     ],

@@ -42,10 +42,10 @@ def test_same_customer_same_arm_regardless_of_order_and_population() -> None:
     rng = np.random.default_rng(0)
     perm = rng.permutation(ids)
     h2 = assign_holdout(np.r_[perm, np.arange(5000, 8000)], fraction=0.3, salt="exp")
-    arm1 = dict(zip(h1.customers.tolist(), h1.in_holdout.tolist(), strict=True))
-    arm2 = dict(zip(h2.customers.tolist(), h2.in_holdout.tolist(), strict=True))
+    arm1 = dict(zip(h1.customer_ids.tolist(), h1.in_holdout.tolist(), strict=True))
+    arm2 = dict(zip(h2.customer_ids.tolist(), h2.in_holdout.tolist(), strict=True))
     assert all(arm1[i] == arm2[i] for i in ids.tolist())
-    assert h2.customers[:5000].tolist() == perm.tolist()  # input order kept
+    assert h2.customer_ids[:5000].tolist() == perm.tolist()  # input order kept
 
 
 def test_fraction_is_met_in_distribution_and_salts_are_independent() -> None:
@@ -150,9 +150,11 @@ def test_assign_holdout_bad_input(kwargs: dict[str, object], error: type, messag
 
 
 def test_assign_holdout_bad_customers() -> None:
-    with pytest.raises(EmptyInputError, match="customers is empty"):
+    with pytest.raises(EmptyInputError, match="customer_ids is empty"):
         assign_holdout([], fraction=0.5, salt="s")
-    with pytest.raises(ValidationError, match=r"customers holds 1 duplicate id\(s\), e.g. \[2\]"):
+    with pytest.raises(
+        ValidationError, match=r"customer_ids holds 1 duplicate id\(s\), e.g. \[2\]"
+    ):
         assign_holdout([1, 2, 2], fraction=0.5, salt="s")
 
 

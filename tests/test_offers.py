@@ -55,7 +55,10 @@ def test_cost_and_value_per_pair_and_mapping() -> None:
         ({"cost": {"zz": 1.0, "a": 1.0, "b": 1.0}}, UnknownIdError, "not among the offers"),
         ({"value": [np.inf, np.inf, 1.0]}, ValidationError, "value must be finite where known"),
         ({"value": [np.nan, np.nan, 1.0]}, None, None),
-        ({"unknown_items": "keep"}, ValidationError, "unknown_items must be"),
+        ({"unknown_items": "keep"}, ValidationError, "cannot keep items outside `items`"),
+        ({"unknown_items": "skip"}, ValidationError, "unknown_items must be one of"),
+        ({"empty_offers": "keep"}, ValidationError, "empty_offers must be one of 'raise', 'drop'"),
+        ({"items": ["x"]}, ValidationError, "items must be an IdIndex or None"),
         ({"eligibility": ([1],)}, ValidationError, "eligibility must be a"),
         ({"eligibility": (["u1"], ["nope"])}, UnknownIdError, "eligibility offer_ids"),
     ],
@@ -63,7 +66,7 @@ def test_cost_and_value_per_pair_and_mapping() -> None:
 def test_from_pairs_bad_input(
     kwargs: dict[str, object], error: type[Exception] | None, match: str | None
 ) -> None:
-    call = lambda: Offers.from_pairs(["a", "a", "b"], ["x", "y", "z"], items=ITEMS, **kwargs)  # type: ignore[arg-type]  # noqa: E731
+    call = lambda: Offers.from_pairs(["a", "a", "b"], ["x", "y", "z"], **{"items": ITEMS, **kwargs})  # type: ignore[arg-type]  # noqa: E731
     if error is None:
         call()
         return
@@ -79,6 +82,52 @@ def test_unknown_items_raise_or_drop_with_count() -> None:
     assert o.sizes.tolist() == [1, 1]
     with pytest.raises(EmptyInputError, match="cover no item"):
         Offers.from_pairs(["a", "b"], ["x", "qq"], items=ITEMS, unknown_items="drop")
+
+
+def test_offers_left_with_no_item_name_the_fix_and_can_be_dropped() -> None:
+    """Issue 13: following the advice unknown_items='drop' used to end in
+    "1 offer(s) cover no item" with no fix offered."""
+    pairs = (["a", "b", "b", "c"], ["x", "qq", "rr", "y"])
+    with pytest.raises(UnknownIdError, match=r"unknown_items='drop', empty_offers='drop'.*\['b'\]"):
+        Offers.from_pairs(*pairs, items=ITEMS)
+    with pytest.raises(
+        EmptyInputError,
+        match=r"1 offer\(s\) cover no item .*\['b'\]; pass "
+        "empty_offers='drop'",
+    ):
+        Offers.from_pairs(*pairs, items=ITEMS, unknown_items="drop")
+    o = Offers.from_pairs(
+        *pairs,
+        items=ITEMS,
+        unknown_items="drop",
+        empty_offers="drop",
+        cost={"a": 1.0, "b": 2.0, "c": 3.0},
+        value=[5.0, 6.0, 6.0, 7.0],
+        eligibility=(["u1", "u1", "u2"], ["a", "b", "c"]),
+    )
+    assert o.ids.to_list() == ["a", "c"]
+    assert (o.n_unknown_items, o.n_dropped_offers) == (2, 1)
+    assert o.cost.tolist() == [1.0, 3.0]
+    assert o.value is not None and o.value.tolist() == [5.0, 7.0]
+    assert o.incidence.toarray().tolist() == [[0, 0, 1, 0, 0], [0, 0, 0, 1, 0]]
+    m = o.eligible_mask(IdIndex.from_values(["u1", "u2"]))
+    assert m is not None and m.toarray().tolist() == [[True, False], [False, True]]
+    with pytest.raises(EmptyInputError, match="leaves none"):
+        Offers.from_pairs(["a"], ["qq"], items=ITEMS, unknown_items="drop", empty_offers="drop")
+
+
+def test_from_rules_can_drop_rules_matching_nothing() -> None:
+    cat = habit_catalogue()
+    with pytest.raises(EmptyInputError, match=r"rule matches no item.*\['a'\]; pass empty_offers"):
+        Offers.from_rules(cat, offer_ids=["a", "b"], category=["dairy", "bakery"], brand=["B", "B"])
+    o = Offers.from_rules(
+        cat,
+        offer_ids=["a", "b"],
+        category=["dairy", "bakery"],
+        brand=["B", "B"],
+        empty_offers="drop",
+    )
+    assert o.ids.to_list() == ["b"] and o.n_dropped_offers == 1
 
 
 def test_empty_and_mismatched_pairs() -> None:
@@ -125,6 +174,8 @@ def test_from_rules_bad_input() -> None:
         Offers.from_rules(cat, offer_ids=["a", "a"], category=["dairy", "bakery"])
     with pytest.raises(EmptyInputError, match="cover no item"):
         Offers.from_rules(cat, offer_ids=["a"], category=["dairy"], brand=["B"])
+    with pytest.raises(ValidationError, match="catalogue must be a Catalogue"):
+        Offers.from_rules("cat", offer_ids=["a"], category=["dairy"])  # type: ignore[arg-type]
     with pytest.raises(EmptyInputError, match="offer_ids is empty"):
         Offers.from_rules(cat, offer_ids=[], category=[])
 
@@ -135,9 +186,12 @@ def test_eligibility_rows_follow_requested_customers() -> None:
     )
     m = o.eligible_mask(IdIndex.from_values(["ann", "bob", "zed"]))
     assert m is not None
+    assert m.dtype == bool
     assert m.toarray().astype(int).tolist() == [[1, 1], [0, 1], [0, 0]]
     with pytest.raises(ValidationError, match="customers are ints"):
         o.eligible_mask(IdIndex.from_values([1, 2]))
+    with pytest.raises(ValidationError, match="customers must be an IdIndex, got list"):
+        o.eligible_mask(["ann"])  # type: ignore[arg-type]
     assert Offers.from_pairs(["a"], ["x"], items=ITEMS).eligible_mask(ITEMS) is None
 
 

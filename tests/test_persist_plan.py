@@ -13,8 +13,8 @@ import attrs
 import numpy as np
 import pytest
 
-from onetoone import FormatError, IdIndex, Plan, ValidationError, load_plan, save_plan
-from onetoone.allocation import AllocationProblem, Budget, allocate
+from onetoone import FormatError, IdIndex, Plan, ValidationError
+from onetoone.allocation import AllocationProblem, Budget, allocate, load_plan, save_plan
 
 _spec = importlib.util.spec_from_file_location(
     "onetoone_fuzz_files", Path(__file__).resolve().parents[1] / "fuzz" / "files.py"

@@ -10,13 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from onetoone import (
-    FEATURES,
-    Catalogue,
-    Transactions,
-    ValidationError,
-    build_profiles,
-)
+from onetoone import Catalogue, Transactions, ValidationError, build_profiles
+from onetoone.profiles import FEATURES
 
 NAN = float("nan")
 

@@ -59,6 +59,7 @@ from onetoone.data import IdIndex
 from onetoone.errors import FormatError, ValidationError
 
 __all__ = [
+    "read_kind",
     "MAX_RATIO",
     "Field",
     "Member",
@@ -625,6 +626,39 @@ def load_npz(
         ) from exc
     meta["__kind__"] = file_kind
     return arrays, meta
+
+
+def read_kind(path: str | os.PathLike[str]) -> str:
+    """The ``kind`` a onetoone file declares, reading only its directory and header.
+
+    Raises :class:`~onetoone.errors.FormatError` for a file that is not a onetoone
+    ``.npz`` file, and ``FileNotFoundError`` when there is none.
+    """
+    target = os.fspath(path)
+    if not isinstance(target, str):
+        raise ValidationError(
+            f"path must be a str or os.PathLike[str], got {target!r}", field="path"
+        )
+    r = _Reader(target)
+    try:
+        with open(target, "rb") as f, zipfile.ZipFile(f) as zf:
+            infos = r.directory(zf, None)
+            meta_info = infos.get(_META_KEY)
+            if meta_info is None:
+                raise r.fail("it has no onetoone header; it was not written by onetoone.save")
+            header = r.header(zf, meta_info)
+    except FileNotFoundError:
+        raise
+    except FormatError:
+        raise
+    except _READ_ERRORS as exc:
+        raise FormatError(
+            f"{target} is not a readable .npz file ({_short(str(exc), 160)})"
+        ) from exc
+    kind = header.get("kind")
+    if header.get("format") != MAGIC or not isinstance(kind, str):
+        raise r.fail("the header does not mark a onetoone file")
+    return kind
 
 
 def _read_members(

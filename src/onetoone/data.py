@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import attrs
 import numpy as np
@@ -29,6 +29,7 @@ from onetoone._arrays import (
     readonly,
     to_datetime64,
 )
+from onetoone._deprecation import policy_value
 from onetoone._optional import import_optional
 from onetoone.errors import EmptyInputError, FormatError, UnknownIdError, ValidationError
 
@@ -53,6 +54,8 @@ InvalidPolicy = Literal["raise", "drop"]
 UnknownPolicy = Literal["raise", "drop", "keep"]
 ReturnsPolicy = Literal["raise", "drop", "keep"]
 ZeroQuantityPolicy = Literal["drop", "raise", "keep"]
+#: The :data:`UnknownPolicy` values ingestion accepts: a row needs a code, so no "keep".
+IngestUnknownPolicy = Literal["raise", "drop"]
 Weight = Literal["quantity", "value", "lines", "baskets"]
 
 
@@ -218,12 +221,25 @@ class IdIndex:
 
     @classmethod
     def from_values(cls, ids: Any, *, name: str = "ids") -> IdIndex:
-        """Build the index of the distinct ids in ``ids``."""
+        """Build the index of the distinct ids in ``ids``.
+
+        Examples
+        --------
+        >>> IdIndex.from_values([30, 10, 30]).to_list()
+        [10, 30]
+        """
         return cls(np.unique(_normalise_ids(ids, name)))
 
     @classmethod
     def factorize(cls, ids: Any, *, name: str = "ids") -> tuple[IdIndex, npt.NDArray[np.int32]]:
-        """Build the index of ``ids`` and return it with the code of each element."""
+        """Build the index of ``ids`` and return it with the code of each element.
+
+        Examples
+        --------
+        >>> idx, codes = IdIndex.factorize(["b", "a", "b"])
+        >>> idx.to_list(), codes.tolist()
+        (['a', 'b'], [1, 0, 1])
+        """
         a = _normalise_ids(ids, name)
         if a.dtype.kind in "iu" and len(a):
             lo, hi = int(a.min()), int(a.max())
@@ -247,6 +263,11 @@ class IdIndex:
 
         Raises :class:`~onetoone.errors.ValidationError` naming ``name``, the
         number of duplicates, up to three of them, and ``fix``.
+
+        Examples
+        --------
+        >>> IdIndex.factorize_unique([2, 1], name="ids", fix="list each id once")[1].tolist()
+        [1, 0]
         """
         index, codes = cls.factorize(ids, name=name)
         if len(index) != len(codes):
@@ -263,7 +284,7 @@ class IdIndex:
 
     def __contains__(self, id_: object) -> bool:
         try:
-            return bool(self.encode([id_], unknown="mask")[0] >= 0)
+            return bool(self.encode([id_], unknown="keep")[0] >= 0)
         except ValidationError:
             return False
 
@@ -291,7 +312,7 @@ class IdIndex:
         self,
         ids: Any,
         *,
-        unknown: Literal["raise", "mask"] = "raise",
+        unknown: Literal["raise", "keep"] = "raise",
         field: str = "ids",
     ) -> npt.NDArray[np.int32]:
         """Codes of ``ids``.
@@ -300,16 +321,36 @@ class IdIndex:
         ----------
         ids : array-like
             External ids of this index's type.
-        unknown : {"raise", "mask"}
-            Raise :class:`~onetoone.errors.UnknownIdError` for an id not in the
-            index (default), or give it code ``-1``.
+        unknown : {"raise", "keep"}
+            The :data:`UnknownPolicy` for an id not in the index: raise
+            :class:`~onetoone.errors.UnknownIdError` (default), or keep it with
+            code ``-1``. ``"drop"`` is refused (the codes stay aligned with
+            ``ids``; filter ``codes >= 0`` instead). The old value ``"mask"``
+            still means ``"keep"``, with a deprecation warning.
         field : str
             Name used in error messages.
+
+        Returns
+        -------
+        int32 array
+            One code per id, in the order given.
+
+        Raises
+        ------
+        UnknownIdError
+            An id not in the index under ``unknown="raise"``.
+        ValidationError
+            Ids of another type than the index's, or a bad ``unknown``.
+
+        Examples
+        --------
+        >>> idx = IdIndex.from_values([10, 20, 30])
+        >>> idx.encode([30, 10]).tolist()
+        [2, 0]
+        >>> idx.encode([20, 99], unknown="keep").tolist()
+        [1, -1]
         """
-        if unknown not in ("raise", "mask"):
-            raise ValidationError(
-                f"unknown must be 'raise' or 'mask'; got {unknown!r}", field="unknown"
-            )
+        unknown = _encode_iv(unknown)
         a = _normalise_ids(ids, field)
         if len(a) == 0:
             return np.zeros(0, dtype=np.int32)
@@ -335,14 +376,20 @@ class IdIndex:
                 bad = a[~found]
                 raise UnknownIdError(
                     f"{field}: {len(bad)} id(s) not in the index, e.g. {bad[:3].tolist()}; "
-                    "pass unknown='mask' to get code -1 for them, or rebuild the index",
+                    "pass unknown='keep' to get code -1 for them, or rebuild the index",
                     field=field,
                 )
             return np.where(found, pos, -1).astype(np.int32)
         return pos.astype(np.int32)
 
     def decode(self, codes: Any) -> npt.NDArray[Any]:
-        """External ids of ``codes``; raises for codes outside ``0 .. len-1``."""
+        """External ids of ``codes``; raises for codes outside ``0 .. len-1``.
+
+        Examples
+        --------
+        >>> IdIndex.from_values(["x", "y"]).decode([1, 1, 0]).tolist()
+        ['y', 'y', 'x']
+        """
         c = np.asarray(codes)
         if c.dtype.kind not in "iu":
             raise ValidationError(f"codes must be integers, got {c.dtype}", field="codes")
@@ -377,6 +424,26 @@ def _to_index_dtype(
     return np.where(ok, a, np.uint64(0)).astype(np.int64), ok
 
 
+def _encode_iv(unknown: object) -> Literal["raise", "keep"]:
+    """The unknown-id policy of :meth:`IdIndex.encode` ("mask" is the old "keep")."""
+    if unknown == "raise" or unknown == "keep":  # the fast path, no warning machinery
+        return "raise" if unknown == "raise" else "keep"
+    value = policy_value(
+        unknown,
+        "unknown",
+        ("raise", "drop", "keep"),
+        renamed={"mask": "keep"},
+        func="IdIndex.encode",
+    )
+    if value == "drop":
+        raise ValidationError(
+            "IdIndex.encode cannot drop unknown ids: it returns one code per id, aligned with "
+            "the ids given; pass unknown='keep' (code -1) and filter codes >= 0",
+            field="unknown",
+        )
+    return "keep"
+
+
 # --------------------------------------------------------------------------- report
 @attrs.frozen
 class IngestionReport:
@@ -400,6 +467,21 @@ class IngestionReport:
         Return lines (negative quantity) kept under ``returns="keep"``.
     policies : Mapping[str, str]
         The policies in force.
+
+    Examples
+    --------
+    >>> tx = Transactions.from_arrays(customer=[1, 2, 3], item=[5, 5, 5],
+    ...     timestamp=["2024-01-01", "not a time", "2024-01-02"], value=[1.0, 2.0, -3.0],
+    ...     invalid="drop")
+    >>> r = tx.report
+    >>> r.n_input, r.n_kept, r.n_dropped, dict(r.dropped)
+    (3, 1, 2, {'bad_timestamp': 1, 'negative_value': 1})
+    >>> r.dropped_rows["bad_timestamp"].tolist()
+    [1]
+    >>> print(r.summary())
+    ingested 1 of 3 rows
+      dropped 1 rows: bad_timestamp
+      dropped 1 rows: negative_value
     """
 
     n_input: int
@@ -636,11 +718,10 @@ class Transactions:
         discount: Any = None,
         returns: ReturnsPolicy = "raise",
         invalid: InvalidPolicy = "raise",
-        unknown: InvalidPolicy = "raise",
+        unknown: IngestUnknownPolicy = "raise",
         zero_quantity: ZeroQuantityPolicy = "drop",
         customers: IdIndex | None = None,
         items: IdIndex | None = None,
-        _missing: npt.NDArray[np.bool_] | None = None,
     ) -> Transactions:
         """Validate and index a transaction log given as columns.
 
@@ -670,7 +751,11 @@ class Transactions:
             inf, negative value or discount): raise (default) or drop and count
             them by reason in :attr:`report`.
         unknown : {"raise", "drop"}
-            With ``customers``/``items`` given, what to do with ids not in them.
+            With ``customers``/``items`` given, what to do with ids not in them
+            (the :data:`UnknownPolicy` values): raise
+            :class:`~onetoone.errors.UnknownIdError` (default) or drop the rows
+            and count them under ``unknown_customer`` / ``unknown_item``.
+            ``"keep"`` is refused: a row needs a code in both indexes.
         zero_quantity : {"drop", "raise", "keep"}
             What to do with lines of quantity 0 (voids, coupon-only lines:
             8,869 in Complete Journey): drop them and count them in
@@ -697,162 +782,33 @@ class Transactions:
             shows the first positions.
         UnknownIdError
             An id not in a given index under ``unknown="raise"``.
+
+        Examples
+        --------
+        >>> tx = Transactions.from_arrays(
+        ...     customer=[1, 1, 2], item=["a", "b", "a"],
+        ...     timestamp=["2024-01-01", "2024-01-01", "2024-01-02"],
+        ...     value=[2.0, -1.0, 3.0], quantity=[1, -1, 1], returns="drop")
+        >>> tx.n_rows, dict(tx.report.dropped)
+        (2, {'return_line': 1})
+        >>> later = Transactions.from_arrays(
+        ...     customer=[2, 3], item=["a", "a"], timestamp=["2024-02-01"] * 2,
+        ...     value=[1.0, 1.0], customers=tx.customers, unknown="drop")
+        >>> later.customers.decode(later.customer).tolist(), dict(later.report.dropped)
+        ([2], {'unknown_customer': 1})
         """
-        _check_policy("returns", returns, ("raise", "drop", "keep"))
-        _check_policy("invalid", invalid, ("raise", "drop"))
-        _check_policy("unknown", unknown, ("raise", "drop"))
-        _check_policy("zero_quantity", zero_quantity, ("drop", "raise", "keep"))
-        for arg, given in (("customers", customers), ("items", items)):
-            if given is not None and not isinstance(given, IdIndex):
-                raise ValidationError(
-                    f"{arg} must be an IdIndex (e.g. an earlier log's .{arg}), got "
-                    f"{type(given).__name__}; build one with IdIndex.from_values",
-                    field=arg,
-                )
-        cust_raw = as_id_column(customer, "customer")
-        n = len(cust_raw)
-        item_raw = as_id_column(item, "item")
-        ts_raw = as_1d(timestamp, "timestamp")
-        val = as_float(value, "value")
-        qty = np.ones(n) if quantity is None else as_float(quantity, "quantity")
-        disc = np.zeros(n) if discount is None else as_float(discount, "discount")
-        bsk_raw = None if basket is None else as_id_column(basket, "basket")
-        check_lengths(
-            n,
-            item=item_raw,
-            timestamp=ts_raw,
-            value=val,
-            quantity=qty,
-            discount=disc,
-            basket=bsk_raw,
-            _missing=_missing,
-        )
-        check_nonempty(n, "transactions")
-
-        ts, bad_ts = _parse_timestamps(ts_raw, "timestamp")
-        reasons: dict[str, npt.NDArray[np.bool_]] = {}
-        if _missing is not None and _missing.any():
-            reasons["missing_id"] = _missing
-        reasons["bad_timestamp"] = bad_ts
-        non_finite = ~(np.isfinite(val) & np.isfinite(qty) & np.isfinite(disc))
-        reasons["non_finite"] = non_finite
-        is_return = qty < 0
-        reasons["negative_value"] = (val < 0) & ~is_return
-        reasons["negative_discount"] = disc < 0
-        is_zero = qty == 0
-
-        fields = {
-            "missing_id": "customer/item/basket",
-            "bad_timestamp": "timestamp",
-            "non_finite": "value/quantity/discount",
-            "negative_value": "value",
-            "negative_discount": "discount",
-        }
-        for reason, mask in reasons.items():
-            if invalid == "raise" and mask.any():
-                raise ValidationError(
-                    f"{fields[reason]}: {int(mask.sum())} row(s) are invalid ({reason}), first at "
-                    f"row(s) {_first_rows(mask)}; fix them or pass invalid='drop' to drop and "
-                    "count them in Transactions.report",
-                    field=fields[reason].split("/")[0],
-                )
-        if returns == "raise" and is_return.any():
-            raise ValidationError(
-                f"quantity: {int(is_return.sum())} return line(s) (negative quantity), first at "
-                f"row(s) {_first_rows(is_return)}; choose returns='drop' or returns='keep'",
-                field="quantity",
-            )
-        if zero_quantity == "raise" and is_zero.any():
-            raise ValidationError(
-                f"quantity: {int(is_zero.sum())} line(s) have quantity 0, first at row(s) "
-                f"{_first_rows(is_zero)}; choose zero_quantity='drop' (count them in "
-                "Transactions.report) or zero_quantity='keep'",
-                field="quantity",
-            )
-        if zero_quantity == "drop":
-            reasons["zero_quantity"] = is_zero
-        if returns == "drop":
-            reasons["return_line"] = is_return
-
-        # ids: build or look up the indexes on rows still alive
-        alive = np.ones(n, dtype=bool)
-        dropped: dict[str, npt.NDArray[np.int64]] = {}
-
-        def drop(reason: str, mask: npt.NDArray[np.bool_]) -> None:
-            newly = mask & alive
-            if newly.any():
-                dropped[reason] = np.flatnonzero(newly).astype(np.int64)
-                alive[newly] = False
-
-        for reason, mask in reasons.items():
-            drop(reason, mask)
-
-        cust_codes, customers = _codes_for(cust_raw, alive, customers, "customer", unknown)
-        if (cust_codes < 0).any():
-            drop("unknown_customer", cust_codes < 0)
-        item_codes, items = _codes_for(item_raw, alive, items, "item", unknown)
-        if (item_codes < 0).any():
-            drop("unknown_item", item_codes < 0)
-
-        keep = np.flatnonzero(alive)
-        if len(keep) == 0:
-            raise EmptyInputError(
-                "no rows left after dropping invalid rows "
-                f"({', '.join(f'{k}: {len(v)}' for k, v in dropped.items())})",
-                field="transactions",
-            )
-        cust_k = cust_codes[keep]
-        ts_k = ts[keep]
-        ts_i = ts_k.view(np.int64)
-        if bsk_raw is None:
-            order1 = _sort_rows(cust_k, ts_i - ts_i.min())
-            c1, t1 = cust_k[order1], ts_i[order1]
-            new_basket = np.ones(len(order1), dtype=bool)
-            new_basket[1:] = (c1[1:] != c1[:-1]) | (t1[1:] != t1[:-1])
-            perm = order1
-        else:
-            _, bcode = IdIndex.factorize(bsk_raw[keep], name="basket")
-            order1 = _sort_rows(cust_k, bcode)
-            c1, b1, t1 = cust_k[order1], bcode[order1], ts_i[order1]
-            run_start = np.ones(len(order1), dtype=bool)
-            run_start[1:] = (c1[1:] != c1[:-1]) | (b1[1:] != b1[:-1])
-            if bool(np.any(~run_start[1:] & (t1[1:] < t1[:-1]))):
-                # lines of a basket out of time order: sort them by time as well
-                order1 = np.lexsort((ts_i, bcode, cust_k))
-                c1, b1, t1 = cust_k[order1], bcode[order1], ts_i[order1]
-            starts = np.flatnonzero(run_start).astype(np.int64)
-            lengths = np.diff(np.append(starts, len(order1)))
-            # order baskets by (customer, first line time, basket id)
-            border = np.lexsort((b1[starts], t1[starts], c1[starts]))
-            perm = order1[_ranges(starts[border], lengths[border])]
-            new_basket = np.zeros(len(perm), dtype=bool)
-            new_basket[np.cumsum(lengths[border]) - lengths[border]] = True
-        basket_codes = (np.cumsum(new_basket, dtype=np.int64) - 1).astype(np.int32)
-        rows = keep[perm]
-        report = IngestionReport(
-            n_input=n,
-            n_kept=len(rows),
-            dropped={k: len(v) for k, v in dropped.items()},
-            dropped_rows=dropped,
-            n_returns_kept=int(is_return[rows].sum()) if returns == "keep" else 0,
-            policies={
-                "returns": returns,
-                "invalid": invalid,
-                "unknown": unknown,
-                "zero_quantity": zero_quantity,
-            },
-        )
-        return cls(
-            customer=cust_codes[rows],
-            item=item_codes[rows],
-            basket=basket_codes,
-            timestamp=ts[rows],
-            quantity=np.ascontiguousarray(qty[rows], dtype=np.float64),
-            value=np.ascontiguousarray(val[rows], dtype=np.float64),
-            discount=np.ascontiguousarray(disc[rows], dtype=np.float64),
-            customers=customers,
-            items=items,
-            report=report,
+        policies = _ingest_iv(returns, invalid, unknown, zero_quantity, customers, items)
+        return _build_transactions(
+            cls,
+            customer=customer,
+            item=item,
+            timestamp=timestamp,
+            value=value,
+            quantity=quantity,
+            basket=basket,
+            discount=discount,
+            policies=policies,
+            missing=None,
         )
 
     @classmethod
@@ -867,7 +823,12 @@ class Transactions:
         quantity: str | None = None,
         basket: str | None = None,
         discount: str | Sequence[str] | None = None,
-        **policies: Any,
+        returns: ReturnsPolicy = "raise",
+        invalid: InvalidPolicy = "raise",
+        unknown: IngestUnknownPolicy = "raise",
+        zero_quantity: ZeroQuantityPolicy = "drop",
+        customers: IdIndex | None = None,
+        items: IdIndex | None = None,
     ) -> Transactions:
         """Build from a pandas DataFrame, naming the columns to use.
 
@@ -876,16 +837,43 @@ class Transactions:
         columns count as invalid rows (``missing_id``). Without ``quantity=``,
         a column named ``"quantity"`` is used when the frame has one (so
         zero-quantity lines meet the ``zero_quantity`` policy); otherwise each
-        line counts one unit. Other keywords are the policies of
-        :meth:`from_arrays`.
+        line counts one unit.
+
+        Parameters
+        ----------
+        df : pandas.DataFrame
+        customer, item, timestamp, value : str
+            Names of the required columns.
+        quantity, basket : str, optional
+            Names of the optional columns (see above for ``quantity``).
+        discount : str or list of str, optional
+            Name(s) of the discount column(s), summed.
+        returns, invalid, unknown, zero_quantity, customers, items
+            The policies and indexes of :meth:`from_arrays`.
+
+        Returns
+        -------
+        Transactions
 
         Raises
         ------
         ValidationError
             ``df`` is not a DataFrame, a named column is missing or appears
-            more than once, a column has the wrong type, or an invalid row (see
-            :meth:`from_arrays`).
+            more than once, a column has the wrong type, a bad policy, or an
+            invalid row (see :meth:`from_arrays`).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> df = pd.DataFrame({"household": [7, 7, None], "sku": ["a", "b", "a"],
+        ...                    "when": ["2024-01-01", "2024-01-01", "2024-01-02"],
+        ...                    "paid": [1.5, 2.0, 3.0]})
+        >>> tx = Transactions.from_pandas(df, customer="household", item="sku",
+        ...                               timestamp="when", value="paid", invalid="drop")
+        >>> tx.n_rows, dict(tx.report.dropped)
+        (2, {'missing_id': 1})
         """
+        policies = _ingest_iv(returns, invalid, unknown, zero_quantity, customers, items)
         pd = import_optional("pandas", purpose="Transactions.from_pandas")
         if not isinstance(df, pd.DataFrame):
             raise ValidationError(
@@ -894,7 +882,6 @@ class Transactions:
                 "a file path, from_arrays for columns",
                 field="df",
             )
-        _check_policies(policies, "Transactions.from_pandas")
         quantity = _default_quantity(quantity, list(df.columns))
         names = _requested_columns(customer, item, timestamp, value, quantity, basket, discount)
         _check_missing_columns(list(df.columns), names, "DataFrame")
@@ -917,7 +904,8 @@ class Transactions:
                 return np.asarray(s.to_numpy(na_value=na))
             return np.asarray(s.to_numpy(dtype=object))
 
-        return cls.from_arrays(
+        return _build_transactions(
+            cls,
             customer=col(customer),
             item=col(item),
             timestamp=col(timestamp),
@@ -925,8 +913,8 @@ class Transactions:
             quantity=None if quantity is None else col(quantity),
             basket=None if basket is None else col(basket),
             discount=_sum_discount(discount, col),
-            _missing=missing,
-            **policies,
+            policies=policies,
+            missing=missing,
         )
 
     @classmethod
@@ -941,18 +929,44 @@ class Transactions:
         quantity: str | None = None,
         basket: str | None = None,
         discount: str | Sequence[str] | None = None,
-        **policies: Any,
+        returns: ReturnsPolicy = "raise",
+        invalid: InvalidPolicy = "raise",
+        unknown: IngestUnknownPolicy = "raise",
+        zero_quantity: ZeroQuantityPolicy = "drop",
+        customers: IdIndex | None = None,
+        items: IdIndex | None = None,
     ) -> Transactions:
         """Build from an Arrow table, or anything Arrow can read as one.
 
         Accepts a ``pyarrow.Table``/``RecordBatch`` or any object exporting the
         Arrow C stream interface (a polars DataFrame, a DuckDB relation via
-        ``.arrow()``, an ADBC cursor's ``fetch_arrow_table()``). Column arguments
-        and policies are those of :meth:`from_pandas`.
+        ``.arrow()``, an ADBC cursor's ``fetch_arrow_table()``). Column arguments,
+        policies and indexes are those of :meth:`from_pandas`; nulls in id
+        columns count as ``missing_id``.
+
+        Returns
+        -------
+        Transactions
+
+        Raises
+        ------
+        ValidationError
+            ``table`` cannot be read as an Arrow table, a named column is
+            missing, duplicated or of an unreadable type, a bad policy, or an
+            invalid row (see :meth:`from_arrays`).
+
+        Examples
+        --------
+        >>> import pyarrow as pa
+        >>> t = pa.table({"customer": [1, 2], "item": [10, 10],
+        ...               "timestamp": ["2024-01-01", "2024-01-03"], "value": [2.0, 4.0]})
+        >>> tx = Transactions.from_arrow(t)
+        >>> tx.n_customers, float(tx.value.sum())
+        (2, 6.0)
         """
+        policies = _ingest_iv(returns, invalid, unknown, zero_quantity, customers, items)
         pa = import_optional("pyarrow", purpose="Transactions.from_arrow")
         pc = import_optional("pyarrow.compute", purpose="Transactions.from_arrow")
-        _check_policies(policies, "Transactions.from_arrow")
         tbl = _to_arrow_table(pa, table)
         quantity = _default_quantity(quantity, tbl.column_names)
         names = _requested_columns(customer, item, timestamp, value, quantity, basket, discount)
@@ -1001,7 +1015,8 @@ class Transactions:
                 c = c.cast(pa.string())
             return np.asarray(c.to_numpy())
 
-        return cls.from_arrays(
+        return _build_transactions(
+            cls,
             customer=col(customer),
             item=col(item),
             timestamp=col(timestamp),
@@ -1009,8 +1024,8 @@ class Transactions:
             quantity=None if quantity is None else col(quantity),
             basket=None if basket is None else col(basket),
             discount=_sum_discount(discount, col),
-            _missing=missing,
-            **policies,
+            policies=policies,
+            missing=missing,
         )
 
     @classmethod
@@ -1025,11 +1040,20 @@ class Transactions:
         quantity: str | None = None,
         basket: str | None = None,
         discount: str | Sequence[str] | None = None,
-        **policies: Any,
+        returns: ReturnsPolicy = "raise",
+        invalid: InvalidPolicy = "raise",
+        unknown: IngestUnknownPolicy = "raise",
+        zero_quantity: ZeroQuantityPolicy = "drop",
+        customers: IdIndex | None = None,
+        items: IdIndex | None = None,
     ) -> Transactions:
         """Read the named columns of a Parquet file (or dataset directory).
 
-        Column arguments and policies are those of :meth:`from_pandas`.
+        Column arguments, policies and indexes are those of :meth:`from_pandas`.
+
+        Returns
+        -------
+        Transactions
 
         Raises
         ------
@@ -1040,10 +1064,20 @@ class Transactions:
             format); the message names the path.
         ValidationError
             A named column is missing, or as for :meth:`from_arrow`.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import pyarrow as pa, pyarrow.parquet as pq
+        >>> path = os.path.join(tempfile.mkdtemp(), "log.parquet")
+        >>> pq.write_table(pa.table({"customer": ["x", "y"], "item": [1, 2],
+        ...     "timestamp": ["2024-01-01", "2024-01-02"], "value": [1.0, 2.0]}), path)
+        >>> Transactions.from_parquet(path).customers.to_list()
+        ['x', 'y']
         """
+        _ingest_iv(returns, invalid, unknown, zero_quantity, customers, items)
         pa = import_optional("pyarrow", purpose="Transactions.from_parquet")
         pq = import_optional("pyarrow.parquet", purpose="Transactions.from_parquet")
-        _check_policies(policies, "Transactions.from_parquet")
         if not isinstance(path, (str, os.PathLike)):
             raise ValidationError(
                 f"path must be a str or os.PathLike naming a Parquet file, got "
@@ -1079,7 +1113,12 @@ class Transactions:
             quantity=quantity,
             basket=basket,
             discount=discount,
-            **policies,
+            returns=returns,
+            invalid=invalid,
+            unknown=unknown,
+            zero_quantity=zero_quantity,
+            customers=customers,
+            items=items,
         )
 
     def to_pandas(self) -> pd.DataFrame:
@@ -1097,6 +1136,174 @@ class Transactions:
             }
         )
         return frame
+
+
+def _build_transactions(
+    cls: type[Transactions],
+    *,
+    customer: Any,
+    item: Any,
+    timestamp: Any,
+    value: Any,
+    quantity: Any,
+    basket: Any,
+    discount: Any,
+    policies: _Policies,
+    missing: npt.NDArray[np.bool_] | None,
+) -> Transactions:
+    """The body of :meth:`Transactions.from_arrays` for validated policies.
+
+    ``missing`` flags rows whose id was null in a DataFrame or Arrow table
+    (counted as ``missing_id``); ``from_arrays`` itself has no nulls to flag.
+    """
+    returns, invalid, unknown = policies.returns, policies.invalid, policies.unknown
+    zero_quantity = policies.zero_quantity
+    customers, items = policies.customers, policies.items
+    cust_raw = as_id_column(customer, "customer")
+    n = len(cust_raw)
+    item_raw = as_id_column(item, "item")
+    ts_raw = as_1d(timestamp, "timestamp")
+    val = as_float(value, "value")
+    qty = np.ones(n) if quantity is None else as_float(quantity, "quantity")
+    disc = np.zeros(n) if discount is None else as_float(discount, "discount")
+    bsk_raw = None if basket is None else as_id_column(basket, "basket")
+    check_lengths(
+        n,
+        item=item_raw,
+        timestamp=ts_raw,
+        value=val,
+        quantity=qty,
+        discount=disc,
+        basket=bsk_raw,
+        missing=missing,
+    )
+    check_nonempty(n, "transactions")
+
+    ts, bad_ts = _parse_timestamps(ts_raw, "timestamp")
+    reasons: dict[str, npt.NDArray[np.bool_]] = {}
+    if missing is not None and missing.any():
+        reasons["missing_id"] = missing
+    reasons["bad_timestamp"] = bad_ts
+    non_finite = ~(np.isfinite(val) & np.isfinite(qty) & np.isfinite(disc))
+    reasons["non_finite"] = non_finite
+    is_return = qty < 0
+    reasons["negative_value"] = (val < 0) & ~is_return
+    reasons["negative_discount"] = disc < 0
+    is_zero = qty == 0
+
+    fields = {
+        "missing_id": "customer/item/basket",
+        "bad_timestamp": "timestamp",
+        "non_finite": "value/quantity/discount",
+        "negative_value": "value",
+        "negative_discount": "discount",
+    }
+    for reason, mask in reasons.items():
+        if invalid == "raise" and mask.any():
+            raise ValidationError(
+                f"{fields[reason]}: {int(mask.sum())} row(s) are invalid ({reason}), first at "
+                f"row(s) {_first_rows(mask)}; fix them or pass invalid='drop' to drop and "
+                "count them in Transactions.report",
+                field=fields[reason].split("/")[0],
+            )
+    if returns == "raise" and is_return.any():
+        raise ValidationError(
+            f"quantity: {int(is_return.sum())} return line(s) (negative quantity), first at "
+            f"row(s) {_first_rows(is_return)}; choose returns='drop' or returns='keep'",
+            field="quantity",
+        )
+    if zero_quantity == "raise" and is_zero.any():
+        raise ValidationError(
+            f"quantity: {int(is_zero.sum())} line(s) have quantity 0, first at row(s) "
+            f"{_first_rows(is_zero)}; choose zero_quantity='drop' (count them in "
+            "Transactions.report) or zero_quantity='keep'",
+            field="quantity",
+        )
+    if zero_quantity == "drop":
+        reasons["zero_quantity"] = is_zero
+    if returns == "drop":
+        reasons["return_line"] = is_return
+
+    # ids: build or look up the indexes on rows still alive
+    alive = np.ones(n, dtype=bool)
+    dropped: dict[str, npt.NDArray[np.int64]] = {}
+
+    def drop(reason: str, mask: npt.NDArray[np.bool_]) -> None:
+        newly = mask & alive
+        if newly.any():
+            dropped[reason] = np.flatnonzero(newly).astype(np.int64)
+            alive[newly] = False
+
+    for reason, mask in reasons.items():
+        drop(reason, mask)
+
+    cust_codes, customers = _codes_for(cust_raw, alive, customers, "customer", unknown)
+    if (cust_codes < 0).any():
+        drop("unknown_customer", cust_codes < 0)
+    item_codes, items = _codes_for(item_raw, alive, items, "item", unknown)
+    if (item_codes < 0).any():
+        drop("unknown_item", item_codes < 0)
+
+    keep = np.flatnonzero(alive)
+    if len(keep) == 0:
+        raise EmptyInputError(
+            "no rows left after dropping invalid rows "
+            f"({', '.join(f'{k}: {len(v)}' for k, v in dropped.items())})",
+            field="transactions",
+        )
+    cust_k = cust_codes[keep]
+    ts_k = ts[keep]
+    ts_i = ts_k.view(np.int64)
+    if bsk_raw is None:
+        order1 = _sort_rows(cust_k, ts_i - ts_i.min())
+        c1, t1 = cust_k[order1], ts_i[order1]
+        new_basket = np.ones(len(order1), dtype=bool)
+        new_basket[1:] = (c1[1:] != c1[:-1]) | (t1[1:] != t1[:-1])
+        perm = order1
+    else:
+        _, bcode = IdIndex.factorize(bsk_raw[keep], name="basket")
+        order1 = _sort_rows(cust_k, bcode)
+        c1, b1, t1 = cust_k[order1], bcode[order1], ts_i[order1]
+        run_start = np.ones(len(order1), dtype=bool)
+        run_start[1:] = (c1[1:] != c1[:-1]) | (b1[1:] != b1[:-1])
+        if bool(np.any(~run_start[1:] & (t1[1:] < t1[:-1]))):
+            # lines of a basket out of time order: sort them by time as well
+            order1 = np.lexsort((ts_i, bcode, cust_k))
+            c1, b1, t1 = cust_k[order1], bcode[order1], ts_i[order1]
+        starts = np.flatnonzero(run_start).astype(np.int64)
+        lengths = np.diff(np.append(starts, len(order1)))
+        # order baskets by (customer, first line time, basket id)
+        border = np.lexsort((b1[starts], t1[starts], c1[starts]))
+        perm = order1[_ranges(starts[border], lengths[border])]
+        new_basket = np.zeros(len(perm), dtype=bool)
+        new_basket[np.cumsum(lengths[border]) - lengths[border]] = True
+    basket_codes = (np.cumsum(new_basket, dtype=np.int64) - 1).astype(np.int32)
+    rows = keep[perm]
+    report = IngestionReport(
+        n_input=n,
+        n_kept=len(rows),
+        dropped={k: len(v) for k, v in dropped.items()},
+        dropped_rows=dropped,
+        n_returns_kept=int(is_return[rows].sum()) if returns == "keep" else 0,
+        policies={
+            "returns": returns,
+            "invalid": invalid,
+            "unknown": unknown,
+            "zero_quantity": zero_quantity,
+        },
+    )
+    return cls(
+        customer=cust_codes[rows],
+        item=item_codes[rows],
+        basket=basket_codes,
+        timestamp=ts[rows],
+        quantity=np.ascontiguousarray(qty[rows], dtype=np.float64),
+        value=np.ascontiguousarray(val[rows], dtype=np.float64),
+        discount=np.ascontiguousarray(disc[rows], dtype=np.float64),
+        customers=customers,
+        items=items,
+        report=report,
+    )
 
 
 def check_transactions(transactions: Any, name: str = "transactions") -> None:
@@ -1128,15 +1335,63 @@ def _sort_rows(major: npt.NDArray[Any], minor: npt.NDArray[Any]) -> npt.NDArray[
     return np.lexsort((minor, major))
 
 
-def _check_policy(name: str, value: str, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
+def _check_policy(name: str, value: object, allowed: tuple[str, ...]) -> None:
+    if not isinstance(value, str) or value not in allowed:
         raise ValidationError(
             f"{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}", field=name
         )
 
 
+@attrs.frozen
+class _Policies:
+    """The validated ingestion policies of one call."""
+
+    returns: ReturnsPolicy
+    invalid: InvalidPolicy
+    unknown: IngestUnknownPolicy
+    zero_quantity: ZeroQuantityPolicy
+    customers: IdIndex | None
+    items: IdIndex | None
+
+
+def _ingest_iv(
+    returns: object,
+    invalid: object,
+    unknown: object,
+    zero_quantity: object,
+    customers: object,
+    items: object,
+) -> _Policies:
+    """Validate the policies shared by every ``Transactions.from_*`` constructor."""
+    _check_policy("returns", returns, ("raise", "drop", "keep"))
+    _check_policy("invalid", invalid, ("raise", "drop"))
+    if unknown == "keep":
+        raise ValidationError(
+            "unknown='keep' is not possible when ingesting: a row whose customer or item is "
+            "not in the given index has no code to keep; pass unknown='drop' (rows dropped "
+            "and counted in Transactions.report) or unknown='raise'",
+            field="unknown",
+        )
+    _check_policy("unknown", unknown, ("raise", "drop"))
+    _check_policy("zero_quantity", zero_quantity, ("drop", "raise", "keep"))
+    for arg, given in (("customers", customers), ("items", items)):
+        if given is not None and not isinstance(given, IdIndex):
+            raise ValidationError(
+                f"{arg} must be an IdIndex (e.g. an earlier log's .{arg}), got "
+                f"{type(given).__name__}; build one with IdIndex.from_values",
+                field=arg,
+            )
+    return _Policies(
+        returns=cast(ReturnsPolicy, returns),
+        invalid=cast(InvalidPolicy, invalid),
+        unknown=cast(IngestUnknownPolicy, unknown),
+        zero_quantity=cast(ZeroQuantityPolicy, zero_quantity),
+        customers=cast("IdIndex | None", customers),
+        items=cast("IdIndex | None", items),
+    )
+
+
 _COLUMN_ARGS = ("customer", "item", "timestamp", "value", "quantity", "basket", "discount")
-_POLICIES = ("returns", "invalid", "unknown", "zero_quantity", "customers", "items")
 
 
 def _requested_columns(*cols: str | Sequence[str] | None) -> list[str]:
@@ -1162,16 +1417,6 @@ def _requested_columns(*cols: str | Sequence[str] | None) -> list[str]:
             if name not in out:
                 out.append(name)
     return out
-
-
-def _check_policies(policies: Mapping[str, Any], where: str) -> None:
-    unknown = sorted(set(policies) - set(_POLICIES))
-    if unknown:
-        raise ValidationError(
-            f"{where} got unknown keyword(s) {unknown}; the options are the column names "
-            f"({', '.join(_COLUMN_ARGS)}) and the policies ({', '.join(_POLICIES)})",
-            field=unknown[0],
-        )
 
 
 def _check_duplicate_columns(columns: Sequence[Any], names: Sequence[str], what: str) -> None:
@@ -1241,7 +1486,7 @@ def _codes_for(
     alive: npt.NDArray[np.bool_],
     index: IdIndex | None,
     name: str,
-    unknown: InvalidPolicy,
+    unknown: IngestUnknownPolicy,
 ) -> tuple[npt.NDArray[np.int32], IdIndex]:
     """Codes for every row (-1 for dead or unknown rows) and the index used."""
     codes = np.full(len(raw), -1, dtype=np.int32)
@@ -1251,7 +1496,7 @@ def _codes_for(
         codes[live] = live_codes
         return codes, index
     live_codes = index.encode(
-        raw[live], unknown="raise" if unknown == "raise" else "mask", field=name
+        raw[live], unknown="raise" if unknown == "raise" else "keep", field=name
     )
     codes[live] = live_codes
     return codes, index
@@ -1400,7 +1645,7 @@ def _lookup(own: IdIndex, table: npt.NDArray[np.int32], items: IdIndex) -> npt.N
             f"catalogue items are {own.kind}s but the items asked for are {items.kind}s",
             field="items",
         )
-    codes = own.encode(items.values, unknown="mask", field="items")
+    codes = own.encode(items.values, unknown="keep", field="items")
     out = np.full(len(items), -1, dtype=np.int32)
     known = codes >= 0
     out[known] = table[codes[known]]
@@ -1529,10 +1774,25 @@ def customer_item_matrix(
     scipy.sparse.csr_array
         Shape ``(n_customers, n_items)``, float64, sorted indices, no explicit zeros
         for present pairs unless their weights net to zero (returns).
+
+    Raises
+    ------
+    ValidationError
+        ``transactions`` is not a log, an unknown ``weight``, a bad time.
+
+    Examples
+    --------
+    >>> tx = Transactions.from_arrays(customer=[1, 1, 1, 2], item=["a", "a", "b", "b"],
+    ...     timestamp=["2024-01-01", "2024-01-01", "2024-01-03", "2024-01-03"],
+    ...     value=[1.0, 1.0, 2.0, 2.0], quantity=[1, 2, 1, 1])
+    >>> customer_item_matrix(tx).toarray().tolist()
+    [[3.0, 1.0], [0.0, 1.0]]
+    >>> customer_item_matrix(tx, weight="baskets").toarray().tolist()
+    [[1.0, 1.0], [0.0, 1.0]]
+    >>> customer_item_matrix(tx, as_of="2024-01-02").toarray().tolist()
+    [[3.0, 0.0], [0.0, 0.0]]
     """
-    check_transactions(transactions)
-    since64 = None if since is None else to_datetime64(since, "since")
-    as_of64 = None if as_of is None else to_datetime64(as_of, "as_of")
+    since64, as_of64 = _customer_item_matrix_iv(transactions, weight, as_of, since)
     tx = (
         transactions.between(since64, as_of64)
         if (as_of64 is not None or since64 is not None)
@@ -1559,6 +1819,20 @@ def customer_item_matrix(
             field="weight",
         )
     return grouped_csr(tx.customer, tx.item, data, shape)
+
+
+def _customer_item_matrix_iv(
+    transactions: Any, weight: Any, as_of: Any, since: Any
+) -> tuple[np.datetime64 | None, np.datetime64 | None]:
+    check_transactions(transactions)
+    if weight not in ("quantity", "value", "lines", "baskets"):
+        raise ValidationError(
+            f"weight must be 'quantity', 'value', 'lines' or 'baskets'; got {weight!r}",
+            field="weight",
+        )
+    since64 = None if since is None else to_datetime64(since, "since")
+    as_of64 = None if as_of is None else to_datetime64(as_of, "as_of")
+    return since64, as_of64
 
 
 def days_between(

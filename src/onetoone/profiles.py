@@ -18,6 +18,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from onetoone._arrays import SECONDS_PER_DAY, TimeLike, readonly, to_datetime64
+from onetoone._deprecation import renamed_kwargs
 from onetoone._optional import import_optional
 from onetoone.data import (
     Catalogue,
@@ -105,6 +106,19 @@ class Profiles:
     categories : IdIndex or None
     category_coverage : float array or None
         Share of each customer's spend on items with a known category.
+
+    Examples
+    --------
+    >>> from onetoone import Transactions, build_profiles
+    >>> tx = Transactions.from_arrays(customer=["ann", "bob", "ann"], item=[1, 1, 2],
+    ...     timestamp=["2024-01-01", "2024-01-02", "2024-01-08"], value=[3.0, 4.0, 5.0])
+    >>> p = build_profiles(tx, as_of="2024-01-10")
+    >>> p.customers.to_list(), p.frequency.tolist(), p.n_active
+    (['ann', 'bob'], [2.0, 1.0], 2)
+    >>> p.matrix(["monetary", "recency_days"]).tolist()
+    [[8.0, 2.0], [4.0, 8.0]]
+    >>> p.select(["bob"]).tolist()
+    [1]
     """
 
     customers: IdIndex
@@ -133,6 +147,11 @@ class Profiles:
     category_coverage: _F64 | None = None
 
     def __attrs_post_init__(self) -> None:
+        if not isinstance(self.customers, IdIndex):
+            raise ValidationError(
+                "Profiles.customers must be an IdIndex; build profiles with build_profiles",
+                field="customers",
+            )
         n = len(self.customers)
         for name in ("has_history", *FEATURES, "first_purchase", "last_purchase"):
             if len(getattr(self, name)) != n:
@@ -164,9 +183,18 @@ class Profiles:
             return np.zeros((len(self), 0))
         return np.column_stack([getattr(self, f) for f in features])
 
-    def select(self, customers: Any) -> npt.NDArray[np.int32]:
-        """Codes of external ``customers`` (raises for unknown ids)."""
-        return self.customers.encode(customers, field="customers")
+    @renamed_kwargs(customers="customer_ids")
+    def select(self, customer_ids: Any) -> npt.NDArray[np.int32]:
+        """Row codes of external ``customer_ids`` (raises for unknown ids).
+
+        The keyword ``customers=`` is deprecated: pass ``customer_ids``.
+
+        Raises
+        ------
+        UnknownIdError
+            An id without a profile row.
+        """
+        return self.customers.encode(customer_ids, field="customer_ids")
 
     def to_dict(self) -> dict[str, npt.NDArray[Any]]:
         """Columns as a dict: ``customer`` (external ids), the features and dates."""
@@ -232,6 +260,29 @@ def _safe_div(num: npt.NDArray[Any], den: npt.NDArray[Any]) -> _F64:
     return out
 
 
+def _build_profiles_iv(
+    transactions: Any, as_of: Any, since: Any, catalogue: Any
+) -> tuple[np.datetime64, np.datetime64 | None]:
+    check_transactions(transactions)
+    if catalogue is not None and not isinstance(catalogue, Catalogue):
+        raise ValidationError(
+            f"catalogue must be a Catalogue or None, got {type(catalogue).__name__}; build "
+            "one with Catalogue.from_arrays or Catalogue.from_pandas",
+            field="catalogue",
+        )
+    as_of64 = to_datetime64(as_of, "as_of")
+    since64 = None if since is None else to_datetime64(since, "since")
+    if since64 is not None and not since64 < as_of64:
+        raise ValidationError(f"since ({since64}) must be before as_of ({as_of64})", field="since")
+    if catalogue is not None and catalogue.items.kind != transactions.items.kind:
+        raise ValidationError(
+            f"catalogue item ids are {catalogue.items.kind}s but the log's are "
+            f"{transactions.items.kind}s; build both with the same id type",
+            field="catalogue",
+        )
+    return as_of64, since64
+
+
 def build_profiles(
     transactions: Transactions,
     *,
@@ -289,23 +340,7 @@ def build_profiles(
     >>> p.ipi_mean_days.tolist()[0], p.avg_basket_value.tolist()[0]
     (10.0, 2.5)
     """
-    check_transactions(transactions)
-    if catalogue is not None and not isinstance(catalogue, Catalogue):
-        raise ValidationError(
-            f"catalogue must be a Catalogue or None, got {type(catalogue).__name__}; build "
-            "one with Catalogue.from_arrays or Catalogue.from_pandas",
-            field="catalogue",
-        )
-    as_of64 = to_datetime64(as_of, "as_of")
-    since64 = None if since is None else to_datetime64(since, "since")
-    if since64 is not None and not since64 < as_of64:
-        raise ValidationError(f"since ({since64}) must be before as_of ({as_of64})", field="since")
-    if catalogue is not None and catalogue.items.kind != transactions.items.kind:
-        raise ValidationError(
-            f"catalogue item ids are {catalogue.items.kind}s but the log's are "
-            f"{transactions.items.kind}s; build both with the same id type",
-            field="catalogue",
-        )
+    as_of64, since64 = _build_profiles_iv(transactions, as_of, since, catalogue)
     tx = transactions.between(since64, as_of64)
     n_c = tx.n_customers
     c = tx.customer

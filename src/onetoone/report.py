@@ -53,13 +53,53 @@ def _opt_int(v: Any) -> int | None:
     return None if v is None else int(v)
 
 
+def _opt_nonneg(inst: Any, attribute: Any, value: Any) -> None:
+    if value is not None and not (math.isfinite(value) and value >= 0):
+        raise ValidationError(
+            f"AllocationSummary.{attribute.name} must be a finite number >= 0 (or None), "
+            f"got {value!r}",
+            field=attribute.name,
+        )
+
+
+def _opt_finite(inst: Any, attribute: Any, value: Any) -> None:
+    if value is not None and not math.isfinite(value):
+        raise ValidationError(
+            f"AllocationSummary.{attribute.name} must be finite (or None), got {value!r}",
+            field=attribute.name,
+        )
+
+
+def _opt_gap(inst: Any, attribute: Any, value: Any) -> None:
+    if value is not None and not 0.0 <= value <= 1.0:
+        raise ValidationError(
+            f"AllocationSummary.gap must lie in [0, 1] (a relative gap), got {value!r}",
+            field="gap",
+        )
+
+
+def _opt_str(inst: Any, attribute: Any, value: object) -> None:
+    if value is not None and not isinstance(value, str):
+        raise ValidationError(
+            f"AllocationSummary.status must be a str or None, got {type(value).__name__}",
+            field="status",
+        )
+
+
 @attrs.frozen
 class AllocationSummary:
     """The numbers of an offer allocation that the report shows.
 
-    Fill it from any allocator's result, e.g.
-    ``AllocationSummary(spend=a.spend, budget=problem.budget,
-    expected_return=a.value, shadow_price=a.duals[0], gap=a.gap)``.
+    A plain record, so any allocator (or an ERP) can fill it in; from
+    onetoone's :class:`~onetoone.allocation.Allocation` ``a`` with one budget::
+
+        AllocationSummary(spend=a.budget_spend[0], budget=a.budget_limit[0],
+                          expected_return=a.objective, shadow_price=a.budget_price[0],
+                          gap=a.gap, n_customers=len(np.unique(a.customer)),
+                          n_offers=len(a.offer), status=a.message)
+
+    It validates itself: amounts finite, ``spend``, ``budget`` and the counts
+    >= 0, ``gap`` in [0, 1].
 
     Attributes
     ----------
@@ -79,22 +119,47 @@ class AllocationSummary:
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from onetoone.allocation import AllocationProblem, Budget, allocate
+    >>> p = AllocationProblem.from_dense(np.array([[4.0, 3.0], [3.0, 1.0]]), np.ones((2, 2)),
+    ...                                  budgets=[Budget("total", 1.0)])
+    >>> a = allocate(p)
+    >>> s = AllocationSummary(spend=a.budget_spend[0], budget=a.budget_limit[0],
+    ...                       expected_return=a.objective, shadow_price=a.budget_price[0],
+    ...                       gap=a.gap, n_offers=len(a.offer))
+    >>> s.spend, s.budget, s.expected_return, s.n_offers
+    (1.0, 1.0, 4.0, 1)
     >>> AllocationSummary.from_mapping({"spend": 950.0, "budget": 1000.0}).spend
     950.0
     """
 
-    spend: float = attrs.field(converter=float)
-    budget: float | None = attrs.field(default=None, converter=_opt_float)
-    expected_return: float | None = attrs.field(default=None, converter=_opt_float)
-    shadow_price: float | None = attrs.field(default=None, converter=_opt_float)
-    gap: float | None = attrs.field(default=None, converter=_opt_float)
-    n_customers: int | None = attrs.field(default=None, converter=_opt_int)
-    n_offers: int | None = attrs.field(default=None, converter=_opt_int)
-    status: str | None = None
+    spend: float = attrs.field(converter=float, validator=_opt_nonneg)
+    budget: float | None = attrs.field(default=None, converter=_opt_float, validator=_opt_nonneg)
+    expected_return: float | None = attrs.field(
+        default=None, converter=_opt_float, validator=_opt_finite
+    )
+    shadow_price: float | None = attrs.field(
+        default=None, converter=_opt_float, validator=_opt_finite
+    )
+    gap: float | None = attrs.field(default=None, converter=_opt_float, validator=_opt_gap)
+    n_customers: int | None = attrs.field(default=None, converter=_opt_int, validator=_opt_nonneg)
+    n_offers: int | None = attrs.field(default=None, converter=_opt_int, validator=_opt_nonneg)
+    status: str | None = attrs.field(default=None, validator=_opt_str)
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> AllocationSummary:
-        """Build from a mapping with the attribute names as keys (``spend`` required)."""
+        """Build from a mapping with the attribute names as keys (``spend`` required).
+
+        Raises
+        ------
+        ValidationError
+            An unknown key, no ``spend``, or a value that is not a number.
+
+        Examples
+        --------
+        >>> AllocationSummary.from_mapping({"spend": 5, "gap": 0.0}).gap
+        0.0
+        """
         unknown = sorted(set(values) - set(_ALLOCATION_FIELDS))
         if unknown:
             raise ValidationError(
@@ -105,6 +170,8 @@ class AllocationSummary:
             raise ValidationError("allocation needs a 'spend' value", field="allocation")
         try:
             return cls(**dict(values))
+        except ValidationError:
+            raise
         except (TypeError, ValueError) as exc:
             raise ValidationError(
                 f"allocation values must be numbers (status a str): {exc}", field="allocation"

@@ -31,7 +31,12 @@ def log() -> oto.Transactions:
 @pytest.fixture(scope="module", params=METHODS)
 def fitted(request: pytest.FixtureRequest, log: oto.Transactions) -> oto.AffinityModel:
     return oto.fit_affinity(
-        log, as_of=AS_OF, method=request.param, factors=4, iterations=5, bpr_iterations=200,
+        log,
+        as_of=AS_OF,
+        method=request.param,
+        factors=4,
+        iterations=5,
+        bpr_iterations=200,
         random_state=0,
         num_threads=1,
     )
@@ -41,7 +46,8 @@ def fitted(request: pytest.FixtureRequest, log: oto.Transactions) -> oto.Affinit
 def offers(log: oto.Transactions) -> oto.Offers:
     ids = log.items.to_list()
     return oto.Offers.from_pairs(
-        ["a", "a", "b", "c", "c", "c"], [ids[0], ids[1], ids[5], ids[6], ids[7], ids[11]],
+        ["a", "a", "b", "c", "c", "c"],
+        [ids[0], ids[1], ids[5], ids[6], ids[7], ids[11]],
         items=log.items,
     )
 
@@ -53,7 +59,12 @@ def test_method_is_recorded(fitted: oto.AffinityModel) -> None:
 
 def test_deterministic_given_a_seed(fitted: oto.AffinityModel, log: oto.Transactions) -> None:
     again = oto.fit_affinity(
-        log, as_of=AS_OF, method=fitted.method, factors=4, iterations=5, bpr_iterations=200,
+        log,
+        as_of=AS_OF,
+        method=fitted.method,
+        factors=4,
+        iterations=5,
+        bpr_iterations=200,
         random_state=0,
         num_threads=1,
     )
@@ -118,3 +129,81 @@ def test_round_trip_through_a_file(fitted: oto.AffinityModel, tmp_path: Path) ->
     b = oto.score_items(back, [0, 1, 2]).dense
     assert a is not None and b is not None
     np.testing.assert_array_equal(a, b)
+
+
+# --------------------------------------------------------------------------- unknown ids
+def test_unknown_customers_keep_is_the_cold_start_row_and_drop_leaves_them_out(
+    fitted: oto.AffinityModel, log: oto.Transactions, offers: oto.Offers
+) -> None:
+    """Every method: "keep" scores an unknown id like a customer without history
+    (popularity), "drop" lists only known customers, "raise" names the fix."""
+    popularity = oto.fit_affinity(log, as_of=AS_OF, method="popularity")
+    known = [0, 1, 2]
+    for score in (
+        lambda ids, **kw: oto.score_items(fitted, ids, **kw),
+        lambda ids, **kw: oto.score_offers(fitted, ids, offers, **kw),
+    ):
+        with pytest.raises(oto.UnknownIdError, match="unknown_customers='keep'"):
+            score([*known, 10_000])
+        keep = score([*known, 10_000], unknown_customers="keep")
+        drop = score([*known, 10_000], unknown_customers="drop")
+        plain = score(known)
+        assert keep.customers.to_list() == [*known, 10_000] and keep.n_unknown_customers == 1
+        assert drop.customers.to_list() == known and drop.n_unknown_customers == 1
+        np.testing.assert_array_equal(drop.dense, plain.dense)
+        np.testing.assert_array_equal(keep.dense[:3], plain.dense)
+        cold = (
+            oto.score_items(popularity, [0]).dense
+            if isinstance(keep, oto.ItemScores)
+            else oto.score_offers(popularity, [0], offers).dense
+        )
+        np.testing.assert_array_equal(keep.dense[3:], cold)
+
+
+def test_unknown_offer_items_policies(fitted: oto.AffinityModel, log: oto.Transactions) -> None:
+    universe = oto.IdIndex.from_values([*log.items.to_list(), 998, 999])
+    promo = oto.Offers.from_pairs(["a", "a", "b"], [log.items.values[0], 998, 999], items=universe)
+    with pytest.raises(oto.UnknownIdError, match="unknown_items='drop'"):
+        oto.score_offers(fitted, [0, 1], promo)
+    for policy in ("drop", "keep"):
+        s = oto.score_offers(fitted, [0, 1], promo, unknown_items=policy)  # type: ignore[arg-type]
+        assert (s.n_unknown_items, s.n_cold_offers) == (2, 1)
+        assert s.dense is not None and np.isfinite(s.dense).all()
+    drop = oto.score_offers(fitted, [0, 1], promo, unknown_items="drop").dense
+    alone = oto.score_items(fitted, [0, 1], item_ids=[log.items.values[0]]).dense
+    assert drop is not None and alone is not None
+    np.testing.assert_allclose(drop[:, 0], alone[:, 0], rtol=1e-6)  # "a": on its known item
+
+
+# --------------------------------------------------------------------------- num_threads
+def test_scores_do_not_depend_on_num_threads(fitted: oto.AffinityModel, offers: oto.Offers) -> None:
+    """0 (all cores, the default) and 1 give identical scores, dense and top-k, in blocks."""
+    for kw in ({}, {"top_k": 3}):
+        a = oto.score_items(fitted, num_threads=1, block_size=7, **kw)  # type: ignore[arg-type]
+        b = oto.score_items(fitted, num_threads=0, block_size=7, **kw)  # type: ignore[arg-type]
+        np.testing.assert_array_equal(a.to_dense(), b.to_dense())
+        c = oto.score_offers(fitted, None, offers, num_threads=1, block_size=7, **kw)  # type: ignore[arg-type]
+        d = oto.score_offers(fitted, None, offers, num_threads=0, block_size=7, **kw)  # type: ignore[arg-type]
+        np.testing.assert_array_equal(c.to_dense(), d.to_dense())
+
+
+def test_fit_does_not_depend_on_num_threads(
+    fitted: oto.AffinityModel, log: oto.Transactions
+) -> None:
+    """Every method but BPR: documented, its Hogwild SGD races with several threads."""
+    if fitted.method == "bpr":
+        pytest.skip("BPR is only deterministic with num_threads=1 (documented)")
+    again = oto.fit_affinity(
+        log,
+        as_of=AS_OF,
+        method=fitted.method,
+        factors=4,
+        iterations=5,
+        bpr_iterations=200,
+        random_state=0,
+        num_threads=0,
+    )
+    np.testing.assert_array_equal(
+        oto.score_items(fitted).dense,  # type: ignore[arg-type]
+        oto.score_items(again).dense,  # type: ignore[arg-type]
+    )

@@ -6,6 +6,19 @@ BPR through :mod:`implicit`) and from popularity; :func:`score_items` and
 :func:`score_offers` score customers in bounded-memory blocks;
 :func:`fit_response` turns scores into response probabilities for
 allocation; :func:`save` / :func:`load` persist models without pickle.
+
+Examples
+--------
+The constants name the choices of :func:`fit_affinity` (``AffinityMethod`` is
+the same list as a type) and the file layout written by :func:`save`:
+
+>>> from onetoone.affinity import FORMAT_VERSION, METHODS, WEIGHTINGS
+>>> METHODS
+('hybrid', 'als', 'bpr', 'repeat', 'popularity')
+>>> WEIGHTINGS
+('bm25', 'tfidf', 'log', 'none')
+>>> FORMAT_VERSION
+1
 """
 
 from onetoone.affinity._io import FORMAT_VERSION, load, save

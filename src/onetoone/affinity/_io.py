@@ -261,6 +261,15 @@ def load(path: str | os.PathLike[str]) -> Any:
     FormatError
         Not a onetoone model file, an unsupported ``format_version``, or any
         missing, malformed or inconsistent part.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from onetoone.affinity import fit_response
+    >>> path = os.path.join(tempfile.mkdtemp(), "response.npz")
+    >>> save(fit_response([0.0, 1.0, 2.0], [0, 1, 1]), path)
+    >>> load(path).n_positive
+    2
     """
     target = os.fspath(path)
     arrays, meta = load_npz(

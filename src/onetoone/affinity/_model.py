@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from onetoone._arrays import SECONDS_PER_DAY, TimeLike, to_datetime64
+from onetoone._arrays import SECONDS_PER_DAY, TimeLike, readonly, to_datetime64
 from onetoone._optional import import_optional
 from onetoone._random import RandomState, check_random_state
 from onetoone.data import Catalogue, IdIndex, Transactions
@@ -140,9 +140,68 @@ def _frozen_params(p: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def _ro(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
-    a = np.ascontiguousarray(a)
-    a.flags.writeable = False
-    return a
+    """``a`` as a C-contiguous array flagged read-only (a view: the caller's array is untouched)."""
+    return readonly(np.ascontiguousarray(a))
+
+
+def _factors(a: npt.ArrayLike | None) -> _F32 | None:
+    """Factors as a read-only C-contiguous float32 matrix (or None)."""
+    if a is None:
+        return None
+    out = np.ascontiguousarray(a, dtype=np.float32)
+    if out.ndim != 2:
+        raise ValidationError(
+            f"factors must be a 2-D (rows x factors) array, got {out.ndim} dimension(s)",
+            field="user_factors",
+        )
+    return readonly(out)
+
+
+def _freeze_csr(m: sp.csr_array) -> sp.csr_array:
+    for a in (m.data, m.indices, m.indptr):
+        a.flags.writeable = False
+    return m
+
+
+@attrs.frozen(eq=False)
+class _Derived:
+    """Tables derived from an :class:`AffinityModel`'s fields, built once at construction.
+
+    Private to the affinity package: only the scorer (:mod:`onetoone.affinity._score`)
+    reads them; the public views are :attr:`AffinityModel.has_history` and
+    :attr:`AffinityModel.seen_items`. Every array is read-only. "Groups" are the
+    cold-start fallback groups: one per item category (code ``c``) and one for
+    all seen items (``global_group``, the last).
+
+    Attributes
+    ----------
+    seen : bool array (n_items,)
+        Items bought before ``as_of``.
+    has_history : bool array (n_customers,)
+        Customers with a purchase before ``as_of``.
+    fallback_group : int32 array (n_items,)
+        Group whose mean scores each unseen item (``-1`` for seen items).
+    global_group : int
+        Index of the all-seen-items group.
+    sat : csr_array (n_customers, n_items)
+        Saturated repeat signal ``r / (r + repeat_saturation)``.
+    sat_group : csr_array (n_customers, n_groups)
+        Each customer's mean saturated repeat over a group's items, shrunk
+        towards 0 by one pseudo-item.
+    pop_group : float64 array (n_groups,)
+        Mean popularity of a group's items (same shrinkage).
+    v_group : float32 array (n_groups, factors) or None
+        Mean item factor of a group (same shrinkage); None without factors.
+    """
+
+    seen: npt.NDArray[np.bool_]
+    has_history: npt.NDArray[np.bool_]
+    fallback_group: _I32
+    global_group: int
+    sat: sp.csr_array
+    sat_group: sp.csr_array
+    pop_group: _F64
+    v_group: _F32 | None
 
 
 @attrs.frozen(eq=False)
@@ -175,6 +234,15 @@ class AffinityModel:
         Collaborative-filtering factors (methods ``"als"``, ``"bpr"``, ``"hybrid"``).
     fit_seconds : float
         Wall time of the fit.
+
+    Examples
+    --------
+    >>> from onetoone.datasets import synthetic_transactions
+    >>> model = fit_affinity(synthetic_transactions(30, 20, random_state=0), method="repeat")
+    >>> model.repeat.shape == (model.n_customers, model.n_items)
+    True
+    >>> model.repeat.data.flags.writeable  # immutable: safe to share between threads
+    False
     """
 
     method: str
@@ -187,11 +255,11 @@ class AffinityModel:
     popularity: _F64 = attrs.field(converter=_ro, repr=False)
     item_category: _I32 = attrs.field(converter=_ro, repr=False)
     item_baskets: _F64 = attrs.field(converter=_ro, repr=False)
-    user_factors: _F32 | None = attrs.field(default=None, repr=False)
-    item_factors: _F32 | None = attrs.field(default=None, repr=False)
+    user_factors: _F32 | None = attrs.field(default=None, converter=_factors, repr=False)
+    item_factors: _F32 | None = attrs.field(default=None, converter=_factors, repr=False)
     fit_seconds: float = 0.0
-    # derived, computed once in __attrs_post_init__
-    _derived: dict[str, Any] = attrs.field(init=False, repr=False, factory=dict)
+    #: Tables for scoring and the cold-start fallback, built once in __attrs_post_init__.
+    _derived: _Derived = attrs.field(init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         n_c, n_i = len(self.customers), len(self.items)
@@ -227,11 +295,14 @@ class AffinityModel:
             if self.user_factors.shape[1] != self.item_factors.shape[1]:
                 raise ValidationError("user and item factors differ in width", field="item_factors")
             self._check_score_bound()
-            _ro(self.user_factors)
-            _ro(self.item_factors)
-        for a in (self.repeat.data, self.repeat.indices, self.repeat.indptr):
-            a.flags.writeable = False
-        self._derived.update(self._derive())
+        elif self.user_factors is not None or self.item_factors is not None:
+            raise ValidationError(
+                f"method {self.method!r} has no factors; pass user_factors=None and "
+                "item_factors=None",
+                field="user_factors",
+            )
+        _freeze_csr(self.repeat)
+        object.__setattr__(self, "_derived", self._derive())
 
     def _check_score_bound(self) -> None:
         """Guarantee finite scores: factors finite, ``|score|`` bounded in float32.
@@ -264,7 +335,7 @@ class AffinityModel:
             )
 
     # ------------------------------------------------------------------ derived state
-    def _derive(self) -> dict[str, Any]:
+    def _derive(self) -> _Derived:
         """Cold-start fallback groups and the arrays scoring needs (cheap: O(nnz + items))."""
         n_i = len(self.items)
         seen = self.popularity > 0
@@ -287,40 +358,39 @@ class AffinityModel:
         k = float(self.params["repeat_saturation"])
         sat = self.repeat.copy()
         sat.data = sat.data / (sat.data + k)
-        out: dict[str, Any] = {
-            "seen": seen,
-            "fallback_group": group,
-            "global_group": glob,
-            "sat": sat.tocsr(),
-            "sat_group": sp.csr_array(sat @ mean_of),
-            "pop_group": np.asarray(mean_of.T @ self.popularity, dtype=np.float64),
-            "has_history": np.diff(self.repeat.indptr) > 0,
-        }
+        v_group = None
         if self.item_factors is not None:
-            out["v_group"] = np.asarray(
-                mean_of.T @ self.item_factors.astype(np.float64), dtype=np.float32
-            )
-        return out
+            v_group = np.asarray(mean_of.T @ self.item_factors.astype(np.float64), dtype=np.float32)
+        return _Derived(
+            seen=readonly(seen),
+            has_history=readonly(np.diff(self.repeat.indptr) > 0),
+            fallback_group=readonly(group),
+            global_group=glob,
+            sat=_freeze_csr(sp.csr_array(sat)),
+            sat_group=_freeze_csr(sp.csr_array(sat @ mean_of)),
+            pop_group=readonly(np.asarray(mean_of.T @ self.popularity, dtype=np.float64)),
+            v_group=None if v_group is None else readonly(v_group),
+        )
 
     @property
     def n_customers(self) -> int:
+        """Customers of the model (rows of :attr:`repeat`)."""
         return len(self.customers)
 
     @property
     def n_items(self) -> int:
+        """Items of the model (columns of :attr:`repeat`)."""
         return len(self.items)
 
     @property
     def has_history(self) -> npt.NDArray[np.bool_]:
         """Customers with at least one purchase before :attr:`as_of`."""
-        out: npt.NDArray[np.bool_] = self._derived["has_history"]
-        return out
+        return self._derived.has_history
 
     @property
     def seen_items(self) -> npt.NDArray[np.bool_]:
         """Items bought at least once before :attr:`as_of`."""
-        out: npt.NDArray[np.bool_] = self._derived["seen"]
-        return out
+        return self._derived.seen
 
 
 # --------------------------------------------------------------------------- fitting
@@ -438,7 +508,7 @@ def _pair_stats(
     return repeat, last, baskets
 
 
-def _fit_iv(
+def _fit_affinity_iv(
     transactions: Transactions,
     as_of: TimeLike | None,
     method: str,
@@ -598,7 +668,7 @@ def fit_affinity(
         "cf_weight": cf_weight,
         "popularity_weight": popularity_weight,
     }
-    t, p = _fit_iv(transactions, as_of, method, catalogue, num_threads, opts)
+    t, p = _fit_affinity_iv(transactions, as_of, method, catalogue, num_threads, opts)
     rng = check_random_state(random_state)
     tx = transactions.between(None, t)
     if tx.n_rows == 0:
@@ -683,17 +753,13 @@ def partial_fit(
     tx = transactions.between(None, t)
     if tx.n_rows == 0:
         raise EmptyInputError(f"no transactions before as_of={t}", field="transactions")
-    if tx.customers.kind != model.customers.kind or tx.items.kind != model.items.kind:
-        raise ValidationError(
-            "transactions' id types differ from the model's (ints vs strings)", field="transactions"
-        )
     # new customer index: union; rows of refreshed customers replaced
     touched_ids = tx.customers.values[np.unique(tx.customer)]
     union = IdIndex.from_values(np.concatenate([model.customers.values, touched_ids]))
     old_pos = union.encode(model.customers.values)
     new_pos = union.encode(touched_ids)
     # map the log's item codes to the model's; unknown items dropped
-    item_map = model.items.encode(tx.items.values, unknown="mask")
+    item_map = model.items.encode(tx.items.values, unknown="keep")
     keep_rows = item_map[tx.item] >= 0
     sub = tx.subset(keep_rows)
     sub = attrs.evolve(sub, item=item_map[sub.item].astype(np.int32), items=model.items)
@@ -745,6 +811,12 @@ def _partial_fit_iv(model: Any, transactions: Any, as_of: Any, num_threads: Any)
             field="transactions",
         )
     _check_num_threads(num_threads)
+    if transactions.customers.kind != model.customers.kind or (
+        transactions.items.kind != model.items.kind
+    ):
+        raise ValidationError(
+            "transactions' id types differ from the model's (ints vs strings)", field="transactions"
+        )
     return model.as_of if as_of is None else to_datetime64(as_of, "as_of")
 
 

@@ -22,6 +22,15 @@ def _ro64(a: Any) -> _F64:
     return readonly(np.ascontiguousarray(a, dtype=np.float64))
 
 
+def _ro_count(a: Any) -> _I64:
+    b = np.asarray(a)
+    if b.dtype.kind not in "iu" and not (
+        b.dtype.kind in "fb" and bool(np.all(np.isfinite(b))) and bool(np.all(b == np.round(b)))
+    ):
+        raise ValidationError("ReliabilityTable.count must hold whole numbers", field="count")
+    return readonly(np.ascontiguousarray(b, dtype=np.int64))
+
+
 @attrs.frozen(eq=False)
 class ReliabilityTable:
     """Calibration by bins of predicted probability (equal-count bins).
@@ -36,13 +45,42 @@ class ReliabilityTable:
         Share of positive outcomes in the bin.
     count : int64 array
         Observations in the bin.
+
+    Examples
+    --------
+    >>> t = ReliabilityTable(lower=[0.0, 0.5], upper=[0.4, 0.9], mean_predicted=[0.1, 0.6],
+    ...                      observed_rate=[0.2, 0.6], count=[10, 10])
+    >>> round(t.expected_calibration_error, 3)
+    0.05
     """
 
     lower: _F64 = attrs.field(converter=_ro64)
     upper: _F64 = attrs.field(converter=_ro64)
     mean_predicted: _F64 = attrs.field(converter=_ro64)
     observed_rate: _F64 = attrs.field(converter=_ro64)
-    count: _I64 = attrs.field(converter=readonly)
+    count: _I64 = attrs.field(converter=_ro_count)
+
+    def __attrs_post_init__(self) -> None:
+        n = len(self.count)
+        for name in ("lower", "upper", "mean_predicted", "observed_rate", "count"):
+            a = getattr(self, name)
+            if a.ndim != 1 or len(a) != n:
+                raise ValidationError(
+                    f"ReliabilityTable.{name} must be 1-D with one value per bin ({n})",
+                    field=name,
+                )
+        if n == 0:
+            raise EmptyInputError("ReliabilityTable needs at least one bin", field="count")
+        if not bool(np.all(np.isfinite(self.lower)) and np.all(np.isfinite(self.upper))):
+            raise ValidationError("bin bounds must be finite", field="lower")
+        if bool((self.lower > self.upper).any()):
+            raise ValidationError("a bin's lower score exceeds its upper score", field="lower")
+        for name in ("mean_predicted", "observed_rate"):
+            a = getattr(self, name)
+            if not bool(np.all((a >= 0) & (a <= 1))):
+                raise ValidationError(f"{name} must lie in [0, 1]", field=name)
+        if bool((self.count < 0).any()):
+            raise ValidationError("count must be >= 0 in every bin", field="count")
 
     @property
     def expected_calibration_error(self) -> float:
@@ -51,7 +89,16 @@ class ReliabilityTable:
         return float(np.sum(w * np.abs(self.mean_predicted - self.observed_rate)))
 
     def to_text(self) -> str:
-        """The table as aligned text."""
+        """The table as aligned text, one line per bin.
+
+        Examples
+        --------
+        >>> t = ReliabilityTable(lower=[0.0], upper=[1.0], mean_predicted=[0.25],
+        ...                      observed_rate=[0.2], count=[40])
+        >>> print(t.to_text())
+                    score range  mean pred  observed    count
+                  0..1           0.2500    0.2000       40
+        """
         lines = [f"{'score range':>23}  {'mean pred':>9}  {'observed':>8}  {'count':>7}"]
         for lo, hi, p, o, c in zip(
             self.lower,
@@ -84,6 +131,12 @@ class ResponseModel:
         Observations and positive outcomes used.
     brier : float
         Mean squared error of the fitted probabilities on the training data.
+
+    Examples
+    --------
+    >>> r = fit_response([0.0, 1.0, 2.0, 3.0], [0, 0, 1, 1])
+    >>> r.method, r.n, r.n_positive
+    ('isotonic', 4, 2)
     """
 
     method: str
@@ -94,11 +147,65 @@ class ResponseModel:
     n_positive: int
     brier: float
 
+    def __attrs_post_init__(self) -> None:
+        if self.method not in ("isotonic", "logistic"):
+            raise ValidationError(
+                f"method must be 'isotonic' or 'logistic'; got {self.method!r}", field="method"
+            )
+        x, y = self.x, self.y
+        if x.ndim != 1 or y.ndim != 1:
+            raise ValidationError("x and y must be 1-D", field="x")
+        if not bool(np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+            raise ValidationError("x and y must be finite", field="x")
+        if self.method == "isotonic":
+            if len(x) < 1 or len(x) != len(y) or bool((np.diff(x) <= 0).any()):
+                raise ValidationError(
+                    "isotonic knots x must be at least one, strictly increasing, one per y",
+                    field="x",
+                )
+            if bool(((y < 0) | (y > 1)).any()) or bool((np.diff(y) < 0).any()):
+                raise ValidationError(
+                    "isotonic probabilities y must lie in [0, 1] and never decrease", field="y"
+                )
+        elif len(x) != 2 or len(y) != 2 or not float(y[1]) > 0:
+            raise ValidationError(
+                "a logistic model holds x = [intercept, slope] and y = [mean, std > 0]", field="x"
+            )
+        if not isinstance(self.reliability, ReliabilityTable):
+            raise ValidationError(
+                f"reliability must be a ReliabilityTable, got {type(self.reliability).__name__}",
+                field="reliability",
+            )
+        if not (_is_int(self.n) and _is_int(self.n_positive) and 0 <= self.n_positive <= self.n):
+            raise ValidationError(
+                f"n and n_positive must be ints with 0 <= n_positive <= n, got {self.n!r} and "
+                f"{self.n_positive!r}",
+                field="n_positive",
+            )
+        brier: object = self.brier
+        if not (isinstance(brier, (int, float, np.floating)) and 0.0 <= float(brier) <= 1.0):
+            raise ValidationError(f"brier must be a number in [0, 1], got {brier!r}", field="brier")
+
     def predict_proba(self, scores: Any) -> _F64:
-        """Probability of response for each score (in ``[0, 1]``; ``-inf`` -> lowest)."""
-        s = np.asarray(scores, dtype=np.float64)
-        if bool(np.isnan(s).any()):
-            raise ValidationError("scores contain NaN", field="scores")
+        """Probability of response for each score (in ``[0, 1]``; ``-inf`` -> lowest).
+
+        Parameters
+        ----------
+        scores : array-like of float
+            Any shape (e.g. ``OfferScores.dense``); the result has the same shape.
+
+        Raises
+        ------
+        ValidationError
+            A score is NaN, or ``scores`` is not numeric.
+
+        Examples
+        --------
+        >>> r = fit_response([0.0, 1.0, 2.0, 3.0], [0, 0, 1, 1])
+        >>> r.predict_proba([-np.inf, 0.5, 3.0]).tolist()
+        [0.0, 0.0, 1.0]
+        """
+        s = _predict_proba_iv(scores)
         if self.method == "isotonic":
             out: _F64 = np.interp(s, self.x, self.y)
             return out
@@ -108,6 +215,19 @@ class ResponseModel:
 
 def _is_int(v: object) -> bool:
     return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+
+
+def _predict_proba_iv(scores: Any) -> _F64:
+    try:
+        s = np.asarray(scores, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(
+            f"scores must be numbers (an array of floats), got {type(scores).__name__}",
+            field="scores",
+        ) from exc
+    if bool(np.isnan(s).any()):
+        raise ValidationError("scores contain NaN", field="scores")
+    return s
 
 
 def _fit_response_iv(scores: Any, outcomes: Any, method: str, n_bins: int) -> tuple[_F64, _F64]:

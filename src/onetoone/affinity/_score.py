@@ -13,17 +13,19 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from onetoone._arrays import readonly
+from onetoone._arrays import as_id_column, readonly
+from onetoone._deprecation import policy_value, renamed_kwargs
 from onetoone._optional import import_optional
 from onetoone.affinity._model import (
+    METHODS,
     AffinityModel,
     _check_int,
     _check_num_threads,
     _check_real,
     _is_int,
 )
-from onetoone.data import IdIndex
-from onetoone.errors import EmptyInputError, UnknownIdError, ValidationError
+from onetoone.data import IdIndex, UnknownPolicy
+from onetoone.errors import EmptyInputError, LengthMismatchError, UnknownIdError, ValidationError
 from onetoone.offers import Offers
 
 __all__ = ["ItemScores", "OfferScores", "score_items", "score_offers"]
@@ -32,6 +34,7 @@ _F64 = npt.NDArray[np.float64]
 _F32 = npt.NDArray[np.float32]
 _I32 = npt.NDArray[np.int32]
 _I64 = npt.NDArray[np.int64]
+_I8 = npt.NDArray[np.int8]
 Aggregate = Literal["max", "mean", "sum"]
 
 #: Cells (customers x columns) scored at once; bounds the working memory (~8 bytes each).
@@ -40,6 +43,13 @@ _BLOCK_CELLS = 4_000_000
 
 def _opt_ro(a: npt.NDArray[Any] | None) -> npt.NDArray[Any] | None:
     return None if a is None else readonly(a)
+
+
+def _count(inst: Any, attribute: Any, value: object) -> None:
+    if not (_is_int(value) and int(value) >= 0):  # type: ignore[call-overload]
+        raise ValidationError(
+            f"{attribute.name} must be an int >= 0, got {value!r}", field=attribute.name
+        )
 
 
 @attrs.frozen(eq=False, kw_only=True)
@@ -51,19 +61,49 @@ class _Scores:
     dense: _F64 | None = attrs.field(default=None, converter=_opt_ro, repr=False)
     top_index: _I32 | None = attrs.field(default=None, converter=_opt_ro, repr=False)
     top_score: _F64 | None = attrs.field(default=None, converter=_opt_ro, repr=False)
-    n_cold_customers: int = 0
+    n_cold_customers: int = attrs.field(default=0, validator=_count)
+    n_unknown_customers: int = attrs.field(default=0, validator=_count)
     elapsed_s: float = 0.0
 
     def __attrs_post_init__(self) -> None:
+        if not isinstance(self.customers, IdIndex):
+            raise ValidationError(
+                f"customers must be an IdIndex, got {type(self.customers).__name__}",
+                field="customers",
+            )
+        if not isinstance(self._columns, IdIndex):
+            raise ValidationError(
+                f"columns must be an IdIndex, got {type(self._columns).__name__}", field="dense"
+            )
+        if self.method not in METHODS:
+            raise ValidationError(
+                f"method must be one of {', '.join(map(repr, METHODS))}; got {self.method!r}",
+                field="method",
+            )
         if (self.dense is None) == (self.top_index is None):
             raise ValidationError("give exactly one of dense and top_index", field="dense")
         if (self.top_index is None) != (self.top_score is None):
             raise ValidationError("top_index and top_score go together", field="top_score")
-        n = len(self.customers)
-        shape = self.dense.shape if self.dense is not None else self.top_index.shape  # type: ignore[union-attr]
-        if shape[0] != n:
-            raise ValidationError(f"scores have {shape[0]} rows for {n} customers", field="dense")
-        if self.top_score is not None and self.top_score.shape != shape:
+        n, m = len(self.customers), len(self._columns)
+        if self.dense is not None:
+            if self.dense.shape != (n, m):
+                raise ValidationError(
+                    f"dense has shape {self.dense.shape}, expected ({n}, {m}) "
+                    "(customers x columns)",
+                    field="dense",
+                )
+            if bool(np.isnan(self.dense).any()):
+                raise ValidationError("dense holds NaN; -inf marks an excluded pair", field="dense")
+            return
+        assert self.top_index is not None and self.top_score is not None
+        shape = self.top_index.shape
+        if len(shape) != 2 or shape[0] != n or shape[1] > m:
+            raise ValidationError(
+                f"top_index has shape {shape}, expected ({n}, k) with k <= {m}", field="top_index"
+            )
+        if shape[1] and (int(self.top_index.min()) < 0 or int(self.top_index.max()) >= m):
+            raise ValidationError(f"top_index codes must lie in [0, {m})", field="top_index")
+        if self.top_score.shape != shape:
             raise ValidationError("top_score must match top_index's shape", field="top_score")
 
     @property
@@ -72,6 +112,7 @@ class _Scores:
 
     @property
     def is_dense(self) -> bool:
+        """True for a dense result (:attr:`dense` set), False for a top-k one."""
         return self.dense is not None
 
     @property
@@ -87,7 +128,17 @@ class _Scores:
 
         Codes index :attr:`customers` and the columns (offers or items); excluded
         pairs (filters, eligibility: score ``-inf``) are left out. Rows are
-        ordered by customer, then by decreasing score for top-k results.
+        ordered by customer, then by column for dense results and by decreasing
+        score for top-k results.
+
+        Examples
+        --------
+        >>> from onetoone.data import IdIndex
+        >>> ids = IdIndex.from_values
+        >>> s = ItemScores(customers=ids([7]), items=ids(["a", "b"]), method="repeat",
+        ...                dense=np.array([[0.5, -np.inf]]))
+        >>> [a.tolist() for a in s.to_candidates()]
+        [[0], [0], [0.5]]
         """
         if self.dense is not None:
             r, c = np.nonzero(np.isfinite(self.dense))
@@ -99,7 +150,17 @@ class _Scores:
         return rr, self.top_index[ok].astype(np.int32), self.top_score[ok]
 
     def to_dense(self) -> _F64:
-        """A ``(n_customers, n_columns)`` matrix; cells outside the top-k are ``-inf``."""
+        """A ``(n_customers, n_columns)`` matrix; cells outside the top-k are ``-inf``.
+
+        Examples
+        --------
+        >>> from onetoone.data import IdIndex
+        >>> ids = IdIndex.from_values
+        >>> s = ItemScores(customers=ids([7]), items=ids(["a", "b"]), method="repeat",
+        ...                top_index=np.array([[1]]), top_score=np.array([[0.9]]))
+        >>> s.to_dense().tolist()
+        [[-inf, 0.9]]
+        """
         if self.dense is not None:
             return np.array(self.dense)
         out = np.full((len(self.customers), len(self._columns)), -np.inf)
@@ -108,7 +169,17 @@ class _Scores:
         return out
 
     def top_ids(self) -> npt.NDArray[Any]:
-        """External ids of each customer's ranked columns (top-k results only)."""
+        """External ids of each customer's ranked columns (top-k results only).
+
+        Examples
+        --------
+        >>> from onetoone.data import IdIndex
+        >>> ids = IdIndex.from_values
+        >>> s = ItemScores(customers=ids([7]), items=ids(["a", "b"]), method="repeat",
+        ...                top_index=np.array([[1, 0]]), top_score=np.array([[0.9, 0.1]]))
+        >>> s.top_ids().tolist()
+        [['b', 'a']]
+        """
         if self.top_index is None:
             raise ValidationError("these scores are dense; score with top_k=...", field="top_k")
         return self._columns.decode(self.top_index)
@@ -124,12 +195,28 @@ class ItemScores(_Scores):
         Row ``r`` is customer ``customers.values[r]``.
     items : IdIndex
         Column ``j`` is item ``items.values[j]``.
+    method : str
+        The model's method (one of :data:`~onetoone.affinity.METHODS`).
     dense : float64 array or None
         ``(n_customers, n_items)`` scores, ``-inf`` for excluded pairs.
     top_index, top_score : arrays or None
         ``(n_customers, k)`` column codes and scores, best first.
     n_cold_customers : int
-        Rows scored with the cold-start fallback (no history at fit time).
+        Rows scored with the cold-start fallback (no history at fit time, or
+        unknown to the model under ``unknown_customers="keep"``).
+    n_unknown_customers : int
+        Customer ids unknown to the model: left out under
+        ``unknown_customers="drop"``, scored cold under ``"keep"``.
+    elapsed_s : float
+        Wall time of the scoring.
+
+    Examples
+    --------
+    >>> from onetoone.data import IdIndex
+    >>> s = ItemScores(customers=IdIndex.from_values([7, 8]), items=IdIndex.from_values(["a"]),
+    ...                method="popularity", dense=np.array([[0.5], [0.5]]))
+    >>> s.is_dense, s.k
+    (True, 1)
     """
 
     items: IdIndex
@@ -137,6 +224,13 @@ class ItemScores(_Scores):
     @property
     def _columns(self) -> IdIndex:
         return self.items
+
+
+def _check_aggregate(inst: Any, attribute: Any, value: object) -> None:
+    if value not in ("max", "mean", "sum"):
+        raise ValidationError(
+            f"aggregate must be 'max', 'mean' or 'sum'; got {value!r}", field="aggregate"
+        )
 
 
 @attrs.frozen(eq=False, kw_only=True)
@@ -152,62 +246,188 @@ class OfferScores(_Scores):
         :class:`~onetoone.offers.Offers`, so ``offers.cost[k]`` lines up).
     aggregate : str
         How item scores were combined per offer.
-    dense, top_index, top_score
+    method, dense, top_index, top_score, n_cold_customers, n_unknown_customers, elapsed_s
         As in :class:`ItemScores`.
     n_unknown_items : int
-        Offer-item pairs ignored because the item is unknown to the model.
+        Offer-item pairs whose item is unknown to the model (dropped under
+        ``unknown_items="drop"``, scored as never-bought items under ``"keep"``).
     n_cold_offers : int
-        Offers with no item known to the model, scored with the fallback.
+        Offers with no item known to the model, scored with the global fallback.
+
+    Examples
+    --------
+    >>> from onetoone.data import IdIndex
+    >>> s = OfferScores(customers=IdIndex.from_values([7, 8]),
+    ...                 offers=IdIndex.from_values(["o1", "o2"]), method="repeat",
+    ...                 dense=np.array([[0.9, 0.1], [0.0, 0.4]]))
+    >>> s.outcome_matrix([8, 7], ["o2", "o1"]).tolist()
+    [[1, 0], [0, 1]]
     """
 
     offers: IdIndex
-    aggregate: str = "max"
-    n_unknown_items: int = 0
-    n_cold_offers: int = 0
+    aggregate: str = attrs.field(default="max", validator=_check_aggregate)
+    n_unknown_items: int = attrs.field(default=0, validator=_count)
+    n_cold_offers: int = attrs.field(default=0, validator=_count)
 
     @property
     def _columns(self) -> IdIndex:
         return self.offers
 
+    def outcome_matrix(
+        self, customer_ids: Any, offer_ids: Any, *, unknown: UnknownPolicy = "raise"
+    ) -> _I8:
+        """The 0/1 outcome of every scored pair, from (customer id, offer id) events.
+
+        Builds the ``outcomes`` of :func:`~onetoone.affinity.fit_response` from a
+        campaign's redemptions in one call: cell ``[r, k]`` is 1 when customer
+        ``customers.values[r]`` redeemed offer ``offers.values[k]`` (at least
+        once: duplicate events count once), else 0. The result is aligned with
+        :attr:`dense` and :meth:`to_dense` (rows: :attr:`customers`, columns:
+        :attr:`offers`).
+
+        Parameters
+        ----------
+        customer_ids, offer_ids : array-like
+            External ids of the events (e.g. redemptions), one pair per row.
+        unknown : {"raise", "drop"}
+            Events whose customer or offer is not among the scored ones: raise
+            :class:`~onetoone.errors.UnknownIdError` naming them (default), or
+            leave them out (e.g. redemptions by customers who were not
+            targeted). ``"keep"`` is refused: the matrix has no cell for them.
+
+        Returns
+        -------
+        int8 array
+            ``(n_customers, n_offers)`` of 0 and 1.
+
+        Raises
+        ------
+        UnknownIdError
+            An event outside the scores under ``unknown="raise"``.
+        ValidationError, LengthMismatchError
+            Ids of the wrong type, unequal lengths, a bad policy.
+
+        Examples
+        --------
+        >>> from onetoone.data import IdIndex
+        >>> s = OfferScores(customers=IdIndex.from_values([1, 2, 3]),
+        ...                 offers=IdIndex.from_values(["a", "b"]), method="repeat",
+        ...                 dense=np.array([[0.9, 0.1], [0.2, 0.8], [0.5, 0.5]]))
+        >>> y = s.outcome_matrix([2, 1, 2, 9], ["b", "a", "b", "a"], unknown="drop")
+        >>> y.tolist()
+        [[1, 0], [0, 1], [0, 0]]
+        >>> from onetoone.affinity import fit_response
+        >>> fit_response(s.dense, y).n_positive
+        2
+        """
+        rows, cols = _outcome_matrix_iv(self, customer_ids, offer_ids, unknown)
+        out = np.zeros((len(self.customers), len(self.offers)), dtype=np.int8)
+        out[rows, cols] = 1
+        return out
+
+
+def _outcome_matrix_iv(
+    scores: OfferScores, customer_ids: Any, offer_ids: Any, unknown: object
+) -> tuple[_I32, _I32]:
+    """Codes of the events inside the scores (validated, unknown ones handled)."""
+    policy = policy_value(unknown, "unknown", _POLICIES, func="OfferScores.outcome_matrix")
+    if policy == "keep":
+        raise ValidationError(
+            "outcome_matrix cannot keep events outside the scores (the matrix has no cell for "
+            "them); pass unknown='drop' to leave them out, or unknown='raise'",
+            field="unknown",
+        )
+    c = as_id_column(customer_ids, "customer_ids")
+    o = as_id_column(offer_ids, "offer_ids")
+    if len(c) != len(o):
+        raise LengthMismatchError(
+            f"offer_ids has {len(o)} ids but customer_ids has {len(c)}; give one "
+            "(customer id, offer id) pair per event",
+            field="offer_ids",
+        )
+    rows = _lookup(scores.customers, c, "customer_ids")
+    cols = _lookup(scores.offers, o, "offer_ids")
+    inside = (rows >= 0) & (cols >= 0)
+    if policy == "raise" and not bool(inside.all()):
+        bad_c = list(dict.fromkeys(c[rows < 0].tolist()))
+        bad_o = list(dict.fromkeys(o[cols < 0].tolist()))
+        what = []
+        if bad_c:
+            what.append(
+                f"{len(bad_c)} customer id(s) not among the scored customers, e.g. {bad_c[:3]}"
+            )
+        if bad_o:
+            what.append(f"{len(bad_o)} offer id(s) not among the scored offers, e.g. {bad_o[:3]}")
+        raise UnknownIdError(
+            f"outcome_matrix: {int((~inside).sum())} event(s) fall outside the scores: "
+            f"{'; '.join(what)}; pass unknown='drop' to leave them out (e.g. redemptions by "
+            "customers who were not scored)",
+            field="customer_ids" if bad_c else "offer_ids",
+        )
+    return rows[inside], cols[inside]
+
 
 # --------------------------------------------------------------------------- validation
+_POLICIES: tuple[str, ...] = ("raise", "drop", "keep")
+
+
+def _lookup(index: IdIndex, ids: Any, field: str) -> _I32:
+    """Codes of ``ids`` in ``index``, ``-1`` for an id not in it (the one lookup here)."""
+    return index.encode(ids, unknown="keep", field=field)
+
+
 def _customers_iv(
-    model: AffinityModel, customers: Any, unknown_customers: str
-) -> tuple[IdIndex, _I32, int]:
-    if unknown_customers not in ("raise", "cold"):
-        raise ValidationError(
-            f"unknown_customers must be 'raise' or 'cold'; got {unknown_customers!r}",
-            field="unknown_customers",
-        )
-    if customers is None:
+    model: AffinityModel, customer_ids: Any, unknown_customers: object, func: str
+) -> tuple[IdIndex, _I32, int, int]:
+    """Rows of the result: their index, model codes (-1: cold), #cold, #unknown."""
+    policy = policy_value(
+        unknown_customers, "unknown_customers", _POLICIES, renamed={"cold": "keep"}, func=func
+    )
+    n_unknown = 0
+    if customer_ids is None:
         idx = model.customers
         codes = np.arange(len(idx), dtype=np.int32)
     else:
         idx = (
-            customers
-            if isinstance(customers, IdIndex)
-            else IdIndex.from_values(customers, name="customers")
+            customer_ids
+            if isinstance(customer_ids, IdIndex)
+            else IdIndex.from_values(customer_ids, name="customer_ids")
         )
         if len(idx) and idx.kind != model.customers.kind:
             raise ValidationError(
-                f"customers are {idx.kind}s but the model's customers are "
+                f"customer_ids are {idx.kind}s but the model's customers are "
                 f"{model.customers.kind}s; pass ids of the model's type",
-                field="customers",
+                field="customer_ids",
             )
-        codes = model.customers.encode(idx.values, unknown="mask", field="customers")
-        if unknown_customers == "raise" and bool((codes < 0).any()):
-            bad = idx.values[codes < 0]
+        codes = _lookup(model.customers, idx.values, "customer_ids")
+        unknown = codes < 0
+        n_unknown = int(unknown.sum())
+        if n_unknown and policy == "raise":
+            bad = idx.values[unknown]
             raise UnknownIdError(
-                f"customers: {len(bad)} id(s) unknown to the model, e.g. {bad[:3].tolist()}; "
-                "pass unknown_customers='cold' to score them with the cold-start fallback, "
-                "or add them with partial_fit",
-                field="customers",
+                f"customer_ids: {n_unknown} id(s) unknown to the model, e.g. "
+                f"{bad[:3].tolist()}; pass unknown_customers='keep' to score them with the "
+                "cold-start fallback, unknown_customers='drop' to leave them out, or add them "
+                "with partial_fit",
+                field="customer_ids",
             )
+        if n_unknown and policy == "drop":
+            if n_unknown == len(idx):
+                raise EmptyInputError(
+                    f"customer_ids: all {n_unknown} id(s) are unknown to the model, e.g. "
+                    f"{idx.values[:3].tolist()}, so unknown_customers='drop' leaves no one to "
+                    "score; pass unknown_customers='keep' to score them cold",
+                    field="customer_ids",
+                )
+            idx = IdIndex(idx.values[~unknown])
+            codes = codes[~unknown]
     if len(idx) == 0:
-        raise EmptyInputError("customers is empty; give at least one customer", field="customers")
+        raise EmptyInputError(
+            "customer_ids is empty; give at least one customer", field="customer_ids"
+        )
     hist = model.has_history
     n_cold = int(((codes < 0) | ~hist[np.maximum(codes, 0)]).sum())
-    return idx, codes, n_cold
+    return idx, codes, n_cold, n_unknown
 
 
 def _common_iv(
@@ -219,12 +439,12 @@ def _common_iv(
     max_dense_cells: int,
 ) -> int:
     """Check the shared options; return the number of threads to use."""
-    _check_num_threads(num_threads)
     if not isinstance(model, AffinityModel):
         raise ValidationError(
             f"model must be an AffinityModel (from fit_affinity), got {type(model).__name__}",
             field="model",
         )
+    _check_num_threads(num_threads)
     if top_k is not None and (not _is_int(top_k) or top_k < 1):
         raise ValidationError(f"top_k must be None or an int >= 1, got {top_k!r}", field="top_k")
     if exclude_recent_days is not None:
@@ -241,7 +461,15 @@ def _common_iv(
             f"block_size must be None or an int >= 1, got {block_size!r}", field="block_size"
         )
     _check_int(max_dense_cells, "max_dense_cells", 1, hint="; or pass top_k=... for a top-k result")
-    return int(num_threads) or (os.cpu_count() or 1)
+    return int(num_threads) or _all_cores()
+
+
+def _all_cores() -> int:
+    """Cores this process may run on (``num_threads=0``)."""
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def _check_dense(n_rows: int, n_cols: int, top_k: int | None, max_dense_cells: int) -> None:
@@ -267,8 +495,8 @@ class _Scorer:
         self.method = model.method
         known = cols >= 0
         c0 = np.where(known, cols, 0)
-        seen_col = known & d["seen"][c0]
-        group = np.where(known, d["fallback_group"][c0], d["global_group"]).astype(np.int64)
+        seen_col = known & d.seen[c0]
+        group = np.where(known, d.fallback_group[c0], d.global_group).astype(np.int64)
         self.seen_pos = np.flatnonzero(seen_col)
         self.unseen_pos = np.flatnonzero(~seen_col)
         self.unseen_group = group[~seen_col]
@@ -282,14 +510,14 @@ class _Scorer:
         )
         pop = np.empty(k)
         pop[self.seen_pos] = model.popularity[sel_items]
-        pop[self.unseen_pos] = d["pop_group"][self.unseen_group]
+        pop[self.unseen_pos] = d.pop_group[self.unseen_group]
         self.pop = pop
         self.pop32 = pop.astype(np.float32)
         self.v: npt.NDArray[np.float32] | None = None
-        if model.item_factors is not None:
+        if model.item_factors is not None and d.v_group is not None:
             v = np.empty((k, model.item_factors.shape[1]), dtype=np.float32)
             v[self.seen_pos] = model.item_factors[sel_items]
-            v[self.unseen_pos] = d["v_group"][self.unseen_group]
+            v[self.unseen_pos] = d.v_group[self.unseen_group]
             self.vt = np.ascontiguousarray(v.T)
             self.v = v
         self.recent: sp.csr_array | None = None
@@ -315,11 +543,11 @@ class _Scorer:
         """``out += `` the saturated repeat signal (sparse scatter, plus unseen fallbacks)."""
         d = self.model._derived
         if len(self.seen_pos):
-            r = (d["sat"][warm] @ self.select).tocoo()
+            r = (d.sat[warm] @ self.select).tocoo()
             out[r.row, self.seen_pos[r.col]] += r.data.astype(np.float32)
         if len(self.unseen_pos):
             # customer x group means are small and dense: gather them per unseen column
-            g = d["sat_group"][warm].toarray().astype(np.float32)
+            g = d.sat_group[warm].toarray().astype(np.float32)
             out[:, self.unseen_pos] += g[:, self.unseen_group]
 
     def _cf(self, warm: _I32) -> _F32:
@@ -473,46 +701,96 @@ def _run_blocks(work: Callable[[int], None], n: int, bs: int, num_threads: int) 
     """Run ``work(start)`` for every block, on ``num_threads`` threads.
 
     Blocks write disjoint rows of the result, so threads need no locking; numpy
-    releases the GIL in the heavy steps (products, partitions). With several
-    threads BLAS is limited to one thread to avoid oversubscription. At most
-    ``num_threads`` blocks are in flight, so memory stays bounded.
+    releases the GIL in the heavy steps (products, partitions). With more than
+    one block BLAS is limited to one thread, whatever ``num_threads``: the
+    threads here are the only parallelism (no oversubscription), and each block
+    is computed by the same single-threaded kernel, so results do not depend on
+    ``num_threads``. At most ``num_threads`` blocks are in flight, so memory
+    stays bounded.
     """
     starts = range(0, n, bs)
-    if num_threads <= 1 or len(starts) <= 1:
+    if len(starts) <= 1:
         for start in starts:
             work(start)
         return
-    threadpoolctl = import_optional("threadpoolctl", purpose="multi-threaded scoring")
-    with (
-        threadpoolctl.threadpool_limits(limits=1, user_api="blas"),
-        ThreadPoolExecutor(max_workers=num_threads) as ex,
-    ):
-        for _ in ex.map(work, starts):
-            pass
+    threadpoolctl = import_optional("threadpoolctl", purpose="scoring in blocks")
+    with threadpoolctl.threadpool_limits(limits=1, user_api="blas"):
+        if num_threads <= 1:
+            for start in starts:
+                work(start)
+            return
+        with ThreadPoolExecutor(max_workers=min(num_threads, len(starts))) as ex:
+            for _ in ex.map(work, starts):
+                pass
 
 
 # --------------------------------------------------------------------------- items
+@attrs.frozen
+class _Request:
+    """Validated arguments shared by :func:`score_items` and :func:`score_offers`."""
+
+    customers: IdIndex
+    codes: _I32
+    n_cold: int
+    n_unknown: int
+    num_threads: int
+
+
+def _score_items_iv(
+    model: AffinityModel,
+    customer_ids: Any,
+    item_ids: Any,
+    top_k: int | None,
+    exclude_recent_days: float | None,
+    unknown_customers: object,
+    block_size: int | None,
+    max_dense_cells: int,
+    num_threads: int,
+) -> tuple[_Request, IdIndex, _I64]:
+    threads = _common_iv(
+        model, top_k, exclude_recent_days, block_size, num_threads, max_dense_cells
+    )
+    cust, codes, n_cold, n_unknown = _customers_iv(
+        model, customer_ids, unknown_customers, "score_items"
+    )
+    if item_ids is None:
+        item_idx = model.items
+        cols = np.arange(len(item_idx), dtype=np.int64)
+    else:
+        item_idx = (
+            item_ids
+            if isinstance(item_ids, IdIndex)
+            else IdIndex.from_values(item_ids, name="item_ids")
+        )
+        if len(item_idx) == 0:
+            raise EmptyInputError("item_ids is empty; give at least one item", field="item_ids")
+        cols = model.items.encode(item_idx.values, field="item_ids").astype(np.int64)
+    _check_dense(len(codes), len(cols), top_k, max_dense_cells)
+    return _Request(cust, codes, n_cold, n_unknown, threads), item_idx, cols
+
+
+@renamed_kwargs(customers="customer_ids", items="item_ids")
 def score_items(
     model: AffinityModel,
-    customers: Any = None,
+    customer_ids: Any = None,
     *,
-    items: Any = None,
+    item_ids: Any = None,
     top_k: int | None = None,
     exclude_recent_days: float | None = None,
-    unknown_customers: Literal["raise", "cold"] = "raise",
+    unknown_customers: UnknownPolicy = "raise",
     block_size: int | None = None,
     max_dense_cells: int = 50_000_000,
-    num_threads: int = 1,
+    num_threads: int = 0,
 ) -> ItemScores:
     """Score customers against items.
 
     Parameters
     ----------
     model : AffinityModel
-    customers : array-like of ids or IdIndex, optional
+    customer_ids : array-like of ids or IdIndex, optional
         Customers to score (default: every customer of the model). Rows of the
         result follow the sorted ids (an :class:`~onetoone.data.IdIndex`).
-    items : array-like of ids or IdIndex, optional
+    item_ids : array-like of ids or IdIndex, optional
         Items to score (default: all of the model's). Every id must be known to
         the model.
     top_k : int, optional
@@ -521,24 +799,40 @@ def score_items(
     exclude_recent_days : float, optional
         Exclude (score ``-inf``) items the customer bought in the last this many
         days before ``model.as_of``.
-    unknown_customers : {"raise", "cold"}
-        Ids unknown to the model: raise, or score them with the cold-start
-        fallback (popularity).
+    unknown_customers : {"raise", "drop", "keep"}
+        Customer ids unknown to the model: raise
+        :class:`~onetoone.errors.UnknownIdError` (default), leave them out of
+        the result (which then lists only known customers), or keep them,
+        scored with the cold-start fallback (popularity). Both are counted in
+        :attr:`ItemScores.n_unknown_customers`. (``"cold"``, the old spelling
+        of ``"keep"``, is deprecated.)
     block_size : int, optional
         Customers per block (default: about 4 million cells per block).
     max_dense_cells : int
         Largest dense result allowed.
     num_threads : int
-        Blocks scored in parallel (0: all cores). Results do not depend on it.
+        Blocks scored in parallel (0, the default: all cores, as in
+        :func:`fit_affinity`). Results do not depend on it.
 
     Returns
     -------
     ItemScores
 
+    Raises
+    ------
+    ValidationError
+        A bad option (the message names it), or a dense result larger than
+        ``max_dense_cells``.
+    UnknownIdError
+        An unknown customer under ``unknown_customers="raise"``, or an item
+        unknown to the model.
+    EmptyInputError
+        No customer or item to score.
+
     Notes
     -----
     Cold start: customers without history at fit time (and unknown customers
-    under ``"cold"``) get the items' popularity; items never bought before
+    under ``"keep"``) get the items' popularity; items never bought before
     ``as_of`` score as the customer's mean over bought items of the same
     category (or of all items). Scores are never NaN; ``-inf`` marks exclusion.
 
@@ -553,21 +847,23 @@ def score_items(
     >>> m = fit_affinity(tx, method="repeat", as_of="2024-02-01")
     >>> score_items(m, [1], top_k=1).top_ids().tolist()
     [['x']]
+    >>> s = score_items(m, [1, 99], unknown_customers="drop")
+    >>> s.customers.to_list(), s.n_unknown_customers
+    ([1], 1)
     """
     t0 = time.perf_counter()
-    num_threads = _common_iv(
-        model, top_k, exclude_recent_days, block_size, num_threads, max_dense_cells
+    req, item_idx, cols = _score_items_iv(
+        model,
+        customer_ids,
+        item_ids,
+        top_k,
+        exclude_recent_days,
+        unknown_customers,
+        block_size,
+        max_dense_cells,
+        num_threads,
     )
-    cust_idx, codes, n_cold = _customers_iv(model, customers, unknown_customers)
-    if items is None:
-        item_idx = model.items
-        cols = np.arange(len(item_idx), dtype=np.int64)
-    else:
-        item_idx = items if isinstance(items, IdIndex) else IdIndex.from_values(items, name="items")
-        if len(item_idx) == 0:
-            raise EmptyInputError("items is empty; give at least one item", field="items")
-        cols = model.items.encode(item_idx.values, field="items").astype(np.int64)
-    _check_dense(len(codes), len(cols), top_k, max_dense_cells)
+    codes = req.codes
     scorer = _Scorer(model, cols, exclude_recent_days)
     bs = _block_size(len(codes), len(cols), block_size)
     dense = np.empty((len(codes), len(cols))) if top_k is None else None
@@ -577,31 +873,37 @@ def score_items(
 
     if top_k is not None and model.method in ("als", "bpr"):
         assert ti is not None and ts is not None
-        scorer.cf_topk(codes, k, ti, ts, num_threads)
+        scorer.cf_topk(codes, k, ti, ts, req.num_threads)
     else:
 
         def work(start: int) -> None:
             s = scorer.block(codes[start : start + bs])
             _store(s, start, dense, ti, ts, k)
 
-        _run_blocks(work, len(codes), bs, num_threads)
+        _run_blocks(work, len(codes), bs, req.num_threads)
     return ItemScores(
-        customers=cust_idx,
+        customers=req.customers,
         items=item_idx,
         method=model.method,
         dense=dense,
         top_index=ti,
         top_score=ts,
-        n_cold_customers=n_cold,
+        n_cold_customers=req.n_cold,
+        n_unknown_customers=req.n_unknown,
         elapsed_s=time.perf_counter() - t0,
     )
 
 
 # --------------------------------------------------------------------------- offers
 def _offers_iv(
-    model: AffinityModel, offers: Offers, aggregate: str, unknown_items: str
+    model: AffinityModel, offers: Offers, aggregate: object, unknown_items: object
 ) -> tuple[sp.csr_array, _I64, int, int]:
-    """Offer incidence over local columns, the columns' model item codes, counts."""
+    """Offer incidence over local columns, the columns' model item codes, counts.
+
+    A column of code ``-1`` is the virtual never-bought item (the global
+    fallback): the unknown items under ``"keep"``, and the only item of offers
+    left with no known item under ``"drop"``.
+    """
     if not isinstance(offers, Offers):
         raise ValidationError(
             f"offers must be an Offers (Offers.from_pairs / from_rules), got "
@@ -612,11 +914,9 @@ def _offers_iv(
         raise ValidationError(
             f"aggregate must be 'max', 'mean' or 'sum'; got {aggregate!r}", field="aggregate"
         )
-    if unknown_items not in ("raise", "ignore"):
-        raise ValidationError(
-            f"unknown_items must be 'raise' or 'ignore'; got {unknown_items!r}",
-            field="unknown_items",
-        )
+    policy = policy_value(
+        unknown_items, "unknown_items", _POLICIES, renamed={"ignore": "drop"}, func="score_offers"
+    )
     if offers.items.kind != model.items.kind:
         raise ValidationError(
             f"offers cover {offers.items.kind} item ids but the model's items are "
@@ -626,32 +926,34 @@ def _offers_iv(
     inc = offers.incidence.tocoo()
     used = np.unique(inc.col)
     to_model = np.full(len(offers.items), -1, dtype=np.int64)
-    to_model[used] = model.items.encode(offers.items.values[used], unknown="mask")
+    to_model[used] = _lookup(model.items, offers.items.values[used], "offers.items")
     mcode = to_model[inc.col]
     unknown = mcode < 0
     n_unknown = int(unknown.sum())
-    if n_unknown and unknown_items == "raise":
+    if n_unknown and policy == "raise":
         bad = offers.items.values[inc.col[unknown]]
         raise UnknownIdError(
             f"offers: {n_unknown} offer-item pair(s) name items unknown to the model, e.g. "
-            f"{np.unique(bad)[:3].tolist()}; pass unknown_items='ignore' to score offers on "
-            "their known items (offers with none get the cold-start fallback)",
+            f"{np.unique(bad)[:3].tolist()}; pass unknown_items='drop' to score offers on "
+            "their known items (offers with none get the cold-start fallback), or "
+            "unknown_items='keep' to score unknown items as never-bought ones",
             field="offers",
         )
-    row, mc = inc.row[~unknown], mcode[~unknown]
-    has = np.bincount(row, minlength=offers.n_offers) > 0
-    cold = np.flatnonzero(~has)
+    keep_pairs = np.ones(len(mcode), dtype=bool) if policy == "keep" else ~unknown
+    row, mc = inc.row[keep_pairs], mcode[keep_pairs]
+    has_known = np.bincount(inc.row[~unknown], minlength=offers.n_offers) > 0
+    n_cold = int((~has_known).sum())
+    cold = np.flatnonzero(np.bincount(row, minlength=offers.n_offers) == 0)
+    if len(cold):  # the virtual column (global fallback) for offers left with no item
+        row = np.concatenate([row, cold])
+        mc = np.concatenate([mc, np.full(len(cold), -1, dtype=np.int64)])
     cols, local = np.unique(mc, return_inverse=True)
     cols = cols.astype(np.int64)
     local = local.reshape(-1)
-    if len(cold):  # one virtual column (global fallback) for offers with no known item
-        cols = np.append(cols, -1)
-        row = np.concatenate([row, cold])
-        local = np.concatenate([local, np.full(len(cold), len(cols) - 1)])
     a = sp.csr_array((np.ones(len(row)), (row, local)), shape=(offers.n_offers, len(cols)))
     a.sum_duplicates()
     a.data[:] = 1.0
-    return a, cols, n_unknown, len(cold)
+    return a, cols, n_unknown, n_cold
 
 
 class _MaxPlan:
@@ -714,27 +1016,64 @@ def _aggregate(
         return np.where(cnt > 0, sums / np.maximum(cnt, 1.0), -np.inf)
 
 
+def _score_offers_iv(
+    model: AffinityModel,
+    customer_ids: Any,
+    offers: Offers,
+    top_k: int | None,
+    aggregate: object,
+    exclude_recent_days: float | None,
+    respect_eligibility: object,
+    unknown_items: object,
+    unknown_customers: object,
+    block_size: int | None,
+    max_dense_cells: int,
+    num_threads: int,
+) -> tuple[_Request, sp.csr_array, _I64, int, int]:
+    threads = _common_iv(
+        model, top_k, exclude_recent_days, block_size, num_threads, max_dense_cells
+    )
+    if not isinstance(respect_eligibility, (bool, np.bool_)):
+        raise ValidationError(
+            f"respect_eligibility must be True or False, got {respect_eligibility!r}",
+            field="respect_eligibility",
+        )
+    a, cols, n_unknown_items, n_cold_offers = _offers_iv(model, offers, aggregate, unknown_items)
+    cust, codes, n_cold, n_unknown = _customers_iv(
+        model, customer_ids, unknown_customers, "score_offers"
+    )
+    _check_dense(len(codes), offers.n_offers, top_k, max_dense_cells)
+    return (
+        _Request(cust, codes, n_cold, n_unknown, threads),
+        a,
+        cols,
+        n_unknown_items,
+        n_cold_offers,
+    )
+
+
+@renamed_kwargs(customers="customer_ids")
 def score_offers(
     model: AffinityModel,
-    customers: Any,
+    customer_ids: Any,
     offers: Offers,
     *,
     top_k: int | None = None,
     aggregate: Aggregate = "max",
     exclude_recent_days: float | None = None,
     respect_eligibility: bool = True,
-    unknown_items: Literal["raise", "ignore"] = "raise",
-    unknown_customers: Literal["raise", "cold"] = "raise",
+    unknown_items: UnknownPolicy = "raise",
+    unknown_customers: UnknownPolicy = "raise",
     block_size: int | None = None,
     max_dense_cells: int = 50_000_000,
-    num_threads: int = 1,
+    num_threads: int = 0,
 ) -> OfferScores:
     """Score customers against offers: item scores aggregated over each offer's items.
 
     Parameters
     ----------
     model : AffinityModel
-    customers : array-like of ids, IdIndex or None
+    customer_ids : array-like of ids, IdIndex or None
         Customers to score (None: every customer of the model).
     offers : Offers
     top_k : int, optional
@@ -748,11 +1087,16 @@ def score_offers(
         Leave out items the customer bought in this many days before ``as_of``.
     respect_eligibility : bool
         With ``offers.eligibility`` set, ineligible pairs score ``-inf``.
-    unknown_items : {"raise", "ignore"}
-        Offer items unknown to the model: raise, or ignore them (counted in
-        :attr:`OfferScores.n_unknown_items`); an offer left with no item is
-        scored with the global fallback (counted in ``n_cold_offers``).
-    unknown_customers : {"raise", "cold"}
+    unknown_items : {"raise", "drop", "keep"}
+        Offer items unknown to the model (counted in
+        :attr:`OfferScores.n_unknown_items`): raise
+        :class:`~onetoone.errors.UnknownIdError` (default); drop those
+        offer-item pairs, so an offer is scored on its known items; or keep
+        them, each scored as an item never bought (the global cold-start
+        fallback). Under both, an offer with no known item is scored with the
+        global fallback (counted in ``n_cold_offers``). (``"ignore"``, the old
+        spelling of ``"drop"``, is deprecated.)
+    unknown_customers : {"raise", "drop", "keep"}
         As in :func:`score_items`.
     block_size : int, optional
         Customers per block; working memory is O(block_size x (items covered +
@@ -760,11 +1104,24 @@ def score_offers(
     max_dense_cells : int
         Largest dense result allowed.
     num_threads : int
-        Blocks scored in parallel (0: all cores). Results do not depend on it.
+        Blocks scored in parallel (0, the default: all cores, as in
+        :func:`fit_affinity`). Results do not depend on it.
 
     Returns
     -------
     OfferScores
+        Build the 0/1 outcomes of a past campaign for :func:`fit_response`
+        with :meth:`OfferScores.outcome_matrix`.
+
+    Raises
+    ------
+    ValidationError
+        A bad option (the message names it), or a dense result larger than
+        ``max_dense_cells``.
+    UnknownIdError
+        An unknown customer or offer item under the ``"raise"`` policies.
+    EmptyInputError
+        No customer to score.
 
     Examples
     --------
@@ -777,21 +1134,29 @@ def score_offers(
     >>> offers = Offers.from_pairs(["ox", "oy"], ["x", "y"], items=m.items)
     >>> score_offers(m, [1, 2], offers, top_k=1).top_ids().tolist()
     [['ox'], ['oy']]
+    >>> promo = Offers.from_pairs(["ox", "oq"], ["x", "q"])  # q: never sold
+    >>> s = score_offers(m, [1, 2], promo, unknown_items="drop")
+    >>> s.n_unknown_items, s.n_cold_offers
+    (1, 1)
     """
     t0 = time.perf_counter()
-    num_threads = _common_iv(
-        model, top_k, exclude_recent_days, block_size, num_threads, max_dense_cells
+    req, a, cols, n_unknown_items, n_cold_offers = _score_offers_iv(
+        model,
+        customer_ids,
+        offers,
+        top_k,
+        aggregate,
+        exclude_recent_days,
+        respect_eligibility,
+        unknown_items,
+        unknown_customers,
+        block_size,
+        max_dense_cells,
+        num_threads,
     )
-    if not isinstance(respect_eligibility, (bool, np.bool_)):
-        raise ValidationError(
-            f"respect_eligibility must be True or False, got {respect_eligibility!r}",
-            field="respect_eligibility",
-        )
-    a, cols, n_unknown, n_cold_offers = _offers_iv(model, offers, aggregate, unknown_items)
-    cust_idx, codes, n_cold = _customers_iv(model, customers, unknown_customers)
+    codes = req.codes
     n_off = offers.n_offers
-    _check_dense(len(codes), n_off, top_k, max_dense_cells)
-    elig = offers.eligible_mask(cust_idx) if respect_eligibility else None
+    elig = offers.eligible_mask(req.customers) if respect_eligibility else None
     scorer = _Scorer(model, cols, exclude_recent_days)
     plan = _MaxPlan(a) if aggregate == "max" else None
     width = 2 * len(cols) + 2 * n_off
@@ -809,17 +1174,18 @@ def score_offers(
             s[~ok.astype(bool)] = -np.inf
         _store(s, start, dense, ti, ts, k)
 
-    _run_blocks(work, len(codes), bs, num_threads)
+    _run_blocks(work, len(codes), bs, req.num_threads)
     return OfferScores(
-        customers=cust_idx,
+        customers=req.customers,
         offers=offers.ids,
         method=model.method,
         aggregate=aggregate,
         dense=dense,
         top_index=ti,
         top_score=ts,
-        n_cold_customers=n_cold,
-        n_unknown_items=n_unknown,
+        n_cold_customers=req.n_cold,
+        n_unknown_customers=req.n_unknown,
+        n_unknown_items=n_unknown_items,
         n_cold_offers=n_cold_offers,
         elapsed_s=time.perf_counter() - t0,
     )

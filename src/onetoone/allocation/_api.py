@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from onetoone._arrays import F64, I32, I64, readonly
+from onetoone._deprecation import renamed_kwargs, warn_deprecated
 from onetoone.allocation._exact import solve_lp, solve_milp
 from onetoone.allocation._problem import DEFAULT_BLOCK_SIZE, AllocationProblem
 from onetoone.allocation._solve import (
@@ -27,7 +28,7 @@ from onetoone.allocation._solve import (
     solve_dual,
     solve_greedy,
 )
-from onetoone.errors import ValidationError
+from onetoone.errors import LengthMismatchError, ValidationError
 
 __all__ = ["Allocation", "BudgetCurve", "LpBound", "allocate", "budget_curve", "lp_bound"]
 
@@ -42,6 +43,134 @@ NO_PLAN = 2  # the exact solver found no plan in time; the empty plan is returne
 #: ``exact`` is optimal when HiGHS proves it and the certified gap is within
 #: ``mip_rel_gap`` plus this slack (HiGHS measures its gap on the scaled model).
 _GAP_SLACK = 1e-9
+
+#: relative tolerance of ``objective`` against the sum of ``value`` (summation order)
+_OBJECTIVE_RTOL = 1e-9
+
+
+def _array(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """Converter: a read-only numpy array (lists are accepted at run time)."""
+    return readonly(np.asarray(a))
+
+
+def _bad(message: str, field: str) -> ValidationError:
+    return ValidationError(
+        f"inconsistent Allocation: {message}; build allocations with allocate()", field=field
+    )
+
+
+def _check_int(x: Any, name: str) -> int:
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, np.integer)) or x < 0:
+        raise _bad(f"{name} must be an int >= 0, got {x!r}", name)
+    return int(x)
+
+
+def _check_real(x: Any, name: str, *, posinf: bool = False) -> float:
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, float, np.integer, np.floating)):
+        raise _bad(f"{name} must be a number, got {type(x).__name__}", name)
+    v = float(x)
+    if not (np.isfinite(v) or (posinf and v == np.inf)):
+        raise _bad(f"{name} must be finite{' or +inf' if posinf else ''}, got {v!r}", name)
+    return v
+
+
+def _check_allocation(a: Any) -> None:
+    """An :class:`Allocation`'s invariants: sizes, codes, figures and certificate agree.
+
+    Each check is one pass over an array (no solve), so building an allocation
+    stays cheap next to computing it.
+    """
+    if not isinstance(a.method, str) or not a.method:
+        raise _bad(f"method must be a non-empty str, got {a.method!r}", "method")
+    n_c = _check_int(a.n_customers, "n_customers")
+    n_o = _check_int(a.n_offers, "n_offers")
+    if not isinstance(a.budget_names, tuple) or not all(isinstance(n, str) for n in a.budget_names):
+        raise _bad("budget_names must be a tuple of str", "budget_names")
+    if len(set(a.budget_names)) != len(a.budget_names):
+        raise _bad(f"budget_names {list(a.budget_names)} are not distinct", "budget_names")
+    n_b = len(a.budget_names)
+    n_pairs = a.customer.shape[0] if a.customer.ndim == 1 else -1
+    unit = {"pair": (n_pairs, "chosen pair"), "budget": (n_b, "budget"), "offer": (n_o, "offer")}
+    per = dict.fromkeys(("customer", "offer", "value", "cost"), "pair")
+    per |= dict.fromkeys(("budget_limit", "budget_spend", "budget_price"), "budget")
+    per |= dict.fromkeys(("offer_count", "offer_usage", "cap", "cap_price"), "offer")
+    for name, u in per.items():
+        arr: npt.NDArray[Any] = getattr(a, name)
+        ints = name in ("customer", "offer", "offer_count")
+        if arr.ndim != 1 or arr.dtype.kind not in ("iu" if ints else "iuf"):
+            raise _bad(
+                f"{name} must be a 1-D {'int' if ints else 'numeric'} array, got "
+                f"{arr.dtype} of shape {arr.shape}",
+                name,
+            )
+        size, label = unit[u]
+        if arr.shape[0] != size:
+            raise LengthMismatchError(
+                f"inconsistent Allocation: {name} has {arr.shape[0]} entries for {size} "
+                f"{label}(s); build allocations with allocate()",
+                field=name,
+            )
+    for name, n in (("customer", n_c), ("offer", n_o)):
+        codes = getattr(a, name)
+        if n_pairs and (int(codes.min()) < 0 or int(codes.max()) >= n):
+            raise _bad(
+                f"{name} codes must lie in [0, {n}), got values in "
+                f"[{int(codes.min())}, {int(codes.max())}]",
+                name,
+            )
+    if n_pairs > 1:
+        key = a.customer.astype(np.int64) * max(n_o, 1) + a.offer
+        if not bool((np.diff(key) > 0).all()):
+            raise _bad("the (customer, offer) pairs must be sorted and distinct", "customer")
+    for name in ("value", "cost", "budget_spend", "budget_price", "offer_usage", "cap_price"):
+        arr = getattr(a, name)
+        if not bool(np.isfinite(arr).all()):
+            raise _bad(f"{name} holds NaN or infinite values", name)
+    for name in ("budget_limit", "cap"):
+        arr = getattr(a, name)
+        if bool(np.isnan(arr).any()) or bool((arr == -np.inf).any()):
+            raise _bad(f"{name} holds NaN or -inf (use +inf for no limit)", name)
+    if not np.array_equal(a.offer_count, np.bincount(a.offer, minlength=n_o)):
+        raise _bad("offer_count differs from the number of chosen pairs per offer", "offer_count")
+    over = np.flatnonzero(a.budget_spend > a.budget_limit)
+    if len(over):
+        b = int(over[0])
+        raise _bad(
+            f"budget {a.budget_names[b]!r} spends {float(a.budget_spend[b])!r} over its "
+            f"limit {float(a.budget_limit[b])!r}",
+            "budget_spend",
+        )
+    over = np.flatnonzero(a.offer_usage > a.cap)
+    if len(over):
+        o = int(over[0])
+        raise _bad(
+            f"offer {o} uses {float(a.offer_usage[o])!r} of its cap {float(a.cap[o])!r}",
+            "offer_usage",
+        )
+    objective = _check_real(a.objective, "objective")
+    bound = _check_real(a.bound, "bound", posinf=True)
+    gap = _check_real(a.gap, "gap")
+    if gap < 0:
+        raise _bad(f"gap must be >= 0, got {gap!r}", "gap")
+    _check_real(a.elapsed_s, "elapsed_s")
+    total = float(np.sum(a.value))
+    scale = float(np.sum(np.abs(a.value)))
+    if abs(objective - total) > _OBJECTIVE_RTOL * scale + 1e-300:
+        raise _bad(
+            f"objective {objective!r} differs from the sum of the values {total!r}", "objective"
+        )
+    if bound < objective:
+        raise _bad(f"bound {bound!r} is below the objective {objective!r}", "bound")
+    _check_int(a.iterations, "iterations")
+    _check_int(a.evaluations, "evaluations")
+    if not isinstance(a.success, (bool, np.bool_)):
+        raise _bad(f"success must be a bool, got {a.success!r}", "success")
+    if isinstance(a.status, (bool, np.bool_)) or a.status not in (OPTIMAL, LIMIT, NO_PLAN):
+        raise _bad(f"status must be 0, 1 or 2, got {a.status!r}", "status")
+    if bool(a.success) != (a.status == OPTIMAL):
+        raise _bad(f"success={a.success} contradicts status {a.status}", "success")
+    if not isinstance(a.message, str):
+        raise _bad(f"message must be a str, got {type(a.message).__name__}", "message")
 
 
 @attrs.frozen(eq=False)
@@ -102,26 +231,48 @@ class Allocation:
         repaired: the plan is feasible and ``gap`` says how good it is; 2: no plan
         found by the exact solver in time (the empty plan is returned).
     message : str
+
+    Notes
+    -----
+    An allocation checks itself when built (also through :func:`attrs.evolve`):
+    array lengths agree, codes lie in their ranges, pairs are sorted and
+    distinct, ``offer_count`` counts the pairs, ``budget_spend <= budget_limit``
+    and ``offer_usage <= cap`` exactly, every figure is finite (limits, caps and
+    ``bound`` may be ``+inf``), ``bound >= objective`` and
+    ``success == (status == 0)``; otherwise it raises
+    :class:`~onetoone.errors.ValidationError` naming the field.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from onetoone.allocation import AllocationProblem, Budget, allocate
+    >>> p = AllocationProblem.from_dense(np.array([[4.0, 3.0], [3.0, 1.0]]), np.ones((2, 2)),
+    ...                                  budgets=[Budget("total", 1.0)])
+    >>> a = allocate(p, method="exact")
+    >>> len(a), a.customer.tolist(), a.offer.tolist(), a.objective, a.success
+    (1, [0], [0], 4.0, True)
+    >>> a.budget_spend.tolist(), a.offers_for(0).tolist(), a.offers_for(1).tolist()
+    ([1.0], [0], [])
     """
 
     method: str
     n_customers: int
     n_offers: int
-    customer: I32 = attrs.field(converter=readonly)
-    offer: I32 = attrs.field(converter=readonly)
-    value: F64 = attrs.field(converter=readonly)
-    cost: F64 = attrs.field(converter=readonly)
+    customer: I32 = attrs.field(converter=_array)
+    offer: I32 = attrs.field(converter=_array)
+    value: F64 = attrs.field(converter=_array)
+    cost: F64 = attrs.field(converter=_array)
     objective: float
     bound: float
     gap: float
     budget_names: tuple[str, ...]
-    budget_limit: F64 = attrs.field(converter=readonly)
-    budget_spend: F64 = attrs.field(converter=readonly)
-    budget_price: F64 = attrs.field(converter=readonly)
-    offer_count: I64 = attrs.field(converter=readonly)
-    offer_usage: F64 = attrs.field(converter=readonly)
-    cap: F64 = attrs.field(converter=readonly)
-    cap_price: F64 = attrs.field(converter=readonly)
+    budget_limit: F64 = attrs.field(converter=_array)
+    budget_spend: F64 = attrs.field(converter=_array)
+    budget_price: F64 = attrs.field(converter=_array)
+    offer_count: I64 = attrs.field(converter=_array)
+    offer_usage: F64 = attrs.field(converter=_array)
+    cap: F64 = attrs.field(converter=_array)
+    cap_price: F64 = attrs.field(converter=_array)
     iterations: int
     evaluations: int
     elapsed_s: float
@@ -134,16 +285,81 @@ class Allocation:
 
     @property
     def total_cost(self) -> float:
-        """Total expected cost of the chosen pairs."""
+        """Total expected cost of the chosen pairs.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from onetoone.allocation import AllocationProblem, allocate
+        >>> a = allocate(AllocationProblem.from_dense([[3.0, 1.0]], [[0.5, 0.25]], k=2))
+        >>> a.total_cost
+        0.75
+        """
         return float(self.cost.sum())
 
-    def offers_of(self, customer: int) -> I32:
-        """Offer codes given to one customer code."""
-        lo, hi = np.searchsorted(self.customer, [customer, customer + 1])
+    def __attrs_post_init__(self) -> None:
+        _check_allocation(self)
+
+    def offers_for(self, customer: int) -> I32:
+        """Offer codes given to one customer code (empty if none), ascending.
+
+        Parameters
+        ----------
+        customer : int
+            A customer code in ``[0, n_customers)``. For external ids use
+            :meth:`Plan.offers_for`.
+
+        Returns
+        -------
+        int32 array
+            The codes of the offers this customer receives.
+
+        Raises
+        ------
+        ValidationError
+            ``customer`` is not an int code in ``[0, n_customers)``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from onetoone.allocation import AllocationProblem, allocate
+        >>> a = allocate(AllocationProblem.from_dense(np.array([[3.0, 1.0], [2.0, 4.0]]),
+        ...                                           np.ones((2, 2)), k=2))
+        >>> a.offers_for(1).tolist()
+        [0, 1]
+        """
+        code = _offers_for_iv(self, customer)
+        lo, hi = np.searchsorted(self.customer, [code, code + 1])
         return self.offer[lo:hi]
 
+    def offers_of(self, customer: int) -> I32:
+        """Deprecated alias of :meth:`offers_for` (removed in 0.3).
+
+        Examples
+        --------
+        >>> import warnings
+        >>> import numpy as np
+        >>> from onetoone.allocation import AllocationProblem, allocate
+        >>> a = allocate(AllocationProblem.from_dense(np.array([[3.0]]), np.ones((1, 1))))
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")
+        ...     a.offers_of(0).tolist()
+        [0]
+        """
+        warn_deprecated("Allocation.offers_of is renamed: use Allocation.offers_for")
+        return self.offers_for(customer)
+
     def summary(self) -> str:
-        """A short human-readable report."""
+        """A short human-readable report.
+
+        Examples
+        --------
+        >>> from onetoone.allocation import AllocationProblem, Budget, allocate
+        >>> a = allocate(AllocationProblem.from_dense([[3.0]], [[1.0]],
+        ...                                           budgets=[Budget("total", 1.0)]))
+        >>> print(a.summary().splitlines()[0])
+        allocation (dual): 1 offers to 1 customers
+        """
         lines = [
             f"allocation ({self.method}): {len(self)} offers to "
             f"{len(np.unique(self.customer))} customers",
@@ -178,16 +394,29 @@ class LpBound:
     status : int
         ``scipy.optimize.linprog`` status.
     message : str
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from onetoone.allocation import AllocationProblem, Budget, lp_bound
+    >>> p = AllocationProblem.from_dense([[2.0, 1.0]], [[1.0, 1.0]], k=2,
+    ...                                  budgets=[Budget("total", 1.5)])
+    >>> lp = lp_bound(p)
+    >>> round(lp.value, 6), lp.x.round(3).tolist(), lp.success
+    (2.5, [1.0, 0.5], True)
     """
 
     value: float
-    x: F64 = attrs.field(converter=readonly)
-    budget_price: F64 = attrs.field(converter=readonly)
-    cap_price: F64 = attrs.field(converter=readonly)
+    x: F64 = attrs.field(converter=_array)
+    budget_price: F64 = attrs.field(converter=_array)
+    cap_price: F64 = attrs.field(converter=_array)
     elapsed_s: float
     success: bool
     status: int
     message: str
+
+    def __attrs_post_init__(self) -> None:
+        _check_lp_bound(self)
 
 
 @attrs.frozen(eq=False)
@@ -199,29 +428,139 @@ class BudgetCurve:
     budget : str
         Name of the budget that varies.
     limit : float64 array
-        The limits, ascending.
+        The limits, ascending (the ``limits`` passed to :func:`budget_curve`,
+        sorted). A curve is row-shaped, one row per limit, so its columns are
+        singular like ``objective`` and ``spend``, and ``limit`` is the
+        :attr:`Budget.limit` of each row.
     objective, bound, gap, spend, price : float64 arrays
         Per limit: the plan's objective, its proven upper bound and gap, the
         budget's spend and its shadow price (the return of the next unit).
     elapsed_s : float
         Total time for the curve.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from onetoone.allocation import AllocationProblem, Budget, budget_curve
+    >>> p = AllocationProblem.from_dense([[4.0], [3.0]], [[1.0], [1.0]],
+    ...                                  budgets=[Budget("total", 1.0)])
+    >>> c = budget_curve(p, [2.0, 1.0])
+    >>> c.budget, c.limit.tolist(), c.objective.tolist(), c.spend.tolist()
+    ('total', [1.0, 2.0], [4.0, 7.0], [1.0, 2.0])
     """
 
     budget: str
-    limit: F64 = attrs.field(converter=readonly)
-    objective: F64 = attrs.field(converter=readonly)
-    bound: F64 = attrs.field(converter=readonly)
-    gap: F64 = attrs.field(converter=readonly)
-    spend: F64 = attrs.field(converter=readonly)
-    price: F64 = attrs.field(converter=readonly)
+    limit: F64 = attrs.field(converter=_array)
+    objective: F64 = attrs.field(converter=_array)
+    bound: F64 = attrs.field(converter=_array)
+    gap: F64 = attrs.field(converter=_array)
+    spend: F64 = attrs.field(converter=_array)
+    price: F64 = attrs.field(converter=_array)
     elapsed_s: float
+
+    def __attrs_post_init__(self) -> None:
+        _check_budget_curve(self)
 
     @property
     def marginal_return(self) -> F64:
-        """Objective gained per unit of budget between consecutive limits."""
+        """Objective gained per unit of budget between consecutive limits.
+
+        One fewer entry than ``limit``; ``nan`` where two limits are equal.
+
+        Examples
+        --------
+        >>> from onetoone.allocation import AllocationProblem, Budget, budget_curve
+        >>> p = AllocationProblem.from_dense([[4.0], [3.0]], [[1.0], [1.0]],
+        ...                                  budgets=[Budget("total", 1.0)])
+        >>> budget_curve(p, [0.0, 1.0, 2.0]).marginal_return.tolist()
+        [4.0, 3.0]
+        """
         dl = np.diff(self.limit)
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(dl > 0, np.diff(self.objective) / np.where(dl > 0, dl, 1.0), np.nan)
+
+
+def _offers_for_iv(a: Allocation, customer: Any) -> int:
+    if isinstance(customer, (bool, np.bool_)) or not isinstance(customer, (int, np.integer)):
+        raise ValidationError(
+            f"customer must be an int code, got {type(customer).__name__}; for an external "
+            "id use Plan.offers_for(customer_id)",
+            field="customer",
+        )
+    if not 0 <= customer < a.n_customers:
+        raise ValidationError(
+            f"customer code {int(customer)} is out of range [0, {a.n_customers}); for an "
+            "external id use Plan.offers_for(customer_id)",
+            field="customer",
+        )
+    return int(customer)
+
+
+def _check_floats(obj: object, names: tuple[str, ...], n: int | None, what: str) -> int:
+    """Each named field is a 1-D numeric array of one common length (``n`` if given)."""
+    for name in names:
+        arr: npt.NDArray[Any] = getattr(obj, name)
+        if arr.ndim != 1 or arr.dtype.kind not in "iuf":
+            raise ValidationError(
+                f"inconsistent {what}: {name} must be a 1-D numeric array, got {arr.dtype} "
+                f"of shape {arr.shape}",
+                field=name,
+            )
+        if n is None:
+            n = int(arr.shape[0])
+        elif arr.shape[0] != n:
+            raise LengthMismatchError(
+                f"inconsistent {what}: {name} has {arr.shape[0]} entries, expected {n}",
+                field=name,
+            )
+    return 0 if n is None else n
+
+
+def _check_lp_bound(lp: LpBound) -> None:
+    """An :class:`LpBound`'s invariants (``value`` is ``+inf`` when HiGHS found no solution)."""
+    _check_floats(lp, ("x",), None, "LpBound")
+    _check_floats(lp, ("budget_price",), None, "LpBound")
+    _check_floats(lp, ("cap_price",), None, "LpBound")
+    for name in ("x", "budget_price", "cap_price"):
+        arr = getattr(lp, name)
+        if not bool(np.isfinite(arr).all()) or (len(arr) and float(arr.min()) < 0):
+            raise ValidationError(
+                f"inconsistent LpBound: {name} must be finite and >= 0", field=name
+            )
+    v = float(lp.value)
+    if np.isnan(v) or v == -np.inf:
+        raise ValidationError(
+            f"inconsistent LpBound: value must be a number or +inf, got {v!r}", field="value"
+        )
+    if bool(lp.success) != (lp.status == 0):
+        raise ValidationError(
+            f"inconsistent LpBound: success={lp.success} contradicts status {lp.status}",
+            field="success",
+        )
+
+
+def _check_budget_curve(c: BudgetCurve) -> None:
+    """A :class:`BudgetCurve`'s invariants: one row per limit, ascending, within each limit."""
+    if not isinstance(c.budget, str):
+        raise ValidationError(
+            f"inconsistent BudgetCurve: budget must be a budget name, got {c.budget!r}",
+            field="budget",
+        )
+    names = ("limit", "objective", "bound", "gap", "spend", "price")
+    _check_floats(c, names, None, "BudgetCurve")
+    for name in ("limit", "objective", "gap", "spend", "price"):
+        if not bool(np.isfinite(getattr(c, name)).all()):
+            raise ValidationError(
+                f"inconsistent BudgetCurve: {name} holds NaN or infinite values", field=name
+            )
+    if bool(np.isnan(c.bound).any()) or bool((c.bound < c.objective).any()):
+        raise ValidationError(
+            "inconsistent BudgetCurve: every bound must be >= its objective", field="bound"
+        )
+    if bool((np.diff(c.limit) < 0).any()):
+        raise ValidationError("inconsistent BudgetCurve: limit must be ascending", field="limit")
+    if bool((c.spend > c.limit).any()):
+        raise ValidationError("inconsistent BudgetCurve: a spend exceeds its limit", field="spend")
 
 
 # ----------------------------------------------------------------- validation
@@ -611,28 +950,54 @@ def lp_bound(
     )
 
 
-def _budget_curve_iv(problem: Any, budgets: Any, budget: Any) -> tuple[AllocationProblem, F64, int]:
+def _budget_curve_iv(
+    problem: Any,
+    limits: Any,
+    budget: Any,
+    method: Any,
+    tol: Any,
+    max_iter: Any,
+    time_limit: Any,
+    block_size: Any,
+) -> tuple[AllocationProblem, F64, int]:
     if not isinstance(problem, AllocationProblem):
         raise ValidationError(
-            f"problem must be an AllocationProblem, got {type(problem).__name__}",
+            f"problem must be an AllocationProblem, got {type(problem).__name__}; build one with "
+            "AllocationProblem.from_dense or AllocationProblem.from_candidates",
             field="problem",
         )
     if problem.n_budgets == 0:
         raise ValidationError(
             "problem has no budget to vary; add one with budgets=[Budget(...)]", field="budget"
         )
-    arr = np.asarray(budgets)
+    if isinstance(limits, (str, bytes)):
+        raise ValidationError(
+            f"limits must be a non-empty 1-D sequence of numbers, got {limits!r}; pass e.g. "
+            "limits=[100.0, 200.0] (the budget to vary goes in budget=)",
+            field="limits",
+        )
+    arr = np.asarray(limits)
     if arr.ndim != 1 or len(arr) == 0 or arr.dtype.kind not in "iuf":
-        raise ValidationError("budgets must be a non-empty 1-D sequence of limits", field="budgets")
+        raise ValidationError(
+            "limits must be a non-empty 1-D sequence of numbers (the budget limits to solve "
+            f"for), got {arr.dtype} of shape {arr.shape}",
+            field="limits",
+        )
     arr = arr.astype(np.float64)
     if not bool(np.all(np.isfinite(arr))) or float(arr.min()) < 0:
-        raise ValidationError("budgets must be finite limits >= 0", field="budgets")
-    return problem, np.sort(arr), problem.budget_index(budget)
+        raise ValidationError(
+            "limits must be finite numbers >= 0; drop NaN, inf and negative limits",
+            field="limits",
+        )
+    b = problem.budget_index(budget)
+    _allocate_iv(problem, method, tol, max_iter, time_limit, block_size, 1e-6, None)
+    return problem, np.sort(arr), b
 
 
+@renamed_kwargs(budgets="limits")
 def budget_curve(
     problem: AllocationProblem,
-    budgets: Sequence[float] | npt.ArrayLike,
+    limits: Sequence[float] | npt.ArrayLike,
     *,
     budget: int | str = 0,
     method: Method = "dual",
@@ -646,24 +1011,48 @@ def budget_curve(
     Limits are solved in ascending order; with ``method="dual"`` each solve
     starts from the previous one's prices.
 
+    Parameters
+    ----------
+    problem : AllocationProblem
+        The problem; every other budget keeps its limit.
+    limits : sequence of float
+        The limits of ``budget`` to solve for (finite, ``>= 0``, any order).
+        Renamed from ``budgets=`` (accepted with a deprecation warning until 0.3).
+    budget : int or str
+        The budget that varies, by name or position (default: the first).
+    method, tol, max_iter, time_limit, block_size
+        As in :func:`allocate`.
+
+    Returns
+    -------
+    BudgetCurve
+        One row per limit, ascending.
+
+    Raises
+    ------
+    ValidationError
+        If an argument is invalid, or the problem has no budget; the message
+        names the argument.
+
     Examples
     --------
     >>> import numpy as np
     >>> from onetoone.allocation import AllocationProblem, Budget, budget_curve
     >>> p = AllocationProblem.from_dense(np.array([[4.0], [3.0], [1.0]]), np.ones((3, 1)),
     ...                                  budgets=[Budget("total", 1.0)])
-    >>> c = budget_curve(p, [0.0, 1.0, 2.0, 3.0])
-    >>> c.objective.tolist()
-    [0.0, 4.0, 7.0, 8.0]
+    >>> c = budget_curve(p, [0.0, 1.0, 2.0, 3.0], budget="total")
+    >>> c.limit.tolist(), c.objective.tolist()
+    ([0.0, 1.0, 2.0, 3.0], [0.0, 4.0, 7.0, 8.0])
     >>> c.marginal_return.tolist()
     [4.0, 3.0, 1.0]
     """
-    p, limits, b = _budget_curve_iv(problem, budgets, budget)
-    _allocate_iv(p, method, tol, max_iter, time_limit, block_size, 1e-6, None)
+    p, limits_, b = _budget_curve_iv(
+        problem, limits, budget, method, tol, max_iter, time_limit, block_size
+    )
     t0 = time.perf_counter()
-    out = np.zeros((5, len(limits)))
+    out = np.zeros((5, len(limits_)))
     prev: Allocation | None = None
-    for i, lim in enumerate(limits.tolist()):
+    for i, lim in enumerate(limits_.tolist()):
         q = p.with_budget_limit(b, lim)
         a = allocate(
             q,
@@ -678,7 +1067,7 @@ def budget_curve(
         prev = a
     return BudgetCurve(
         budget=p.budget_names[b],
-        limit=limits,
+        limit=limits_,
         objective=out[0],
         bound=out[1],
         gap=out[2],

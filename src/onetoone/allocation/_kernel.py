@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from onetoone._arrays import F64, I64
+from onetoone.errors import LengthMismatchError, ValidationError
 
 __all__ = ["customer_step", "entry_thresholds"]
 
@@ -71,6 +72,80 @@ def _row_topk(r2: F64, k: I64) -> _B:
     return valid & (rank < k[:, None])
 
 
+def _block_iv(
+    r: object, k: object, groups: object, group_max: object, func: str
+) -> tuple[F64, I64, _I | None, int]:
+    """Check a block's arrays for :func:`customer_step` / :func:`entry_thresholds`."""
+    ra = np.asarray(r)
+    if ra.ndim != 2 or ra.dtype.kind not in "iuf":
+        raise ValidationError(
+            f"{func}: r must be a 2-D numeric array (one row per customer, one column per "
+            f"candidate), got {ra.dtype} of shape {ra.shape}",
+            field="r",
+        )
+    ra = ra.astype(np.float64, copy=False)
+    if bool(np.isnan(ra).any()):
+        raise ValidationError(
+            f"{func}: r holds NaN; pass -inf for a candidate that can never be chosen",
+            field="r",
+        )
+    n = ra.shape[0]
+    ka = np.asarray(k)
+    if ka.ndim == 0 and ka.dtype.kind in "iu":
+        ka = np.full(n, ka[()], dtype=np.int64)
+    if ka.ndim != 1 or ka.dtype.kind not in "iu":
+        raise ValidationError(
+            f"{func}: k must be an int array with one entry per row, got {ka.dtype} of "
+            f"shape {ka.shape}",
+            field="k",
+        )
+    if len(ka) != n:
+        raise LengthMismatchError(
+            f"{func}: k has {len(ka)} entries but r has {n} rows; pass one k per row",
+            field="k",
+        )
+    if n and int(ka.min()) < 0:
+        raise ValidationError(f"{func}: k must be >= 0, got {int(ka.min())}", field="k")
+    ga: _I | None = None
+    if groups is not None:
+        ga = np.asarray(groups)
+        if ga.shape != ra.shape or ga.dtype.kind not in "iu":
+            raise ValidationError(
+                f"{func}: groups must be an int array of r's shape {ra.shape}, got "
+                f"{ga.dtype} of shape {ga.shape}",
+                field="groups",
+            )
+    if (
+        isinstance(group_max, (bool, np.bool_))
+        or not isinstance(group_max, (int, np.integer))
+        or group_max < 1
+    ):
+        raise ValidationError(
+            f"{func}: group_max must be an int >= 1, got {group_max!r}", field="group_max"
+        )
+    return ra, ka.astype(np.int64, copy=False), ga, int(group_max)
+
+
+def _customer_step_iv(
+    r: object, k: object, groups: object, group_max: object
+) -> tuple[F64, I64, _I | None, int]:
+    return _block_iv(r, k, groups, group_max, "customer_step")
+
+
+def _entry_thresholds_iv(
+    r: object, chosen: object, k: object, groups: object, group_max: object
+) -> tuple[F64, _B, I64, _I | None, int]:
+    ra, ka, ga, gm = _block_iv(r, k, groups, group_max, "entry_thresholds")
+    ch = np.asarray(chosen)
+    if ch.shape != ra.shape or ch.dtype != np.bool_:
+        raise ValidationError(
+            f"entry_thresholds: chosen must be a bool array of r's shape {ra.shape} (from "
+            f"customer_step), got {ch.dtype} of shape {ch.shape}",
+            field="chosen",
+        )
+    return ra, ch, ka, ga, gm
+
+
 def customer_step(r: F64, k: I64, groups: _I | None = None, group_max: int = 1) -> _B:
     """Each customer's best plan for reduced values ``r``: a boolean mask of chosen pairs.
 
@@ -88,6 +163,13 @@ def customer_step(r: F64, k: I64, groups: _I | None = None, group_max: int = 1) 
     -------
     bool array of shape (n, d)
 
+    Raises
+    ------
+    ValidationError
+        ``r`` is not a 2-D numeric array or holds NaN, ``k`` is not one int
+        ``>= 0`` per row, ``groups`` is not an int array of ``r``'s shape, or
+        ``group_max < 1``; the message names the argument.
+
     Examples
     --------
     >>> import numpy as np
@@ -97,6 +179,11 @@ def customer_step(r: F64, k: I64, groups: _I | None = None, group_max: int = 1) 
     >>> customer_step(r, np.array([2, 2]), np.array([[0, 0, 0], [1, 1, 2]])).astype(int).tolist()
     [[1, 0, 0], [0, 1, 1]]
     """
+    return _customer_step(*_customer_step_iv(r, k, groups, group_max))
+
+
+def _customer_step(r: F64, k: I64, groups: _I | None = None, group_max: int = 1) -> _B:
+    """:func:`customer_step` without the checks (the solvers' hot path)."""
     r2 = np.where(r > 0.0, r, -np.inf)
     if groups is not None and r.shape[1] > 1:
         _, grank = _group_rank(r2, groups)
@@ -116,14 +203,41 @@ def entry_thresholds(
     the row is full, else 0; if ``e`` is chosen, ``t_e`` is the best unchosen value
     that could take its place (same group, or any group that is not full).
 
+    Parameters
+    ----------
+    r, k, groups, group_max
+        As in :func:`customer_step`.
+    chosen : bool array of shape (n, d)
+        The rows' plans, as :func:`customer_step` returns them.
+
+    Returns
+    -------
+    float array of shape (n, d)
+        Each candidate's threshold, ``>= 0``.
+
+    Raises
+    ------
+    ValidationError
+        As :func:`customer_step`, or ``chosen`` is not a bool array of ``r``'s
+        shape.
+
     Examples
     --------
     >>> import numpy as np
     >>> r = np.array([[3.0, 1.0, 2.0]])
     >>> ch = customer_step(r, np.array([1]))
+    >>> ch.tolist()
+    [[True, False, False]]
     >>> entry_thresholds(r, ch, np.array([1])).tolist()
     [[2.0, 3.0, 3.0]]
     """
+    return _entry_thresholds(*_entry_thresholds_iv(r, chosen, k, groups, group_max))
+
+
+def _entry_thresholds(
+    r: F64, chosen: _B, k: I64, groups: _I | None = None, group_max: int = 1
+) -> F64:
+    """:func:`entry_thresholds` without the checks (the solvers' hot path)."""
     n, d = r.shape
     inf = np.inf
     cnt_row = chosen.sum(axis=1)

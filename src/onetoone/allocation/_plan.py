@@ -23,7 +23,15 @@ import numpy as np
 import numpy.typing as npt
 
 from onetoone._optional import import_optional
-from onetoone._persist import MAGIC, Field, Member, load_ids, load_npz, save_npz
+from onetoone._persist import (
+    MAGIC,
+    Field,
+    Member,
+    check_suffix,
+    load_ids,
+    load_npz,
+    save_npz,
+)
 from onetoone.allocation._api import Allocation
 from onetoone.data import IdIndex
 from onetoone.errors import FormatError, ValidationError
@@ -132,6 +140,18 @@ class Plan:
 
         One row per (customer, offer) given, sorted by customer code then offer
         code, with the external ids.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from onetoone.allocation import AllocationProblem, Budget, allocate
+        >>> from onetoone.data import IdIndex
+        >>> problem = AllocationProblem.from_dense([[3.0, 1.0], [2.0, 4.0]], np.ones((2, 2)),
+        ...                                        budgets=[Budget("total", 2.0)])
+        >>> plan = Plan(allocate(problem), customers=IdIndex.from_values([17, 42]),
+        ...             offers=IdIndex.from_values(["A", "B"]))
+        >>> {k: v.tolist() for k, v in plan.columns().items()}
+        {'customer_id': [17, 42], 'offer_id': ['A', 'B'], 'value': [3.0, 4.0], 'cost': [1.0, 1.0]}
         """
         a = self.allocation
         return {
@@ -144,11 +164,38 @@ class Plan:
     def offers_for(self, customer_id: Any) -> npt.NDArray[Any]:
         """External ids of the offers given to one customer (empty if none).
 
-        Raises :class:`~onetoone.errors.UnknownIdError` for an id not in
-        ``customers``.
+        The id counterpart of :meth:`Allocation.offers_for`, which takes and
+        returns codes.
+
+        Parameters
+        ----------
+        customer_id : int or str
+            An external id in ``customers``.
+
+        Returns
+        -------
+        array
+            The offers' external ids, in offer-code order.
+
+        Raises
+        ------
+        UnknownIdError
+            ``customer_id`` is not in ``customers``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from onetoone.allocation import AllocationProblem, Budget, allocate
+        >>> from onetoone.data import IdIndex
+        >>> problem = AllocationProblem.from_dense([[3.0, 1.0], [2.0, 4.0]], np.ones((2, 2)),
+        ...                                        budgets=[Budget("total", 2.0)])
+        >>> plan = Plan(allocate(problem), customers=IdIndex.from_values([17, 42]),
+        ...             offers=IdIndex.from_values(["A", "B"]))
+        >>> plan.offers_for(42).tolist(), plan.offers_for(17).tolist()
+        (['B'], ['A'])
         """
         code = int(self.customers.encode([customer_id], field="customer_id")[0])
-        return self.offers.decode(self.allocation.offers_of(code))
+        return self.offers.decode(self.allocation.offers_for(code))
 
     def certificate(self) -> dict[str, Any]:
         """The plan's scalar certificate and budgets as JSON-ready Python values.
@@ -156,6 +203,19 @@ class Plan:
         ``objective``, ``bound``, ``gap``, ``method``, ``status``, ``message``
         and, per budget, its limit, spend and shadow price (non-finite numbers
         become ``None``).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from onetoone.allocation import AllocationProblem, Budget, allocate
+        >>> from onetoone.data import IdIndex
+        >>> problem = AllocationProblem.from_dense([[3.0, 1.0], [2.0, 4.0]], np.ones((2, 2)),
+        ...                                        budgets=[Budget("total", 2.0)])
+        >>> plan = Plan(allocate(problem), customers=IdIndex.from_values([17, 42]),
+        ...             offers=IdIndex.from_values(["A", "B"]))
+        >>> cert = plan.certificate()
+        >>> cert["objective"], cert["n_pairs"], cert["budgets"][0]["spend"]
+        (7.0, 2, 2.0)
         """
         a = self.allocation
 
@@ -192,6 +252,24 @@ class Plan:
         "meta": certificate()}``. Write it with ``pyarrow.parquet.write_table``
         for an ERP or a warehouse; keep :func:`save_plan`'s ``.npz`` as the
         lossless archive (it also holds per-offer counts and cap prices).
+
+        Raises
+        ------
+        MissingDependencyError
+            pyarrow is not installed.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from onetoone.allocation import AllocationProblem, Budget, allocate
+        >>> from onetoone.data import IdIndex
+        >>> problem = AllocationProblem.from_dense([[3.0, 1.0], [2.0, 4.0]], np.ones((2, 2)),
+        ...                                        budgets=[Budget("total", 2.0)])
+        >>> plan = Plan(allocate(problem), customers=IdIndex.from_values([17, 42]),
+        ...             offers=IdIndex.from_values(["A", "B"]))
+        >>> table = plan.to_arrow()
+        >>> table.column_names, table.num_rows
+        (['customer_id', 'offer_id', 'value', 'cost'], 2)
         """
         pa = import_optional("pyarrow", purpose="Plan.to_arrow")
         header = {
@@ -204,6 +282,42 @@ class Plan:
         return table.replace_schema_metadata(
             {b"onetoone": json.dumps(header, sort_keys=True).encode("utf-8")}
         )
+
+
+def _path_iv(path: Any, func: str) -> str:
+    """``path`` as a str, or ValidationError naming ``path`` (a bytes path is refused)."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise ValidationError(
+            f"{func}: path must be a str or os.PathLike, got {type(path).__name__}; pass a "
+            "file name such as 'plan.npz'",
+            field="path",
+        )
+    target = os.fspath(path)
+    if not isinstance(target, str):
+        raise ValidationError(
+            f"{func}: path must be a text path, got {target!r}; decode it first", field="path"
+        )
+    return target
+
+
+def _save_plan_iv(plan: Any, path: Any) -> tuple[Plan, str]:
+    if not isinstance(plan, Plan):
+        raise ValidationError(
+            f"save_plan takes a Plan, got {type(plan).__name__}; wrap the Allocation with "
+            "Plan(allocation, customers=..., offers=...)",
+            field="plan",
+        )
+    target = _path_iv(path, "save_plan")
+    check_suffix(
+        target,
+        what="saving a Plan",
+        hint="for Parquet, write plan.to_arrow() with pyarrow.parquet.write_table",
+    )
+    return plan, target
+
+
+def _load_plan_iv(path: Any) -> str:
+    return _path_iv(path, "load_plan")
 
 
 def save_plan(plan: Plan, path: str | os.PathLike[str]) -> None:
@@ -236,12 +350,7 @@ def save_plan(plan: Plan, path: str | os.PathLike[str]) -> None:
     >>> load_plan(path).columns()["offer_id"].tolist()
     ['A', 'B']
     """
-    if not isinstance(plan, Plan):
-        raise ValidationError(
-            f"save_plan takes a Plan, got {type(plan).__name__}; wrap the Allocation with "
-            "Plan(allocation, customers=..., offers=...)",
-            field="plan",
-        )
+    plan, target = _save_plan_iv(plan, path)
     a = plan.allocation
     arrays: dict[str, npt.NDArray[Any]] = {k: np.asarray(getattr(a, k)) for k in _ARRAYS}
     arrays["customer_ids"] = plan.customers.values
@@ -256,7 +365,7 @@ def save_plan(plan: Plan, path: str | os.PathLike[str]) -> None:
     meta["success"] = bool(meta["success"])
     meta["budget_names"] = list(a.budget_names)
     save_npz(
-        path,
+        target,
         kind="Plan",
         version=PLAN_FORMAT_VERSION,
         arrays=arrays,
@@ -348,9 +457,27 @@ def load_plan(path: str | os.PathLike[str]) -> Plan:
     ------
     FormatError
         Not a onetoone plan file, an unsupported ``format_version``, or any
-        missing, malformed or inconsistent part.
+        missing, malformed or inconsistent part (including a part the
+        :class:`~onetoone.allocation.Allocation` constructor refuses).
+    ValidationError
+        ``path`` is not a str or ``os.PathLike``.
+    FileNotFoundError
+        No file at ``path``.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from onetoone.allocation import AllocationProblem, allocate
+    >>> from onetoone.data import IdIndex
+    >>> problem = AllocationProblem.from_dense([[3.0], [1.0]], [[1.0], [1.0]])
+    >>> path = os.path.join(tempfile.mkdtemp(), "plan.npz")
+    >>> save_plan(Plan(allocate(problem), customers=IdIndex.from_values(["c1", "c2"]),
+    ...                offers=IdIndex.from_values(["A"])), path)
+    >>> plan = load_plan(path)
+    >>> plan.offers_for("c2").tolist(), plan.allocation.objective
+    (['A'], 4.0)
     """
-    target = os.fspath(path)
+    target = _load_plan_iv(path)
     arrays, meta = load_npz(
         target, kind="Plan", versions=(PLAN_FORMAT_VERSION,), fields=_FIELDS, members=_MEMBERS
     )

@@ -281,21 +281,63 @@ class AllocationProblem:
     # ------------------------------------------------------------------ views
     @property
     def n_candidates(self) -> int:
-        """Number of eligible (customer, offer) pairs."""
+        """Number of eligible (customer, offer) pairs.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> p = AllocationProblem.from_dense(np.array([[3.0, 1.0], [2.0, 0.0]]), np.ones((2, 2)),
+        ...                                  budgets=[Budget("total", 2.0), Budget("email", 1.0)])
+        >>> p.n_candidates  # the pair of value 0 is not eligible
+        3
+        """
         return int(self.value.shape[0])
 
     @property
     def n_budgets(self) -> int:
+        """Number of budgets.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> p = AllocationProblem.from_dense(np.array([[3.0, 1.0], [2.0, 0.0]]), np.ones((2, 2)),
+        ...                                  budgets=[Budget("total", 2.0), Budget("email", 1.0)])
+        >>> p.n_budgets
+        2
+        """
         return len(self.budget_names)
 
     def cap_weight(self) -> F64:
-        """Per-candidate usage of its offer's cap (ones if ``cap_usage`` is None)."""
+        """Per-candidate usage of its offer's cap (ones if ``cap_usage`` is None).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> p = AllocationProblem.from_dense(np.array([[3.0, 1.0], [2.0, 0.0]]), np.ones((2, 2)),
+        ...                                  budgets=[Budget("total", 2.0), Budget("email", 1.0)])
+        >>> p.cap_weight().tolist()
+        [1.0, 1.0, 1.0]
+        """
         if self.cap_usage is None:
             return np.ones(self.n_candidates)
         return self.cap_usage
 
     def budget_index(self, budget: int | str) -> int:
-        """Index of a budget given by position or name."""
+        """Index of a budget given by position or name.
+
+        Raises
+        ------
+        ValidationError
+            An unknown name, an index out of range, or neither a str nor an int.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> p = AllocationProblem.from_dense(np.array([[3.0, 1.0], [2.0, 0.0]]), np.ones((2, 2)),
+        ...                                  budgets=[Budget("total", 2.0), Budget("email", 1.0)])
+        >>> p.budget_index("email"), p.budget_index(0)
+        (1, 0)
+        """
         budget_: Any = budget
         return self._budget_index(budget_)
 
@@ -333,7 +375,19 @@ class AllocationProblem:
         return attrs.evolve(self, budget_limit=new)
 
     def iter_chunks(self, block_size: int = DEFAULT_BLOCK_SIZE) -> Iterator[tuple[int, ...]]:
-        """Yield ``(row_start, row_stop, cand_start, cand_stop, d)`` blocks."""
+        """Yield ``(row_start, row_stop, cand_start, cand_stop, d)`` blocks.
+
+        Customers with ``d`` candidates each form a dense block (see the module
+        notes); a block holds at most ``block_size`` pairs (at least one row).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> p = AllocationProblem.from_dense(np.array([[3.0, 1.0], [2.0, 0.0]]), np.ones((2, 2)),
+        ...                                  budgets=[Budget("total", 2.0), Budget("email", 1.0)])
+        >>> list(p.iter_chunks())  # one customer with 1 candidate, one with 2
+        [(0, 1, 0, 1, 1), (1, 2, 1, 3, 2)]
+        """
         yield from self.layout.chunks(block_size)
 
     # ------------------------------------------------------------ constructors
@@ -391,6 +445,16 @@ class AllocationProblem:
             message names the argument.
         InfeasibleError
             If a budget limit or a cap is negative: no plan can meet it.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> p = AllocationProblem.from_dense(
+        ...     np.array([[3.0, 1.0], [2.0, 4.0]]), np.ones((2, 2)), k=2,
+        ...     eligible=np.array([[True, False], [True, True]]), cap=[1, 2],
+        ...     budgets=[Budget("total", 2.0)])
+        >>> p.n_candidates, p.k.tolist(), p.cap.tolist()
+        (3, [2, 2], [1.0, 2.0])
         """
         v = np.asarray(value, dtype=np.float64) if _numeric(value, "value") else np.empty(0)
         c = np.asarray(cost, dtype=np.float64) if _numeric(cost, "cost") else np.empty(0)
@@ -432,7 +496,8 @@ class AllocationProblem:
             attrs.evolve(b, usage=pick(b.usage, f"budget {b.name!r} usage"))
             for b in _budget_list(budgets)
         ]
-        return cls.from_candidates(
+        return _from_candidates(
+            cls,
             rows,
             cols,
             v[rows, cols],
@@ -446,7 +511,7 @@ class AllocationProblem:
             cap=cap,
             cap_usage=pick(cap_usage, "cap_usage"),
             min_value=min_value,
-            _sorted=True,
+            presorted=True,
         )
 
     @classmethod
@@ -466,7 +531,6 @@ class AllocationProblem:
         cap: float | npt.ArrayLike | None = None,
         cap_usage: npt.ArrayLike | None = None,
         min_value: float | None = None,
-        _sorted: bool = False,
     ) -> AllocationProblem:
         """Build a problem from sparse candidate lists (one row per eligible pair).
 
@@ -494,192 +558,235 @@ class AllocationProblem:
         >>> p.n_candidates
         3
         """
-        n_c = _check_count(n_customers, "n_customers")
-        n_o = _check_count(n_offers, "n_offers")
-        cust = _codes(customer, "customer", n_c)
-        off = _codes(offer, "offer", n_o)
-        val = as_float(value, "value")
-        cst = as_float(cost, "cost")
-        n = len(cust)
-        for name, col in (("offer", off), ("value", val), ("cost", cst)):
-            if len(col) != n:
-                raise LengthMismatchError(
-                    f"{name} has {len(col)} rows but customer has {n}; "
-                    "all candidate columns must be aligned row by row",
-                    field=name,
-                )
-        _check_finite(val, "value")
-        _check_finite(cst, "cost")
-        _check_nonnegative(cst, "cost")
-        _check_magnitude(val, "value")
-        _check_magnitude(cst, "cost")
+        return _from_candidates(
+            cls,
+            customer,
+            offer,
+            value,
+            cost,
+            n_customers=n_customers,
+            n_offers=n_offers,
+            budgets=budgets,
+            k=k,
+            group=group,
+            group_max=group_max,
+            cap=cap,
+            cap_usage=cap_usage,
+            min_value=min_value,
+            presorted=False,
+        )
 
-        # budgets
-        names: list[str] = []
-        limits: list[float] = []
-        raw_usage: list[F64 | None] = []
-        for b in _budget_list(budgets):
-            if b.name in names:
-                raise ValidationError(
-                    f"budget name {b.name!r} is used twice; budget names must be unique",
+
+def _from_candidates(
+    cls: type[AllocationProblem],
+    customer: npt.ArrayLike,
+    offer: npt.ArrayLike,
+    value: npt.ArrayLike,
+    cost: npt.ArrayLike,
+    *,
+    n_customers: int,
+    n_offers: int,
+    budgets: Sequence[Budget],
+    k: int | npt.ArrayLike,
+    group: npt.ArrayLike | None,
+    group_max: int,
+    cap: float | npt.ArrayLike | None,
+    cap_usage: npt.ArrayLike | None,
+    min_value: float | None,
+    presorted: bool,
+) -> AllocationProblem:
+    """Validate and order candidates: :meth:`AllocationProblem.from_candidates`' work.
+
+    ``presorted=True`` (used by :meth:`AllocationProblem.from_dense`, whose pairs
+    come from ``numpy.nonzero`` in row-major order) skips the sort by
+    ``(customer, offer)``: the caller promises the pairs are sorted and distinct.
+    """
+    n_c = _check_count(n_customers, "n_customers")
+    n_o = _check_count(n_offers, "n_offers")
+    cust = _codes(customer, "customer", n_c)
+    off = _codes(offer, "offer", n_o)
+    val = as_float(value, "value")
+    cst = as_float(cost, "cost")
+    n = len(cust)
+    for name, col in (("offer", off), ("value", val), ("cost", cst)):
+        if len(col) != n:
+            raise LengthMismatchError(
+                f"{name} has {len(col)} rows but customer has {n}; "
+                "all candidate columns must be aligned row by row",
+                field=name,
+            )
+    _check_finite(val, "value")
+    _check_finite(cst, "cost")
+    _check_nonnegative(cst, "cost")
+    _check_magnitude(val, "value")
+    _check_magnitude(cst, "cost")
+
+    # budgets
+    names: list[str] = []
+    limits: list[float] = []
+    raw_usage: list[F64 | None] = []
+    for b in _budget_list(budgets):
+        if b.name in names:
+            raise ValidationError(
+                f"budget name {b.name!r} is used twice; budget names must be unique",
+                field="budgets",
+            )
+        names.append(b.name)
+        limits.append(_check_limit(b.limit, b.name))
+        u: F64 | None = None
+        if b.usage is not None:
+            u = as_float(b.usage, f"budget {b.name!r} usage")
+            if len(u) != n:
+                raise LengthMismatchError(
+                    f"budget {b.name!r} usage has {len(u)} rows but there are {n} "
+                    "candidates; pass one usage per candidate",
                     field="budgets",
                 )
-            names.append(b.name)
-            limits.append(_check_limit(b.limit, b.name))
-            u: F64 | None = None
-            if b.usage is not None:
-                u = as_float(b.usage, f"budget {b.name!r} usage")
-                if len(u) != n:
-                    raise LengthMismatchError(
-                        f"budget {b.name!r} usage has {len(u)} rows but there are {n} "
-                        "candidates; pass one usage per candidate",
-                        field="budgets",
-                    )
-                _check_finite(u, f"budget {b.name!r} usage")
-                _check_nonnegative(u, f"budget {b.name!r} usage")
-                _check_magnitude(u, f"budget {b.name!r} usage")
-            if b.offers is not None:
-                sel = _codes(b.offers, f"budget {b.name!r} offers", n_o)
-                inside = np.zeros(n_o, dtype=bool)
-                inside[sel] = True
-                base = cst if u is None else u
-                u = np.where(inside[off], base, 0.0)
-            raw_usage.append(u)
+            _check_finite(u, f"budget {b.name!r} usage")
+            _check_nonnegative(u, f"budget {b.name!r} usage")
+            _check_magnitude(u, f"budget {b.name!r} usage")
+        if b.offers is not None:
+            sel = _codes(b.offers, f"budget {b.name!r} offers", n_o)
+            inside = np.zeros(n_o, dtype=bool)
+            inside[sel] = True
+            base = cst if u is None else u
+            u = np.where(inside[off], base, 0.0)
+        raw_usage.append(u)
 
-        # per-customer k
-        kk = _per_customer_k(k, n_c, n_o)
+    # per-customer k
+    kk = _per_customer_k(k, n_c, n_o)
 
-        # groups
-        grp: I32 | None = None
-        if group is not None:
-            g = np.asarray(group)
-            if g.ndim != 1 or len(g) != n_o or g.dtype.kind not in "iu":
-                raise ValidationError(
-                    f"group must be an int array with one group per offer (length {n_o}), "
-                    f"got {g.dtype} of shape {g.shape}",
-                    field="group",
-                )
-            if len(g) and int(g.min()) < 0:
-                raise ValidationError("group codes must be >= 0", field="group")
-            grp = g.astype(np.int32)
-        if isinstance(group_max, bool) or not isinstance(group_max, (int, np.integer)):
-            raise ValidationError("group_max must be an int >= 1", field="group_max")
-        if group_max < 1:
+    # groups
+    grp: I32 | None = None
+    if group is not None:
+        g = np.asarray(group)
+        if g.ndim != 1 or len(g) != n_o or g.dtype.kind not in "iu":
             raise ValidationError(
-                f"group_max must be >= 1, got {group_max}; drop the group's offers instead",
-                field="group_max",
+                f"group must be an int array with one group per offer (length {n_o}), "
+                f"got {g.dtype} of shape {g.shape}",
+                field="group",
             )
-
-        # caps
-        cap_arr = _caps(cap, n_o)
-        cu: F64 | None = None
-        if cap_usage is not None:
-            cu = as_float(cap_usage, "cap_usage")
-            if len(cu) != n:
-                raise LengthMismatchError(
-                    f"cap_usage has {len(cu)} rows but there are {n} candidates",
-                    field="cap_usage",
-                )
-            _check_finite(cu, "cap_usage")
-            _check_nonnegative(cu, "cap_usage")
-            _check_magnitude(cu, "cap_usage")
-
-        # min value
-        mv = 0.0
-        if min_value is not None:
-            if isinstance(min_value, (bool, np.bool_)) or not isinstance(min_value, numbers.Real):
-                raise ValidationError(
-                    f"min_value must be a finite number or None, got {min_value!r} "
-                    f"({type(min_value).__name__})",
-                    field="min_value",
-                )
-            mv = float(min_value)
-            if not np.isfinite(mv):
-                raise ValidationError("min_value must be finite", field="min_value")
-
-        # eligibility: positive value and >= min_value
-        keep = val > 0.0
-        if min_value is not None:
-            keep &= val >= mv
-        n_inel = int(n - np.count_nonzero(keep))
-
-        # order: by (customer, offer), then customers by degree; reject duplicates
-        if _sorted:
-            order = np.flatnonzero(keep)
-        else:
-            idx = np.flatnonzero(keep)
-            key = cust[idx].astype(np.int64) * max(n_o, 1) + off[idx]
-            if len(key) > 1 and not bool(np.all(key[1:] > key[:-1])):
-                idx = idx[np.argsort(key, kind="stable")]
-            order = idx
-        c_s = cust[order]
-        o_s = off[order]
-        if len(order) > 1:
-            dup = (c_s[1:] == c_s[:-1]) & (o_s[1:] == o_s[:-1])
-            if bool(dup.any()):
-                j = int(np.flatnonzero(dup)[0])
-                raise ValidationError(
-                    f"pair (customer {int(c_s[j])}, offer {int(o_s[j])}) is listed more "
-                    "than once; each candidate pair must be unique",
-                    field="customer",
-                )
-        degree = np.bincount(c_s, minlength=n_c).astype(np.int64)
-        indptr = np.zeros(n_c + 1, dtype=np.int64)
-        np.cumsum(degree, out=indptr[1:])
-        active = np.flatnonzero(degree > 0)
-        row_order = active[np.argsort(degree[active], kind="stable")]
-        row_deg = degree[row_order]
-        # permutation of (sorted) candidates into row order
-        starts = indptr[row_order]
-        total = int(row_deg.sum())
-        rel = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(row_deg) - row_deg, row_deg)
-        perm_in_sorted = np.repeat(starts, row_deg) + rel
-        final = order[perm_in_sorted]
-
-        deg_change = np.flatnonzero(np.diff(row_deg)) + 1 if len(row_deg) else np.empty(0, int)
-        row0 = (
-            np.concatenate([[0], deg_change]).astype(np.int64)
-            if len(row_deg)
-            else np.empty(0, np.int64)
+        if len(g) and int(g.min()) < 0:
+            raise ValidationError("group codes must be >= 0", field="group")
+        grp = g.astype(np.int32)
+    if isinstance(group_max, bool) or not isinstance(group_max, (int, np.integer)):
+        raise ValidationError("group_max must be an int >= 1", field="group_max")
+    if group_max < 1:
+        raise ValidationError(
+            f"group_max must be >= 1, got {group_max}; drop the group's offers instead",
+            field="group_max",
         )
-        nrows = np.diff(np.concatenate([row0, [len(row_deg)]])).astype(np.int64)
-        deg = row_deg[row0] if len(row_deg) else np.empty(0, np.int64)
-        cand0 = (
-            np.concatenate([[0], np.cumsum(deg * nrows)[:-1]]).astype(np.int64)
-            if len(deg)
-            else np.empty(0, np.int64)
-        )
-        layout = _Layout(
-            row_customer=readonly(row_order.astype(np.int32)),
-            row_k=readonly(kk[row_order]),
-            deg=readonly(deg.astype(np.int64)),
-            row0=readonly(row0),
-            cand0=readonly(cand0),
-            nrows=readonly(nrows),
-        )
-        cst_f = readonly(np.ascontiguousarray(cst[final]))
-        usage_rows = tuple(
-            cst_f if u is None else readonly(np.ascontiguousarray(u[final])) for u in raw_usage
-        )
-        return cls(
-            n_customers=n_c,
-            n_offers=n_o,
-            customer=np.ascontiguousarray(cust[final]).astype(np.int32, copy=False),
-            offer=np.ascontiguousarray(off[final]).astype(np.int32, copy=False),
-            value=np.ascontiguousarray(val[final]),
-            cost=cst_f,
-            usage=usage_rows,
-            budget_names=tuple(names),
-            budget_limit=np.array(limits, dtype=np.float64),
-            k=kk,
-            group=None if grp is None else readonly(grp),
-            group_max=int(group_max),
-            cap=cap_arr,
-            cap_usage=None if cu is None else readonly(np.ascontiguousarray(cu[final])),
-            min_value=mv,
-            n_ineligible=n_inel,
-            layout=layout,
-        )
+
+    # caps
+    cap_arr = _caps(cap, n_o)
+    cu: F64 | None = None
+    if cap_usage is not None:
+        cu = as_float(cap_usage, "cap_usage")
+        if len(cu) != n:
+            raise LengthMismatchError(
+                f"cap_usage has {len(cu)} rows but there are {n} candidates",
+                field="cap_usage",
+            )
+        _check_finite(cu, "cap_usage")
+        _check_nonnegative(cu, "cap_usage")
+        _check_magnitude(cu, "cap_usage")
+
+    # min value
+    mv = 0.0
+    if min_value is not None:
+        if isinstance(min_value, (bool, np.bool_)) or not isinstance(min_value, numbers.Real):
+            raise ValidationError(
+                f"min_value must be a finite number or None, got {min_value!r} "
+                f"({type(min_value).__name__})",
+                field="min_value",
+            )
+        mv = float(min_value)
+        if not np.isfinite(mv):
+            raise ValidationError("min_value must be finite", field="min_value")
+
+    # eligibility: positive value and >= min_value
+    keep = val > 0.0
+    if min_value is not None:
+        keep &= val >= mv
+    n_inel = int(n - np.count_nonzero(keep))
+
+    # order: by (customer, offer), then customers by degree; reject duplicates
+    if presorted:
+        order = np.flatnonzero(keep)
+    else:
+        idx = np.flatnonzero(keep)
+        key = cust[idx].astype(np.int64) * max(n_o, 1) + off[idx]
+        if len(key) > 1 and not bool(np.all(key[1:] > key[:-1])):
+            idx = idx[np.argsort(key, kind="stable")]
+        order = idx
+    c_s = cust[order]
+    o_s = off[order]
+    if len(order) > 1:
+        dup = (c_s[1:] == c_s[:-1]) & (o_s[1:] == o_s[:-1])
+        if bool(dup.any()):
+            j = int(np.flatnonzero(dup)[0])
+            raise ValidationError(
+                f"pair (customer {int(c_s[j])}, offer {int(o_s[j])}) is listed more "
+                "than once; each candidate pair must be unique",
+                field="customer",
+            )
+    degree = np.bincount(c_s, minlength=n_c).astype(np.int64)
+    indptr = np.zeros(n_c + 1, dtype=np.int64)
+    np.cumsum(degree, out=indptr[1:])
+    active = np.flatnonzero(degree > 0)
+    row_order = active[np.argsort(degree[active], kind="stable")]
+    row_deg = degree[row_order]
+    # permutation of (sorted) candidates into row order
+    starts = indptr[row_order]
+    total = int(row_deg.sum())
+    rel = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(row_deg) - row_deg, row_deg)
+    perm_in_sorted = np.repeat(starts, row_deg) + rel
+    final = order[perm_in_sorted]
+
+    deg_change = np.flatnonzero(np.diff(row_deg)) + 1 if len(row_deg) else np.empty(0, int)
+    row0 = (
+        np.concatenate([[0], deg_change]).astype(np.int64)
+        if len(row_deg)
+        else np.empty(0, np.int64)
+    )
+    nrows = np.diff(np.concatenate([row0, [len(row_deg)]])).astype(np.int64)
+    deg = row_deg[row0] if len(row_deg) else np.empty(0, np.int64)
+    cand0 = (
+        np.concatenate([[0], np.cumsum(deg * nrows)[:-1]]).astype(np.int64)
+        if len(deg)
+        else np.empty(0, np.int64)
+    )
+    layout = _Layout(
+        row_customer=readonly(row_order.astype(np.int32)),
+        row_k=readonly(kk[row_order]),
+        deg=readonly(deg.astype(np.int64)),
+        row0=readonly(row0),
+        cand0=readonly(cand0),
+        nrows=readonly(nrows),
+    )
+    cst_f = readonly(np.ascontiguousarray(cst[final]))
+    usage_rows = tuple(
+        cst_f if u is None else readonly(np.ascontiguousarray(u[final])) for u in raw_usage
+    )
+    return cls(
+        n_customers=n_c,
+        n_offers=n_o,
+        customer=np.ascontiguousarray(cust[final]).astype(np.int32, copy=False),
+        offer=np.ascontiguousarray(off[final]).astype(np.int32, copy=False),
+        value=np.ascontiguousarray(val[final]),
+        cost=cst_f,
+        usage=usage_rows,
+        budget_names=tuple(names),
+        budget_limit=np.array(limits, dtype=np.float64),
+        k=kk,
+        group=None if grp is None else readonly(grp),
+        group_max=int(group_max),
+        cap=cap_arr,
+        cap_usage=None if cu is None else readonly(np.ascontiguousarray(cu[final])),
+        min_value=mv,
+        n_ineligible=n_inel,
+        layout=layout,
+    )
 
 
 # ---------------------------------------------------------------- validation

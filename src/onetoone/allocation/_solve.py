@@ -16,7 +16,7 @@ import numpy.typing as npt
 from scipy.optimize import linprog
 
 from onetoone._arrays import F64, I64, readonly
-from onetoone.allocation._kernel import customer_step, entry_thresholds
+from onetoone.allocation._kernel import _customer_step, _entry_thresholds
 from onetoone.allocation._problem import AllocationProblem, _Layout
 
 _B = npt.NDArray[np.bool_]
@@ -273,7 +273,7 @@ def _chosen_index(r2: F64, k: I64, groups: npt.NDArray[np.int32] | None, gmax: i
         flat = np.arange(n, dtype=np.int64) * d + j
         out: I64 = flat[r2.ravel()[flat] > 0.0]
         return out
-    return np.flatnonzero(customer_step(r2, k, groups, gmax))
+    return np.flatnonzero(_customer_step(r2, k, groups, gmax))
 
 
 def _evaluate(ctx: _Ctx, lam: F64, mu: F64, *, want_chosen: bool = False) -> _Eval:
@@ -321,8 +321,8 @@ def _margins(ctx: _Ctx, lam: F64, mu: F64) -> tuple[F64, _Eval]:
         r = _reduced(ctx, c0, c1, lam, mu)
         r2 = r.reshape(n, d)
         g = _groups(ctx, c0, c1, n, d)
-        ch = customer_step(r2, k[r0:r1], g, p.group_max)
-        t = entry_thresholds(r2, ch, k[r0:r1], g, p.group_max).ravel()
+        ch = _customer_step(r2, k[r0:r1], g, p.group_max)
+        t = _entry_thresholds(r2, ch, k[r0:r1], g, p.group_max).ravel()
         flat = ch.ravel()
         lagr += float(r[flat].sum())
         for b in range(p.n_budgets):

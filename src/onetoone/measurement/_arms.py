@@ -9,6 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from onetoone._arrays import SECONDS_PER_DAY, TimeLike, as_1d, as_id_column, readonly, to_datetime64
+from onetoone._deprecation import policy_value, warn_deprecated
 from onetoone.data import IdIndex, Transactions
 from onetoone.errors import EmptyInputError, UnknownIdError, ValidationError
 from onetoone.measurement._holdout import Holdout
@@ -16,57 +17,127 @@ from onetoone.measurement._stats import _check_design, check_fraction
 
 __all__ = ["Redemptions"]
 
-MissingPolicy = Literal["raise", "zero"]
+#: The :data:`~onetoone.data.UnknownPolicy` values measurement accepts for arm
+#: customers absent from the log: ``"raise"`` or ``"keep"`` (a customer who bought
+#: nothing). ``"drop"`` is refused: it would bias the lift.
+MeasureUnknownPolicy = Literal["raise", "keep"]
 PrePeriod = tuple[TimeLike, TimeLike] | int | None
 _F64 = npt.NDArray[np.float64]
 _I32 = npt.NDArray[np.int32]
+
+
+def _ids_column(inst: Any, attribute: Any, value: npt.NDArray[Any]) -> None:
+    if value.ndim != 1 or value.dtype.kind not in "iuU":
+        raise ValidationError(
+            f"Redemptions.{attribute.name} must be a 1-D array of int or str ids, got "
+            f"{value.dtype} with shape {value.shape}; build it with Redemptions.from_arrays",
+            field=attribute.name,
+        )
+
+
+def _timestamps(inst: Any, attribute: Any, value: npt.NDArray[Any]) -> None:
+    if value.ndim != 1 or value.dtype != np.dtype("datetime64[s]"):
+        raise ValidationError(
+            f"Redemptions.timestamp must be a 1-D datetime64[s] array, got {value.dtype}; "
+            "build it with Redemptions.from_arrays",
+            field="timestamp",
+        )
+
+
+def _offer_ids(value: Any) -> npt.NDArray[np.str_] | None:
+    return None if value is None else readonly(np.asarray(value))
 
 
 @attrs.frozen(eq=False)
 class Redemptions:
     """Offer redemptions: who redeemed, when, and (optionally) which offer.
 
+    Build it with :meth:`from_arrays`, whose keywords name the columns
+    (``customer=``, ``timestamp=``, ``offer=``).
+
     Attributes
     ----------
-    customer : array of int64 or str
-        Customer id of each redemption.
+    customer_ids : array of int64, uint64 or str
+        External customer id of each redemption.
     timestamp : datetime64[s] array
-    offer : array of str or None
+    offer_ids : array of str or None
         Offer (coupon) label of each redemption, for rates by offer.
 
     Examples
     --------
     >>> r = Redemptions.from_arrays(customer=[1, 2, 2], timestamp=["2024-03-01"] * 3,
     ...                             offer=["A", "A", "B"])
-    >>> len(r)
-    3
+    >>> len(r), r.customer_ids.tolist(), r.offer_ids.tolist()
+    (3, [1, 2, 2], ['A', 'A', 'B'])
     """
 
-    customer: npt.NDArray[Any] = attrs.field(converter=readonly)
-    timestamp: npt.NDArray[np.datetime64] = attrs.field(converter=readonly)
-    offer: npt.NDArray[np.str_] | None = attrs.field(default=None)
+    customer_ids: npt.NDArray[Any] = attrs.field(converter=readonly, validator=_ids_column)
+    timestamp: npt.NDArray[np.datetime64] = attrs.field(converter=readonly, validator=_timestamps)
+    offer_ids: npt.NDArray[np.str_] | None = attrs.field(default=None, converter=_offer_ids)
 
     def __attrs_post_init__(self) -> None:
-        if len(self.timestamp) != len(self.customer):
+        n = len(self.customer_ids)
+        if len(self.timestamp) != n:
             raise ValidationError(
-                f"timestamp has {len(self.timestamp)} rows for {len(self.customer)} redemptions",
+                f"timestamp has {len(self.timestamp)} rows for {n} redemptions",
                 field="timestamp",
             )
-        if self.offer is not None:
-            if len(self.offer) != len(self.customer):
+        if self.offer_ids is not None:
+            if self.offer_ids.ndim != 1 or self.offer_ids.dtype.kind != "U":
                 raise ValidationError(
-                    f"offer has {len(self.offer)} rows for {len(self.customer)} redemptions",
-                    field="offer",
+                    f"offer_ids must be a 1-D array of str labels, got {self.offer_ids.dtype}",
+                    field="offer_ids",
                 )
-            readonly(self.offer)
-            self.offer.flags.writeable = False
+            if len(self.offer_ids) != n:
+                raise ValidationError(
+                    f"offer_ids has {len(self.offer_ids)} rows for {n} redemptions",
+                    field="offer_ids",
+                )
 
     def __len__(self) -> int:
-        return len(self.customer)
+        return len(self.customer_ids)
+
+    @property
+    def customer(self) -> npt.NDArray[Any]:
+        """Deprecated: the external ids are :attr:`customer_ids`."""
+        warn_deprecated("Redemptions.customer is renamed: use Redemptions.customer_ids")
+        return self.customer_ids
+
+    @property
+    def offer(self) -> npt.NDArray[np.str_] | None:
+        """Deprecated: the offer labels are :attr:`offer_ids`."""
+        warn_deprecated("Redemptions.offer is renamed: use Redemptions.offer_ids")
+        return self.offer_ids
 
     @classmethod
     def from_arrays(cls, *, customer: Any, timestamp: Any, offer: Any = None) -> Redemptions:
-        """Build from aligned columns (timestamps as datetime64 or ISO strings)."""
+        """Build from aligned columns (timestamps as datetime64 or ISO strings).
+
+        Parameters
+        ----------
+        customer : array-like of int or str
+            External customer id of each redemption (stored as :attr:`customer_ids`).
+        timestamp : array-like
+            ``datetime64`` values or ISO strings.
+        offer : array-like, optional
+            Offer label of each redemption (stored as str in :attr:`offer_ids`).
+
+        Returns
+        -------
+        Redemptions
+
+        Raises
+        ------
+        ValidationError
+            Ids of mixed or unsupported types, unparseable or missing times,
+            columns of different lengths.
+
+        Examples
+        --------
+        >>> r = Redemptions.from_arrays(customer=["ann"], timestamp=["2024-03-01 10:00"])
+        >>> r.customer_ids.tolist(), str(r.timestamp[0]), r.offer_ids
+        (['ann'], '2024-03-01T10:00:00', None)
+        """
         cust, codes = IdIndex.factorize(as_id_column(customer, "customer"), name="customer")
         ts_raw = as_1d(timestamp, "timestamp")
         try:
@@ -80,7 +151,14 @@ class Redemptions:
                 f"timestamp holds {int(np.isnat(ts).sum())} missing time(s)", field="timestamp"
             )
         off = None if offer is None else as_1d(offer, "offer").astype(str)
-        return cls(customer=cust.values[codes], timestamp=ts, offer=off)
+        for name, col in (("timestamp", ts), ("offer", off)):
+            if col is not None and len(col) != len(codes):
+                raise ValidationError(
+                    f"{name} has {len(col)} rows for {len(codes)} customer ids; give one "
+                    "value per redemption",
+                    field=name,
+                )
+        return cls(customer_ids=cust.values[codes], timestamp=ts, offer_ids=off)
 
 
 @attrs.frozen(eq=False)
@@ -113,12 +191,26 @@ def _arm_ids(values: Any, name: str) -> npt.NDArray[Any]:
     return index.values
 
 
-def resolve_arms(transactions: Transactions, treated: Any, control: Any, missing: str) -> Arms:
-    """Validate the arms (non-empty, distinct, disjoint, in the log) and encode them."""
-    if missing not in ("raise", "zero"):
+def check_unknown(unknown: object, func: str) -> MeasureUnknownPolicy:
+    """The arm customers' unknown-id policy ("zero" is the old "keep"; "drop" refused)."""
+    value = policy_value(
+        unknown, "unknown", ("raise", "drop", "keep"), renamed={"zero": "keep"}, func=func
+    )
+    if value == "drop":
         raise ValidationError(
-            f"missing must be 'raise' or 'zero', got {missing!r}", field="missing"
+            f"{func}(unknown='drop') is refused: arm customers absent from the log are mostly "
+            "customers who bought nothing, and dropping them would keep only shoppers and bias "
+            "the lift; pass unknown='keep' (counted with spend 0) or unknown='raise' (the "
+            "default: usually an id mismatch to fix)",
+            field="unknown",
         )
+    return "raise" if value == "raise" else "keep"
+
+
+def resolve_arms(
+    transactions: Transactions, treated: Any, control: Any, unknown: MeasureUnknownPolicy
+) -> Arms:
+    """Validate the arms (non-empty, distinct, disjoint, in the log) and encode them."""
     t = _arm_ids(treated, "treated")
     c = _arm_ids(control, "control")
     if (t.dtype.kind == "U") != (c.dtype.kind == "U"):
@@ -134,13 +226,13 @@ def resolve_arms(transactions: Transactions, treated: Any, control: Any, missing
         )
     codes = []
     for name, ids in (("treated", t), ("control", c)):
-        code = transactions.customers.encode(ids, unknown="mask", field=name)
+        code = transactions.customers.encode(ids, unknown="keep", field=name)
         absent = code < 0
-        if missing == "raise" and bool(absent.any()):
+        if unknown == "raise" and bool(absent.any()):
             raise UnknownIdError(
                 f"{name}: {int(absent.sum())} customer(s) are not in the transaction log, e.g. "
                 f"{ids[absent][:3].tolist()}; check the ids (type, spelling), or pass "
-                "missing='zero' to count them as customers who bought nothing",
+                "unknown='keep' to count them as customers who bought nothing",
                 field=name,
             )
         codes.append(code)
@@ -383,7 +475,7 @@ def redemptions_in_arms(
     redemptions: Redemptions, arms: Arms, start: np.datetime64, end: np.datetime64
 ) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
     """Arm of each redemption (0 treated, 1 control, -1 neither), position in arm, in window."""
-    r = redemptions.customer
+    r = redemptions.customer_ids
     arm = np.full(len(r), -1, dtype=np.int8)
     pos = np.full(len(r), -1, dtype=np.int64)
     for k, ids in enumerate((arms.ids_treated, arms.ids_control)):

@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 import numpy as np
 import scipy.stats
 
 from onetoone._arrays import TimeLike
+from onetoone._deprecation import renamed_kwargs
 from onetoone._random import RandomState
 from onetoone.data import Transactions
 from onetoone.errors import ValidationError
 from onetoone.measurement._arms import (
-    MissingPolicy,
+    Arms,
+    MeasureUnknownPolicy,
     PrePeriod,
     Redemptions,
     check_cost,
     check_margin_rate,
+    check_unknown,
     check_window_in_log,
     coverage_warning,
     gather,
@@ -53,7 +56,7 @@ class ArmSummary:
     ----------
     n_customers : int
     n_not_in_log : int
-        Customers absent from the log, counted as buying nothing (``missing="zero"``).
+        Customers absent from the log, counted as buying nothing (``unknown="keep"``).
     spend_total, spend_per_customer : float
         Amount paid in the window, in total and per customer.
     visit_rate : float
@@ -65,6 +68,15 @@ class ArmSummary:
         Pre-period spend per customer (NaN without ``pre_period``).
     redemptions, redeemers : int
         Redemptions in the window and distinct customers who redeemed.
+
+    Examples
+    --------
+    >>> a = ArmSummary(n_customers=200, n_not_in_log=0, spend_total=5000.0,
+    ...                spend_per_customer=25.0, visit_rate=0.6, visits_per_customer=1.5,
+    ...                spend_per_visit=16.67, pre_spend_per_customer=float("nan"),
+    ...                redemptions=40, redeemers=30)
+    >>> a.redemption_rate
+    0.15
     """
 
     n_customers: int
@@ -77,6 +89,28 @@ class ArmSummary:
     pre_spend_per_customer: float
     redemptions: int
     redeemers: int
+
+    def __attrs_post_init__(self) -> None:
+        for name in ("n_customers", "n_not_in_log", "redemptions", "redeemers"):
+            v: object = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
+                raise ValidationError(
+                    f"ArmSummary.{name} must be an int >= 0, got {v!r}", field=name
+                )
+        if self.n_customers < 1:
+            raise ValidationError("ArmSummary.n_customers must be >= 1", field="n_customers")
+        for name in ("n_not_in_log", "redeemers"):
+            if getattr(self, name) > self.n_customers:
+                raise ValidationError(
+                    f"ArmSummary.{name} ({getattr(self, name)}) exceeds n_customers "
+                    f"({self.n_customers})",
+                    field=name,
+                )
+        if not (math.isnan(self.visit_rate) or 0.0 <= self.visit_rate <= 1.0):
+            raise ValidationError(
+                f"ArmSummary.visit_rate must lie in [0, 1], got {self.visit_rate!r}",
+                field="visit_rate",
+            )
 
     @property
     def redemption_rate(self) -> float:
@@ -129,6 +163,19 @@ class CampaignResult:
         True when the arms were not randomised (e.g. a matched control).
     log_period : (datetime64, datetime64) or None
         First and last transaction time of the log measured.
+
+    Examples
+    --------
+    >>> from onetoone.datasets import synthetic_transactions
+    >>> from onetoone.measurement import assign_holdout, measure_campaign
+    >>> tx = synthetic_transactions(400, 60, random_state=5)
+    >>> h = assign_holdout(tx.customers.values, fraction=0.5, salt="cr")
+    >>> res = measure_campaign(tx, holdout=h, start="2024-10-01", end="2024-11-01",
+    ...                        cost=200.0, margin_rate=0.3)
+    >>> res.treated.n_customers + res.control.n_customers, res.lift.method
+    (400, 'welch')
+    >>> res.sample_ratio.status, res.roi.confidence
+    ('ok', 0.95)
     """
 
     start: np.datetime64
@@ -159,6 +206,32 @@ class CampaignResult:
     )
     observational: bool = False
     log_period: tuple[np.datetime64, np.datetime64] | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if not self.end > self.start:
+            raise ValidationError(
+                f"CampaignResult.end ({self.end}) must be after start ({self.start})", field="end"
+            )
+        for name in ("treated", "control"):
+            if not isinstance(getattr(self, name), ArmSummary):
+                raise ValidationError(f"CampaignResult.{name} must be an ArmSummary", field=name)
+        for name in (
+            "lift",
+            "incremental_revenue",
+            "incremental_margin",
+            "visit_rate",
+            "spend_per_visit",
+        ):
+            if not isinstance(getattr(self, name), Estimate):
+                raise ValidationError(f"CampaignResult.{name} must be an Estimate", field=name)
+        if not 0.0 < self.alpha < 1.0:
+            raise ValidationError(
+                f"CampaignResult.alpha must lie in (0, 1), got {self.alpha!r}", field="alpha"
+            )
+        if not (math.isfinite(self.cost) and self.cost >= 0):
+            raise ValidationError(
+                f"CampaignResult.cost must be finite and >= 0, got {self.cost!r}", field="cost"
+            )
 
     @property
     def srm_p_value(self) -> float:
@@ -282,6 +355,21 @@ def _when(t: np.datetime64) -> str:
     return str(day) if day == t else str(t).replace("T", " ")
 
 
+class _CampaignInputs(NamedTuple):
+    """The validated, normalised arguments of :func:`measure_campaign`."""
+
+    arms: Arms
+    start: np.datetime64
+    end: np.datetime64
+    cost: float
+    margin_rate: float | None
+    pre_period: tuple[np.datetime64, np.datetime64] | None
+    holdout_fraction: float | None
+    log_period: tuple[np.datetime64, np.datetime64]
+    alpha: float
+    bootstrap: int
+
+
 def _measure_campaign_iv(
     transactions: Any,
     treated: Any,
@@ -292,13 +380,13 @@ def _measure_campaign_iv(
     pre_period: PrePeriod,
     margin_rate: float | None,
     redemptions: Any,
-    missing: str,
-    bootstrap: int,
-    alpha: float,
+    unknown: Any,
+    bootstrap: Any,
+    alpha: Any,
     holdout: Any,
     holdout_fraction: Any,
     observational: Any,
-) -> tuple[Any, ...]:
+) -> _CampaignInputs:
     if not isinstance(transactions, Transactions):
         raise ValidationError(
             f"transactions must be a onetoone Transactions, got {type(transactions).__name__}; "
@@ -323,12 +411,24 @@ def _measure_campaign_iv(
         )
     _check_alpha(alpha)
     _check_bootstrap(bootstrap)
-    arms = resolve_arms(transactions, treated, control, missing)
-    return arms, s, e, c, m, pre, fraction, log_period
+    policy = check_unknown(unknown, "measure_campaign")
+    arms = resolve_arms(transactions, treated, control, policy)
+    return _CampaignInputs(
+        arms=arms,
+        start=s,
+        end=e,
+        cost=c,
+        margin_rate=m,
+        pre_period=pre,
+        holdout_fraction=fraction,
+        log_period=log_period,
+        alpha=float(alpha),
+        bootstrap=int(bootstrap),
+    )
 
 
 def roi_estimate(lift: Estimate, *, n_treated: int, margin: float, cost: float) -> Estimate:
-    """ROI = (margin * n_treated * lift - cost) / cost, with a t test of ROI = 0."""
+    """ROI = (margin * n_treated * lift - cost) / cost, with a t test of ROI = 0 (private)."""
     scale = margin * n_treated / cost
     out = lift.affine(scale, -1.0, method=f"{lift.method} (affine)")
     if math.isnan(lift.p_value) or lift.std_error == 0:
@@ -340,6 +440,7 @@ def roi_estimate(lift: Estimate, *, n_treated: int, margin: float, cost: float) 
     return attrs.evolve(out, null=0.0, p_value=p)
 
 
+@renamed_kwargs(missing="unknown")
 def measure_campaign(
     transactions: Transactions,
     *,
@@ -351,7 +452,7 @@ def measure_campaign(
     pre_period: PrePeriod = None,
     margin_rate: float | None = None,
     redemptions: Redemptions | None = None,
-    missing: MissingPolicy = "raise",
+    unknown: MeasureUnknownPolicy = "raise",
     bootstrap: int = 0,
     random_state: RandomState = None,
     alpha: float = 0.05,
@@ -382,9 +483,13 @@ def measure_campaign(
         (an upper bound on ROI, stated in the summary).
     redemptions : Redemptions, optional
         Counted per arm within the window.
-    missing : {"raise", "zero"}
-        Customers not in the log: raise (default, usually an id mismatch) or
-        count them as customers who bought nothing.
+    unknown : {"raise", "keep"}
+        Arm customers not in the log (the :data:`~onetoone.data.UnknownPolicy`
+        values): raise :class:`~onetoone.errors.UnknownIdError` (default,
+        usually an id mismatch) or keep them as customers who bought nothing
+        (outcome 0). ``"drop"`` is refused: the absent customers are mostly
+        non-buyers, and dropping them would bias the lift. The old keyword
+        ``missing=`` and value ``"zero"`` still work, with a deprecation warning.
     bootstrap : int
         Bootstrap replicates for an extra percentile interval (0: none).
     random_state : int, numpy.random.Generator or None
@@ -418,7 +523,7 @@ def measure_campaign(
     EmptyInputError
         An empty arm.
     UnknownIdError
-        Arm customers not in the log (under ``missing="raise"``).
+        Arm customers not in the log (under ``unknown="raise"``).
 
     Notes
     -----
@@ -451,7 +556,7 @@ def measure_campaign(
     >>> res.sample_ratio.status    # no holdout= or holdout_fraction= given
     'not checked'
     """
-    arms, s, e, c, m, pre, fraction, log_period = _measure_campaign_iv(
+    inp = _measure_campaign_iv(
         transactions,
         treated,
         control,
@@ -461,13 +566,15 @@ def measure_campaign(
         pre_period,
         margin_rate,
         redemptions,
-        missing,
+        unknown,
         bootstrap,
         alpha,
         holdout,
         holdout_fraction,
         observational,
     )
+    arms, s, e, c, m, pre = inp.arms, inp.start, inp.end, inp.cost, inp.margin_rate, inp.pre_period
+    fraction, log_period = inp.holdout_fraction, inp.log_period
     spend, visits = spend_and_visits(transactions, s, e)
     yt, yc = gather(spend, arms.codes_treated), gather(spend, arms.codes_control)
     vt, vc = gather(visits, arms.codes_treated), gather(visits, arms.codes_control)

@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from onetoone._arrays import as_1d, as_float, as_id_column, readonly
+from onetoone._deprecation import renamed_kwargs, warn_deprecated
 from onetoone._random import RandomState, check_random_state
 from onetoone.data import IdIndex
 from onetoone.errors import EmptyInputError, UnknownIdError, ValidationError
@@ -30,7 +31,8 @@ _F64 = npt.NDArray[np.float64]
 _TWO_POW_MINUS_53 = 2.0**-53
 
 
-def hash_unit(customers: Any, *, salt: str) -> _F64:
+@renamed_kwargs(customers="customer_ids")
+def hash_unit(customer_ids: Any, *, salt: str) -> _F64:
     """The salted-hash uniform number in ``[0, 1)`` of each customer id.
 
     ``u = (first 8 bytes of SHA-256(UTF-8(salt + ":" + id)) as a big-endian
@@ -43,13 +45,14 @@ def hash_unit(customers: Any, *, salt: str) -> _F64:
 
     Parameters
     ----------
-    customers : array-like of int or str
+    customer_ids : array-like of int or str
+        External customer ids (the keyword ``customers=`` is deprecated).
     salt : str
         One salt per experiment: a new salt re-randomises every customer.
 
     Returns
     -------
-    float64 array aligned with ``customers``.
+    float64 array aligned with ``customer_ids``.
 
     Examples
     --------
@@ -61,10 +64,14 @@ def hash_unit(customers: Any, *, salt: str) -> _F64:
     >>> bool((int.from_bytes(d[:8], "big") >> 11) * 2**-53 == u)
     True
     """
+    index, codes = _hash_unit_iv(customer_ids, salt)
+    return _hash_unit_index(index, salt)[codes]
+
+
+def _hash_unit_iv(customer_ids: Any, salt: Any) -> tuple[IdIndex, npt.NDArray[np.int32]]:
     if not isinstance(salt, str):
         raise ValidationError(f"salt must be a str, got {type(salt).__name__}", field="salt")
-    index, codes = IdIndex.factorize(as_id_column(customers, "customers"), name="customers")
-    return _hash_unit_index(index, salt)[codes]
+    return IdIndex.factorize(as_id_column(customer_ids, "customer_ids"), name="customer_ids")
 
 
 def _hash_unit_index(index: IdIndex, salt: str) -> _F64:
@@ -92,15 +99,40 @@ def quantile_bins(values: Any, *, n_bins: Any = 10) -> npt.NDArray[np.int32]:
     >>> quantile_bins([5.0, 1.0, 3.0, 2.0, 4.0, 6.0], n_bins=3).tolist()
     [2, 0, 1, 0, 1, 2]
     """
+    v, k = _quantile_bins_iv(values, n_bins)
+    edges = np.quantile(v, np.arange(1, k) / k)
+    return np.searchsorted(edges, v, side="right").astype(np.int32)
+
+
+def _quantile_bins_iv(values: Any, n_bins: Any) -> tuple[_F64, int]:
     v = as_float(values, "values")
     if len(v) == 0:
         raise EmptyInputError("values is empty; pass at least one value", field="values")
     if not bool(np.all(np.isfinite(v))):
-        raise ValidationError("values holds NaN or infinite values", field="values")
+        raise ValidationError(
+            "values holds NaN or infinite values; drop or fill them first", field="values"
+        )
     if isinstance(n_bins, bool) or not isinstance(n_bins, (int, np.integer)) or n_bins < 1:
         raise ValidationError(f"n_bins must be an int >= 1, got {n_bins!r}", field="n_bins")
-    edges = np.quantile(v, np.arange(1, n_bins) / n_bins)
-    return np.searchsorted(edges, v, side="right").astype(np.int32)
+    return v, int(n_bins)
+
+
+def _count(name: str) -> Any:
+    def check(inst: Any, attribute: Any, value: Any) -> None:
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+            raise ValidationError(
+                f"{type(inst).__name__}.{name} must be an int >= 0, got {value!r}", field=name
+            )
+
+    return check
+
+
+def _names(value: Any) -> tuple[str, ...]:
+    return tuple(value)
+
+
+def _float_array(value: Any) -> _F64:
+    return readonly(np.asarray(value, dtype=np.float64))
 
 
 @attrs.frozen(eq=False)
@@ -116,14 +148,33 @@ class Balance:
         ``(mean_t - mean_c) / sqrt((var_t + var_c) / 2)`` per feature (Austin
         2009); 0 when both arms are constant and equal.
     n_treated, n_control : int
+
+    Examples
+    --------
+    >>> b = Balance(features=("monetary",), mean_treated=[10.0], mean_control=[9.0],
+    ...             smd=[0.05], n_treated=100, n_control=100)
+    >>> b.max_abs_smd, b.is_balanced()
+    (0.05, True)
     """
 
-    features: tuple[str, ...]
-    mean_treated: _F64 = attrs.field(converter=readonly)
-    mean_control: _F64 = attrs.field(converter=readonly)
-    smd: _F64 = attrs.field(converter=readonly)
-    n_treated: int
-    n_control: int
+    features: tuple[str, ...] = attrs.field(converter=_names)
+    mean_treated: _F64 = attrs.field(converter=_float_array)
+    mean_control: _F64 = attrs.field(converter=_float_array)
+    smd: _F64 = attrs.field(converter=_float_array)
+    n_treated: int = attrs.field(validator=_count("n_treated"))
+    n_control: int = attrs.field(validator=_count("n_control"))
+
+    def __attrs_post_init__(self) -> None:
+        if not all(isinstance(f, str) for f in self.features):
+            raise ValidationError("Balance.features must be str names", field="features")
+        k = len(self.features)
+        for name in ("mean_treated", "mean_control", "smd"):
+            a = getattr(self, name)
+            if a.shape != (k,):
+                raise ValidationError(
+                    f"Balance.{name} must hold one value per feature ({k}), got shape {a.shape}",
+                    field=name,
+                )
 
     @property
     def max_abs_smd(self) -> float:
@@ -133,6 +184,11 @@ class Balance:
 
     def is_balanced(self, threshold: float = 0.1) -> bool:
         """Every ``|smd| < threshold`` (0.1 is the usual rule of thumb)."""
+        t: object = threshold
+        if isinstance(t, bool) or not isinstance(t, (int, float)) or t <= 0:
+            raise ValidationError(
+                f"threshold must be a number > 0, got {threshold!r}", field="threshold"
+            )
         return bool(self.max_abs_smd < threshold)
 
     def summary(self) -> str:
@@ -146,7 +202,7 @@ class Balance:
 
 
 def _arm_codes(profiles: Profiles, ids: Any, name: str) -> npt.NDArray[np.int32]:
-    codes = profiles.customers.encode(ids, unknown="mask", field=name)
+    codes = profiles.customers.encode(ids, unknown="keep", field=name)
     if bool((codes < 0).any()):
         bad = np.asarray(ids)[codes < 0]
         raise UnknownIdError(
@@ -191,13 +247,7 @@ def check_balance(
     >>> bal.smd.round(3).tolist(), bal.is_balanced()
     ([0.012, -0.009], True)
     """
-    feats = tuple(features)
-    _check_profiles(profiles, "check_balance")
-    ct = _arm_codes(profiles, treated, "treated")
-    cc = _arm_codes(profiles, control, "control")
-    for name, c in (("treated", ct), ("control", cc)):
-        if len(c) == 0:
-            raise EmptyInputError(f"{name} is empty; each arm needs customers", field=name)
+    feats, ct, cc = _check_balance_iv(profiles, treated, control, features)
     m = profiles.matrix(feats)
     mt, mc = m[ct], m[cc]
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -219,6 +269,36 @@ def check_balance(
     )
 
 
+def _check_balance_iv(
+    profiles: Any, treated: Any, control: Any, features: Any
+) -> tuple[tuple[str, ...], npt.NDArray[np.int32], npt.NDArray[np.int32]]:
+    _check_profiles(profiles, "check_balance")
+    feats = _check_features(features)
+    ct = _arm_codes(profiles, treated, "treated")
+    cc = _arm_codes(profiles, control, "control")
+    for name, c in (("treated", ct), ("control", cc)):
+        if len(c) == 0:
+            raise EmptyInputError(f"{name} is empty; each arm needs customers", field=name)
+    return feats, ct, cc
+
+
+def _check_features(features: Any) -> tuple[str, ...]:
+    if isinstance(features, str) or not isinstance(features, Sequence):
+        raise ValidationError(
+            f"features must be a sequence of feature names, got {features!r}; e.g. "
+            "features=['monetary', 'frequency']",
+            field="features",
+        )
+    feats = tuple(features)
+    bad = [f for f in feats if f not in FEATURES]
+    if bad or not feats:
+        raise ValidationError(
+            f"features must name at least one of {list(FEATURES)}, got {list(feats)}",
+            field="features",
+        )
+    return feats
+
+
 def _nanmean(m: _F64) -> _F64:
     ok = ~np.isnan(m)
     n = ok.sum(axis=0)
@@ -238,16 +318,19 @@ def _nanvar(m: _F64) -> _F64:
 class Holdout:
     """A reproducible split of customers into a treated arm and a holdout (control).
 
+    Built by :func:`assign_holdout`; it validates itself when built by hand.
+
     Attributes
     ----------
-    customers : array of int64 or str
-        The customer ids, in the order given.
+    customer_ids : array of int64, uint64 or str
+        The external customer ids, in the order given (``Holdout.customers``
+        is the deprecated name).
     in_holdout : bool array
         True for holdout (control) customers, who receive no offer.
     unit : float array
         Each customer's salted-hash number in ``[0, 1)`` (:func:`hash_unit`).
     fraction : float
-        Requested holdout share.
+        Requested holdout share, in (0, 1).
     salt : str
     stratum : int32 array or None
         Stratum code of each customer (index into ``strata_labels``).
@@ -256,9 +339,17 @@ class Holdout:
     balance : Balance or None
         Pre-period balance of profile features (holdout is the control arm),
         when profiles were given.
+
+    Examples
+    --------
+    >>> h = assign_holdout(["a", "b", "c", "d"], fraction=0.5, salt="demo")
+    >>> h.customer_ids.tolist(), h.in_holdout.tolist()
+    (['a', 'b', 'c', 'd'], [False, False, True, True])
+    >>> h.treated.tolist(), h.control.tolist()
+    (['a', 'b'], ['c', 'd'])
     """
 
-    customers: npt.NDArray[Any] = attrs.field(converter=readonly)
+    customer_ids: npt.NDArray[Any] = attrs.field(converter=readonly)
     in_holdout: npt.NDArray[np.bool_] = attrs.field(converter=readonly)
     unit: _F64 = attrs.field(converter=readonly)
     fraction: float
@@ -267,19 +358,72 @@ class Holdout:
     strata_labels: npt.NDArray[Any] | None = None
     balance: Balance | None = None
 
+    def __attrs_post_init__(self) -> None:
+        ids, n = self.customer_ids, len(self.customer_ids)
+        if ids.ndim != 1 or ids.dtype.kind not in "iuU":
+            raise ValidationError(
+                f"Holdout.customer_ids must be a 1-D array of int or str ids, got {ids.dtype} "
+                f"with shape {ids.shape}; build the holdout with assign_holdout",
+                field="customer_ids",
+            )
+        if self.in_holdout.dtype != np.bool_ or self.in_holdout.shape != (n,):
+            raise ValidationError(
+                f"Holdout.in_holdout must be a bool array of {n} entries, got "
+                f"{self.in_holdout.dtype} {self.in_holdout.shape}",
+                field="in_holdout",
+            )
+        u = self.unit
+        if u.dtype.kind != "f" or u.shape != (n,) or not bool(np.all((u >= 0) & (u < 1))):
+            raise ValidationError(
+                f"Holdout.unit must be {n} floats in [0, 1) (hash_unit of the ids)",
+                field="unit",
+            )
+        f: object = self.fraction
+        if isinstance(f, bool) or not isinstance(f, (int, float)) or not 0.0 < f < 1.0:
+            raise ValidationError(
+                f"Holdout.fraction must be a number in (0, 1), got {f!r}", field="fraction"
+            )
+        salt: object = self.salt
+        if not isinstance(salt, str) or not salt:
+            raise ValidationError("Holdout.salt must be a non-empty str", field="salt")
+        if (self.stratum is None) != (self.strata_labels is None):
+            raise ValidationError(
+                "Holdout.stratum and strata_labels must be given together", field="stratum"
+            )
+        if self.stratum is not None and self.strata_labels is not None:
+            st = np.asarray(self.stratum)
+            k = len(self.strata_labels)
+            ok = st.dtype.kind in "iu" and st.shape == (n,)
+            if not ok or (n > 0 and not (st.min() >= 0 and st.max() < k)):
+                raise ValidationError(
+                    f"Holdout.stratum must hold {n} integer codes in 0..{k - 1}",
+                    field="stratum",
+                )
+        if self.balance is not None and not isinstance(self.balance, Balance):
+            raise ValidationError(
+                f"Holdout.balance must be a Balance or None, got {type(self.balance).__name__}",
+                field="balance",
+            )
+
     def __len__(self) -> int:
-        return len(self.customers)
+        return len(self.customer_ids)
+
+    @property
+    def customers(self) -> npt.NDArray[Any]:
+        """Deprecated: the external ids are :attr:`customer_ids`."""
+        warn_deprecated("Holdout.customers is renamed: use Holdout.customer_ids")
+        return self.customer_ids
 
     @property
     def treated(self) -> npt.NDArray[Any]:
         """Ids of the customers who receive offers."""
-        out: npt.NDArray[Any] = self.customers[~self.in_holdout]
+        out: npt.NDArray[Any] = self.customer_ids[~self.in_holdout]
         return out
 
     @property
     def control(self) -> npt.NDArray[Any]:
         """Ids of the holdout (control) customers."""
-        out: npt.NDArray[Any] = self.customers[self.in_holdout]
+        out: npt.NDArray[Any] = self.customer_ids[self.in_holdout]
         return out
 
     @property
@@ -307,7 +451,7 @@ class Holdout:
 
 
 def _assign_holdout_iv(
-    customers: Any, fraction: Any, salt: Any, strata: Any
+    customer_ids: Any, fraction: Any, salt: Any, strata: Any, profiles: Any, features: Any
 ) -> tuple[IdIndex, npt.NDArray[np.int32], npt.NDArray[np.int32] | None, npt.NDArray[Any] | None]:
     if isinstance(fraction, bool) or not isinstance(fraction, (int, float, np.floating)):
         raise ValidationError(
@@ -320,10 +464,13 @@ def _assign_holdout_iv(
             "salt must be a non-empty str naming the experiment (e.g. 'spring-2024')",
             field="salt",
         )
-    ids = as_id_column(customers, "customers")
+    if profiles is not None:
+        _check_profiles(profiles, "assign_holdout")
+        _check_features(features)
+    ids = as_id_column(customer_ids, "customer_ids")
     if len(ids) == 0:
-        raise EmptyInputError("customers is empty; pass the ids to split", field="customers")
-    index, codes = IdIndex.factorize_unique(ids, name="customers", fix="pass each customer once")
+        raise EmptyInputError("customer_ids is empty; pass the ids to split", field="customer_ids")
+    index, codes = IdIndex.factorize_unique(ids, name="customer_ids", fix="pass each customer once")
     if strata is None:
         return index, codes, None, None
     s = as_1d(strata, "strata")
@@ -341,8 +488,9 @@ def _assign_holdout_iv(
     return index, codes, s_codes.astype(np.int32).reshape(-1), labels
 
 
+@renamed_kwargs(customers="customer_ids")
 def assign_holdout(
-    customers: Any,
+    customer_ids: Any,
     *,
     fraction: float,
     salt: str,
@@ -354,8 +502,8 @@ def assign_holdout(
 
     Parameters
     ----------
-    customers : array-like of int or str
-        Distinct customer ids.
+    customer_ids : array-like of int or str
+        Distinct external customer ids (the keyword ``customers=`` is deprecated).
     fraction : float
         Holdout share, in (0, 1).
     salt : str
@@ -419,7 +567,9 @@ def assign_holdout(
     >>> [int(hs.in_holdout[hs.stratum == k].sum()) for k in range(3)]
     [67, 67, 67]
     """
-    index, codes, s_codes, labels = _assign_holdout_iv(customers, fraction, salt, strata)
+    index, codes, s_codes, labels = _assign_holdout_iv(
+        customer_ids, fraction, salt, strata, profiles, features
+    )
     u = _hash_unit_index(index, salt)[codes]
     if s_codes is None:
         hold = u < float(fraction)
@@ -443,7 +593,7 @@ def assign_holdout(
             )
         balance = check_balance(profiles, treated=ids[~hold], control=ids[hold], features=features)
     return Holdout(
-        customers=ids,
+        customer_ids=ids,
         in_holdout=hold,
         unit=u,
         fraction=float(fraction),
@@ -501,28 +651,11 @@ def matched_control(
     >>> t.tolist(), c.tolist()
     ([1, 3], [2, 4])
     """
-    _check_profiles(profiles, "matched_control")
-    if len(features) != len(n_bins) or not features:
-        raise ValidationError(
-            "features and n_bins must be non-empty and of equal length", field="n_bins"
-        )
-    rng = check_random_state(random_state)
-    t_codes = profiles.customers.encode(treated, field="treated")
-    if len(t_codes) == 0:
-        raise EmptyInputError("treated is empty", field="treated")
-    is_t = np.zeros(len(profiles), dtype=bool)
-    is_t[t_codes] = True
-    if candidates is None:
-        is_c = ~is_t & profiles.has_history
-    else:
-        is_c = np.zeros(len(profiles), dtype=bool)
-        is_c[profiles.customers.encode(candidates, field="candidates")] = True
-        if (is_c & is_t).any():
-            raise ValidationError(
-                "candidates and treated overlap; a customer is in one arm only", field="candidates"
-            )
+    feats, bins_per, is_t, is_c, rng = _matched_control_iv(
+        profiles, treated, candidates, features, n_bins, random_state
+    )
     cell = np.zeros(len(profiles), dtype=np.int64)
-    for name, bins in zip(features, n_bins, strict=True):  # a loop over features
+    for name, bins in zip(feats, bins_per, strict=True):  # a loop over features
         v = profiles.matrix([name])[:, 0]
         ok = np.isfinite(v)
         b = np.full(len(v), bins, dtype=np.int64)  # NaN: bin ``bins``
@@ -543,6 +676,46 @@ def matched_control(
     keep = rank < np.minimum(count_t, count_c)[c]
     ids = profiles.customers.values
     return np.sort(ids[m[keep & (a == 1)]]), np.sort(ids[m[keep & (a == 0)]])
+
+
+def _matched_control_iv(
+    profiles: Any,
+    treated: Any,
+    candidates: Any,
+    features: Any,
+    n_bins: Any,
+    random_state: Any,
+) -> tuple[tuple[str, ...], tuple[int, ...], npt.NDArray[np.bool_], npt.NDArray[np.bool_], Any]:
+    _check_profiles(profiles, "matched_control")
+    feats = _check_features(features)
+    if isinstance(n_bins, (str, bytes)) or not isinstance(n_bins, Sequence):
+        raise ValidationError(
+            f"n_bins must be a sequence of ints, one per feature, got {n_bins!r}", field="n_bins"
+        )
+    if len(feats) != len(n_bins):
+        raise ValidationError(
+            f"features and n_bins must be of equal length, got {len(feats)} and {len(n_bins)}",
+            field="n_bins",
+        )
+    for b in n_bins:
+        if isinstance(b, bool) or not isinstance(b, (int, np.integer)) or b < 1:
+            raise ValidationError(f"n_bins must hold ints >= 1, got {b!r}", field="n_bins")
+    rng = check_random_state(random_state)
+    t_codes = profiles.customers.encode(treated, field="treated")
+    if len(t_codes) == 0:
+        raise EmptyInputError("treated is empty", field="treated")
+    is_t = np.zeros(len(profiles), dtype=bool)
+    is_t[t_codes] = True
+    if candidates is None:
+        is_c = ~is_t & profiles.has_history
+    else:
+        is_c = np.zeros(len(profiles), dtype=bool)
+        is_c[profiles.customers.encode(candidates, field="candidates")] = True
+        if (is_c & is_t).any():
+            raise ValidationError(
+                "candidates and treated overlap; a customer is in one arm only", field="candidates"
+            )
+    return feats, tuple(int(b) for b in n_bins), is_t, is_c, rng
 
 
 def _check_profiles(profiles: object, func: str) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 import numpy as np
@@ -12,13 +12,16 @@ import scipy.sparse as sp
 import scipy.stats
 
 from onetoone._arrays import TimeLike, as_float, readonly, to_datetime64
+from onetoone._deprecation import renamed_kwargs
 from onetoone.data import Transactions
 from onetoone.errors import ValidationError
 from onetoone.measurement._arms import (
-    MissingPolicy,
+    Arms,
+    MeasureUnknownPolicy,
     PrePeriod,
     Redemptions,
     check_margin_rate,
+    check_unknown,
     check_window_in_log,
     coverage_warning,
     day_index,
@@ -48,6 +51,8 @@ _S = npt.NDArray[np.str_]
 
 #: The goals :func:`track_kpis` judges, in the order they are reported.
 GOALS = ("roi", "revenue", "redemption", "budget")
+
+_PER_OFFER = ("offers", "offer_redeemers", "offer_redemption_rate")
 
 ON_TRACK, OFF_TRACK, UNDECIDED, NO_GOAL = "on track", "off track", "not yet decided", "no goal"
 _LABEL = {
@@ -252,6 +257,18 @@ class KpiSeries:
         True when the arms were not randomised.
     log_period : (datetime64, datetime64) or None
         First and last transaction time of the log.
+
+    Examples
+    --------
+    >>> from onetoone.datasets import synthetic_transactions
+    >>> from onetoone.measurement import Goals, track_kpis
+    >>> tx = synthetic_transactions(300, 40, random_state=2)
+    >>> ids = tx.customers.values
+    >>> k = track_kpis(tx, treated=ids[::2], control=ids[1::2], start="2024-06-01",
+    ...                end="2024-06-11", cost=100.0, goals=Goals(budget=120.0),
+    ...                holdout_fraction=0.5)
+    >>> len(k), str(k.days[0]), float(k.cost[-1]), str(k.budget_status[-1])
+    (10, '2024-06-01', 100.0, 'on track')
     """
 
     days: npt.NDArray[np.datetime64] = attrs.field(converter=readonly)
@@ -302,6 +319,32 @@ class KpiSeries:
     )
     observational: bool = False
     log_period: tuple[np.datetime64, np.datetime64] | None = None
+
+    def __attrs_post_init__(self) -> None:
+        n = len(self.days)
+        for f in attrs.fields(KpiSeries):
+            v = getattr(self, f.name)
+            if isinstance(v, np.ndarray) and f.name not in _PER_OFFER and v.shape != (n,):
+                raise ValidationError(
+                    f"KpiSeries.{f.name} must hold one value per day ({n}), got shape {v.shape}",
+                    field=f.name,
+                )
+        k = len(self.offers)
+        for name in _PER_OFFER:
+            if getattr(self, name).shape != (k,):
+                raise ValidationError(
+                    f"KpiSeries.{name} must hold one value per offer ({k})", field=name
+                )
+        if not isinstance(self.goals, Goals):
+            raise ValidationError("KpiSeries.goals must be a Goals", field="goals")
+        for name in ("n_treated", "n_control"):
+            c: object = getattr(self, name)
+            if isinstance(c, bool) or not isinstance(c, (int, np.integer)) or c < 1:
+                raise ValidationError(f"KpiSeries.{name} must be an int >= 1", field=name)
+        if not 0.0 < self.alpha < 1.0:
+            raise ValidationError(
+                f"KpiSeries.alpha must lie in (0, 1), got {self.alpha!r}", field="alpha"
+            )
 
     def __len__(self) -> int:
         return len(self.days)
@@ -471,23 +514,53 @@ class KpiSeries:
         return "\n".join(lines)
 
 
+class _KpiInputs(NamedTuple):
+    """The validated, normalised arguments of :func:`track_kpis`."""
+
+    arms: Arms
+    start: np.datetime64
+    n_days: int
+    n_total: int
+    daily_cost: _F64
+    margin_rate: float | None
+    pre_period: tuple[np.datetime64, np.datetime64] | None
+    holdout_fraction: float | None
+    log_period: tuple[np.datetime64, np.datetime64]
+    alpha: float
+
+
 def _track_kpis_iv(
     transactions: Any,
+    treated: Any,
+    control: Any,
     goals: Any,
     cost: Any,
     start: TimeLike,
     end: TimeLike,
     as_of: TimeLike | None,
+    pre_period: PrePeriod,
+    margin_rate: Any,
     redemptions: Any,
-    alpha: float,
-) -> tuple[np.datetime64, np.datetime64, int, int, _F64]:
+    unknown: Any,
+    alpha: Any,
+    holdout: Any,
+    holdout_fraction: Any,
+    observational: Any,
+) -> _KpiInputs:
     if not isinstance(transactions, Transactions):
         raise ValidationError(
             f"transactions must be a onetoone Transactions, got {type(transactions).__name__}",
             field="transactions",
         )
+    treated, control, fraction = resolve_design(
+        treated, control, holdout, holdout_fraction, observational
+    )
     if not isinstance(goals, Goals):
-        raise ValidationError("goals must be a Goals(...)", field="goals")
+        raise ValidationError(
+            f"goals must be a Goals(...), got {type(goals).__name__}; e.g. "
+            "goals=Goals(target_roi=0.0)",
+            field="goals",
+        )
     if redemptions is not None and not isinstance(redemptions, Redemptions):
         raise ValidationError(
             "redemptions must be a Redemptions (Redemptions.from_arrays) or None",
@@ -523,7 +596,25 @@ def _track_kpis_iv(
             )
         if not bool(np.all(np.isfinite(daily) & (daily >= 0))):
             raise ValidationError("cost per day must be finite and >= 0", field="cost")
-    return s, e, n_days, n_total, daily
+    m = check_margin_rate(margin_rate)
+    pre = resolve_pre_period(pre_period, s)
+    if pre is not None:
+        check_window_in_log(transactions, pre[0], pre[1], names=("pre_period", "pre_period"))
+    first, last = (t.astype("datetime64[s]") for t in transactions.period)
+    policy = check_unknown(unknown, "track_kpis")
+    arms = resolve_arms(transactions, treated, control, policy)
+    return _KpiInputs(
+        arms=arms,
+        start=s,
+        n_days=n_days,
+        n_total=n_total,
+        daily_cost=daily,
+        margin_rate=m,
+        pre_period=pre,
+        holdout_fraction=fraction,
+        log_period=(first, last),
+        alpha=float(alpha),
+    )
 
 
 def _arm_day_sums(
@@ -568,6 +659,7 @@ def _arm_day_sums(
     return s1, s2, sx
 
 
+@renamed_kwargs(missing="unknown")
 def track_kpis(
     transactions: Transactions,
     *,
@@ -581,7 +673,7 @@ def track_kpis(
     margin_rate: float | None = None,
     redemptions: Redemptions | None = None,
     as_of: TimeLike | None = None,
-    missing: MissingPolicy = "raise",
+    unknown: MeasureUnknownPolicy = "raise",
     alpha: float = 0.05,
     holdout: Holdout | None = None,
     holdout_fraction: float | None = None,
@@ -608,8 +700,9 @@ def track_kpis(
     redemptions : Redemptions, optional
     as_of : time, optional
         Track only the days before ``as_of`` (a running campaign).
-    missing : {"raise", "zero"}
-        Customers not in the log, as in :func:`measure_campaign`.
+    unknown : {"raise", "keep"}
+        Arm customers not in the log, as in :func:`measure_campaign` (``"drop"``
+        refused; the old ``missing=`` / ``"zero"`` spelling warns).
     alpha : float
         1 - confidence level.
     holdout, holdout_fraction, observational
@@ -653,18 +746,37 @@ def track_kpis(
     >>> str(k.status[-1]), k.verdict()
     ('off track', 'off track on 2024-07-31: budget (first off track on 2024-07-31)')
     """
-    treated, control, fraction = resolve_design(
-        treated, control, holdout, holdout_fraction, observational
+    inp = _track_kpis_iv(
+        transactions,
+        treated,
+        control,
+        goals,
+        cost,
+        start,
+        end,
+        as_of,
+        pre_period,
+        margin_rate,
+        redemptions,
+        unknown,
+        alpha,
+        holdout,
+        holdout_fraction,
+        observational,
     )
-    s, _, n_days, n_total, daily = _track_kpis_iv(
-        transactions, goals, cost, start, end, as_of, redemptions, alpha
+    arms, s, n_days, n_total, daily = (
+        inp.arms,
+        inp.start,
+        inp.n_days,
+        inp.n_total,
+        inp.daily_cost,
     )
-    m = check_margin_rate(margin_rate)
-    pre = resolve_pre_period(pre_period, s)
-    if pre is not None:
-        check_window_in_log(transactions, pre[0], pre[1], names=("pre_period", "pre_period"))
-    log_period = tuple(t.astype("datetime64[s]") for t in transactions.period)
-    arms = resolve_arms(transactions, treated, control, missing)
+    m, pre, fraction, log_period = (
+        inp.margin_rate,
+        inp.pre_period,
+        inp.holdout_fraction,
+        inp.log_period,
+    )
     n_t, n_c = arms.n_treated, arms.n_control
     arm_of = np.full(transactions.n_customers, -1, dtype=np.int8)
     arm_of[arms.codes_treated[arms.codes_treated >= 0]] = 0
@@ -727,8 +839,8 @@ def track_kpis(
         first_day = np.full(n_t, n_days, dtype=np.int64)
         np.minimum.at(first_day, pos[sel], d_red)
         redeemers = np.cumsum(np.bincount(first_day[first_day < n_days], minlength=n_days))
-        if redemptions.offer is not None:
-            offers, o_code = np.unique(redemptions.offer[sel], return_inverse=True)
+        if redemptions.offer_ids is not None:
+            offers, o_code = np.unique(redemptions.offer_ids[sel], return_inverse=True)
             pair = np.unique(o_code.reshape(-1).astype(np.int64) * n_t + pos[sel])
             offer_redeemers = np.bincount(pair // n_t, minlength=len(offers)).astype(np.int64)
     red_rate = redeemers / n_t

@@ -86,6 +86,14 @@ class SampleRatio:
     p_value: float = float("nan")
     threshold: float = SRM_THRESHOLD
 
+    def __attrs_post_init__(self) -> None:
+        for name in ("n_treated", "n_control"):
+            v: object = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
+                raise ValidationError(
+                    f"SampleRatio.{name} must be an int >= 0, got {v!r}", field=name
+                )
+
     @property
     def mismatch(self) -> bool:
         """True when the arm sizes are a sample-ratio mismatch."""
@@ -227,9 +235,60 @@ def _too_large(field: str, what: str) -> ValidationError:
     )
 
 
+def _real_number(value: Any, name: str) -> float:
+    """A real number (int, float, numpy scalar) as float, else refuse naming ``name``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+        value, (int, float, np.integer, np.floating)
+    ):
+        raise ValidationError(
+            f"Estimate.{name} must be a real number, got {type(value).__name__} {value!r}",
+            field=name,
+        )
+    return float(value)
+
+
+def _conv_estimate(value: Any) -> float:
+    return _real_number(value, "estimate")
+
+
+def _conv_std_error(value: Any) -> float:
+    return _real_number(value, "std_error")
+
+
+def _conv_ci_low(value: Any) -> float:
+    return _real_number(value, "ci_low")
+
+
+def _conv_ci_high(value: Any) -> float:
+    return _real_number(value, "ci_high")
+
+
+def _conv_p_value(value: Any) -> float:
+    return _real_number(value, "p_value")
+
+
+def _conv_df(value: Any) -> float:
+    return _real_number(value, "df")
+
+
+def _conv_confidence(value: Any) -> float:
+    return _real_number(value, "confidence")
+
+
+def _conv_null(value: Any) -> float:
+    return _real_number(value, "null")
+
+
 @attrs.frozen
 class Estimate:
-    """A point estimate with its standard error, interval and test.
+    """A point estimate with its standard error, two-sided interval and test.
+
+    The one interval type of onetoone: every lift, ratio, ROI and off-policy
+    value is an ``Estimate``. Functions take ``alpha`` (e.g. 0.05); the
+    estimate carries ``confidence = 1 - alpha``. It validates itself: numbers
+    are real, ``std_error >= 0``, ``ci_low <= ci_high``, ``p_value`` in
+    [0, 1] and ``confidence`` in (0, 1] (NaN is allowed where a method gives
+    no value).
 
     Attributes
     ----------
@@ -237,33 +296,78 @@ class Estimate:
         The point estimate (for a lift: treated minus control).
     std_error : float
         Its standard error (for the bootstrap: the standard deviation of the
-        replicates).
+        replicates); >= 0.
     ci_low, ci_high : float
-        Two-sided interval at level ``confidence``.
+        Two-sided interval at level ``confidence``; ``ci_low <= ci_high``.
     p_value : float
-        Two-sided p-value of the null hypothesis ``null`` (NaN when the method
-        gives none, e.g. the percentile bootstrap).
+        Two-sided p-value of the null hypothesis ``estimate == null`` (NaN
+        when the method gives none, e.g. the percentile bootstrap).
     df : float
         Degrees of freedom of the reference t distribution (``inf`` for a
-        normal reference).
+        normal reference, NaN when no test is possible).
     confidence : float
-        ``1 - alpha``.
+        ``1 - alpha``, the interval's coverage, in (0, 1].
     method : str
-        ``"welch"``, ``"cuped-welch"``, ``"bootstrap-percentile"``, ``"delta"``
-        or a transformed method such as ``"welch x 1000"``.
+        How it was computed: ``"welch"``, ``"cuped-welch"``,
+        ``"bootstrap-percentile"``, ``"delta"``, or a transformed method such
+        as ``"welch (affine)"``.
     null : float
         The value tested by ``p_value`` (0 for a lift; break-even for ROI).
+
+    Examples
+    --------
+    >>> e = Estimate(estimate=2.0, std_error=0.5, ci_low=1.02, ci_high=2.98,
+    ...              p_value=0.0001, df=float("inf"), confidence=0.95, method="delta")
+    >>> e.significant, str(e)
+    (True, '2 [95% CI 1.02 .. 2.98], p=0.0001 (delta)')
+    >>> e.affine(100.0).ci_low      # per-customer lift to 100 customers
+    102.0
+    >>> Estimate(1.0, -1.0, 0.0, 2.0, 0.5, 10.0, 0.95, "welch")
+    Traceback (most recent call last):
+    ...
+    onetoone.errors.ValidationError: Estimate.std_error must be >= 0 (or NaN), got -1.0
     """
 
-    estimate: float
-    std_error: float
-    ci_low: float
-    ci_high: float
-    p_value: float
-    df: float
-    confidence: float
+    estimate: float = attrs.field(converter=_conv_estimate)
+    std_error: float = attrs.field(converter=_conv_std_error)
+    ci_low: float = attrs.field(converter=_conv_ci_low)
+    ci_high: float = attrs.field(converter=_conv_ci_high)
+    p_value: float = attrs.field(converter=_conv_p_value)
+    df: float = attrs.field(converter=_conv_df)
+    confidence: float = attrs.field(converter=_conv_confidence)
     method: str
-    null: float = 0.0
+    null: float = attrs.field(default=0.0, converter=_conv_null)
+
+    def __attrs_post_init__(self) -> None:
+        if self.std_error < 0:
+            raise ValidationError(
+                f"Estimate.std_error must be >= 0 (or NaN), got {self.std_error!r}",
+                field="std_error",
+            )
+        if self.ci_low > self.ci_high:
+            raise ValidationError(
+                f"Estimate.ci_low ({self.ci_low!r}) must not exceed ci_high ({self.ci_high!r})",
+                field="ci_low",
+            )
+        if not (math.isnan(self.p_value) or 0.0 <= self.p_value <= 1.0):
+            raise ValidationError(
+                f"Estimate.p_value must lie in [0, 1] (or be NaN), got {self.p_value!r}",
+                field="p_value",
+            )
+        if not 0.0 < self.confidence <= 1.0:
+            raise ValidationError(
+                f"Estimate.confidence must lie in (0, 1] (1 - alpha), got {self.confidence!r}",
+                field="confidence",
+            )
+        if self.df <= 0:
+            raise ValidationError(
+                f"Estimate.df must be > 0, inf or NaN, got {self.df!r}", field="df"
+            )
+        method: object = self.method
+        if not isinstance(method, str) or not method:
+            raise ValidationError(
+                f"Estimate.method must be a non-empty str, got {method!r}", field="method"
+            )
 
     @property
     def significant(self) -> bool:
@@ -332,6 +436,14 @@ class ArmComparison:
         Covariate means per arm (NaN without covariates): a balance check.
     sample_ratio : SampleRatio
         The sample-ratio check of the arm sizes against the assigned fraction.
+
+    Examples
+    --------
+    >>> cmp = compare_arms([3.0, 5.0, 4.0, 6.0], [2.0, 3.0, 4.0, 3.0])
+    >>> cmp.n_treated, cmp.mean_treated, cmp.mean_control, cmp.welch.estimate
+    (4, 4.5, 3.0, 1.5)
+    >>> cmp.cuped is None, cmp.primary is cmp.welch
+    (True, True)
     """
 
     n_treated: int
@@ -354,6 +466,26 @@ class ArmComparison:
             takes_self=True,
         )
     )
+
+    def __attrs_post_init__(self) -> None:
+        for name in ("n_treated", "n_control"):
+            v: object = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise ValidationError(
+                    f"ArmComparison.{name} must be an int >= 1, got {v!r}", field=name
+                )
+        for name in ("welch", "cuped", "bootstrap"):
+            e: object = getattr(self, name)
+            if (e is not None or name == "welch") and not isinstance(e, Estimate):
+                raise ValidationError(
+                    f"ArmComparison.{name} must be an Estimate"
+                    + ("" if name == "welch" else " or None"),
+                    field=name,
+                )
+        if not isinstance(self.sample_ratio, SampleRatio):
+            raise ValidationError(
+                "ArmComparison.sample_ratio must be a SampleRatio", field="sample_ratio"
+            )
 
     @property
     def srm_p_value(self) -> float:
@@ -742,6 +874,40 @@ def _delta_ratio(num: _F64, den: _F64) -> tuple[float, float]:
     return r, max(var, 0.0)
 
 
+def _ratio_difference_iv(
+    numerator_treated: Any,
+    denominator_treated: Any,
+    numerator_control: Any,
+    denominator_control: Any,
+    alpha: Any,
+) -> tuple[_F64, _F64, _F64, _F64]:
+    _check_alpha(alpha)
+    arrays = []
+    for name, v in (
+        ("numerator_treated", numerator_treated),
+        ("denominator_treated", denominator_treated),
+        ("numerator_control", numerator_control),
+        ("denominator_control", denominator_control),
+    ):
+        a = _real(v, name)
+        if len(a) < 2:
+            raise ValidationError(f"{name} needs at least 2 customers", field=name)
+        if not bool(np.all(np.isfinite(a))):
+            raise ValidationError(
+                f"{name} holds {int((~np.isfinite(a)).sum())} NaN or infinite value(s); give "
+                "every customer a finite value (0 for none)",
+                field=name,
+            )
+        arrays.append(a)
+    nt, dt, nc, dc = arrays
+    if len(nt) != len(dt) or len(nc) != len(dc):
+        raise ValidationError(
+            "numerator and denominator must have one value per customer in each arm",
+            field="denominator_treated" if len(nt) != len(dt) else "denominator_control",
+        )
+    return nt, dt, nc, dc
+
+
 def ratio_difference(
     numerator_treated: Any,
     denominator_treated: Any,
@@ -786,30 +952,9 @@ def ratio_difference(
     >>> round(e.estimate, 6)   # 60/5 - 40/4
     2.0
     """
-    _check_alpha(alpha)
-    arrays = []
-    for name, v in (
-        ("numerator_treated", numerator_treated),
-        ("denominator_treated", denominator_treated),
-        ("numerator_control", numerator_control),
-        ("denominator_control", denominator_control),
-    ):
-        a = _real(v, name)
-        if len(a) < 2:
-            raise ValidationError(f"{name} needs at least 2 customers", field=name)
-        if not bool(np.all(np.isfinite(a))):
-            raise ValidationError(
-                f"{name} holds {int((~np.isfinite(a)).sum())} NaN or infinite value(s); give "
-                "every customer a finite value (0 for none)",
-                field=name,
-            )
-        arrays.append(a)
-    nt, dt, nc, dc = arrays
-    if len(nt) != len(dt) or len(nc) != len(dc):
-        raise ValidationError(
-            "numerator and denominator must have one value per customer in each arm",
-            field="denominator_treated" if len(nt) != len(dt) else "denominator_control",
-        )
+    nt, dt, nc, dc = _ratio_difference_iv(
+        numerator_treated, denominator_treated, numerator_control, denominator_control, alpha
+    )
     # exact power-of-two rescaling of each array keeps the variances inside float64 for
     # huge or tiny values; each arm's ratio is then mapped back to the original units
     parts = []

@@ -1,35 +1,38 @@
-"""Strategy benchmarking: simulator with known truth, off-policy evaluation.
+"""Deprecated: renamed :mod:`onetoone.bench` (removed in the next minor version).
 
-Mass, segment and one-to-one strategies and historical replay build on the
-affinity and allocation stages.
+Importing this module emits a :class:`~onetoone.errors.OneToOneDeprecationWarning`;
+every name resolves to the same object in :mod:`onetoone.bench`. Migrate with
+``from onetoone.bench import ...``. ``OffPolicyEstimate`` is the old result type of
+the off-policy estimators, which now return :class:`onetoone.measurement.Estimate`.
 """
 
-from onetoone.strategies._core import (
+from onetoone._deprecation import warn_deprecated
+from onetoone.bench import (
+    LoggedCampaign,
+    Market,
     OfferContext,
+    PlanOutcome,
+    ReplayResult,
+    SimulationResult,
     Strategy,
+    doubly_robust,
+    effective_sample_size,
+    evaluate_plan,
+    ips,
+    log_campaign,
     make_context,
+    market_offers,
     mass,
     one_to_one,
+    replay_campaign,
     run_strategies,
     segment,
     segment_labels,
-)
-from onetoone.strategies._evaluation import (
-    ReplayResult,
-    SimulationResult,
-    replay_campaign,
     simulate,
-)
-from onetoone.strategies.ope import OffPolicyEstimate, doubly_robust, ips, snips
-from onetoone.strategies.simulator import (
-    LoggedCampaign,
-    Market,
-    PlanOutcome,
-    evaluate_plan,
-    log_campaign,
-    market_offers,
     simulate_market,
+    snips,
 )
+from onetoone.bench._ope import OffPolicyEstimate
 
 __all__ = [
     "LoggedCampaign",
@@ -41,6 +44,7 @@ __all__ = [
     "SimulationResult",
     "Strategy",
     "doubly_robust",
+    "effective_sample_size",
     "evaluate_plan",
     "ips",
     "log_campaign",
@@ -56,3 +60,9 @@ __all__ = [
     "simulate_market",
     "snips",
 ]
+
+
+warn_deprecated(
+    "onetoone.strategies is renamed onetoone.bench: use `from onetoone.bench import ...`",
+    stacklevel=3,
+)

@@ -9,14 +9,23 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from onetoone._arrays import TimeLike, as_1d, check_lengths, readonly, to_datetime64
-from onetoone._random import RandomState, check_random_state
-from onetoone.affinity import AffinityMethod
-from onetoone.affinity._model import METHODS, _check_int, _check_real, _is_int, _is_real
+from onetoone._deprecation import warn_deprecated
+from onetoone.affinity import METHODS, AffinityMethod
 from onetoone.allocation import Allocation
-from onetoone.data import customer_item_matrix
-from onetoone.errors import ValidationError
-from onetoone.strategies._core import (
+from onetoone.bench._checks import (
+    RandomState,
+    TimeLike,
+    as_1d,
+    check_alpha,
+    check_int,
+    check_random_state,
+    check_real,
+    check_same_length,
+    is_int,
+    readonly,
+    to_datetime64,
+)
+from onetoone.bench._core import (
     OfferContext,
     StrategyLike,
     _call_strategy,
@@ -28,7 +37,9 @@ from onetoone.strategies._core import (
     make_context,
     offer_item_matrix,
 )
-from onetoone.strategies.simulator import Market, PlanOutcome, evaluate_plan, market_offers
+from onetoone.bench._simulator import Market, PlanOutcome, evaluate_plan, market_offers
+from onetoone.data import customer_item_matrix
+from onetoone.errors import ValidationError
 
 __all__ = ["ReplayResult", "SimulationResult", "replay_campaign", "simulate"]
 
@@ -37,15 +48,6 @@ _F64 = npt.NDArray[np.float64]
 METRICS = ("redemptions", "purchase_hits", "value_covered")
 #: Largest ``n_boot`` accepted (the resample table holds n_boot x strategies x metrics).
 MAX_BOOT = 1_000_000
-
-
-def _alpha_iv(alpha: Any) -> float:
-    if not (_is_real(alpha) and 0 < float(alpha) < 1):
-        raise ValidationError(
-            f"alpha must lie in (0, 1), got {alpha!r}; e.g. 0.05 for 95% intervals",
-            field="alpha",
-        )
-    return float(alpha)
 
 
 @attrs.frozen(eq=False)
@@ -63,14 +65,30 @@ class ReplayResult:
     mean : float array, shape (n_strategies, n_metrics)
         Mean per targeted customer.
     ci_low, ci_high : float arrays, same shape
-        Percentile bootstrap interval over customers (``1 - alpha``).
+        Percentile bootstrap interval over customers at level ``confidence``.
     diff_vs_first, diff_low, diff_high : float arrays, same shape
         Paired difference with the first strategy (same bootstrap resamples).
     n_customers : int
     n_offers_sent : int array, per strategy
     allocations : Mapping[str, Allocation]
-    alpha : float
+        Each strategy's plan over ``context.customer``.
+    confidence : float
+        Level of the intervals, ``1 - alpha`` (formerly ``alpha``, a deprecated
+        property now).
     n_boot : int
+
+    Examples
+    --------
+    >>> from onetoone.bench import make_context, market_offers, simulate_market
+    >>> from onetoone.bench import mass, one_to_one
+    >>> m = simulate_market(120, 60, 4, history_weeks=8, campaign_weeks=2, random_state=0)
+    >>> ctx = make_context(m.history, market_offers(m), as_of=m.campaign_start,
+    ...                    budget=5.0, method="repeat", random_state=0)
+    >>> res = replay_campaign(ctx, {"mass": mass, "one_to_one": one_to_one},
+    ...                       start=m.campaign_start, end=m.campaign_start + 14 * 86400,
+    ...                       n_boot=50, random_state=0)
+    >>> res.strategies, res.mean.shape, res.confidence
+    (('mass', 'one_to_one'), (2, 3), 0.95)
     """
 
     strategies: tuple[str, ...]
@@ -84,12 +102,48 @@ class ReplayResult:
     n_customers: int
     n_offers_sent: npt.NDArray[np.int64] = attrs.field(converter=readonly)
     allocations: Mapping[str, Allocation] = attrs.field(repr=False)
-    alpha: float
+    confidence: float
     n_boot: int
 
+    def __attrs_post_init__(self) -> None:
+        shape = (len(self.strategies), len(self.metrics))
+        for name in ("mean", "ci_low", "ci_high", "diff_vs_first", "diff_low", "diff_high"):
+            if getattr(self, name).shape != shape:
+                raise ValidationError(
+                    f"{name} has shape {getattr(self, name).shape}, expected {shape} "
+                    "(n_strategies, n_metrics)",
+                    field=name,
+                )
+        if self.n_offers_sent.shape != (shape[0],):
+            raise ValidationError(
+                "n_offers_sent must hold one count per strategy", field="n_offers_sent"
+            )
+        if not 0 < self.confidence < 1:
+            raise ValidationError(
+                f"confidence must lie in (0, 1), got {self.confidence!r}", field="confidence"
+            )
+
+    @property
+    def alpha(self) -> float:
+        """Deprecated: ``1 - confidence`` (the library's intervals carry ``confidence``)."""
+        warn_deprecated("ReplayResult.alpha is replaced by ReplayResult.confidence (= 1 - alpha)")
+        return 1.0 - self.confidence
+
     def summary(self) -> str:
-        """A text table: each metric's mean and interval per strategy."""
-        lvl = round(100 * (1 - self.alpha))
+        """A text table: each metric's mean and interval per strategy.
+
+        Examples
+        --------
+        >>> from onetoone.bench import make_context, market_offers, mass, simulate_market
+        >>> m = simulate_market(120, 60, 4, history_weeks=8, random_state=0)
+        >>> ctx = make_context(m.history, market_offers(m), as_of=m.campaign_start,
+        ...                    budget=5.0, method="repeat", random_state=0)
+        >>> res = replay_campaign(ctx, {"mass": mass}, start=m.campaign_start,
+        ...                       end=m.campaign_start + 14 * 86400, n_boot=20, random_state=0)
+        >>> print(res.summary().splitlines()[0])
+        replay over 120 customers (95% bootstrap intervals, 20 resamples)
+        """
+        lvl = round(100 * self.confidence)
         lines = [
             f"replay over {self.n_customers:,} customers ({lvl}% bootstrap intervals, "
             f"{self.n_boot} resamples)"
@@ -112,8 +166,8 @@ def _outcomes(
     """(n_customers x n_offers) redeemed, bought, value of covered items in [start, end)."""
     tx = context.transactions
     window = tx.between(start, end)
-    lines = customer_item_matrix(window, weight="lines")[context.customers]
-    spend = customer_item_matrix(window, weight="value")[context.customers]
+    lines = customer_item_matrix(window, weight="lines")[context.customer]
+    spend = customer_item_matrix(window, weight="value")[context.customer]
     offers = context.offers
     offer_log = offer_item_matrix(offers, tx)
     bought = np.asarray((lines @ offer_log.T).toarray() > 0, dtype=np.float64)
@@ -122,10 +176,10 @@ def _outcomes(
     if redemptions is not None:
         r_cust, r_offer = redemptions
         pos = np.full(tx.n_customers + 1, -1, dtype=np.int64)  # last slot: unknown ids
-        pos[context.customers] = np.arange(len(context.customers))
-        cust_codes = tx.customers.encode(np.asarray(r_cust), unknown="mask", field="redemptions")
+        pos[context.customer] = np.arange(len(context.customer))
+        cust_codes = tx.customers.encode(np.asarray(r_cust), unknown="keep", field="redemptions")
         rows = pos[cust_codes]  # code -1 reads the last slot
-        cols = offers.ids.encode(np.asarray(r_offer), unknown="mask", field="redemptions")
+        cols = offers.ids.encode(np.asarray(r_offer), unknown="keep", field="redemptions")
         ok = (rows >= 0) & (cols >= 0)
         redeemed[rows[ok], cols[ok]] = 1.0
     return redeemed, bought, value
@@ -145,13 +199,13 @@ def _replay_campaign_iv(
 ]:
     _check_context(context)
     names = _strategies_iv(strategies)
-    if not (_is_int(n_boot) and 1 <= n_boot <= MAX_BOOT):
+    if not (is_int(n_boot) and 1 <= n_boot <= MAX_BOOT):
         raise ValidationError(
             f"n_boot must be an int in 1..{MAX_BOOT:,}, got {n_boot!r}; 1000 is plenty for "
             "95% intervals",
             field="n_boot",
         )
-    a = _alpha_iv(alpha)
+    a = check_alpha(alpha)
     start64, end64 = to_datetime64(start, "start"), to_datetime64(end, "end")
     if not start64 < end64:
         raise ValidationError(f"end ({end64}) must be after start ({start64})", field="end")
@@ -170,7 +224,7 @@ def _replay_campaign_iv(
             )
         rc = as_1d(redemptions[0], "redemptions customer ids")
         ro = as_1d(redemptions[1], "redemptions offer ids")
-        check_lengths(len(rc), redemptions_offer_ids=ro)
+        check_same_length(len(rc), "redemptions_customer_ids", {"redemptions_offer_ids": ro})
         red = (rc, ro)
     check_random_state(random_state)
     return names, start64, end64, red, int(n_boot), a
@@ -213,6 +267,7 @@ def replay_campaign(
         Bootstrap resamples over customers (paired across strategies), at most
         :data:`MAX_BOOT`.
     alpha : float
+        The intervals have level ``1 - alpha`` (``ReplayResult.confidence``).
     random_state : int, Generator or None
         Root of every random draw: each strategy is called with an independent
         child generator keyed by its name (the same streams as
@@ -231,8 +286,23 @@ def replay_campaign(
 
     Warns
     -----
-    DeprecationWarning
+    OneToOneDeprecationWarning
         A strategy takes no ``random_state`` keyword (see :class:`Strategy`).
+
+    Examples
+    --------
+    >>> from onetoone.bench import make_context, market_offers, simulate_market
+    >>> from onetoone.bench import mass, one_to_one
+    >>> m = simulate_market(120, 60, 4, history_weeks=8, random_state=0)
+    >>> ctx = make_context(m.history, market_offers(m), as_of=m.campaign_start,
+    ...                    budget=5.0, method="repeat", random_state=0)
+    >>> res = replay_campaign(ctx, {"mass": mass, "one_to_one": one_to_one},
+    ...                       start=m.campaign_start, end=m.campaign_start + 14 * 86400,
+    ...                       n_boot=50, random_state=0)
+    >>> res.metrics
+    ('redemptions', 'purchase_hits', 'value_covered')
+    >>> bool((res.ci_low <= res.mean).all() and (res.mean <= res.ci_high).all())
+    True
     """
     names, start64, end64, redemptions, n_boot, alpha = _replay_campaign_iv(
         context, strategies, start, end, redemptions, n_boot, alpha, random_state
@@ -269,7 +339,7 @@ def replay_campaign(
         n_customers=n,
         n_offers_sent=sent,
         allocations=allocations,
-        alpha=alpha,
+        confidence=1.0 - alpha,
         n_boot=n_boot,
     )
 
@@ -281,11 +351,21 @@ class SimulationResult:
     Attributes
     ----------
     allocation : Allocation
-        The plan, over ``context.customers`` (all the market's customers).
+        The plan, over ``context.customer`` (all the market's customers; their
+        codes equal their ids).
     outcome : PlanOutcome
         True expected incremental profit, cost and ROI, plus one realised draw.
     estimated_value : float
         The plan's value as the strategy estimated it (the allocation objective).
+
+    Examples
+    --------
+    >>> from onetoone.bench import make_context, market_offers, simulate_market
+    >>> from onetoone.bench import mass, one_to_one
+    >>> m = simulate_market(120, 60, 4, history_weeks=8, random_state=0)
+    >>> r = simulate(one_to_one, m, budget=5.0, method="repeat", random_state=0)
+    >>> r.outcome.n_assignments == len(r.allocation.customer)
+    True
     """
 
     allocation: Allocation
@@ -308,8 +388,8 @@ def _simulate_iv(
             f"market must be a Market (from simulate_market), got {type(market).__name__}",
             field="market",
         )
-    _check_real(budget, "budget", 0.0)
-    _check_int(k, "k", 1, hint="; the number of offers per customer at most")
+    check_real(budget, "budget", 0.0)
+    check_int(k, "k", 1, hint="; the number of offers per customer at most")
     if method not in METHODS:
         raise ValidationError(
             f"method must be one of {', '.join(map(repr, METHODS))}; got {method!r}",
@@ -378,12 +458,13 @@ def simulate(
 
     Warns
     -----
-    DeprecationWarning
+    OneToOneDeprecationWarning
         ``strategy`` takes no ``random_state`` keyword (see :class:`Strategy`).
 
     Examples
     --------
-    >>> from onetoone.strategies import simulate_market, one_to_one
+    >>> from onetoone.bench import make_context, market_offers, simulate_market
+    >>> from onetoone.bench import mass, one_to_one
     >>> m = simulate_market(300, 80, 6, history_weeks=10, random_state=0)
     >>> r = simulate(one_to_one, m, budget=15.0, method="repeat", random_state=0)
     >>> bool(r.allocation.budget_spend[0] <= 15.0 + 1e-9)
@@ -406,7 +487,7 @@ def simulate(
     alloc = _call_strategy(strategy, context, _child_rng(entropy, "strategy"), name)
     outcome = evaluate_plan(
         market,
-        context.customers[alloc.customer],
+        context.customer[alloc.customer],
         alloc.offer,
         random_state=_child_rng(entropy, "outcome"),
     )

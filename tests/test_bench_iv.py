@@ -14,8 +14,7 @@ import numpy as np
 import pytest
 
 from onetoone import EmptyInputError, OneToOneError, ValidationError
-from onetoone.errors import UnknownIdError
-from onetoone.strategies import (
+from onetoone.bench import (
     OfferContext,
     doubly_robust,
     evaluate_plan,
@@ -33,6 +32,7 @@ from onetoone.strategies import (
     simulate_market,
     snips,
 )
+from onetoone.errors import UnknownIdError
 
 
 @functools.cache
@@ -198,7 +198,7 @@ CASES: list[tuple[str, Callable[[], Any], type[Exception], str, str]] = [
         "replay redemptions lengths",
         lambda: _replay(redemptions=([1, 2], [0])),
         ValidationError,
-        "redemptions_offer_ids has 1 rows",
+        "redemptions_offer_ids has 1 entries but redemptions_customer_ids has 2",
         "redemptions_offer_ids",
     ),
     (
@@ -413,18 +413,18 @@ CASES: list[tuple[str, Callable[[], Any], type[Exception], str, str]] = [
         "budget",
     ),
     (
-        "make_context customers scalar",
-        lambda: _mc(customers=3),
+        "make_context customer_ids scalar",
+        lambda: _mc(customer_ids=3),
         ValidationError,
-        "customers must be a 1-D array",
-        "customers",
+        "customer_ids must be a 1-D array",
+        "customer_ids",
     ),
     (
-        "make_context customers empty",
-        lambda: _mc(customers=[]),
+        "make_context customer_ids empty",
+        lambda: _mc(customer_ids=[]),
         EmptyInputError,
-        "customers is empty",
-        "customers",
+        "customer_ids is empty",
+        "customer_ids",
     ),
     (
         "make_context horizon inf",
@@ -587,63 +587,63 @@ CASES: list[tuple[str, Callable[[], Any], type[Exception], str, str]] = [
     # segment_labels / segment / mass / one_to_one
     (
         "segment_labels profiles",
-        lambda: segment_labels(None, _ctx().customers),  # type: ignore[arg-type]
+        lambda: segment_labels(None, _ctx().customer),  # type: ignore[arg-type]
         ValidationError,
         "profiles must be a Profiles",
         "profiles",
     ),
     (
-        "segment_labels customers str",
+        "segment_labels customer str",
         lambda: segment_labels(_ctx().profiles, "abc"),  # type: ignore[arg-type]
         ValidationError,
-        "customers must be a 1-D array of integer codes",
-        "customers",
+        "customer must be a 1-D array of integer codes",
+        "customer",
     ),
     (
-        "segment_labels customers float",
+        "segment_labels customer float",
         lambda: segment_labels(_ctx().profiles, np.array([0.5])),
         ValidationError,
-        "customers must be a 1-D array of integer codes",
-        "customers",
+        "customer must be a 1-D array of integer codes",
+        "customer",
     ),
     (
-        "segment_labels customers out of range",
+        "segment_labels customer out of range",
         lambda: segment_labels(_ctx().profiles, np.array([10**6])),
         ValidationError,
-        "customers must be codes in 0..59",
-        "customers",
+        "customer must be codes in 0..59",
+        "customer",
     ),
     (
         "segment_labels n_segments nan",
-        lambda: segment_labels(_ctx().profiles, _ctx().customers, n_segments=float("nan")),  # type: ignore[arg-type]
+        lambda: segment_labels(_ctx().profiles, _ctx().customer, n_segments=float("nan")),  # type: ignore[arg-type]
         ValidationError,
         "n_segments must be an int >= 1",
         "n_segments",
     ),
     (
         "segment_labels n_segments 0",
-        lambda: segment_labels(_ctx().profiles, _ctx().customers, n_segments=0),
+        lambda: segment_labels(_ctx().profiles, _ctx().customer, n_segments=0),
         ValidationError,
         "n_segments must be an int >= 1",
         "n_segments",
     ),
     (
         "segment_labels kmeans k > n",
-        lambda: segment_labels(_ctx().profiles, _ctx().customers[:3], n_segments=10, by="kmeans"),
+        lambda: segment_labels(_ctx().profiles, _ctx().customer[:3], n_segments=10, by="kmeans"),
         ValidationError,
         "n_segments must be an int >= 1 and <= 3",
         "n_segments",
     ),
     (
         "segment_labels by",
-        lambda: segment_labels(_ctx().profiles, _ctx().customers, by="tree"),  # type: ignore[arg-type]
+        lambda: segment_labels(_ctx().profiles, _ctx().customer, by="tree"),  # type: ignore[arg-type]
         ValidationError,
         "by must be 'rfm' or 'kmeans'",
         "by",
     ),
     (
         "segment_labels random_state",
-        lambda: segment_labels(_ctx().profiles, _ctx().customers, random_state="x"),  # type: ignore[arg-type]
+        lambda: segment_labels(_ctx().profiles, _ctx().customer, random_state="x"),  # type: ignore[arg-type]
         ValidationError,
         "random_state must be",
         "random_state",
@@ -700,7 +700,7 @@ def test_bad_input_raises_a_typed_error_naming_the_argument(
 
 def test_segment_with_more_segments_than_customers_is_one_each() -> None:
     ctx = _ctx()
-    few = segment_labels(ctx.profiles, ctx.customers[:4], n_segments=10**30)
+    few = segment_labels(ctx.profiles, ctx.customer[:4], n_segments=10**30)
     assert sorted(few.tolist()) == [0, 1, 2, 3]
     alloc = segment(ctx, n_segments=10**30, random_state=0)  # one group per customer
     assert alloc.budget_spend[0] <= ctx.budget * (1 + 1e-9)

@@ -10,7 +10,7 @@ import pytest
 
 from onetoone import ValidationError
 from onetoone.allocation import Allocation
-from onetoone.strategies import (
+from onetoone.bench import (
     OfferContext,
     make_context,
     market_offers,
@@ -22,6 +22,7 @@ from onetoone.strategies import (
     simulate,
     simulate_market,
 )
+from onetoone.errors import OneToOneDeprecationWarning
 
 BUILT_IN: dict[str, Any] = {
     "mass": mass,
@@ -169,15 +170,15 @@ def test_one_argument_strategies_still_work_with_a_deprecation_warning() -> None
 
     m = _market()
     with pytest.warns(
-        DeprecationWarning,
+        OneToOneDeprecationWarning,
         match="strategy 'legacy' takes no random_state.*"
         r"add `\*, random_state=None`",
     ):
         out = run_strategies(_context(), {"legacy": legacy}, random_state=0)
     assert _pairs(out["legacy"]) == _pairs(one_to_one(_context()))
-    with pytest.warns(DeprecationWarning, match="next minor version"):
+    with pytest.warns(OneToOneDeprecationWarning, match="next minor version"):
         _replay({"legacy": legacy}, 0)
-    with pytest.warns(DeprecationWarning, match="strategy 'legacy'"):
+    with pytest.warns(OneToOneDeprecationWarning, match="strategy 'legacy'"):
         r = simulate(legacy, m, budget=8.0, context=_context(), random_state=0)
     assert r.outcome.n_assignments == len(out["legacy"].customer)
 

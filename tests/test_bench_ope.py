@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from onetoone import LengthMismatchError, UnknownIdError, ValidationError
-from onetoone.strategies import (
+from onetoone.bench import (
     doubly_robust,
+    effective_sample_size,
     evaluate_plan,
     ips,
     log_campaign,
@@ -97,7 +98,7 @@ def test_estimators_are_unbiased_and_cover(market, estimator: str) -> None:  # t
             qhat = np.where(log.sent, q_sent.reshape(-1), q_not.reshape(-1))
             qpi = np.where(t, q_sent.reshape(-1), q_not.reshape(-1))
             est = doubly_robust(log.reward, mu, pi, reward_hat=qhat, target_reward_hat=qpi)
-        estimates.append(est.value)
+        estimates.append(est.estimate)
         covered += est.ci_low <= truth <= est.ci_high
     e = np.asarray(estimates)
     assert abs(e.mean() - truth) < 4 * e.std(ddof=1) / np.sqrt(len(e)), (e.mean(), truth)
@@ -123,7 +124,7 @@ def test_dr_with_good_model_beats_ips_variance(market) -> None:  # type: ignore[
         target_reward_hat=np.where(t, q_sent, q_not),
     )
     assert b.std_error < a.std_error
-    assert 0 < a.effective_sample_size < len(log.reward)
+    assert 0 < effective_sample_size(mu, pi) < len(log.reward)
 
 
 def test_ope_validation() -> None:

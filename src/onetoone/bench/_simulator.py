@@ -38,9 +38,16 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from onetoone._arrays import readonly, to_datetime64
-from onetoone._random import RandomState, check_random_state
-from onetoone.affinity._model import _check_int, _check_real, _is_real
+from onetoone.bench._checks import (
+    RandomState,
+    as_float,
+    check_int,
+    check_random_state,
+    check_real,
+    is_real,
+    readonly,
+    to_datetime64,
+)
 from onetoone.data import IdIndex, Transactions
 from onetoone.errors import LengthMismatchError, UnknownIdError, ValidationError
 from onetoone.offers import Offers
@@ -87,6 +94,20 @@ class Market:
         True price sensitivity per customer.
     p_base, p_offer : float arrays, shape (n_customers, n_offers)
         Probability of buying a covered item in the campaign without / with the offer.
+
+    Raises
+    ------
+    ValidationError
+        The arrays disagree on the number of customers, items or offers, or a
+        probability lies outside [0, 1].
+
+    Examples
+    --------
+    >>> m = simulate_market(50, 40, 4, history_weeks=4, random_state=0)
+    >>> m.n_customers, m.n_offers, m.p_base.shape
+    (50, 4, (50, 4))
+    >>> bool((m.incremental_profit() <= m.p_offer * m.offer_margin).all())
+    True
     """
 
     history: Transactions
@@ -104,11 +125,47 @@ class Market:
 
     @property
     def n_customers(self) -> int:
+        """Customers in the market (codes ``0 .. n_customers-1``, equal to their ids)."""
         return int(self.p_base.shape[0])
 
     @property
     def n_offers(self) -> int:
+        """Offers in the market (codes ``0 .. n_offers-1``)."""
         return int(self.p_base.shape[1])
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.history, Transactions):
+            raise ValidationError(
+                f"history must be a Transactions, got {type(self.history).__name__}",
+                field="history",
+            )
+        shape = self.p_base.shape
+        if self.p_base.ndim != 2 or self.p_offer.shape != shape:
+            raise ValidationError(
+                f"p_base and p_offer must have the same (n_customers, n_offers) shape, got "
+                f"{self.p_base.shape} and {self.p_offer.shape}",
+                field="p_offer",
+            )
+        n_c, n_o = shape
+        n_i = len(self.item_price)
+        checks = (
+            ("item_category", len(self.item_category), n_i, "n_items"),
+            ("offer_items", self.offer_items.shape, (n_o, n_i), "(n_offers, n_items)"),
+            ("offer_discount", len(self.offer_discount), n_o, "n_offers"),
+            ("offer_value", len(self.offer_value), n_o, "n_offers"),
+            ("sensitivity", len(self.sensitivity), n_c, "n_customers"),
+            ("history.customers", self.history.n_customers, n_c, "n_customers"),
+        )
+        for name, got, want, what in checks:
+            if got != want:
+                raise ValidationError(
+                    f"{name} has size {got}, expected {want} ({what}); build markets with "
+                    "simulate_market",
+                    field=name,
+                )
+        for name, p in (("p_base", self.p_base), ("p_offer", self.p_offer)):
+            if not np.all((p >= 0) & (p <= 1)):
+                raise ValidationError(f"{name} must lie in [0, 1] (no NaN)", field=name)
 
     @property
     def offer_cost(self) -> _F64:
@@ -156,9 +213,9 @@ def _simulate_market_iv(
     random_state: Any,
 ) -> np.datetime64:
     """Check simulate_market's arguments; return the start time."""
-    n_c = _check_int(n_customers, "n_customers", 1)
-    n_i = _check_int(n_items, "n_items", 1)
-    n_o = _check_int(n_offers, "n_offers", 1)
+    n_c = check_int(n_customers, "n_customers", 1)
+    n_i = check_int(n_items, "n_items", 1)
+    n_o = check_int(n_offers, "n_offers", 1)
     if n_c * max(n_i, n_o) > MAX_MARKET_CELLS:
         raise ValidationError(
             f"n_customers x max(n_items, n_offers) = {n_c * max(n_i, n_o):,} exceeds "
@@ -166,12 +223,12 @@ def _simulate_market_iv(
             "simulate fewer customers or items",
             field="n_customers",
         )
-    _check_int(history_weeks, "history_weeks", 1, 1040)
-    _check_int(campaign_weeks, "campaign_weeks", 1, 520)
-    _check_int(n_categories, "n_categories", 1, 1_000_000)
-    _check_int(items_per_offer, "items_per_offer", 1, n_i, hint=" (cannot exceed n_items)")
-    _check_int(latent_dim, "latent_dim", 1, 1000)
-    if not (_is_real(margin_rate) and 0 < float(margin_rate) < 1):
+    check_int(history_weeks, "history_weeks", 1, 1040)
+    check_int(campaign_weeks, "campaign_weeks", 1, 520)
+    check_int(n_categories, "n_categories", 1, 1_000_000)
+    check_int(items_per_offer, "items_per_offer", 1, n_i, hint=" (cannot exceed n_items)")
+    check_int(latent_dim, "latent_dim", 1, 1000)
+    if not (is_real(margin_rate) and 0 < float(margin_rate) < 1):
         raise ValidationError(
             f"margin_rate must be a number in (0, 1), got {margin_rate!r}", field="margin_rate"
         )
@@ -179,7 +236,7 @@ def _simulate_market_iv(
     if not (
         isinstance(pair, (tuple, list))
         and len(pair) == 2
-        and all(_is_real(x) for x in pair)
+        and all(is_real(x) for x in pair)
         and 0 <= pair[0] <= pair[1] < 1
     ):
         raise ValidationError(
@@ -187,9 +244,9 @@ def _simulate_market_iv(
             f"got {discount_range!r}",
             field="discount_range",
         )
-    _check_real(kappa, "kappa", 0.0, 100.0)
-    _check_real(sensitivity_shape, "sensitivity_shape", 0.0, 1e6, low_inclusive=False)
-    _check_real(taste_scale, "taste_scale", 0.0, 100.0)
+    check_real(kappa, "kappa", 0.0, 100.0)
+    check_real(sensitivity_shape, "sensitivity_shape", 0.0, 1e6, low_inclusive=False)
+    check_real(taste_scale, "taste_scale", 0.0, 100.0)
     check_random_state(random_state)
     return to_datetime64(start, "start")
 
@@ -388,6 +445,13 @@ class PlanOutcome:
         incremental profit computed against the customers' sampled
         counterfactual purchases (common random numbers), as an experiment
         with a perfect holdout would see it.
+
+    Examples
+    --------
+    >>> m = simulate_market(60, 40, 3, history_weeks=4, random_state=0)
+    >>> out = evaluate_plan(m, [0, 1], [2, 2], random_state=0)
+    >>> out.n_assignments, bool(out.expected_cost >= 0)
+    (2, True)
     """
 
     n_assignments: int
@@ -396,6 +460,35 @@ class PlanOutcome:
     roi: float
     realised_cost: float
     realised_incremental_profit: float
+
+
+def _codes32(values: Any) -> npt.NDArray[np.int32]:
+    a = np.asarray(values)
+    if a.ndim != 1 or not (a.dtype.kind in "iu" or a.size == 0):
+        raise ValidationError(
+            f"codes must be a 1-D integer array, got dtype {a.dtype} and shape {a.shape}",
+            field="customer",
+        )
+    if a.size and int(a.max()) > np.iinfo(np.int32).max:
+        raise ValidationError("codes must fit in int32", field="customer")
+    out: npt.NDArray[np.int32] = readonly(a.astype(np.int32))
+    return out
+
+
+def _bool_column(values: Any) -> npt.NDArray[np.bool_]:
+    a = np.asarray(values)
+    if a.ndim != 1 or not (a.dtype.kind == "b" or a.size == 0):
+        raise ValidationError(
+            f"sent must be a 1-D bool array, got dtype {a.dtype} and shape {a.shape}",
+            field="sent",
+        )
+    out: npt.NDArray[np.bool_] = readonly(a.astype(bool))
+    return out
+
+
+def _float_column(values: Any) -> _F64:
+    out: _F64 = readonly(as_float(values, "values"))
+    return out
 
 
 def _check_market(market: object) -> None:
@@ -428,8 +521,8 @@ def _codes(values: Any, name: str) -> npt.NDArray[np.int64]:
     return a.astype(np.int64)
 
 
-def _plan_iv(
-    market: Market, customer: Any, offer: Any
+def _evaluate_plan_iv(
+    market: Any, customer: Any, offer: Any, random_state: Any
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     _check_market(market)
     c = _codes(customer, "customer")
@@ -447,6 +540,7 @@ def _plan_iv(
         raise UnknownIdError(f"offer codes must lie in 0..{market.n_offers - 1}", field="offer")
     if len(c) and len(np.unique(c * market.n_offers + o)) != len(c):
         raise ValidationError("the plan repeats a (customer, offer) pair", field="customer")
+    check_random_state(random_state)
     return c, o
 
 
@@ -455,6 +549,30 @@ def evaluate_plan(
 ) -> PlanOutcome:
     """True and realised outcome of sending ``offer[j]`` to ``customer[j]`` for all ``j``.
 
+    Parameters
+    ----------
+    market : Market
+    customer, offer : 1-D arrays of int codes
+        The plan's pairs: customer codes ``0 .. market.n_customers-1`` (equal to
+        their ids in ``market.history``) and offer codes ``0 .. n_offers-1``.
+    random_state : int, Generator or None
+        Draws the realised outcome (one uniform per pair decides both the world
+        with the offer and the world without it).
+
+    Returns
+    -------
+    PlanOutcome
+
+    Raises
+    ------
+    ValidationError
+        ``market`` is not a :class:`Market`, codes are not 1-D integers, or the
+        plan repeats a pair.
+    LengthMismatchError
+        ``customer`` and ``offer`` differ in length.
+    UnknownIdError
+        A code is out of range.
+
     Examples
     --------
     >>> m = simulate_market(100, 60, 5, history_weeks=4, random_state=1)
@@ -462,7 +580,7 @@ def evaluate_plan(
     >>> out.n_assignments
     2
     """
-    c, o = _plan_iv(market, customer, offer)
+    c, o = _evaluate_plan_iv(market, customer, offer, random_state)
     rng = check_random_state(random_state)
     p0 = market.p_base[c, o]
     p1 = market.p_offer[c, o]
@@ -492,8 +610,9 @@ class LoggedCampaign:
 
     Attributes
     ----------
-    customer, offer : int64 arrays
-        The pair of each decision.
+    customer, offer : int32 arrays
+        The pair of each decision, as codes: customer codes (equal to the ids of
+        ``market.history.customers``) and offer codes (``market_offers(market)``).
     sent : bool array
         Whether the offer was sent.
     propensity : float array
@@ -501,16 +620,52 @@ class LoggedCampaign:
     reward : float array
         Observed profit from the offer's items: ``(m - d) V`` if bought with the
         offer, ``m V`` if bought without it, 0 otherwise.
+
+    Raises
+    ------
+    ValidationError
+        Columns of different lengths, negative codes, or a propensity outside [0, 1].
+
+    Examples
+    --------
+    >>> log = LoggedCampaign(customer=[0, 0, 1], offer=[0, 1, 0], sent=[True, False, True],
+    ...                      propensity=[0.5, 0.5, 0.2], reward=[1.0, 0.0, 0.0])
+    >>> log.logged_propensity().tolist()
+    [0.5, 0.5, 0.2]
     """
 
-    customer: npt.NDArray[np.int64] = attrs.field(converter=readonly)
-    offer: npt.NDArray[np.int64] = attrs.field(converter=readonly)
-    sent: npt.NDArray[np.bool_] = attrs.field(converter=readonly)
-    propensity: _F64 = attrs.field(converter=readonly)
-    reward: _F64 = attrs.field(converter=readonly)
+    customer: npt.NDArray[np.int32] = attrs.field(converter=_codes32)
+    offer: npt.NDArray[np.int32] = attrs.field(converter=_codes32)
+    sent: npt.NDArray[np.bool_] = attrs.field(converter=_bool_column)
+    propensity: _F64 = attrs.field(converter=_float_column)
+    reward: _F64 = attrs.field(converter=_float_column)
+
+    def __attrs_post_init__(self) -> None:
+        n = len(self.customer)
+        for name in ("offer", "sent", "propensity", "reward"):
+            col = getattr(self, name)
+            if len(col) != n:
+                raise LengthMismatchError(
+                    f"{name} has {len(col)} entries but customer has {n}; one per decision",
+                    field=name,
+                )
+        for name in ("customer", "offer"):
+            col = getattr(self, name)
+            if n and int(col.min()) < 0:
+                raise ValidationError(f"{name} codes must be >= 0", field=name)
+        if not np.all((self.propensity >= 0) & (self.propensity <= 1)):
+            raise ValidationError("propensity must lie in [0, 1] (no NaN)", field="propensity")
 
     def logged_propensity(self) -> _F64:
-        """Probability of the action actually logged (sent or not)."""
+        """Probability of the action actually logged (sent or not).
+
+        Examples
+        --------
+        >>> log = LoggedCampaign(customer=[0, 1], offer=[0, 0], sent=[True, False],
+        ...                      propensity=[0.3, 0.3], reward=[1.0, 0.0])
+        >>> log.logged_propensity().tolist()
+        [0.3, 0.7]
+        """
         out: _F64 = np.where(self.sent, self.propensity, 1.0 - self.propensity)
         return out
 
@@ -551,6 +706,11 @@ def log_campaign(
         Sending probability per pair, in [0, 1].
     random_state : int, Generator or None
 
+    Returns
+    -------
+    LoggedCampaign
+        One decision per (customer, offer) pair, customers outermost.
+
     Raises
     ------
     ValidationError
@@ -577,14 +737,39 @@ def log_campaign(
     return LoggedCampaign(customer=c, offer=o, sent=sent, propensity=pr.copy(), reward=reward)
 
 
+def _market_offers_iv(market: Any) -> None:
+    _check_market(market)
+
+
 def market_offers(market: Market) -> Offers:
     """The market's offers as an :class:`~onetoone.offers.Offers` (ids ``0 .. n_offers-1``).
 
     ``cost`` is the discount paid per redemption and ``value`` the margin of
     the purchase before discount, so ``value - cost`` is the net margin of a
     redemption.
+
+    Parameters
+    ----------
+    market : Market
+
+    Returns
+    -------
+    Offers
+        Over ``market.history.items``, so it can be scored against the history.
+
+    Raises
+    ------
+    ValidationError
+        ``market`` is not a :class:`Market`.
+
+    Examples
+    --------
+    >>> m = simulate_market(50, 40, 4, history_weeks=4, random_state=0)
+    >>> offers = market_offers(m)
+    >>> offers.n_offers, bool((offers.value - offers.cost >= 0).all())
+    (4, True)
     """
-    _check_market(market)
+    _market_offers_iv(market)
     return Offers(
         ids=IdIndex(np.arange(market.n_offers, dtype=np.int64)),
         items=market.history.items,

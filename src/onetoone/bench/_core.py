@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-import warnings
 from collections.abc import Callable, Mapping
 from typing import Any, Literal, Protocol, TypeAlias
 
@@ -29,17 +28,26 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from onetoone._arrays import TimeLike, readonly, to_datetime64
-from onetoone._random import RandomState, check_random_state
+from onetoone._deprecation import renamed_kwargs, warn_deprecated
 from onetoone.affinity import (
+    METHODS,
     AffinityMethod,
     ResponseModel,
     fit_affinity,
     fit_response,
     score_offers,
 )
-from onetoone.affinity._model import METHODS, _check_int, _check_num_threads, _check_real
 from onetoone.allocation import Allocation, AllocationProblem, Budget, allocate
+from onetoone.bench._checks import (
+    RandomState,
+    TimeLike,
+    check_int,
+    check_num_threads,
+    check_random_state,
+    check_real,
+    readonly,
+    to_datetime64,
+)
 from onetoone.data import Catalogue, Transactions, customer_item_matrix
 from onetoone.errors import EmptyInputError, ValidationError
 from onetoone.offers import Offers
@@ -47,7 +55,6 @@ from onetoone.profiles import Profiles, build_profiles
 
 __all__ = [
     "OfferContext",
-    "offer_item_matrix",
     "Strategy",
     "StrategyLike",
     "make_context",
@@ -75,9 +82,11 @@ class OfferContext:
         computed from rows before ``as_of``).
     as_of : numpy.datetime64
         Decision time.
-    customers : int32 array
-        Codes (into ``transactions.customers``) of the customers to choose for;
-        allocations index this array.
+    customer : int32 array
+        Codes (into ``transactions.customers``) of the customers to choose for,
+        one per row of the matrices below; an allocation's ``customer`` codes
+        are positions in this array (``context.customer[alloc.customer]`` are
+        codes into the log). Formerly ``customers`` (deprecated property).
     offers : Offers
     p_buy : float array, shape (n_customers, n_offers)
         Each customer's estimated probability of buying an item of each offer
@@ -115,11 +124,28 @@ class OfferContext:
     response : ResponseModel
         The calibration from scores to ``p_buy``.
     horizon_days : float
+
+    Raises
+    ------
+    ValidationError
+        The arrays disagree with ``(n_customers, n_offers)``, a customer code
+        is outside ``transactions.customers``, or an option is unknown.
+
+    Examples
+    --------
+    >>> from onetoone.bench import market_offers, simulate_market
+    >>> m = simulate_market(120, 60, 4, history_weeks=8, random_state=0)
+    >>> ctx = make_context(m.history, market_offers(m), as_of=m.campaign_start,
+    ...                    budget=10.0, method="repeat", random_state=0)
+    >>> ctx.n_customers, ctx.n_offers, ctx.p_buy.shape
+    (120, 4, (120, 4))
+    >>> ctx.transactions.customers.decode(ctx.customer[:3]).tolist()
+    [0, 1, 2]
     """
 
     transactions: Transactions
     as_of: np.datetime64
-    customers: _I32 = attrs.field(converter=readonly)
+    customer: _I32 = attrs.field(converter=readonly)
     offers: Offers
     p_buy: _F64 = attrs.field(converter=readonly)
     p_offer: _F64 = attrs.field(converter=readonly)
@@ -136,12 +162,26 @@ class OfferContext:
     response: ResponseModel
     horizon_days: float
 
+    def __attrs_post_init__(self) -> None:
+        _offer_context_check(self)
+
+    @property
+    def customers(self) -> _I32:
+        """Deprecated: renamed :attr:`customer` (int32 codes into ``transactions.customers``)."""
+        warn_deprecated(
+            "OfferContext.customers is renamed OfferContext.customer (int32 codes into "
+            "context.transactions.customers)"
+        )
+        return self.customer
+
     @property
     def n_customers(self) -> int:
-        return int(self.customers.shape[0])
+        """Customers to choose for (rows of the matrices)."""
+        return int(self.customer.shape[0])
 
     @property
     def n_offers(self) -> int:
+        """Offers to choose from (columns of the matrices)."""
         return self.offers.n_offers
 
     def problem(self, p_buy: _F64, p_offer: _F64) -> AllocationProblem:
@@ -155,7 +195,33 @@ class OfferContext:
         (``budget_on="expected_cost"``) or ``cost`` per offer sent (``"sent"``).
         Pairs that are ineligible or have no positive expected value are not
         candidates.
+
+        Parameters
+        ----------
+        p_buy, p_offer : float arrays, shape (n_customers, n_offers)
+            The probabilities the strategy acts on (e.g. ``context.p_buy`` itself,
+            or group averages).
+
+        Returns
+        -------
+        AllocationProblem
+
+        Raises
+        ------
+        ValidationError
+            An array of another shape, or a negative or non-finite probability.
+
+        Examples
+        --------
+        >>> from onetoone.bench import market_offers, simulate_market
+        >>> m = simulate_market(60, 40, 3, history_weeks=6, random_state=0)
+        >>> ctx = make_context(m.history, market_offers(m), as_of=m.campaign_start,
+        ...                    budget=5.0, method="repeat", random_state=0)
+        >>> problem = ctx.problem(ctx.p_buy, ctx.p_offer)
+        >>> bool(allocate(problem).budget_spend[0] <= 5.0 + 1e-9)
+        True
         """
+        p_buy, p_offer = _problem_iv(self, p_buy, p_offer)
         exp_cost = self.p_offer * self.cost[None, :]
         if self.objective == "incremental":
             assert self.offers.value is not None
@@ -178,11 +244,82 @@ class OfferContext:
         )
 
 
+def _offer_context_check(ctx: OfferContext) -> None:
+    """An :class:`OfferContext` validates itself: types, shapes and codes agree."""
+    for name, typ in (
+        ("transactions", Transactions),
+        ("offers", Offers),
+        ("profiles", Profiles),
+        ("response", ResponseModel),
+    ):
+        if not isinstance(getattr(ctx, name), typ):
+            raise ValidationError(
+                f"{name} must be a {typ.__name__}, got {type(getattr(ctx, name)).__name__}; "
+                "build contexts with make_context",
+                field=name,
+            )
+    c = ctx.customer
+    if c.ndim != 1 or c.dtype.kind not in "iu":
+        raise ValidationError(
+            f"customer must be a 1-D array of int codes, got dtype {c.dtype}, shape {c.shape}",
+            field="customer",
+        )
+    n_log = ctx.transactions.n_customers
+    if len(c) and (int(c.min()) < 0 or int(c.max()) >= n_log):
+        raise ValidationError(
+            f"customer codes must lie in 0..{n_log - 1} (transactions.customers); encode "
+            "external ids with transactions.customers.encode",
+            field="customer",
+        )
+    shape = (len(c), ctx.offers.n_offers)
+    for name in ("p_buy", "p_offer", "eligible"):
+        if getattr(ctx, name).shape != shape:
+            raise ValidationError(
+                f"{name} has shape {getattr(ctx, name).shape}, expected {shape} "
+                "(n_customers, n_offers)",
+                field=name,
+            )
+    for name, n in (
+        ("sensitivity", shape[0]),
+        ("discount", shape[1]),
+        ("net_value", shape[1]),
+        ("cost", shape[1]),
+    ):
+        if getattr(ctx, name).shape != (n,):
+            raise ValidationError(
+                f"{name} has shape {getattr(ctx, name).shape}, expected ({n},)", field=name
+            )
+    if ctx.objective not in ("redemptions", "incremental"):
+        raise ValidationError("objective must be 'redemptions' or 'incremental'", field="objective")
+    if ctx.budget_on not in ("expected_cost", "sent"):
+        raise ValidationError("budget_on must be 'expected_cost' or 'sent'", field="budget_on")
+    check_real(ctx.budget, "budget", 0.0)
+    check_int(ctx.k, "k", 1)
+
+
+def _problem_iv(ctx: OfferContext, p_buy: Any, p_offer: Any) -> tuple[_F64, _F64]:
+    out = []
+    for name, p in (("p_buy", p_buy), ("p_offer", p_offer)):
+        a = np.asarray(p, dtype=np.float64)
+        if a.shape != ctx.p_buy.shape:
+            raise ValidationError(
+                f"{name} has shape {a.shape}, expected {ctx.p_buy.shape} (n_customers, n_offers)",
+                field=name,
+            )
+        if not np.all(np.isfinite(a) & (a >= 0)):
+            raise ValidationError(
+                f"{name} must hold finite probabilities >= 0 (no NaN)", field=name
+            )
+        out.append(a)
+    return out[0], out[1]
+
+
 class Strategy(Protocol):
     """A strategy maps a context and a random generator to an allocation.
 
     ``strategy(context, random_state=rng)`` returns an
-    :class:`~onetoone.allocation.Allocation` over ``context.customers``. The
+    :class:`~onetoone.allocation.Allocation` over ``context.customer`` (its
+    customer codes are positions in that array). The
     evaluators (:func:`run_strategies`, :func:`replay_campaign`,
     :func:`simulate`) pass a :class:`numpy.random.Generator` derived from
     their own ``random_state``, so a seeded evaluation is reproducible: a
@@ -192,7 +329,26 @@ class Strategy(Protocol):
     (a strategy that needs no randomness simply ignores it).
 
     A one-argument ``strategy(context)`` is still accepted, with a
-    :class:`DeprecationWarning`, until the next minor version.
+    :class:`~onetoone.errors.OneToOneDeprecationWarning`, until the next minor
+    version.
+
+    Examples
+    --------
+    A strategy of one's own: the population's single best offer for the
+    customers with the highest estimate, drawing nothing at random.
+
+    >>> def best_offer(context, *, random_state=None):
+    ...     p = np.where(context.eligible, context.p_buy, 0.0)
+    ...     top = np.zeros_like(p)
+    ...     top[:, p.mean(axis=0).argmax()] = p[:, p.mean(axis=0).argmax()]
+    ...     return allocate(context.problem(top, np.where(top > 0, context.p_offer, 0.0)))
+    >>> from onetoone.bench import market_offers, simulate_market
+    >>> m = simulate_market(120, 60, 4, history_weeks=8, random_state=0)
+    >>> ctx = make_context(m.history, market_offers(m), as_of=m.campaign_start,
+    ...                    budget=5.0, method="repeat", random_state=0)
+    >>> plans = run_strategies(ctx, {"best_offer": best_offer}, random_state=0)
+    >>> len(set(plans["best_offer"].offer.tolist())) <= 1
+    True
     """
 
     def __call__(
@@ -299,19 +455,19 @@ def _call_strategy(
     if _takes_random_state(strategy):
         alloc = strategy(context, random_state=rng)  # type: ignore[call-arg]
     else:
-        warnings.warn(_LEGACY_MESSAGE.format(name=name), DeprecationWarning, stacklevel=3)
+        warn_deprecated(_LEGACY_MESSAGE.format(name=name), stacklevel=4)
         alloc = strategy(context)  # type: ignore[call-arg]
     if not isinstance(alloc, Allocation):
         raise ValidationError(
             f"strategy {name!r} returned a {type(alloc).__name__}, not an Allocation; a "
-            "strategy must return allocate(...)'s result over context.customers",
+            "strategy must return allocate(...)'s result over context.customer",
             field="strategies",
         )
     n = context.n_customers
     if len(alloc.customer) and (int(alloc.customer.max()) >= n or int(alloc.customer.min()) < 0):
         raise ValidationError(
             f"strategy {name!r} returned customer codes outside 0..{n - 1}; an allocation must "
-            "index context.customers",
+            "index context.customer",
             field="strategies",
         )
     if len(alloc.offer) and (
@@ -333,7 +489,7 @@ _MAX_ELASTICITY = 1_000.0
 def _make_context_iv(
     transactions: Any,
     offers: Any,
-    customers: Any,
+    customer_ids: Any,
     budget: Any,
     k: Any,
     horizon_days: Any,
@@ -346,7 +502,7 @@ def _make_context_iv(
     num_threads: Any,
     random_state: Any,
 ) -> tuple[npt.NDArray[Any] | None, float, int, float, float]:
-    """Check make_context's arguments; return (customers, budget, k, horizon_days, elasticity)."""
+    """Check make_context's arguments; return (customer_ids, budget, k, horizon, elasticity)."""
     if not isinstance(transactions, Transactions):
         raise ValidationError(
             f"transactions must be a Transactions, got {type(transactions).__name__}",
@@ -358,9 +514,9 @@ def _make_context_iv(
             f"{type(offers).__name__}",
             field="offers",
         )
-    b = _check_real(budget, "budget", 0.0)
-    kk = _check_int(k, "k", 1, hint="; the number of offers per customer at most")
-    h = _check_real(
+    b = check_real(budget, "budget", 0.0)
+    kk = check_int(k, "k", 1, hint="; the number of offers per customer at most")
+    h = check_real(
         horizon_days,
         "horizon_days",
         0.0,
@@ -375,7 +531,7 @@ def _make_context_iv(
             "objective='incremental' needs offers.value (margin per purchase of the offer's items)",
             field="objective",
         )
-    e = _check_real(elasticity, "elasticity", 0.0, _MAX_ELASTICITY)
+    e = check_real(elasticity, "elasticity", 0.0, _MAX_ELASTICITY)
     if budget_on not in ("expected_cost", "sent"):
         raise ValidationError("budget_on must be 'expected_cost' or 'sent'", field="budget_on")
     if method not in METHODS:
@@ -392,23 +548,25 @@ def _make_context_iv(
             f"catalogue must be a Catalogue or None, got {type(catalogue).__name__}",
             field="catalogue",
         )
-    _check_num_threads(num_threads)
+    check_num_threads(num_threads)
     check_random_state(random_state)
     ids = None
-    if customers is not None:
-        ids = np.asarray(customers)
+    if customer_ids is not None:
+        ids = np.asarray(customer_ids)
         if ids.ndim != 1:
             raise ValidationError(
-                f"customers must be a 1-D array of customer ids, got shape {ids.shape}",
-                field="customers",
+                f"customer_ids must be a 1-D array of customer ids, got shape {ids.shape}",
+                field="customer_ids",
             )
         if len(ids) == 0:
             raise EmptyInputError(
-                "customers is empty; pass the customers to choose for", field="customers"
+                "customer_ids is empty; pass the ids of the customers to choose for",
+                field="customer_ids",
             )
     return ids, b, kk, h, e
 
 
+@renamed_kwargs(customers="customer_ids")
 def make_context(
     transactions: Transactions,
     offers: Offers,
@@ -416,7 +574,7 @@ def make_context(
     as_of: TimeLike,
     budget: float,
     k: int = 1,
-    customers: Any = None,
+    customer_ids: Any = None,
     budget_on: BudgetOn = "expected_cost",
     horizon_days: float = 14.0,
     objective: Objective = "redemptions",
@@ -424,7 +582,7 @@ def make_context(
     method: AffinityMethod = "hybrid",
     aggregate: Literal["max", "mean", "sum"] = "sum",
     catalogue: Catalogue | None = None,
-    num_threads: int = 1,
+    num_threads: int = 0,
     random_state: RandomState = None,
 ) -> OfferContext:
     """Estimate each customer's purchase probability per offer and package the decision.
@@ -446,9 +604,10 @@ def make_context(
         See ``budget_on`` (finite, >= 0).
     k : int
         Offers per customer at most (>= 1).
-    customers : 1-D array of external ids, optional
-        Customers to choose for (default: everyone in the log). Customers with
-        no history before ``as_of`` get the model's cold-start scores.
+    customer_ids : 1-D array of external ids, optional
+        Customers to choose for (default: everyone in the log), as ids of
+        ``transactions.customers``. Customers with no history before ``as_of``
+        get the model's cold-start scores. Formerly ``customers=`` (deprecated).
     budget_on : {"expected_cost", "sent"}
     horizon_days : float
         Purchase window the probabilities refer to, in ``(0, 36500]``.
@@ -470,16 +629,44 @@ def make_context(
         single favourite, which is what "buys any of the offer's items" needs.
     catalogue : Catalogue, optional
     num_threads : int
+        Threads of the affinity fits; 0 (default) uses all cores, the library's
+        convention. The context is the same for every value except with
+        ``method="bpr"``, whose parallel stochastic gradient descent is not
+        reproducible across threads (pass ``num_threads=1`` for exact repeats).
     random_state : int, Generator or None
+        Seeds the two affinity fits.
 
     Returns
     -------
     OfferContext
+
+    Raises
+    ------
+    ValidationError
+        A bad argument (the message names it): not a Transactions / Offers,
+        ``budget`` < 0, ``k`` < 1, ``horizon_days`` outside ``(0, 36500]``,
+        an unknown ``method``, ``objective``, ``budget_on`` or ``aggregate``,
+        ``objective="incremental"`` without ``offers.value``; or no customer
+        can be scored against any offer.
+    EmptyInputError
+        ``customer_ids`` is empty.
+    UnknownIdError
+        A customer id is not in ``transactions.customers``.
+
+    Examples
+    --------
+    >>> from onetoone.bench import market_offers, simulate_market
+    >>> m = simulate_market(120, 60, 4, history_weeks=8, random_state=0)
+    >>> ctx = make_context(m.history, market_offers(m), as_of=m.campaign_start,
+    ...                    budget=10.0, k=1, customer_ids=[5, 7, 9], method="repeat",
+    ...                    random_state=0)
+    >>> ctx.n_customers, bool(((ctx.p_buy >= 0) & (ctx.p_offer >= ctx.p_buy)).all())
+    (3, True)
     """
     cust, budget, k, horizon_days, elasticity = _make_context_iv(
         transactions,
         offers,
-        customers,
+        customer_ids,
         budget,
         k,
         horizon_days,
@@ -496,7 +683,7 @@ def make_context(
     as_of64 = to_datetime64(as_of, "as_of")
     cal_at = as_of64 - np.timedelta64(round(horizon_days * 86400), "s")
     ids = transactions.customers.values if cust is None else cust
-    codes = transactions.customers.encode(ids, field="customers")
+    codes = transactions.customers.encode(ids, field="customer_ids")
     seed_cal, seed_fit = (int(s) for s in rng.integers(0, 2**31 - 1, 2))
 
     # calibration: scores at as_of - horizon vs purchases of each offer's items in the horizon
@@ -536,7 +723,7 @@ def make_context(
     return OfferContext(
         transactions=transactions,
         as_of=as_of64,
-        customers=codes,
+        customer=codes,
         offers=offers,
         p_buy=p,
         p_offer=p_offer,
@@ -589,8 +776,8 @@ def _dense_scores(model: Any, ids: npt.NDArray[Any], offers: Offers, aggregate: 
         ids,
         offers,
         aggregate=aggregate,  # type: ignore[arg-type]
-        unknown_customers="cold",
-        unknown_items="ignore",
+        unknown_customers="keep",
+        unknown_items="drop",
     )
     return np.asarray(scores.to_dense(), dtype=np.float64)
 
@@ -601,7 +788,7 @@ def offer_item_matrix(offers: Offers, transactions: Transactions) -> sp.csr_arra
     Offer items the log has never seen are left out (they cannot be bought in it).
     """
     item_codes = transactions.items.encode(
-        offers.items.values, unknown="mask", field="offers.items"
+        offers.items.values, unknown="keep", field="offers.items"
     )
     known = np.flatnonzero(item_codes >= 0)
     to_log = sp.csr_array(
@@ -636,6 +823,11 @@ def _group_estimates(
     return out[0] * jitter, out[1] * jitter
 
 
+def _mass_iv(context: Any, random_state: Any) -> np.random.Generator:
+    _check_context(context)
+    return check_random_state(random_state)
+
+
 def mass(context: OfferContext, *, random_state: RandomState = None) -> Allocation:
     """The same offers for everyone: rank offers by the population's average estimate.
 
@@ -650,25 +842,41 @@ def mass(context: OfferContext, *, random_state: RandomState = None) -> Allocati
         generator (see :class:`Strategy`). ``None`` (fresh entropy) gives a
         different plan at each call.
 
+    Returns
+    -------
+    Allocation
+        Over ``context.customer`` (customer codes are positions in it).
+
+    Raises
+    ------
+    ValidationError
+        ``context`` is not an :class:`OfferContext`, or a bad ``random_state``.
+
     Examples
     --------
-    See :func:`one_to_one`.
+    >>> from onetoone.bench import market_offers, simulate_market
+    >>> m = simulate_market(120, 60, 4, history_weeks=8, random_state=0)
+    >>> ctx = make_context(m.history, market_offers(m), as_of=m.campaign_start,
+    ...                    budget=5.0, k=1, method="repeat", random_state=0)
+    >>> plan = mass(ctx, random_state=0)
+    >>> len(set(plan.offer.tolist())) <= 1   # the same offer for everyone reached
+    True
     """
-    _check_context(context)
-    rng = check_random_state(random_state)
+    rng = _mass_iv(context, random_state)
     labels = np.zeros(context.n_customers, dtype=np.int64)
     return _allocate(context, *_group_estimates(context, labels, 1, rng))
 
 
+@renamed_kwargs(customers="customer")
 def segment_labels(
     profiles: Profiles,
-    customers: _I32,
+    customer: _I32,
     *,
     n_segments: int = 5,
     by: Literal["rfm", "kmeans"] = "rfm",
     random_state: RandomState = None,
 ) -> npt.NDArray[np.int64]:
-    """Segment label (``0 .. n_segments-1``) of each of ``customers`` from their profiles.
+    """Segment label (``0 .. n_segments-1``) of each ``customer`` code from their profiles.
 
     ``"rfm"``: the sum of the recency (reversed), frequency and monetary
     quintile ranks, cut into ``n_segments`` equal-count groups. ``"kmeans"``:
@@ -676,14 +884,41 @@ def segment_labels(
     ``log1p`` recency, frequency, monetary, basket value and discount share.
     Customers without history form their own segment label 0 under ``"rfm"``.
 
+    Parameters
+    ----------
+    profiles : Profiles
+    customer : 1-D array of int codes
+        Rows of ``profiles`` (codes into the log's ``customers`` index), e.g.
+        ``context.customer``. Formerly ``customers=`` (deprecated).
+    n_segments : int
+        At least 1; more segments than customers gives one customer each.
+    by : {"rfm", "kmeans"}
+    random_state : int, Generator or None
+        Seeds k-means (unused by ``"rfm"``).
+
+    Returns
+    -------
+    int64 array
+        One label per ``customer``.
+
     Raises
     ------
     ValidationError
-        ``profiles`` is not a :class:`~onetoone.profiles.Profiles`, ``customers``
-        are not 1-D integer codes into it, ``n_segments`` is not an int >= 1
+        ``profiles`` is not a :class:`~onetoone.profiles.Profiles`, ``customer``
+        is not 1-D integer codes into it, ``n_segments`` is not an int >= 1
         (for ``"kmeans"``: at most the number of customers), or ``by`` is unknown.
+
+    Examples
+    --------
+    >>> from onetoone.bench import market_offers, simulate_market
+    >>> m = simulate_market(120, 60, 4, history_weeks=8, random_state=0)
+    >>> ctx = make_context(m.history, market_offers(m), as_of=m.campaign_start,
+    ...                    budget=5.0, method="repeat", random_state=0)
+    >>> labels = segment_labels(ctx.profiles, ctx.customer, n_segments=4)
+    >>> np.bincount(labels).tolist()   # equal-count RFM groups
+    [30, 30, 30, 30]
     """
-    codes, n_segments = _segment_labels_iv(profiles, customers, n_segments, by, random_state)
+    codes, n_segments = _segment_labels_iv(profiles, customer, n_segments, by, random_state)
     rec = np.nan_to_num(profiles.recency_days[codes], nan=1e6)
     freq = profiles.frequency[codes]
     mon = profiles.monetary[codes]
@@ -719,7 +954,7 @@ def segment_labels(
 
 
 def _segment_labels_iv(
-    profiles: Any, customers: Any, n_segments: Any, by: Any, random_state: Any
+    profiles: Any, customer: Any, n_segments: Any, by: Any, random_state: Any
 ) -> tuple[npt.NDArray[np.int64], int]:
     if not isinstance(profiles, Profiles):
         raise ValidationError(
@@ -728,26 +963,31 @@ def _segment_labels_iv(
         )
     if by not in ("rfm", "kmeans"):
         raise ValidationError(f"by must be 'rfm' or 'kmeans', got {by!r}", field="by")
-    c = np.asarray(customers)
+    c = np.asarray(customer)
     if c.ndim != 1 or not (c.dtype.kind in "iu" or (c.size == 0 and c.dtype.kind == "f")):
         raise ValidationError(
-            f"customers must be a 1-D array of integer codes into profiles, got "
+            f"customer must be a 1-D array of integer codes into profiles, got "
             f"{'shape ' + str(c.shape) if c.ndim != 1 else 'dtype ' + str(c.dtype)}; pass e.g. "
-            "context.customers",
-            field="customers",
+            "context.customer",
+            field="customer",
         )
     n_prof = len(profiles.frequency)
     if c.size and (int(c.min()) < 0 or int(c.max()) >= n_prof):
         raise ValidationError(
-            f"customers must be codes in 0..{n_prof - 1} (rows of profiles); encode external "
+            f"customer must be codes in 0..{n_prof - 1} (rows of profiles); encode external "
             "ids with transactions.customers.encode",
-            field="customers",
+            field="customer",
         )
     high = max(len(c), 1) if by == "kmeans" else None
     hint = " (k-means needs at least as many customers as segments)" if by == "kmeans" else ""
-    n = _check_int(n_segments, "n_segments", 1, high, hint=hint)
+    n = check_int(n_segments, "n_segments", 1, high, hint=hint)
     check_random_state(random_state)
     return c.astype(np.int64), n
+
+
+def _segment_iv(context: Any, random_state: Any) -> np.random.Generator:
+    _check_context(context)
+    return check_random_state(random_state)
 
 
 def segment(
@@ -769,17 +1009,38 @@ def segment(
         within a segment; the evaluators pass their own generator (see
         :class:`Strategy`).
 
+    Returns
+    -------
+    Allocation
+        Over ``context.customer``.
+
+    Raises
+    ------
+    ValidationError
+        ``context`` is not an :class:`OfferContext`, or a bad option (see
+        :func:`segment_labels`).
+
     Examples
     --------
-    See :func:`one_to_one`.
+    >>> from onetoone.bench import market_offers, simulate_market
+    >>> m = simulate_market(120, 60, 4, history_weeks=8, random_state=0)
+    >>> ctx = make_context(m.history, market_offers(m), as_of=m.campaign_start,
+    ...                    budget=5.0, method="repeat", random_state=0)
+    >>> plan = segment(ctx, n_segments=3, random_state=0)
+    >>> bool(plan.budget_spend[0] <= 5.0 + 1e-9)
+    True
     """
-    _check_context(context)
-    rng = check_random_state(random_state)
+    rng = _segment_iv(context, random_state)
     labels = segment_labels(
-        context.profiles, context.customers, n_segments=n_segments, by=by, random_state=rng
+        context.profiles, context.customer, n_segments=n_segments, by=by, random_state=rng
     )
     n_groups = int(labels.max()) + 1 if len(labels) else 1
     return _allocate(context, *_group_estimates(context, labels, n_groups, rng))
+
+
+def _one_to_one_iv(context: Any, random_state: Any) -> None:
+    _check_context(context)
+    check_random_state(random_state)
 
 
 def one_to_one(context: OfferContext, *, random_state: RandomState = None) -> Allocation:
@@ -792,10 +1053,19 @@ def one_to_one(context: OfferContext, *, random_state: RandomState = None) -> Al
         Accepted for the :class:`Strategy` protocol; the plan is deterministic
         and draws no random numbers.
 
+    Returns
+    -------
+    Allocation
+        Over ``context.customer``.
+
+    Raises
+    ------
+    ValidationError
+        ``context`` is not an :class:`OfferContext`, or a bad ``random_state``.
+
     Examples
     --------
-    >>> import numpy as np
-    >>> from onetoone.strategies import simulate_market, market_offers
+    >>> from onetoone.bench import market_offers, simulate_market
     >>> m = simulate_market(300, 80, 6, history_weeks=10, random_state=0)
     >>> ctx = make_context(m.history, market_offers(m), as_of=m.campaign_start,
     ...                    budget=20.0, k=1, method="repeat", random_state=0)
@@ -804,8 +1074,7 @@ def one_to_one(context: OfferContext, *, random_state: RandomState = None) -> Al
     >>> all(a.budget_spend[0] <= 20.0 + 1e-9 for a in plans.values())
     True
     """
-    _check_context(context)
-    check_random_state(random_state)  # validates the argument; nothing is drawn
+    _one_to_one_iv(context, random_state)  # nothing is drawn
     return _allocate(context, np.asarray(context.p_buy), np.asarray(context.p_offer))
 
 
@@ -855,9 +1124,22 @@ def run_strategies(
 
     Warns
     -----
-    DeprecationWarning
+    OneToOneDeprecationWarning
         A strategy takes no ``random_state`` keyword (the old one-argument
         form; it stops working in the next minor version).
+
+    Examples
+    --------
+    >>> from onetoone.bench import market_offers, simulate_market
+    >>> m = simulate_market(120, 60, 4, history_weeks=8, random_state=0)
+    >>> ctx = make_context(m.history, market_offers(m), as_of=m.campaign_start,
+    ...                    budget=5.0, method="repeat", random_state=0)
+    >>> plans = run_strategies(ctx, {"mass": mass, "one_to_one": one_to_one},
+    ...                        random_state=0)
+    >>> sorted(plans)
+    ['mass', 'one_to_one']
+    >>> all(bool(a.budget_spend[0] <= 5.0 + 1e-9) for a in plans.values())
+    True
     """
     names = _run_strategies_iv(context, strategies, random_state)
     entropy = _root_entropy(random_state)

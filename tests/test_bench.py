@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from onetoone import EmptyInputError, ValidationError
-from onetoone.strategies import (
+from onetoone.bench import (
     OfferContext,
     make_context,
     market_offers,
@@ -87,15 +87,15 @@ def test_mass_sends_the_same_offers_to_everyone() -> None:
 
 def test_segment_customers_in_one_segment_share_offers() -> None:
     ctx = _with(_context("redemptions"), budget=1e9, k=1)
-    labels = segment_labels(ctx.profiles, ctx.customers, n_segments=4)
+    labels = segment_labels(ctx.profiles, ctx.customer, n_segments=4)
     assert sorted(np.unique(labels).tolist()) == [0, 1, 2, 3]
     alloc = segment(ctx, n_segments=4, random_state=0)
     for s in range(4):
         chosen = alloc.offer[labels[alloc.customer] == s]
         assert len(np.unique(chosen)) <= 1
-    km = segment_labels(ctx.profiles, ctx.customers, n_segments=3, by="kmeans", random_state=0)
+    km = segment_labels(ctx.profiles, ctx.customer, n_segments=3, by="kmeans", random_state=0)
     assert np.array_equal(
-        km, segment_labels(ctx.profiles, ctx.customers, n_segments=3, by="kmeans", random_state=0)
+        km, segment_labels(ctx.profiles, ctx.customer, n_segments=3, by="kmeans", random_state=0)
     )
 
 
@@ -151,8 +151,8 @@ def test_make_context_validation() -> None:
         make_context(m.history, offers, budget=-1.0, **kw)
     with pytest.raises(ValidationError, match="k must be an int >= 1"):
         make_context(m.history, offers, budget=1.0, k=0, **kw)
-    with pytest.raises(EmptyInputError, match="customers is empty"):
-        make_context(m.history, offers, budget=1.0, customers=[], **kw)
+    with pytest.raises(EmptyInputError, match="customer_ids is empty"):
+        make_context(m.history, offers, budget=1.0, customer_ids=[], **kw)
     with pytest.raises(ValidationError, match="objective must be"):
         make_context(m.history, offers, budget=1.0, objective="profit", **kw)  # type: ignore[arg-type]
     with pytest.raises(ValidationError, match="elasticity must be"):
@@ -194,7 +194,7 @@ def test_replay_known_answer() -> None:
     alloc = res.allocations["one_to_one"]
     chosen = dict(
         zip(
-            tx.customers.decode(ctx.customers[alloc.customer]),
+            tx.customers.decode(ctx.customer[alloc.customer]),
             offers.ids.decode(alloc.offer),
             strict=True,
         )
