@@ -49,8 +49,13 @@ def check_real(
     *,
     low_inclusive: bool = True,
     hint: str = "",
+    what: str | None = None,
 ) -> float:
-    """``v`` as a finite float in ``[low, high]`` (``(low, high]`` if not ``low_inclusive``)."""
+    """``v`` as a finite float in ``[low, high]`` (``(low, high]`` if not ``low_inclusive``).
+
+    Bools, strings, arrays and non-finite values are refused; ``what`` replaces the
+    default "must be a finite number ..." in the message.
+    """
     x = float("nan")
     if is_real(v):
         try:
@@ -60,8 +65,9 @@ def check_real(
     ok = bool(np.isfinite(x)) and (x >= low if low_inclusive else x > low)
     ok = ok and (high is None or x <= high)
     if not ok:
-        what = f"must be a finite number {'>=' if low_inclusive else '>'} {low:g}"
-        what += "" if high is None else f" and <= {high:g}"
+        if what is None:
+            what = f"must be a finite number {'>=' if low_inclusive else '>'} {low:g}"
+            what += "" if high is None else f" and <= {high:g}"
         raise ValidationError(f"{name} {what}, got {v!r}{hint}", field=name)
     return x
 

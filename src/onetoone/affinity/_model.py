@@ -14,6 +14,9 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from onetoone._arrays import SECONDS_PER_DAY, TimeLike, readonly, to_datetime64
+from onetoone._checks import check_int as _check_int
+from onetoone._checks import check_num_threads as _check_num_threads
+from onetoone._checks import check_real as _check_real
 from onetoone._optional import import_optional
 from onetoone._random import RandomState, check_random_state
 from onetoone.data import Catalogue, IdIndex, Transactions
@@ -78,58 +81,6 @@ _RANGES: dict[str, tuple[float, float, bool]] = {
 _INT_OPTIONS = ("factors", "iterations", "bpr_iterations")
 #: Largest magnitude a float32 score may reach (a wide margin below float32's max).
 _SCORE_LIMIT = 1e30
-
-
-def _is_int(v: object) -> bool:
-    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-
-
-def _is_real(v: object) -> bool:
-    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
-
-
-def _check_real(
-    v: object,
-    name: str,
-    low: float,
-    high: float | None = None,
-    *,
-    low_inclusive: bool = True,
-    hint: str = "",
-    what: str | None = None,
-) -> float:
-    """``v`` as a float in ``[low, high]`` (``(low, high]`` if not ``low_inclusive``), or raise.
-
-    Bools, strings, arrays and non-finite values are refused; ``what``
-    replaces the default "must be a finite number ..." in the message.
-    """
-    x = float("nan")
-    if _is_real(v):
-        try:
-            x = float(v)  # type: ignore[arg-type]
-        except OverflowError:
-            x = float("nan")
-    ok = bool(np.isfinite(x)) and (x >= low if low_inclusive else x > low)
-    ok = ok and (high is None or x <= high)
-    if not ok:
-        if what is None:
-            what = f"must be a finite number {'>=' if low_inclusive else '>'} {low:g}"
-            what += "" if high is None else f" and <= {high:g}"
-        raise ValidationError(f"{name} {what}, got {v!r}{hint}", field=name)
-    return x
-
-
-def _check_int(v: object, name: str, low: int, high: int | None = None, hint: str = "") -> int:
-    """``v`` as an int in ``[low, high]``, or raise naming ``name``."""
-    if not (_is_int(v) and low <= v and (high is None or v <= high)):  # type: ignore[operator]
-        rng = f">= {low:,}" if high is None else f">= {low:,} and <= {high:,}"
-        raise ValidationError(f"{name} must be an int {rng}, got {v!r}{hint}", field=name)
-    out: int = int(v)  # type: ignore[call-overload]
-    return out
-
-
-def _check_num_threads(num_threads: object) -> int:
-    return _check_int(num_threads, "num_threads", 0, 1024, hint=" (0: all cores)")
 
 
 def _frozen_params(p: Mapping[str, Any]) -> Mapping[str, Any]:

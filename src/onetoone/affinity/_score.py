@@ -14,16 +14,13 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from onetoone._arrays import as_id_column, readonly
+from onetoone._checks import check_int as _check_int
+from onetoone._checks import check_num_threads as _check_num_threads
+from onetoone._checks import check_real as _check_real
+from onetoone._checks import is_int as _is_int
 from onetoone._deprecation import policy_value, renamed_kwargs
 from onetoone._optional import import_optional
-from onetoone.affinity._model import (
-    METHODS,
-    AffinityModel,
-    _check_int,
-    _check_num_threads,
-    _check_real,
-    _is_int,
-)
+from onetoone.affinity._model import METHODS, AffinityModel
 from onetoone.data import IdIndex, UnknownPolicy
 from onetoone.errors import EmptyInputError, LengthMismatchError, UnknownIdError, ValidationError
 from onetoone.offers import Offers
