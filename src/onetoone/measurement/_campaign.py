@@ -34,6 +34,7 @@ from onetoone.measurement._arms import (
 )
 from onetoone.measurement._holdout import Holdout
 from onetoone.measurement._stats import (
+    NOT_RANDOMISED,
     ArmComparison,
     Estimate,
     SampleRatio,
@@ -246,11 +247,7 @@ class CampaignResult:
         """
         out = []
         if self.observational:
-            out.append(
-                "NOT RANDOMISED: the control group was not drawn at random (e.g. matched on "
-                "past behaviour), so the lift mixes the campaign's effect with how customers "
-                "were selected; read it as an association, not a proven effect"
-            )
+            out.append(NOT_RANDOMISED)
         if self.sample_ratio.status in ("mismatch", "not checked"):
             out.append(str(self.sample_ratio))
         if self.log_period is not None:

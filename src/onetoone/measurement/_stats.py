@@ -40,6 +40,14 @@ SRM_THRESHOLD = 0.001
 _SRM_STATUSES = ("ok", "mismatch", "not checked", "not applicable")
 
 
+#: The warning every observational (not randomised) comparison carries, in the
+#: console summary and the HTML report alike.
+NOT_RANDOMISED = (
+    "NOT RANDOMISED: the control group was not drawn at random (e.g. matched on "
+    "past behaviour), so the lift mixes the campaign's effect with how customers "
+    "were selected; read it as an association, not a proven effect"
+)
+
 @attrs.frozen
 class SampleRatio:
     """Sample-ratio check: are the arm sizes what the assignment promised?
