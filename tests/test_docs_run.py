@@ -39,8 +39,6 @@ QUICKSTART_EXAMPLE = ROOT / "examples" / "quickstart.py"
 PENDING: dict[str, str] = {
     "docs/allocation.md": "block 1 uses value, cost, revenue, max_customers_per_offer "
     "without defining them",
-    "docs/measurement.md": "block 1 uses customer_ids, spend_decile, tx, daily_cost "
-    "without defining them; its dates (2024) lie outside the Complete Journey",
 }
 
 _FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})\s*(?P<info>[^`\s]*)[^`]*$")
