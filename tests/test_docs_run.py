@@ -37,8 +37,6 @@ QUICKSTART_EXAMPLE = ROOT / "examples" / "quickstart.py"
 #: Pages owned by other work in flight whose blocks do not run yet, with the reason. Each
 #: is a strict xfail: once the page runs, the test fails until its entry is removed here.
 PENDING: dict[str, str] = {
-    "docs/allocation.md": "block 1 uses value, cost, revenue, max_customers_per_offer "
-    "without defining them",
     "docs/measurement.md": "block 1 uses customer_ids, spend_decile, tx, daily_cost "
     "without defining them; its dates (2024) lie outside the Complete Journey",
 }
