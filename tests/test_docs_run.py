@@ -37,8 +37,6 @@ QUICKSTART_EXAMPLE = ROOT / "examples" / "quickstart.py"
 #: Pages owned by other work in flight whose blocks do not run yet, with the reason. Each
 #: is a strict xfail: once the page runs, the test fails until its entry is removed here.
 PENDING: dict[str, str] = {
-    "docs/allocation.md": "block 1 uses value, cost, revenue, max_customers_per_offer "
-    "without defining them",
 }
 
 _FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})\s*(?P<info>[^`\s]*)[^`]*$")
