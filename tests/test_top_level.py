@@ -121,3 +121,10 @@ def test_load_refuses_what_is_not_a_onetoone_file(tmp_path: Path) -> None:
         oto.load(path)
     with pytest.raises(FileNotFoundError):
         oto.load(tmp_path / "missing.npz")
+
+
+def test_save_into_a_missing_folder_names_the_target(tmp_path: Path) -> None:
+    target = tmp_path / "no" / "plan.npz"
+    with pytest.raises(FileNotFoundError, match=r"cannot write .*plan\.npz: the folder"):
+        oto.save(_plan(), target)
+    assert not (tmp_path / "no").exists()

@@ -225,6 +225,10 @@ def save_npz(
     payload = {k: np.asarray(v) for k, v in arrays.items()}
     payload[_META_KEY] = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
     directory = os.path.dirname(os.path.abspath(target))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(
+            f"cannot write {target}: the folder {directory} does not exist; create it first"
+        )
     fd, tmp = tempfile.mkstemp(suffix=".npz", dir=directory)
     try:
         with os.fdopen(fd, "wb") as f:
