@@ -255,11 +255,15 @@ def _redemption_columns(
             field="redemptions",
         ) from exc
     if bool(np.isnat(t).any()):
-        raise ValidationError("redemptions timestamps hold NaT; pass real times",
-                              field="redemptions")
-    check_same_length(len(c), "redemptions customer_ids",
-                      {"redemptions offer_ids": o, "redemptions timestamps": t},
-                      per="redemption")
+        raise ValidationError(
+            "redemptions timestamps hold NaT; pass real times", field="redemptions"
+        )
+    check_same_length(
+        len(c),
+        "redemptions customer_ids",
+        {"redemptions offer_ids": o, "redemptions timestamps": t},
+        per="redemption",
+    )
     return c, o, t
 
 
@@ -275,8 +279,9 @@ def _customers(
         else IdIndex.from_values(customer_ids, name="customer_ids")
     )
     if len(idx) == 0:
-        raise EmptyInputError("customer_ids is empty; give at least one customer",
-                              field="customer_ids")
+        raise EmptyInputError(
+            "customer_ids is empty; give at least one customer", field="customer_ids"
+        )
     if idx.kind != transactions.customers.kind:
         raise ValidationError(
             f"customer_ids are {idx.kind}s but the log's customers are "
@@ -369,10 +374,20 @@ def _offer_features_iv(
                 f"{transactions.customers.kind}s; fit the model on this log",
                 field="model",
             )
-    hl = check_real(half_life_days, "half_life_days", 0.0, low_inclusive=False,
-                    hint="; e.g. 90 for a three-month half-life")
-    bs = None if block_size is None else check_int(
-        block_size, "block_size", 1, hint=" (customers per block) or None for automatic")
+    hl = check_real(
+        half_life_days,
+        "half_life_days",
+        0.0,
+        low_inclusive=False,
+        hint="; e.g. 90 for a three-month half-life",
+    )
+    bs = (
+        None
+        if block_size is None
+        else check_int(
+            block_size, "block_size", 1, hint=" (customers per block) or None for automatic"
+        )
+    )
     policy = policy_value(unknown, "unknown", _POLICIES, func="offer_features")
     red = None if redemptions is None else _redemption_columns(redemptions)
     idx, codes, n_unknown = _customers(transactions, customer_ids, policy)
@@ -499,8 +514,16 @@ def offer_features(
     """
     t0 = time.perf_counter()
     args = _offer_features_iv(
-        transactions, offers, customer_ids, as_of, catalogue, model, redemptions,
-        half_life_days, block_size, unknown,
+        transactions,
+        offers,
+        customer_ids,
+        as_of,
+        catalogue,
+        model,
+        redemptions,
+        half_life_days,
+        block_size,
+        unknown,
     )
     tx = transactions.between(end=args.as_of)
     if tx.n_rows == 0:
@@ -587,8 +610,14 @@ def offer_features(
     disc_p = np.r_[disc, 0.0][rows]
 
     if model is not None:
-        scores = score_offers(model, args.customers, offers, unknown_items="drop",
-                              unknown_customers="keep", respect_eligibility=False)
+        scores = score_offers(
+            model,
+            args.customers,
+            offers,
+            unknown_items="drop",
+            unknown_customers="keep",
+            respect_eligibility=False,
+        )
         cube[:, :, col["affinity"]] = scores.to_dense()
     if catalogue is not None:
         cube[:, :, col["category_share"]] = _category_share(
@@ -666,9 +695,7 @@ def _category_share(
     return out
 
 
-def _redemption_features(
-    args: _Args, offers: Offers, cube: _F64, col: dict[str, int]
-) -> None:
+def _redemption_features(args: _Args, offers: Offers, cube: _F64, col: dict[str, int]) -> None:
     """Offer redemption rate, customer redemptions and redeemed-before, before ``as_of``."""
     assert args.redemptions is not None
     cust, off, ts = args.redemptions
