@@ -67,6 +67,7 @@ MODULES = (
     "onetoone.profiles",
     "onetoone.offers",
     "onetoone.affinity",
+    "onetoone.response",
     "onetoone.allocation",
     "onetoone.measurement",
     "onetoone.report",
