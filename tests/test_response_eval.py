@@ -186,7 +186,7 @@ def test_household_counts_match_the_issue(cj: Any, cid: int) -> None:
     strict=True,
     reason="issue 14's repeat-sum figures are not reproduced by its protocol as written: "
     "campaign 8 gives 0.8815 / 0.8101 (issue 0.881 / 0.810), campaign 27 0.7108 / 0.5278 "
-    "(issue 0.701 / 0.444); see the report on branch i14-eval",
+    "(issue 0.701 / 0.444); every reading checked is listed in benchmarks/response_eval.py",
 )
 @pytest.mark.parametrize("cid", [8, 27])
 def test_repeat_sum_figures_match_the_issue(cj: Any, cid: int) -> None:
