@@ -68,6 +68,7 @@ MODULES = (
     "onetoone.offers",
     "onetoone.affinity",
     "onetoone.response",
+    "onetoone.uplift",
     "onetoone.allocation",
     "onetoone.measurement",
     "onetoone.report",

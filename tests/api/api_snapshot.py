@@ -26,6 +26,7 @@ MODULES = (
     "onetoone.offers",
     "onetoone.affinity",
     "onetoone.response",
+    "onetoone.uplift",
     "onetoone.allocation",
     "onetoone.measurement",
     "onetoone.report",
