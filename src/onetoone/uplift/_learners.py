@@ -224,9 +224,7 @@ class UpliftModel:
                 f"has shape {self.effect_intercept.shape}, expected ({n_t},): one per treatment",
             )
         if self.effect_coef is not None and self.effect_coef.shape != (n_t, p):
-            raise bad(
-                "effect_coef", f"has shape {self.effect_coef.shape}, expected ({n_t}, {p})"
-            )
+            raise bad("effect_coef", f"has shape {self.effect_coef.shape}, expected ({n_t}, {p})")
         for name in ("outcome_intercept", "outcome_coef", "effect_intercept", "effect_coef"):
             a = getattr(self, name)
             if a is not None and not bool(np.isfinite(a).all()):
@@ -318,9 +316,7 @@ class UpliftModel:
 
 
 # --------------------------------------------------------------------------- validation
-def _treatment_iv(
-    treatment: Any, control: Any
-) -> tuple[npt.NDArray[np.intp], tuple[Label, ...]]:
+def _treatment_iv(treatment: Any, control: Any) -> tuple[npt.NDArray[np.intp], tuple[Label, ...]]:
     """Arm codes (0 = control, 1..T treatments in sorted label order) and the labels."""
     t = as_1d(treatment, "treatment")
     if t.dtype.kind == "b":
@@ -399,8 +395,16 @@ def _fit_uplift_iv(
     random_state: Any,
     max_iter: Any,
 ) -> tuple[
-    _F64, npt.NDArray[np.intp], tuple[Label, ...], _F64, str, _F64, float, int,
-    np.random.Generator, int,
+    _F64,
+    npt.NDArray[np.intp],
+    tuple[Label, ...],
+    _F64,
+    str,
+    _F64,
+    float,
+    int,
+    np.random.Generator,
+    int,
 ]:
     if method not in METHODS:
         raise ValidationError(
@@ -440,7 +444,7 @@ def _fit_uplift_iv(
     elif outcome_type == "binary" and not bool(is01.all()):
         i = int(np.argmin(is01))
         raise ValidationError(
-            f'outcome_type="binary" needs outcomes 0 or 1, got {y[i]!r} at row {i}; pass '
+            f'outcome_type="binary" needs outcomes 0 or 1, got {float(y[i])!r} at row {i}; pass '
             'outcome_type="continuous" for spend or margin',
             field="outcome",
         )
@@ -464,7 +468,7 @@ def _fit_uplift_iv(
             i = int(np.argmin(inside))
             raise ValidationError(
                 f"propensity must lie strictly between 0 and 1 (the probability of the row's "
-                f"assigned arm), got {e[i]!r} at row {i}",
+                f"assigned arm), got {float(e[i])!r} at row {i}",
                 field="propensity",
             )
     return x, codes, arms, y, outcome_type, e, l2, n_folds, rng, max_iter
@@ -629,8 +633,17 @@ def fit_uplift(
     """
     start = time.perf_counter()
     x, codes, arms, y, otype, e, l2, k, rng, max_iter = _fit_uplift_iv(
-        X, treatment, outcome, method, outcome_type, control, propensity, l2, n_folds,
-        random_state, max_iter,
+        X,
+        treatment,
+        outcome,
+        method,
+        outcome_type,
+        control,
+        propensity,
+        l2,
+        n_folds,
+        random_state,
+        max_iter,
     )
     n_arms = len(arms)
     n_t = n_arms - 1
@@ -658,7 +671,12 @@ def fit_uplift(
         for f in range(k):
             held = fold == f
             kb0, kcoef = fits.arms(
-                x[~held], codes[~held], y[~held], n_arms, binary=binary, l2=l2,
+                x[~held],
+                codes[~held],
+                y[~held],
+                n_arms,
+                binary=binary,
+                l2=l2,
                 max_iter=max_iter,
             )
             mu[held] = linear_predict(x[held], kb0, kcoef, logistic=binary)

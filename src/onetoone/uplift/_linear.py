@@ -132,7 +132,7 @@ def _unscale(b0: float, beta: _F64, mean: _F64, sd: _F64) -> tuple[float, _F64]:
 def ridge_solve(
     x: _F64, y: _F64, *, l2: float = 1.0, sample_weight: _F64 | None = None
 ) -> tuple[_F64, _F64]:
-    """Ridge fits of every column of ``y`` (``(n, m)``) on ``x``: intercepts ``(m,)``, coefs ``(m, p)``.
+    """Ridge fits of each column of ``y`` ``(n, m)``: intercepts ``(m,)``, coefs ``(m, p)``.
 
     One weighted Gram matrix serves all ``m`` outcomes (see :func:`fit_ridge`).
 
@@ -155,14 +155,12 @@ def ridge_solve(
     zw = z * w[:, None]
     a = zw.T @ z
     a[np.diag_indices(p)] += l2
-    beta: _F64 = np.linalg.lstsq(a, zw.T @ (y - ybar), rcond=None)[0].T  # (m, p)
+    beta: _F64 = np.asarray(np.linalg.lstsq(a, zw.T @ (y - ybar), rcond=None)[0].T)  # (m, p)
     coef: _F64 = beta / sd
     return ybar - coef @ mean, coef
 
 
-def fit_ridge(
-    x: _F64, y: _F64, *, l2: float = 1.0, sample_weight: _F64 | None = None
-) -> LinearFit:
+def fit_ridge(x: _F64, y: _F64, *, l2: float = 1.0, sample_weight: _F64 | None = None) -> LinearFit:
     """Ridge regression of ``y`` on ``x`` (standardised), intercept unpenalised.
 
     Minimises ``sum_i w_i (y_i - b0 - z_i . beta)^2 + l2 |beta|^2`` exactly.
@@ -177,8 +175,9 @@ def fit_ridge(
     >>> round(fit.intercept, 6), np.round(fit.coef, 6).tolist()
     (1.0, [2.0])
     """
-    b0, coef = ridge_solve(x, np.asarray(y, dtype=np.float64)[:, None], l2=l2,
-                           sample_weight=sample_weight)
+    b0, coef = ridge_solve(
+        x, np.asarray(y, dtype=np.float64)[:, None], l2=l2, sample_weight=sample_weight
+    )
     return LinearFit("ridge", float(b0[0]), coef[0], True, 1)
 
 
@@ -237,7 +236,7 @@ def fit_logistic(
     obj = _logistic_objective(eta, y, w, theta[1:], l2)
     converged = False
     it = 0
-    for it in range(1, max_iter + 1):  # noqa: B007 - it is reported
+    for it in range(1, max_iter + 1):
         prob = expit(eta)
         r = w * (prob - y)
         g = np.empty(p + 1)
