@@ -38,7 +38,7 @@ from typing import Any
 import attrs
 import numpy as np
 import numpy.typing as npt
-from scipy.special import expit, log_expit
+from scipy.special import expit
 
 __all__ = ["LinearFit", "fit_logistic", "fit_ridge", "linear_predict", "ridge_solve"]
 
@@ -182,9 +182,9 @@ def fit_ridge(x: _F64, y: _F64, *, l2: float = 1.0, sample_weight: _F64 | None =
 
 
 def _logistic_objective(eta: _F64, y: _F64, w: _F64, beta: _F64, l2: float) -> float:
-    # logloss = -(y log p + (1-y) log(1-p)) with log p = log_expit(eta), log(1-p) = log_expit(-eta)
-    ll = y * log_expit(eta) + (1.0 - y) * log_expit(-eta)
-    return float(-(w @ ll) + 0.5 * l2 * (beta @ beta))
+    # logloss(y, expit(eta)) = log(1 + exp(eta)) - y * eta, stable for any eta
+    loss = np.logaddexp(0.0, eta) - y * eta
+    return float(w @ loss + 0.5 * l2 * (beta @ beta))
 
 
 def fit_logistic(
