@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import onetoone as oto
+from onetoone.uplift import UpliftModel, fit_uplift
 
 
 def _plan() -> oto.Plan:
@@ -72,8 +73,12 @@ def test_save_and_load_every_kind(tmp_path: Path) -> None:
         timestamp=["2024-01-01", "2024-01-02", "2024-01-03"], value=[1.0, 2.0, 3.0],
     )
     model = oto.fit_affinity(tx, as_of="2024-02-01", method="repeat")
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 2))
+    arm = np.repeat([0, 1], 100)
+    uplift = fit_uplift(x, arm, (x[:, 0] + arm * x[:, 1] > 0).astype(float))
     for obj, kind in ((plan, oto.Plan), (response, oto.ResponseModel),
-                      (model, oto.AffinityModel)):
+                      (model, oto.AffinityModel), (uplift, UpliftModel)):
         path = tmp_path / f"{kind.__name__}.npz"
         oto.save(obj, path)
         back = oto.load(path, kind)

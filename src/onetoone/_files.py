@@ -18,17 +18,20 @@ from onetoone.affinity import _io as _affinity_io
 from onetoone.allocation import Plan
 from onetoone.allocation import _plan as _plan_io
 from onetoone.errors import FormatError, ValidationError
+from onetoone.uplift import UpliftModel
+from onetoone.uplift import _io as _uplift_io
 
 __all__ = ["Persistable", "load", "save"]
 
 #: Everything :func:`save` writes and :func:`load` reads.
-Persistable = AffinityModel | ResponseModel | Plan
-_KINDS: dict[str, type[AffinityModel] | type[ResponseModel] | type[Plan]] = {
+Persistable = AffinityModel | ResponseModel | Plan | UpliftModel
+_KINDS: dict[str, type[AffinityModel] | type[ResponseModel] | type[Plan] | type[UpliftModel]] = {
     "AffinityModel": AffinityModel,
     "ResponseModel": ResponseModel,
     "Plan": Plan,
+    "UpliftModel": UpliftModel,
 }
-T = TypeVar("T", AffinityModel, ResponseModel, Plan)
+T = TypeVar("T", AffinityModel, ResponseModel, Plan, UpliftModel)
 
 
 def _path_iv(path: object) -> str:
@@ -49,7 +52,7 @@ def save(obj: Persistable, path: str | os.PathLike[str]) -> None:
 
     Parameters
     ----------
-    obj : AffinityModel, ResponseModel or Plan
+    obj : AffinityModel, ResponseModel, Plan or UpliftModel
         What to save.
     path : str or os.PathLike
         The file to write; it must end in ``.npz``. The file is written to a
@@ -83,9 +86,11 @@ def save(obj: Persistable, path: str | os.PathLike[str]) -> None:
         _plan_io.save_plan(obj, target)
     elif isinstance(obj, (AffinityModel, ResponseModel)):
         _affinity_io.save(obj, target)
+    elif isinstance(obj, UpliftModel):
+        _uplift_io.save_uplift(obj, target)
     else:
         raise ValidationError(
-            f"save() writes an AffinityModel, a ResponseModel or a Plan, got "
+            f"save() writes an AffinityModel, a ResponseModel, a Plan or an UpliftModel, got "
             f"{type(obj).__name__}",
             field="obj",
         )
@@ -107,13 +112,14 @@ def load(path: str | os.PathLike[str], kind: type[Any] | None = None) -> Persist
     path : str or os.PathLike
         A file written by :func:`save` (or by ``save_plan`` / ``affinity.save``).
     kind : type, optional
-        The type you expect (``AffinityModel``, ``ResponseModel`` or ``Plan``);
+        The type you expect (``AffinityModel``, ``ResponseModel``, ``Plan`` or
+        ``UpliftModel``);
         a file holding anything else is refused, and type checkers know the
         result's type. ``None`` returns whatever the file holds.
 
     Returns
     -------
-    AffinityModel, ResponseModel or Plan
+    AffinityModel, ResponseModel, Plan or UpliftModel
 
     Raises
     ------
@@ -140,7 +146,7 @@ def load(path: str | os.PathLike[str], kind: type[Any] | None = None) -> Persist
     target = _path_iv(path)
     if kind is not None and kind not in _KINDS.values():
         raise ValidationError(
-            f"kind must be AffinityModel, ResponseModel, Plan or None, got {kind!r}",
+            f"kind must be AffinityModel, ResponseModel, Plan, UpliftModel or None, got {kind!r}",
             field="kind",
         )
     file_kind = read_kind(target)
@@ -150,6 +156,8 @@ def load(path: str | os.PathLike[str], kind: type[Any] | None = None) -> Persist
         raise FormatError(f"{target} holds a {file_kind}, not a {kind.__name__}")
     if file_kind == "Plan":
         return _plan_io.load_plan(target)
+    if file_kind == "UpliftModel":
+        return _uplift_io.load_uplift(target)
     obj = _affinity_io.load(target)
     if not isinstance(obj, (AffinityModel, ResponseModel)):  # pragma: no cover - loader's promise
         raise FormatError(f"{target} did not hold a model")

@@ -82,6 +82,6 @@ def user_code() -> None:
     limits: npt.NDArray[np.float64] = curve.limit
     oto.save(plan, "plan.npz")
     again: oto.Plan = oto.load("plan.npz", oto.Plan)
-    anything: oto.AffinityModel | oto.ResponseModel | oto.Plan = oto.load("plan.npz")
+    anything: object = oto.load("plan.npz")
     del dropped, codes, m, x, out, est, ess, codes32, plans, rows, again, anything
     del again_tx, held, red_ids, lift, offer_codes, offer_ids, limits, items, response

@@ -1,20 +1,29 @@
 """Uplift: who is moved by an offer, learned and evaluated on randomised campaigns.
 
-The stage takes plain arrays (outcome, treatment, scores, propensities) and
-never imports :mod:`onetoone.measurement`. Evaluation follows scikit-uplift's
-definitions exactly (see ``docs/uplift.md``): :func:`qini_curve`,
-:func:`uplift_curve`, their perfect curves, the Qini coefficient
-:func:`qini_auc_score`, the AUUC :func:`uplift_auc_score` and
-:func:`uplift_at_k`.
+The stage takes plain arrays (features, the assigned arm, the outcome, optionally
+each row's assignment probability) and never imports :mod:`onetoone.measurement`.
+
+- Learning: :func:`fit_uplift` estimates the effect of one or several treatments
+  against control with a T-, DR- or X-learner over regularised logistic and ridge
+  base models; the result is a frozen :class:`UpliftModel` that predicts effects and
+  per-arm outcomes, saved with :func:`onetoone.save` (or :func:`save_uplift`).
+- Evaluation follows scikit-uplift's definitions exactly (``docs/uplift.md``):
+  :func:`qini_curve`, :func:`uplift_curve`, their perfect curves, the Qini
+  coefficient :func:`qini_auc_score`, the AUUC :func:`uplift_auc_score` and
+  :func:`uplift_at_k`.
 
 Examples
 --------
->>> from onetoone.uplift import qini_auc_score
+>>> from onetoone.uplift import METHODS, qini_auc_score
+>>> METHODS
+('t', 'dr', 'x')
 >>> y, treatment = [1, 0, 1, 0, 0, 1], [1, 0, 1, 0, 1, 0]
 >>> round(qini_auc_score(y, [0.9, 0.8, 0.7, 0.4, 0.2, 0.1], treatment), 4)
 0.8462
 """
 
+from onetoone.uplift._io import load_uplift, save_uplift
+from onetoone.uplift._learners import METHODS, OUTCOME_TYPES, UpliftModel, fit_uplift
 from onetoone.uplift._metrics import (
     UpliftCurve,
     perfect_qini_curve,
@@ -27,11 +36,17 @@ from onetoone.uplift._metrics import (
 )
 
 __all__ = [
+    "METHODS",
+    "OUTCOME_TYPES",
     "UpliftCurve",
+    "UpliftModel",
+    "fit_uplift",
+    "load_uplift",
     "perfect_qini_curve",
     "perfect_uplift_curve",
     "qini_auc_score",
     "qini_curve",
+    "save_uplift",
     "uplift_at_k",
     "uplift_auc_score",
     "uplift_curve",

@@ -1,0 +1,721 @@
+"""Uplift models from randomised data: T-, DR- and X-learners over linear base models.
+
+:func:`fit_uplift` estimates, for each treatment arm ``t`` against the control
+arm, the conditional average treatment effect (CATE)
+``tau_t(x) = E[Y | X = x, arm t] - E[Y | X = x, control]`` from plain arrays:
+features, the assigned arm and the outcome (and optionally each row's
+assignment probability). The base models are the regularised logistic
+(binary outcomes) and ridge (continuous outcomes) regressions of
+``onetoone.uplift._linear``; every fitted component is kept as plain
+coefficient arrays in a frozen :class:`UpliftModel`.
+
+References
+----------
+Künzel, Sekhon, Bickel and Yu (2019), "Metalearners for estimating heterogeneous
+treatment effects using machine learning", PNAS 116(10) (T- and X-learners).
+Kennedy (2020, 2023), "Towards optimal doubly robust estimation of heterogeneous
+causal effects", arXiv:2004.14497 (the DR-learner).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from onetoone._arrays import as_1d, as_float, readonly
+from onetoone._checks import check_int, check_real, check_same_length
+from onetoone._random import RandomState, check_random_state
+from onetoone.errors import EmptyInputError, ValidationError
+from onetoone.uplift._linear import fit_logistic, linear_predict, ridge_solve
+
+__all__ = ["METHODS", "OUTCOME_TYPES", "UpliftModel", "fit_uplift"]
+
+_F64 = npt.NDArray[np.float64]
+_I64 = npt.NDArray[np.int64]
+Label = int | str
+
+#: The meta-learners :func:`fit_uplift` fits.
+METHODS: tuple[str, ...] = ("t", "dr", "x")
+#: Outcome types: ``binary`` (0/1, logistic outcome models), ``continuous`` (ridge).
+OUTCOME_TYPES: tuple[str, ...] = ("binary", "continuous")
+
+
+# --------------------------------------------------------------------------- the model
+def _label(v: Any) -> Label:
+    if isinstance(v, (bool, np.bool_)):
+        return int(v)
+    if isinstance(v, (int, np.integer)):
+        return int(v)
+    if isinstance(v, (str, np.str_)):
+        return str(v)
+    raise ValidationError(
+        f"arm labels must be ints or strings, got {type(v).__name__} {v!r}", field="treatments"
+    )
+
+
+def _labels(v: Any) -> tuple[Label, ...]:
+    return tuple(_label(x) for x in v)
+
+
+def _f64(a: Any) -> _F64:
+    out: _F64 = readonly(np.array(a, dtype=np.float64))
+    return out
+
+
+def _f64_opt(a: Any) -> _F64 | None:
+    return None if a is None else _f64(a)
+
+
+def _i64(a: Any) -> _I64:
+    out: _I64 = readonly(np.array(a, dtype=np.int64))
+    return out
+
+
+def _check_x(x: Any, n_features: int | None, name: str = "X") -> _F64:
+    """``X`` as a finite float64 ``(n, p)`` array (``p == n_features`` if given)."""
+    if x is None or isinstance(x, (str, bytes, dict)):
+        raise ValidationError(
+            f"{name} must be a 2-D numeric array (n_rows, n_features), got {type(x).__name__}",
+            field=name,
+        )
+    a = np.asarray(x)
+    if a.ndim != 2:
+        raise ValidationError(
+            f"{name} must be a 2-D array (n_rows, n_features), got shape {a.shape}; "
+            "for a single feature pass x.reshape(-1, 1)",
+            field=name,
+        )
+    if a.dtype.kind not in "biuf":
+        raise ValidationError(
+            f"{name} must be numeric, got dtype {a.dtype}; encode categories as numbers",
+            field=name,
+        )
+    a = np.asarray(a, dtype=np.float64)
+    if n_features is not None and a.shape[1] != n_features:
+        raise ValidationError(
+            f"{name} has {a.shape[1]} feature columns but the model was fitted on "
+            f"{n_features}; pass the same features in the same order",
+            field=name,
+        )
+    bad = ~np.isfinite(a)
+    if bad.any():
+        r, c = np.argwhere(bad)[0]
+        raise ValidationError(
+            f"{name} holds NaN or infinite values ({int(bad.sum()):,} cells, first at row "
+            f"{int(r)}, column {int(c)}); impute or drop them first",
+            field=name,
+        )
+    return a
+
+
+@attrs.frozen(eq=False)
+class UpliftModel:
+    """A fitted uplift model: the effect of each treatment arm against control.
+
+    Every component is a linear model held as plain arrays on the original
+    feature scale, so predictions are matrix products: the outcome model of arm
+    ``a`` predicts ``link(outcome_intercept[a] + X @ outcome_coef[a])`` (``link``
+    the logistic function for binary outcomes, the identity otherwise); the
+    effect model of treatment ``t`` (methods ``"dr"`` and ``"x"``) predicts
+    ``effect_intercept[t] + X @ effect_coef[t]``.
+
+    Attributes
+    ----------
+    method : {"t", "dr", "x"}
+        The meta-learner (see :func:`fit_uplift`).
+    outcome_type : {"binary", "continuous"}
+    control : int or str
+        The control arm's label.
+    treatments : tuple of int or str
+        The treatment arms' labels, in the order of :meth:`predict`'s columns.
+    outcome_intercept : float64 array, ``(n_arms,)``
+        Per arm (control first, then :attr:`treatments`), the outcome model
+        fitted on all of that arm's rows.
+    outcome_coef : float64 array, ``(n_arms, n_features)``
+    effect_intercept : float64 array ``(n_treatments,)`` or None
+        The effect models (``None`` for the T-learner, whose effect is the
+        difference of the outcome models).
+    effect_coef : float64 array ``(n_treatments, n_features)`` or None
+    arm_counts : int64 array, ``(n_arms,)``
+        Training rows per arm.
+    l2 : float
+        The base models' penalty.
+    n_folds : int
+        Cross-fitting folds (DR-learner; 0 otherwise).
+    converged : bool
+        Every logistic fit met its tolerance (ridge fits are exact).
+    iterations : int
+        Newton iterations summed over all logistic fits.
+    elapsed_s : float
+        Wall time of the fit.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> m = UpliftModel(method="t", outcome_type="continuous", control=0, treatments=(1,),
+    ...                 outcome_intercept=[1.0, 1.5], outcome_coef=[[0.0], [1.0]])
+    >>> m.predict(np.array([[0.0], [2.0]])).tolist()
+    [0.5, 2.5]
+    >>> {k: v.tolist() for k, v in m.predict_outcomes(np.array([[2.0]])).items()}
+    {0: [1.0], 1: [3.5]}
+    """
+
+    method: str
+    outcome_type: str
+    control: Label = attrs.field(converter=_label)
+    treatments: tuple[Label, ...] = attrs.field(converter=_labels)
+    outcome_intercept: _F64 = attrs.field(converter=_f64, repr=False)
+    outcome_coef: _F64 = attrs.field(converter=_f64, repr=False)
+    effect_intercept: _F64 | None = attrs.field(default=None, converter=_f64_opt, repr=False)
+    effect_coef: _F64 | None = attrs.field(default=None, converter=_f64_opt, repr=False)
+    arm_counts: _I64 | None = attrs.field(default=None, converter=attrs.converters.optional(_i64))
+    l2: float = 1.0
+    n_folds: int = 0
+    converged: bool = True
+    iterations: int = 0
+    elapsed_s: float = 0.0
+
+    def __attrs_post_init__(self) -> None:
+        def bad(field: str, msg: str) -> ValidationError:
+            return ValidationError(f"{field} {msg}", field=field)
+
+        if self.method not in METHODS:
+            raise bad("method", f"must be one of {list(METHODS)}, got {self.method!r}")
+        if self.outcome_type not in OUTCOME_TYPES:
+            raise bad(
+                "outcome_type", f"must be one of {list(OUTCOME_TYPES)}, got {self.outcome_type!r}"
+            )
+        arms = self.arms
+        if not self.treatments:
+            raise bad("treatments", "must name at least one treatment arm")
+        if len(set(arms)) != len(arms) or len({type(a) for a in arms}) != 1:
+            raise bad(
+                "treatments",
+                f"and control must be distinct labels of one type (all int or all str), "
+                f"got control={self.control!r}, treatments={list(self.treatments)!r}",
+            )
+        n_arms, n_t = len(arms), len(self.treatments)
+        if self.outcome_intercept.shape != (n_arms,):
+            raise bad(
+                "outcome_intercept",
+                f"has shape {self.outcome_intercept.shape}, expected ({n_arms},): one per arm",
+            )
+        if self.outcome_coef.ndim != 2 or self.outcome_coef.shape[0] != n_arms:
+            raise bad(
+                "outcome_coef",
+                f"has shape {self.outcome_coef.shape}, expected ({n_arms}, n_features)",
+            )
+        p = self.outcome_coef.shape[1]
+        has_effect = self.method != "t"
+        if (self.effect_intercept is None) == has_effect or (self.effect_coef is None) == (
+            has_effect
+        ):
+            raise bad(
+                "effect_coef",
+                "and effect_intercept must be given for methods 'dr' and 'x' and only for them",
+            )
+        if self.effect_intercept is not None and self.effect_intercept.shape != (n_t,):
+            raise bad(
+                "effect_intercept",
+                f"has shape {self.effect_intercept.shape}, expected ({n_t},): one per treatment",
+            )
+        if self.effect_coef is not None and self.effect_coef.shape != (n_t, p):
+            raise bad("effect_coef", f"has shape {self.effect_coef.shape}, expected ({n_t}, {p})")
+        for name in ("outcome_intercept", "outcome_coef", "effect_intercept", "effect_coef"):
+            a = getattr(self, name)
+            if a is not None and not bool(np.isfinite(a).all()):
+                raise bad(name, "holds NaN or infinite values")
+        if self.arm_counts is not None and (
+            self.arm_counts.shape != (n_arms,) or bool((self.arm_counts < 1).any())
+        ):
+            raise bad("arm_counts", f"must be {n_arms} positive counts, one per arm")
+
+    @property
+    def arms(self) -> tuple[Label, ...]:
+        """Every arm's label: :attr:`control` first, then :attr:`treatments`."""
+        return (self.control, *self.treatments)
+
+    @property
+    def n_features(self) -> int:
+        """Feature columns the model takes."""
+        return int(self.outcome_coef.shape[1])
+
+    @property
+    def n_treatments(self) -> int:
+        """Treatment arms (columns of :meth:`predict`)."""
+        return len(self.treatments)
+
+    def _outcomes(self, x: _F64) -> _F64:
+        return linear_predict(
+            x,
+            self.outcome_intercept,
+            self.outcome_coef,
+            logistic=self.outcome_type == "binary",
+        )
+
+    def predict(self, X: Any) -> _F64:
+        """Estimated effect of each treatment against control for each row of ``X``.
+
+        Parameters
+        ----------
+        X : array_like, ``(n, n_features)``
+            Finite numeric features, in the columns the model was fitted on.
+
+        Returns
+        -------
+        float64 array
+            ``(n, n_treatments)``, column ``j`` the effect of ``treatments[j]``;
+            ``(n,)`` when the model has one treatment. For binary outcomes, a
+            difference of probabilities.
+
+        Raises
+        ------
+        ValidationError
+            ``X`` is not 2-D, has another number of columns, or holds NaN/inf.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> m = UpliftModel(method="dr", outcome_type="continuous", control="none",
+        ...                 treatments=("a", "b"), outcome_intercept=[0.0, 0.0, 0.0],
+        ...                 outcome_coef=np.zeros((3, 1)), effect_intercept=[1.0, 2.0],
+        ...                 effect_coef=[[0.0], [1.0]])
+        >>> m.predict(np.array([[1.0]])).tolist()
+        [[1.0, 3.0]]
+        """
+        x = _check_x(X, self.n_features)
+        if self.effect_coef is None:
+            mu = self._outcomes(x)
+            out: _F64 = mu[:, 1:] - mu[:, :1]
+        else:
+            out = linear_predict(x, self.effect_intercept, self.effect_coef, logistic=False)
+        return out[:, 0] if self.n_treatments == 1 else out
+
+    def predict_outcomes(self, X: Any) -> dict[Label, _F64]:
+        """Each arm's expected outcome for each row of ``X`` (its outcome model).
+
+        Probabilities for binary outcomes, values otherwise. For the T-learner
+        ``predict(X)`` is exactly ``outcomes[t] - outcomes[control]``; for the
+        DR- and X-learners the effect model is fitted separately and differs.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> m = UpliftModel(method="t", outcome_type="binary", control=0, treatments=(1,),
+        ...                 outcome_intercept=[0.0, 0.0], outcome_coef=[[0.0], [0.0]])
+        >>> m.predict_outcomes(np.zeros((1, 1)))[1].tolist()
+        [0.5]
+        """
+        x = _check_x(X, self.n_features)
+        mu = self._outcomes(x)
+        return {a: mu[:, j] for j, a in enumerate(self.arms)}
+
+
+# --------------------------------------------------------------------------- validation
+def _treatment_iv(treatment: Any, control: Any) -> tuple[npt.NDArray[np.intp], tuple[Label, ...]]:
+    """Arm codes (0 = control, 1..T treatments in sorted label order) and the labels."""
+    t = as_1d(treatment, "treatment")
+    if t.dtype.kind == "b":
+        t = t.astype(np.int64)
+    elif t.dtype.kind == "f":
+        if not bool(np.isfinite(t).all()) or not bool((t == np.round(t)).all()):
+            raise ValidationError(
+                "treatment must hold integer or string arm labels, got non-integer floats "
+                "(or NaN); pass 0 for control and 1..T for the treatments",
+                field="treatment",
+            )
+        t = t.astype(np.int64)
+    elif t.dtype.kind == "O":
+        try:
+            t = np.asarray(t.tolist())
+        except (TypeError, ValueError) as exc:  # pragma: no cover - ragged objects
+            raise ValidationError("treatment must hold arm labels", field="treatment") from exc
+    if t.dtype.kind not in "iuU":
+        raise ValidationError(
+            f"treatment must hold integer or string arm labels, got dtype {t.dtype}",
+            field="treatment",
+        )
+    labels, codes = np.unique(t, return_inverse=True)
+    if control is None:
+        if t.dtype.kind == "U":
+            raise ValidationError(
+                f"treatment holds string labels {_first(labels)}; name the control arm "
+                "with control=",
+                field="control",
+            )
+        control = 0
+    if isinstance(control, (bool, np.bool_)):
+        control = int(control)
+    if t.dtype.kind == "U":
+        ok = isinstance(control, (str, np.str_))
+    else:
+        ok = isinstance(control, (int, np.integer))
+    pos = np.flatnonzero(labels == control) if ok else np.zeros(0, dtype=np.intp)
+    if len(pos) == 0:
+        raise ValidationError(
+            f"control={control!r} is not an arm of treatment (arms: {_first(labels)}); "
+            "name the control label with control=",
+            field="control",
+        )
+    if len(labels) < 2:
+        raise ValidationError(
+            f"treatment has only one arm ({_label(labels[0])!r}); uplift needs a control arm "
+            "and at least one treatment arm",
+            field="treatment",
+        )
+    c = int(pos[0])
+    # recode: control -> 0, the others keep their sorted order as 1..T
+    remap = np.empty(len(labels), dtype=np.intp)
+    others = [j for j in range(len(labels)) if j != c]
+    remap[c] = 0
+    remap[others] = np.arange(1, len(labels))
+    arms = (_label(labels[c]), *(_label(labels[j]) for j in others))
+    return remap[codes], arms
+
+
+def _first(labels: npt.NDArray[Any], k: int = 6) -> str:
+    shown = [_label(v) for v in labels[:k]]
+    return repr(shown)[:-1] + (", ...]" if len(labels) > k else "]")
+
+
+def _fit_uplift_iv(
+    X: Any,
+    treatment: Any,
+    outcome: Any,
+    method: Any,
+    outcome_type: Any,
+    control: Any,
+    propensity: Any,
+    l2: Any,
+    n_folds: Any,
+    random_state: Any,
+    max_iter: Any,
+) -> tuple[
+    _F64,
+    npt.NDArray[np.intp],
+    tuple[Label, ...],
+    _F64,
+    str,
+    _F64,
+    float,
+    int,
+    np.random.Generator,
+    int,
+]:
+    if method not in METHODS:
+        raise ValidationError(
+            f"method must be one of {list(METHODS)}, got {method!r}", field="method"
+        )
+    if outcome_type is not None and outcome_type not in OUTCOME_TYPES:
+        raise ValidationError(
+            f"outcome_type must be one of {list(OUTCOME_TYPES)} or None (inferred), got "
+            f"{outcome_type!r}",
+            field="outcome_type",
+        )
+    l2 = check_real(l2, "l2", 0.0)
+    n_folds = check_int(n_folds, "n_folds", 2, 100)
+    max_iter = check_int(max_iter, "max_iter", 1, 10_000)
+    rng = check_random_state(random_state)
+    x = _check_x(X, None)
+    n = x.shape[0]
+    if n == 0:
+        raise EmptyInputError("X has no rows; pass at least one row per arm", field="X")
+    t_raw = as_1d(treatment, "treatment")
+    y = as_float(outcome, "outcome")
+    check_same_length(n, "X", {"treatment": t_raw, "outcome": y})
+    e = None if propensity is None else as_float(propensity, "propensity")
+    if e is not None:
+        check_same_length(n, "X", {"propensity": e})
+    codes, arms = _treatment_iv(t_raw, control)
+    bad = ~np.isfinite(y)
+    if bad.any():
+        raise ValidationError(
+            f"outcome holds NaN or infinite values ({int(bad.sum()):,} rows, first at row "
+            f"{int(np.argmax(bad))}); drop or fill them before fitting",
+            field="outcome",
+        )
+    is01 = (y == 0.0) | (y == 1.0)
+    if outcome_type is None:
+        outcome_type = "binary" if bool(is01.all()) else "continuous"
+    elif outcome_type == "binary" and not bool(is01.all()):
+        i = int(np.argmin(is01))
+        raise ValidationError(
+            f'outcome_type="binary" needs outcomes 0 or 1, got {float(y[i])!r} at row {i}; pass '
+            'outcome_type="continuous" for spend or margin',
+            field="outcome",
+        )
+    n_arms = len(arms)
+    counts = np.bincount(codes, minlength=n_arms)
+    if outcome_type == "binary":
+        pos = np.bincount(codes, weights=y, minlength=n_arms)
+        one = np.flatnonzero((pos == 0) | (pos == counts))
+        if len(one):
+            a = int(one[0])
+            raise ValidationError(
+                f"outcome is {int(y[codes == a][0])} for every row of arm {arms[a]!r}; a "
+                "binary outcome model needs both outcomes (0 and 1) in every arm",
+                field="outcome",
+            )
+    if e is None:
+        e = (counts / n)[codes]
+    else:
+        inside = (e > 0.0) & (e < 1.0)  # False for NaN
+        if not bool(inside.all()):
+            i = int(np.argmin(inside))
+            raise ValidationError(
+                f"propensity must lie strictly between 0 and 1 (the probability of the row's "
+                f"assigned arm), got {float(e[i])!r} at row {i}",
+                field="propensity",
+            )
+    return x, codes, arms, y, outcome_type, e, l2, n_folds, rng, max_iter
+
+
+# --------------------------------------------------------------------------- fitting
+class _Fits:
+    """Accumulates the logistic fits' convergence and iterations."""
+
+    def __init__(self) -> None:
+        self.converged = True
+        self.iterations = 0
+
+    def arms(
+        self,
+        x: _F64,
+        codes: npt.NDArray[np.intp],
+        y: _F64,
+        n_arms: int,
+        *,
+        binary: bool,
+        l2: float,
+        max_iter: int,
+    ) -> tuple[_F64, _F64]:
+        """One outcome model per arm: intercepts ``(n_arms,)`` and coefs ``(n_arms, p)``."""
+        order = np.argsort(codes, kind="stable")
+        bounds = np.searchsorted(codes[order], np.arange(n_arms + 1))
+        b0 = np.empty(n_arms)
+        coef = np.empty((n_arms, x.shape[1]))
+        for a in range(n_arms):
+            rows = order[bounds[a] : bounds[a + 1]]
+            xa, ya = x[rows], y[rows]
+            if binary:
+                f = fit_logistic(xa, ya, l2=l2, max_iter=max_iter)
+                self.converged &= f.converged
+                self.iterations += f.n_iter
+                b0[a], coef[a] = f.intercept, f.coef
+            else:
+                i, c = ridge_solve(xa, ya[:, None], l2=l2)
+                b0[a], coef[a] = i[0], c[0]
+        return b0, coef
+
+
+def _folds(
+    codes: npt.NDArray[np.intp], strata: npt.NDArray[np.intp], k: int, rng: np.random.Generator
+) -> npt.NDArray[np.intp]:
+    """Fold of each row: a random permutation dealt round-robin within each stratum."""
+    n = len(codes)
+    perm = rng.permutation(n)
+    order = perm[np.argsort(strata[perm], kind="stable")]
+    fold = np.empty(n, dtype=np.intp)
+    fold[order] = np.arange(n) % k
+    return fold
+
+
+def fit_uplift(
+    X: Any,
+    treatment: Any,
+    outcome: Any,
+    *,
+    method: str = "t",
+    outcome_type: str | None = None,
+    control: Label | None = None,
+    propensity: Any = None,
+    l2: float = 1.0,
+    n_folds: int = 5,
+    random_state: RandomState = None,
+    max_iter: int = 100,
+) -> UpliftModel:
+    """Fit an uplift model: each treatment's effect on the outcome against control.
+
+    Parameters
+    ----------
+    X : array_like, ``(n, n_features)``
+        Finite numeric features (a profile matrix, offer features, ...).
+    treatment : array_like, ``(n,)``
+        The arm each row was assigned: ``0`` for control and ``1..T`` for the
+        treatments, or any int or string labels with ``control=`` naming the
+        control. Treatments are ordered by their sorted labels.
+    outcome : array_like, ``(n,)``
+        The outcome: 0/1 (visit, conversion) or a value (spend, margin).
+    method : {"t", "dr", "x"}
+        ``"t"``: T-learner (two models); ``"dr"``: DR-learner; ``"x"``:
+        X-learner (see Notes).
+    outcome_type : {"binary", "continuous"}, optional
+        ``None`` infers ``"binary"`` when every outcome is 0 or 1. Binary
+        outcomes get logistic outcome models, continuous ones ridge models.
+    control : int or str, optional
+        The control arm's label (default ``0``; required for string labels).
+    propensity : array_like, optional
+        Each row's probability of the arm it was assigned, strictly in (0, 1)
+        (a logged propensity). ``None`` uses the observed arm shares, which is
+        exact for a randomised holdout with fixed assignment rates.
+    l2 : float
+        L2 penalty of every base model on standardised features (the intercept
+        is not penalised): the logistic loss is summed over rows plus
+        ``l2 / 2 |beta|^2`` (scikit-learn's ``C = 1 / l2``), the ridge's squared
+        error plus ``l2 |beta|^2``.
+    n_folds : int
+        Cross-fitting folds of the DR-learner's nuisance models (>= 2).
+    random_state : int, numpy.random.Generator or None
+        Seeds the DR-learner's folds; the T- and X-learners are deterministic.
+    max_iter : int
+        Most Newton iterations of each logistic fit.
+
+    Returns
+    -------
+    UpliftModel
+
+    Raises
+    ------
+    ValidationError
+        Any invalid argument, named in the message: ``X`` not 2-D, NaN or
+        infinite values in ``X`` or ``outcome``, a treatment column with one
+        arm, an unknown control, propensities outside (0, 1), a non-0/1 outcome
+        with ``outcome_type="binary"``, a binary outcome constant within an arm,
+        too few rows of an arm (and outcome) for ``n_folds`` (DR).
+    LengthMismatchError
+        ``treatment``, ``outcome`` or ``propensity`` not one per row of ``X``.
+    EmptyInputError
+        ``X`` has no rows.
+
+    Notes
+    -----
+    With ``mu_a(x) = E[Y | X = x, arm a]`` and ``e_a`` the probability of arm
+    ``a`` (``propensity`` on the rows of arm ``a``):
+
+    - **T-learner** (Künzel et al. 2019): ``mu_a`` fitted on each arm's rows;
+      ``tau_t(x) = mu_t(x) - mu_0(x)``.
+    - **DR-learner** (Kennedy 2020): the rows are split into ``n_folds``
+      folds (stratified by arm, and outcome when binary); ``mu_a`` fitted
+      without fold ``k`` predicts the rows of fold ``k``; the pseudo-outcome
+      ``psi_t = mu_t - mu_0 + 1[arm t] (Y - mu_t) / e_t - 1[arm 0] (Y - mu_0) / e_0``
+      (rows of other arms contribute ``mu_t - mu_0``) is regressed on ``X``
+      by ridge over all rows. ``E[psi_t | X] = tau_t(X)`` when either the
+      outcome models or the propensities are right, and the propensities of
+      a randomised holdout are known.
+    - **X-learner** (Künzel et al. 2019): ``mu_a`` fitted on each arm; the
+      imputed effects ``D = Y - mu_0(X)`` on arm ``t`` and ``D = mu_t(X) - Y``
+      on control are regressed on ``X`` by ridge (``tau_t1``, ``tau_t0``), and
+      ``tau_t = g tau_t0 + (1 - g) tau_t1`` with ``g = e_t / (e_t + e_0)``,
+      the mean assignment probabilities, so the effect model stays linear.
+
+    For every method the effect of a binary outcome is a difference of
+    probabilities. :meth:`UpliftModel.predict_outcomes` gives each arm's
+    outcome model fitted on all rows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.normal(size=(4000, 2))
+    >>> arm = rng.integers(0, 2, 4000)
+    >>> y = 1.0 + x[:, 0] + arm * (0.5 + x[:, 1]) + rng.normal(size=4000)
+    >>> m = fit_uplift(x, arm, y, method="dr", random_state=0)
+    >>> m.outcome_type, m.treatments
+    ('continuous', (1,))
+    >>> np.round(m.effect_coef, 1).tolist()
+    [[0.0, 1.0]]
+    >>> m.predict(np.array([[0.0, 0.0], [0.0, 1.0]])).round(1).tolist()
+    [0.5, 1.5]
+    """
+    start = time.perf_counter()
+    x, codes, arms, y, otype, e, l2, k, rng, max_iter = _fit_uplift_iv(
+        X,
+        treatment,
+        outcome,
+        method,
+        outcome_type,
+        control,
+        propensity,
+        l2,
+        n_folds,
+        random_state,
+        max_iter,
+    )
+    n_arms = len(arms)
+    n_t = n_arms - 1
+    binary = otype == "binary"
+    fits = _Fits()
+    counts = np.bincount(codes, minlength=n_arms)
+    b0, coef = fits.arms(x, codes, y, n_arms, binary=binary, l2=l2, max_iter=max_iter)
+    eff_b0: _F64 | None = None
+    eff_coef: _F64 | None = None
+    if method == "dr":
+        strata = codes * 2 + (y > 0.5).astype(np.intp) if binary else codes
+        sizes = np.bincount(strata, minlength=2 * n_arms if binary else n_arms)
+        small = np.flatnonzero((sizes > 0) & (sizes < 2))
+        if len(small):
+            s = int(small[0])
+            a = s // 2 if binary else s
+            what = f"outcome {s % 2} in arm {arms[a]!r}" if binary else f"arm {arms[a]!r}"
+            raise ValidationError(
+                f"{what} has one row; cross-fitting needs at least 2 so every fold's "
+                "training rows hold it; pass method='t' or more data",
+                field="treatment",
+            )
+        fold = _folds(codes, strata, k, rng)
+        mu = np.empty((len(y), n_arms))
+        for f in range(k):
+            held = fold == f
+            kb0, kcoef = fits.arms(
+                x[~held],
+                codes[~held],
+                y[~held],
+                n_arms,
+                binary=binary,
+                l2=l2,
+                max_iter=max_iter,
+            )
+            mu[held] = linear_predict(x[held], kb0, kcoef, logistic=binary)
+        resid = (y - mu[np.arange(len(y)), codes]) / e  # (Y - mu_arm) / e_arm, own arm
+        psi = mu[:, 1:] - mu[:, :1]
+        treated = codes[:, None] == np.arange(1, n_arms)[None, :]
+        psi += np.where(treated, resid[:, None], 0.0)
+        psi -= np.where(codes == 0, resid, 0.0)[:, None]
+        eff_b0, eff_coef = ridge_solve(x, psi, l2=l2)
+    elif method == "x":
+        e_mean = np.bincount(codes, weights=e, minlength=n_arms) / counts
+        g = e_mean[1:] / (e_mean[1:] + e_mean[0])
+        ctrl = codes == 0
+        xc = x[ctrl]
+        mu_c = linear_predict(xc, b0[1:], coef[1:], logistic=binary)  # (n0, T)
+        t0_b0, t0_coef = ridge_solve(xc, mu_c - y[ctrl][:, None], l2=l2)
+        eff_b0 = np.empty(n_t)
+        eff_coef = np.empty((n_t, x.shape[1]))
+        for t in range(1, n_arms):
+            rows = codes == t
+            xt = x[rows]
+            d1 = y[rows] - linear_predict(xt, b0[0], coef[0], logistic=binary)
+            t1_b0, t1_coef = ridge_solve(xt, d1[:, None], l2=l2)
+            gt = g[t - 1]
+            eff_b0[t - 1] = gt * t0_b0[t - 1] + (1.0 - gt) * t1_b0[0]
+            eff_coef[t - 1] = gt * t0_coef[t - 1] + (1.0 - gt) * t1_coef[0]
+    return UpliftModel(
+        method=method,
+        outcome_type=otype,
+        control=arms[0],
+        treatments=arms[1:],
+        outcome_intercept=b0,
+        outcome_coef=coef,
+        effect_intercept=eff_b0,
+        effect_coef=eff_coef,
+        arm_counts=counts,
+        l2=l2,
+        n_folds=k if method == "dr" else 0,
+        converged=fits.converged,
+        iterations=fits.iterations,
+        elapsed_s=time.perf_counter() - start,
+    )
