@@ -1,6 +1,7 @@
 """Generate docs/api.md from the public API's docstrings.
 
-Run ``python docs/gen_api.py`` after changing a public name or docstring; the
+Run ``python docs/gen_api.py`` after changing a public name, a docstring or
+``docs/api_policy.md`` (the preamble); the
 test suite fails when docs/api.md is out of date (tests/test_docs.py).
 """
 
@@ -12,14 +13,8 @@ from pathlib import Path
 
 import onetoone
 
-HEADER = """# API reference
-
-Generated from the docstrings by `python docs/gen_api.py`; do not edit by hand.
-Every name below is importable from `onetoone` (``from onetoone import X``).
-Topical modules: `onetoone.datasets` (extra `datasets`) and `onetoone.report` (extra
-`report`), imported as `from onetoone.report import render_html`.
-
-"""
+#: The hand-written preamble: what is public, the vocabulary and the API policy.
+HEADER = Path(__file__).with_name("api_policy.md").read_text() + "\n"
 
 
 def _section(name: str, obj: object) -> str:

@@ -102,7 +102,15 @@ def test_spend_is_checked_exactly_not_within_a_tolerance() -> None:
     a = _alloc()
     with pytest.raises(ValidationError, match="over its limit"):
         attrs.evolve(a, budget_spend=np.array([np.nextafter(3.0, 4.0)]))
-    assert attrs.evolve(a, bound=math.inf).bound == math.inf  # no finite bound: allowed
+    assert attrs.evolve(a, bound=math.inf, gap=1.0).bound == math.inf  # no finite bound: gap 1
+
+
+def test_gap_must_follow_the_bound_and_the_objective() -> None:
+    a = _alloc()
+    with pytest.raises(ValidationError, match="gap .* disagrees with the bound"):
+        attrs.evolve(a, gap=2.0)
+    with pytest.raises(ValidationError, match="1 without a finite bound"):
+        attrs.evolve(a, bound=math.inf)
 
 
 def test_allocation_offers_for_takes_and_returns_codes() -> None:

@@ -191,7 +191,10 @@ def test_all_rows_dropped_is_an_error() -> None:
 def test_given_indexes_keep_codes_aligned_and_unknown_ids_are_counted() -> None:
     customers = IdIndex.from_values([1, 2, 3])
     items = IdIndex.from_values(["a", "b"])
-    with pytest.raises(UnknownIdError, match=r"item: 1 id\(s\) not in the index, e.g. \['c'\]"):
+    with pytest.raises(
+        UnknownIdError,
+        match=r"item: 1 row\(s\) with ids not in the given index, e.g. \[.c.\]; pass unknown=.d",
+    ):
         Transactions.from_arrays(**_cols(), customers=customers, items=items)
     tx = Transactions.from_arrays(**_cols(), customers=customers, items=items, unknown="drop")
     assert tx.customers is customers and tx.n_customers == 3

@@ -455,3 +455,18 @@ def test_profiles_must_be_profiles(func: str) -> None:
         getattr(m, func)(None, treated=[1], control=[2]) if func == "check_balance" else (
             getattr(m, func)(None, treated=[1])
         )
+
+
+def test_measure_campaign_checks_bootstrap_and_random_state_first() -> None:
+    """Review: bootstrap=10**9 ran for minutes; random_state='x' was accepted silently."""
+    import onetoone as oto
+    from onetoone.datasets import synthetic_transactions
+
+    tx = synthetic_transactions(60, 20, random_state=0)
+    ids = tx.customers.values
+    h = oto.assign_holdout(ids, fraction=0.5, salt="x")
+    kw = dict(holdout=h, start="2024-07-01", end="2024-08-01", cost=10.0)
+    with pytest.raises(ValidationError, match="bootstrap must be 0 .* to 1,000,000"):
+        oto.measure_campaign(tx, bootstrap=10**9, **kw)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="random_state"):
+        oto.measure_campaign(tx, random_state="x", **kw)  # type: ignore[arg-type]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import math
 import sys
 import tracemalloc
@@ -167,7 +168,7 @@ def test_unknown_members_are_refused_before_decompressing(good: Path, tmp_path: 
 def test_infinite_bound_round_trips(tmp_path: Path) -> None:
     """A plan whose bound is +inf (none proven) saves as null and reads back as inf."""
     plan = _plan()
-    a = attrs.evolve(plan.allocation, bound=math.inf)
+    a = attrs.evolve(plan.allocation, bound=math.inf, gap=1.0)
     path = tmp_path / "p.npz"
     save_plan(Plan(a, customers=plan.customers, offers=plan.offers), path)
     assert load_plan(path).allocation.bound == math.inf
@@ -187,3 +188,23 @@ def test_save_plan_refuses_another_suffix(tmp_path: Path, name: str) -> None:
 def test_save_plan_accepts_npz_in_any_case(tmp_path: Path) -> None:
     save_plan(_plan(), tmp_path / "PLAN.NPZ")
     assert len(load_plan(tmp_path / "PLAN.NPZ")) == 3
+
+
+@pytest.mark.parametrize(("field", "value"), [("gap", 2.0), ("gap", 0.0), ("bound", None)])
+def test_header_gap_must_agree_with_bound_and_objective(
+    tmp_path: Path, field: str, value: object
+) -> None:
+    """A plan whose header gap contradicts its bound and objective is refused (review)."""
+    path = tmp_path / "p.npz"
+    save_plan(_plan(), path)
+    arrays = dict(np.load(path, allow_pickle=False))
+    meta_key = "__onetoone_meta__"
+    header = json.loads(arrays[meta_key].tobytes())
+    header["meta"][field] = value
+    if field == "gap" and value == 0.0 and header["meta"]["gap"] == 0.0:
+        header["meta"]["gap"] = 0.5
+    arrays[meta_key] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, **arrays)
+    with pytest.raises(FormatError, match="gap"):
+        load_plan(bad)

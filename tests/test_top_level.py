@@ -133,3 +133,36 @@ def test_save_into_a_missing_folder_names_the_target(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match=r"cannot write .*plan\.npz: the folder"):
         oto.save(_plan(), target)
     assert not (tmp_path / "no").exists()
+
+
+def test_saved_files_follow_the_umask_like_any_file(tmp_path: Path) -> None:
+    """Review: files were written 0600 (mkstemp's mode) whatever the umask."""
+    old = os.umask(0o022)
+    try:
+        oto.save(_plan(), tmp_path / "p.npz")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "p.npz").stat().st_mode & 0o777 == 0o644
+
+
+def test_review_findings_give_typed_errors() -> None:
+    from onetoone.allocation import AllocationProblem, lp_bound
+    from onetoone.measurement import hash_unit
+
+    with pytest.raises(oto.ValidationError, match="n_customers must be an int from 0"):
+        AllocationProblem.from_candidates([0], [0], [1.0], [1.0], n_customers=10**12, n_offers=1)
+    with pytest.raises(oto.ValidationError, match="salt is not valid Unicode"):
+        hash_unit([1], salt="\ud800")
+    with pytest.raises(oto.UnknownIdError, match=r"e\.g\. \[9223372036854775808\]"):
+        oto.IdIndex.from_values([0, 1, 2]).encode([2**63])
+    with pytest.raises(oto.UnknownIdError, match="pass unknown='drop'"):
+        oto.Transactions.from_arrays(
+            customer=[1, 9], item=[1, 1], timestamp=["2024-01-01"] * 2, value=[1.0, 1.0],
+            customers=oto.IdIndex.from_values([1]),
+        )
+    tiny = AllocationProblem.from_dense(
+        [[1.0], [2.0]], [[5e-324], [5e-324]], budgets=[oto.Budget("t", 1.0)]
+    )
+    for method in ("exact", "dual", "greedy"):
+        assert oto.allocate(tiny, method).objective == 3.0  # type: ignore[arg-type]
+    assert lp_bound(tiny).value >= 3.0

@@ -236,6 +236,9 @@ def save_npz(
                 np.savez_compressed(f, allow_pickle=False, **payload)
             else:
                 np.savez(f, allow_pickle=False, **payload)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # as a plain open() would (mkstemp makes it 0600)
         os.replace(tmp, target)
     except BaseException:
         if os.path.exists(tmp):

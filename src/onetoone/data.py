@@ -364,6 +364,7 @@ class IdIndex:
                     f"holds {self.kind}s; convert them to the index's id type",
                     field=field,
                 )
+            original = a  # for messages: the ids as given, before any dtype conversion
             a, representable = _to_index_dtype(a, self.values.dtype)
             pos = np.searchsorted(self.values, a)
             pos_c = np.minimum(pos, len(self) - 1)
@@ -373,7 +374,7 @@ class IdIndex:
             pos = pos_c
         if not bool(found.all()):
             if unknown == "raise":
-                bad = a[~found]
+                bad = (original if len(self) else a)[~found]
                 raise UnknownIdError(
                     f"{field}: {len(bad)} id(s) not in the index, e.g. {bad[:3].tolist()}; "
                     "pass unknown='keep' to get code -1 for them, or rebuild the index",
@@ -1495,9 +1496,15 @@ def _codes_for(
         index, live_codes = IdIndex.factorize(raw[live], name=name)
         codes[live] = live_codes
         return codes, index
-    live_codes = index.encode(
-        raw[live], unknown="raise" if unknown == "raise" else "keep", field=name
-    )
+    live_codes = index.encode(raw[live], unknown="keep", field=name)
+    if unknown == "raise" and bool((live_codes < 0).any()):
+        bad = raw[live][live_codes < 0]
+        raise UnknownIdError(
+            f"{name}: {len(bad)} row(s) with ids not in the given index, e.g. "
+            f"{bad[:3].tolist()}; pass unknown='drop' to drop and count them, or pass a "
+            "larger index",
+            field=name,
+        )
     codes[live] = live_codes
     return codes, index
 

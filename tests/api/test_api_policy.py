@@ -73,3 +73,11 @@ def test_mention_rule(key: str) -> None:
     name = key.split(".", 1)[1]
     assert _mentioned(key, [f"{name}(x)"])
     assert not _mentioned(key, ["something_else"])
+
+
+def test_the_reference_opens_with_the_policy_and_the_vocabulary() -> None:
+    """docs/api.md is generated; its hand-written preamble must be there (it once was not)."""
+    api = (ROOT / "docs" / "api.md").read_text()
+    for heading in ("## What is public", "## One vocabulary", "## API policy"):
+        assert heading in api, heading
+    assert api.index("## API policy") < api.index("# `onetoone`")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -161,6 +162,13 @@ def _check_allocation(a: Any) -> None:
         )
     if bound < objective:
         raise _bad(f"bound {bound!r} is below the objective {objective!r}", "bound")
+    expected_gap = _gap(bound, objective)
+    if not math.isclose(gap, expected_gap, rel_tol=1e-9, abs_tol=1e-12):
+        raise _bad(
+            f"gap {gap!r} disagrees with the bound and the objective "
+            f"((bound - objective) / bound = {expected_gap!r}; 1 without a finite bound)",
+            "gap",
+        )
     _check_int(a.iterations, "iterations")
     _check_int(a.evaluations, "evaluations")
     if not isinstance(a.success, (bool, np.bool_)):

@@ -44,11 +44,22 @@ _RHS_SLACK = 1e-6
 _HIGHS_ABS_SLACK = 2e-6
 
 
+#: The largest power-of-two exponent a scale may take either way: a subnormal usage
+#: (5e-324) would otherwise need 2**1074, which overflows float64.
+_MAX_SCALE_EXP = 600
+
+
 def _pow2_scale(top: float) -> float:
-    """A power of two ``s`` with ``top * s`` in ``[1, 2)`` (1 for ``top <= 0``)."""
+    """A power of two ``s`` with ``top * s`` in ``[1, 2)`` (1 for ``top <= 0``).
+
+    The exponent is clipped to ``[-600, 600]``, so a scale never overflows; rows
+    whose usages are that tiny are barely constraining and are checked exactly
+    after HiGHS anyway.
+    """
     if not top > 0 or not np.isfinite(top):
         return 1.0
-    return float(2.0 ** (-np.floor(np.log2(top))))
+    e = float(np.clip(-np.floor(np.log2(top)), -_MAX_SCALE_EXP, _MAX_SCALE_EXP))
+    return float(2.0**e)
 
 
 @attrs.frozen

@@ -799,9 +799,16 @@ def _numeric(a: Any, name: str) -> bool:
     return True
 
 
+#: Codes are int32 (as an ``IdIndex``'s): at most 2**31 - 2 customers or offers.
+_MAX_COUNT = 2**31 - 2
+
+
 def _check_count(n: Any, name: str) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-        raise ValidationError(f"{name} must be a non-negative int, got {n!r}", field=name)
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 0 <= n <= _MAX_COUNT:
+        raise ValidationError(
+            f"{name} must be an int from 0 to {_MAX_COUNT:,} (codes are int32), got {n!r}",
+            field=name,
+        )
     return int(n)
 
 

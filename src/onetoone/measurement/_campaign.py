@@ -11,7 +11,7 @@ import scipy.stats
 
 from onetoone._arrays import TimeLike
 from onetoone._deprecation import renamed_kwargs
-from onetoone._random import RandomState
+from onetoone._random import RandomState, check_random_state
 from onetoone.data import Transactions
 from onetoone.errors import ValidationError
 from onetoone.measurement._arms import (
@@ -570,6 +570,7 @@ def measure_campaign(
         holdout_fraction,
         observational,
     )
+    rng = check_random_state(random_state)  # validated before any work, used by the bootstrap
     arms, s, e, c, m, pre = inp.arms, inp.start, inp.end, inp.cost, inp.margin_rate, inp.pre_period
     fraction, log_period = inp.holdout_fraction, inp.log_period
     spend, visits = spend_and_visits(transactions, s, e)
@@ -586,7 +587,7 @@ def measure_campaign(
         covariate_control=xc,
         alpha=alpha,
         bootstrap=bootstrap,
-        random_state=random_state,
+        random_state=rng,
         holdout_fraction=fraction,
         observational=observational,
     )

@@ -71,7 +71,27 @@ def hash_unit(customer_ids: Any, *, salt: str) -> _F64:
 def _hash_unit_iv(customer_ids: Any, salt: Any) -> tuple[IdIndex, npt.NDArray[np.int32]]:
     if not isinstance(salt, str):
         raise ValidationError(f"salt must be a str, got {type(salt).__name__}", field="salt")
-    return IdIndex.factorize(as_id_column(customer_ids, "customer_ids"), name="customer_ids")
+    try:
+        salt.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValidationError(
+            "salt is not valid Unicode text (a lone surrogate?); the hash reads its UTF-8 "
+            "bytes: pass a plain text salt",
+            field="salt",
+        ) from exc
+    index, codes = IdIndex.factorize(
+        as_id_column(customer_ids, "customer_ids"), name="customer_ids"
+    )
+    if index.kind == "str":
+        try:
+            "".join(index.values.tolist()).encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ValidationError(
+                "customer_ids hold text that is not valid Unicode (a lone surrogate?); the "
+                "hash reads each id's UTF-8 bytes: clean the ids first",
+                field="customer_ids",
+            ) from exc
+    return index, codes
 
 
 def _hash_unit_index(index: IdIndex, salt: str) -> _F64:

@@ -596,14 +596,19 @@ def _check_alpha(alpha: Any) -> None:
         raise ValidationError(f"alpha must lie in (0, 1), got {alpha!r}", field="alpha")
 
 
+#: The most bootstrap replicates a call may ask for (as ``replay_campaign``'s ``n_boot``).
+MAX_BOOTSTRAP = 1_000_000
+
+
 def _check_bootstrap(bootstrap: Any) -> None:
     if (
         isinstance(bootstrap, bool)
         or not isinstance(bootstrap, (int, np.integer))
-        or not (bootstrap == 0 or bootstrap >= 10)
+        or not (bootstrap == 0 or 10 <= bootstrap <= MAX_BOOTSTRAP)
     ):
         raise ValidationError(
-            f"bootstrap must be 0 (off) or a number of replicates >= 10, got {bootstrap!r}",
+            f"bootstrap must be 0 (off) or a number of replicates from 10 to "
+            f"{MAX_BOOTSTRAP:,}, got {bootstrap!r}",
             field="bootstrap",
         )
 
