@@ -19,7 +19,7 @@ from onetoone._checks import check_num_threads as _check_num_threads
 from onetoone._checks import check_real as _check_real
 from onetoone._optional import import_optional
 from onetoone._random import RandomState, check_random_state
-from onetoone.data import Catalogue, IdIndex, Transactions
+from onetoone.data import Catalogue, IdIndex, Transactions, check_transactions
 from onetoone.errors import EmptyInputError, ValidationError
 
 __all__ = [
@@ -467,12 +467,7 @@ def _fit_affinity_iv(
     num_threads: int,
     params: dict[str, Any],
 ) -> tuple[np.datetime64, dict[str, Any]]:
-    if not isinstance(transactions, Transactions):
-        raise ValidationError(
-            f"transactions must be a Transactions, got {type(transactions).__name__}; build it "
-            "with Transactions.from_arrays / from_pandas",
-            field="transactions",
-        )
+    check_transactions(transactions)
     if method not in METHODS:
         raise ValidationError(
             f"method must be one of {', '.join(map(repr, METHODS))}; got {method!r}",
@@ -755,12 +750,7 @@ def _partial_fit_iv(model: Any, transactions: Any, as_of: Any, num_threads: Any)
             f"model must be an AffinityModel (from fit_affinity), got {type(model).__name__}",
             field="model",
         )
-    if not isinstance(transactions, Transactions):
-        raise ValidationError(
-            f"transactions must be a Transactions, got {type(transactions).__name__}; build it "
-            "with Transactions.from_arrays / from_pandas",
-            field="transactions",
-        )
+    check_transactions(transactions)
     _check_num_threads(num_threads)
     if transactions.customers.kind != model.customers.kind or (
         transactions.items.kind != model.items.kind

@@ -22,7 +22,14 @@ from onetoone._arrays import SECONDS_PER_DAY, TimeLike, as_id_column, readonly, 
 from onetoone._checks import check_int, check_real, check_same_length
 from onetoone._deprecation import policy_value
 from onetoone.affinity import AffinityModel, score_offers
-from onetoone.data import Catalogue, IdIndex, Transactions, UnknownPolicy, customer_item_matrix
+from onetoone.data import (
+    Catalogue,
+    IdIndex,
+    Transactions,
+    UnknownPolicy,
+    check_transactions,
+    customer_item_matrix,
+)
 from onetoone.errors import EmptyInputError, UnknownIdError, ValidationError
 from onetoone.offers import Offers
 from onetoone.profiles import build_profiles
@@ -322,12 +329,7 @@ def _offer_features_iv(
     block_size: Any,
     unknown: Any,
 ) -> _Args:
-    if not isinstance(transactions, Transactions):
-        raise ValidationError(
-            f"transactions must be a Transactions log, got {type(transactions).__name__}; "
-            "build it with Transactions.from_arrays / from_pandas / from_arrow / from_parquet",
-            field="transactions",
-        )
+    check_transactions(transactions)
     if not isinstance(offers, Offers):
         raise ValidationError(
             f"offers must be an Offers, got {type(offers).__name__}; build it with "
