@@ -6,61 +6,13 @@ every name resolves to the same object in :mod:`onetoone.bench`. Migrate with
 the off-policy estimators, which now return :class:`onetoone.measurement.Estimate`.
 """
 
+from onetoone import bench as _bench
 from onetoone._deprecation import warn_deprecated
-from onetoone.bench import (
-    LoggedCampaign,
-    Market,
-    OfferContext,
-    PlanOutcome,
-    ReplayResult,
-    SimulationResult,
-    Strategy,
-    doubly_robust,
-    effective_sample_size,
-    evaluate_plan,
-    ips,
-    log_campaign,
-    make_context,
-    market_offers,
-    mass,
-    one_to_one,
-    replay_campaign,
-    run_strategies,
-    segment,
-    segment_labels,
-    simulate,
-    simulate_market,
-    snips,
-)
-from onetoone.bench._ope import OffPolicyEstimate
+from onetoone.bench._ope import OffPolicyEstimate as OffPolicyEstimate
 
-__all__ = [
-    "LoggedCampaign",
-    "Market",
-    "OffPolicyEstimate",
-    "OfferContext",
-    "PlanOutcome",
-    "ReplayResult",
-    "SimulationResult",
-    "Strategy",
-    "doubly_robust",
-    "effective_sample_size",
-    "evaluate_plan",
-    "ips",
-    "log_campaign",
-    "make_context",
-    "market_offers",
-    "mass",
-    "one_to_one",
-    "replay_campaign",
-    "run_strategies",
-    "segment",
-    "segment_labels",
-    "simulate",
-    "simulate_market",
-    "snips",
-]
-
+# Every public name of onetoone.bench, the same objects (the list cannot drift from it).
+globals().update({name: getattr(_bench, name) for name in _bench.__all__})
+__all__ = sorted([*_bench.__all__, "OffPolicyEstimate"])
 
 warn_deprecated(
     "onetoone.strategies is renamed onetoone.bench: use `from onetoone.bench import ...`",
