@@ -20,18 +20,22 @@ from onetoone.allocation import _plan as _plan_io
 from onetoone.errors import FormatError, ValidationError
 from onetoone.uplift import UpliftModel
 from onetoone.uplift import _io as _uplift_io
+from onetoone.value import FrequencyModel, SpendModel
+from onetoone.value import _io as _value_io
 
 __all__ = ["Persistable", "load", "save"]
 
 #: Everything :func:`save` writes and :func:`load` reads.
-Persistable = AffinityModel | ResponseModel | Plan | UpliftModel
-_KINDS: dict[str, type[AffinityModel] | type[ResponseModel] | type[Plan] | type[UpliftModel]] = {
+Persistable = AffinityModel | ResponseModel | Plan | UpliftModel | FrequencyModel | SpendModel
+_KINDS: dict[str, type[Persistable]] = {
     "AffinityModel": AffinityModel,
     "ResponseModel": ResponseModel,
     "Plan": Plan,
     "UpliftModel": UpliftModel,
+    "FrequencyModel": FrequencyModel,
+    "SpendModel": SpendModel,
 }
-T = TypeVar("T", AffinityModel, ResponseModel, Plan, UpliftModel)
+T = TypeVar("T", AffinityModel, ResponseModel, Plan, UpliftModel, FrequencyModel, SpendModel)
 
 
 def _path_iv(path: object) -> str:
@@ -52,7 +56,7 @@ def save(obj: Persistable, path: str | os.PathLike[str]) -> None:
 
     Parameters
     ----------
-    obj : AffinityModel, ResponseModel, Plan or UpliftModel
+    obj : AffinityModel, ResponseModel, Plan, UpliftModel, FrequencyModel or SpendModel
         What to save.
     path : str or os.PathLike
         The file to write; it must end in ``.npz``. The file is written to a
@@ -88,10 +92,12 @@ def save(obj: Persistable, path: str | os.PathLike[str]) -> None:
         _affinity_io.save(obj, target)
     elif isinstance(obj, UpliftModel):
         _uplift_io.save_uplift(obj, target)
+    elif isinstance(obj, (FrequencyModel, SpendModel)):
+        _value_io.save_value_model(obj, target)
     else:
         raise ValidationError(
-            f"save() writes an AffinityModel, a ResponseModel, a Plan or an UpliftModel, got "
-            f"{type(obj).__name__}",
+            "save() writes an AffinityModel, a ResponseModel, a Plan, an UpliftModel, a "
+            f"FrequencyModel or a SpendModel, got {type(obj).__name__}",
             field="obj",
         )
 
@@ -112,14 +118,14 @@ def load(path: str | os.PathLike[str], kind: type[Any] | None = None) -> Persist
     path : str or os.PathLike
         A file written by :func:`save` (or by ``save_plan`` / ``affinity.save``).
     kind : type, optional
-        The type you expect (``AffinityModel``, ``ResponseModel``, ``Plan`` or
-        ``UpliftModel``);
+        The type you expect (``AffinityModel``, ``ResponseModel``, ``Plan``,
+        ``UpliftModel``, ``FrequencyModel`` or ``SpendModel``);
         a file holding anything else is refused, and type checkers know the
         result's type. ``None`` returns whatever the file holds.
 
     Returns
     -------
-    AffinityModel, ResponseModel, Plan or UpliftModel
+    AffinityModel, ResponseModel, Plan, UpliftModel, FrequencyModel or SpendModel
 
     Raises
     ------
@@ -146,7 +152,8 @@ def load(path: str | os.PathLike[str], kind: type[Any] | None = None) -> Persist
     target = _path_iv(path)
     if kind is not None and kind not in _KINDS.values():
         raise ValidationError(
-            f"kind must be AffinityModel, ResponseModel, Plan, UpliftModel or None, got {kind!r}",
+            "kind must be AffinityModel, ResponseModel, Plan, UpliftModel, FrequencyModel, "
+            f"SpendModel or None, got {kind!r}",
             field="kind",
         )
     file_kind = read_kind(target)
@@ -158,6 +165,8 @@ def load(path: str | os.PathLike[str], kind: type[Any] | None = None) -> Persist
         return _plan_io.load_plan(target)
     if file_kind == "UpliftModel":
         return _uplift_io.load_uplift(target)
+    if file_kind in _value_io.KINDS:
+        return _value_io.load_value_model(target)
     obj = _affinity_io.load(target)
     if not isinstance(obj, (AffinityModel, ResponseModel)):  # pragma: no cover - loader's promise
         raise FormatError(f"{target} did not hold a model")
