@@ -15,7 +15,7 @@ from typing import Any, Literal
 import attrs
 import numpy as np
 import numpy.typing as npt
-from scipy import optimize, special
+from scipy import linalg, optimize, special
 
 from onetoone._checks import check_int, check_real, is_real
 from onetoone.errors import ValidationError
@@ -329,6 +329,11 @@ def fit_frequency(
     -------
     FrequencyModel
 
+    Raises
+    ------
+    ValidationError
+        Not a summary, an unknown method, or no customer with a repeat purchase.
+
     Notes
     -----
     The log-likelihood is maximised over the log of ``(r, alpha, a, b)`` with
@@ -347,6 +352,12 @@ def fit_frequency(
     """
     method = _method_iv(method)
     iters, tol_f = _fit_iv(summary, max_iter, tol)
+    if not bool(np.any(summary.frequency > 0)):
+        raise ValidationError(
+            "no customer in the summary has a repeat purchase (frequency > 0): the model's "
+            "purchase and drop-out rates cannot be estimated; use a longer period",
+            field="summary",
+        )
     t0 = time.perf_counter()
     x = summary.frequency.astype(np.float64)
     tx, T = summary.recency, summary.T
@@ -508,17 +519,38 @@ def _alive_expectation(model: FrequencyModel, x: F64, T: F64, t: float) -> F64:
     return clipped
 
 
+def _jacobi_rule(n: int, al: float, be: float) -> tuple[F64, F64]:
+    """Gauss-Jacobi nodes and normalised weights for ``(1-s)^al (1+s)^be`` on [-1, 1].
+
+    Golub-Welsch on the Jacobi matrix: the weights are the squared first
+    components of the eigenvectors, so no normalising constant (which
+    overflows in ``scipy.special.roots_jacobi`` for large parameters) is needed.
+    """
+    k = np.arange(n, dtype=np.float64)
+    ab = al + be
+    with np.errstate(divide="ignore", invalid="ignore"):
+        diag = np.where(k == 0, (be - al) / (ab + 2.0),
+                        (be * be - al * al) / ((2 * k + ab) * (2 * k + ab + 2.0)))
+        kk = k[1:]
+        off = (2.0 / (2 * kk + ab) * np.sqrt((kk + al) * (kk + be) / (2 * kk + ab + 1.0))
+               * np.where(kk == 1, 1.0, np.sqrt(kk * (kk + ab) / (2 * kk + ab - 1.0))))
+    if abs(ab) < 1e-14:  # (b^2 - a^2) / ... is 0/0 at k = 0 only when a + b = 0
+        diag[1:] = 0.0
+    nodes, vecs = linalg.eigh_tridiagonal(diag, off)
+    w = vecs[0] ** 2
+    return np.clip(nodes, -1.0, 1.0), w / w.sum()
+
+
 def _alive_expectation_quad(a: float, bp: F64, rx: F64, scale: F64, t: float) -> F64:
     """Gauss-Jacobi quadrature of ``E_p[(1 - (1 + p t / scale)^-rx) / p]``, ``p ~ Beta(a, bp)``.
 
-    One rule per distinct ``bp`` (the customers' ``x`` values), 64 nodes.
+    One 64-node rule per distinct ``bp`` (the customers' ``x`` values).
     """
     out = np.empty(len(bp))
     uniq, inv = np.unique(bp, return_inverse=True)
     for j, beta_p in enumerate(uniq):  # distinct frequencies, not customers
-        s, w = special.roots_jacobi(64, beta_p - 1.0, a - 1.0)  # weight (1-s)^(bp-1) (1+s)^(a-1)
-        p = (1.0 + s) / 2.0
-        w = w / w.sum()
+        s, w = _jacobi_rule(64, float(beta_p) - 1.0, a - 1.0)
+        p = np.maximum((1.0 + s) / 2.0, 1e-300)
         sel = inv == j
         y = np.outer(t / scale[sel], p)  # customers x nodes
         g = -np.expm1(-rx[sel, None] * np.log1p(y)) / p

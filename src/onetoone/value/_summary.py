@@ -112,7 +112,7 @@ class PurchaseSummary:
     ...                                 T=[38.86, 38.86], monetary=[20.0, 0.0])
     >>> s.n_customers, s.customers.to_list()
     (2, [0, 1])
-    >>> PurchaseSummary.from_arrays(frequency=[1], recency=[5.0], T=[4.0])
+    >>> PurchaseSummary.from_arrays(frequency=[1], recency=[5.0], T=[4.0])  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
     onetoone.errors.ValidationError: recency must be <= T: 1 customer(s), first at ...
