@@ -524,3 +524,17 @@ def test_bundled_cdnow_is_the_raw_file() -> None:
         with open(SHARED / "CDNOW_sample.txt") as f:
             want = [line.split() for line in f]
         assert [r.split(",") for r in text.decode().splitlines()[1:]] == want
+
+
+@pytest.mark.parametrize("method", ["bgnbd", "mbgnbd"])
+def test_fast_sum_equals_per_customer_terms(method: str, cal: PurchaseSummary) -> None:
+    from onetoone.value._models import _freq_sum
+
+    x = cal.frequency.astype(float)
+    ux, inv = np.unique(x, return_inverse=True)
+    th = np.array([0.3, 4.0, 0.8, 2.0])
+    total, g = _freq_sum(method, th, ux, inv, cal.recency, cal.T, grad=True)
+    ll, g2 = _freq_terms(method, th, x, cal.recency, cal.T, grad=True)
+    assert g2 is not None
+    assert total == pytest.approx(ll.sum(), rel=1e-13)
+    np.testing.assert_allclose(g, g2.sum(axis=1), rtol=1e-10)
