@@ -85,3 +85,33 @@ def user_code() -> None:
     anything: object = oto.load("plan.npz")
     del dropped, codes, m, x, out, est, ess, codes32, plans, rows, again, anything
     del again_tx, held, red_ids, lift, offer_codes, offer_ids, limits, items, response
+
+
+def value_models() -> None:
+    """onetoone.value as a user calls it: summary -> fits -> per-customer value, persisted."""
+    from onetoone.datasets import cdnow
+    from onetoone.value import (
+        CustomerValue,
+        FrequencyModel,
+        PurchaseSummary,
+        SpendModel,
+        customer_value,
+        expected_purchases,
+        fit_frequency,
+        fit_spend,
+        p_alive,
+        purchase_summary,
+    )
+
+    summary: PurchaseSummary = purchase_summary(cdnow(), as_of="1997-10-01", unit="W")
+    own = PurchaseSummary.from_arrays(frequency=[1], recency=[2.0], T=[3.0], customer_ids=["a"])
+    bg: FrequencyModel = fit_frequency(summary, method="mbgnbd")
+    gg: SpendModel = fit_spend(summary)
+    alive: npt.NDArray[np.float64] = p_alive(bg, own)
+    future: npt.NDArray[np.float64] = expected_purchases(bg, summary, 13.0)
+    value: CustomerValue = customer_value(bg, gg, summary, horizon=52.0, discount_rate=0.01)
+    aligned: CustomerValue = value.reindex(summary.customers)
+    oto.save(bg, "bg.npz")
+    back: FrequencyModel = oto.load("bg.npz", FrequencyModel)
+    del alive, future, aligned, back
+

@@ -7,6 +7,18 @@ literature by maximum likelihood and gives, per customer, the expected
 purchases in the next ``t``, the probability of being alive, the expected
 spend per purchase and the customer lifetime value (see
 ``docs/customer_value.md`` for the maths and references).
+
+Constants: :data:`METHODS` (``"bgnbd"``, ``"mbgnbd"``; the type
+``FrequencyMethod`` spells them for type checkers) and :data:`UNITS`
+(``"D"`` = 1 day, ``"W"`` = 7 days; a number of days is accepted too).
+
+Examples
+--------
+>>> from onetoone.datasets import cdnow
+>>> s = purchase_summary(cdnow(), as_of="1997-10-01", unit="W")
+>>> v = customer_value(fit_frequency(s), fit_spend(s), s, horizon=52)
+>>> v.customers == s.customers, bool((v.clv >= 0).all())
+(True, True)
 """
 
 from __future__ import annotations
