@@ -538,3 +538,28 @@ def test_fast_sum_equals_per_customer_terms(method: str, cal: PurchaseSummary) -
     assert g2 is not None
     assert total == pytest.approx(ll.sum(), rel=1e-13)
     np.testing.assert_allclose(g, g2.sum(axis=1), rtol=1e-10)
+
+
+def test_uint64_ids_and_one_row() -> None:
+    big = np.array([2**64 - 1, 2**64 - 1, 5], dtype=np.uint64)
+    log = Transactions.from_arrays(customer=big, item=[1, 1, 1],
+                                   timestamp=["2024-01-01", "2024-01-03", "2024-01-02"],
+                                   value=[1.0, 2.0, 3.0])
+    s = purchase_summary(log, as_of="2024-01-04", unit="D")
+    assert s.customers.values.dtype == np.uint64
+    assert s.customers.to_list() == [5, 2**64 - 1]
+    assert s.frequency.tolist() == [0, 1] and s.monetary.tolist() == [0.0, 2.0]
+    one = purchase_summary(log, as_of="2024-01-02", unit="D")  # only the first row
+    assert one.n_customers == 1 and one.T.tolist() == [0.0] and one.n_without_purchase == 1
+
+
+def test_frequency_model_validates() -> None:
+    with pytest.raises(ValidationError, match="params must be a mapping") as info:
+        FrequencyModel("bgnbd", {"r": 1.0})
+    assert info.value.field == "params"
+    with pytest.raises(ValidationError) as info2:
+        FrequencyModel("bgnbd", {"r": 1.0, "alpha": -1.0, "a": 1.0, "b": 1.0})
+    assert info2.value.field == "params['alpha']"
+    with pytest.raises(ValidationError) as info3:
+        FrequencyModel("bgnbd", {"r": 1.0, "alpha": 1.0, "a": 1.0, "b": 1.0}, unit_days=0.0)
+    assert info3.value.field == "unit_days"

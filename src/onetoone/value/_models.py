@@ -138,6 +138,11 @@ class FrequencyModel:
     iterations: int = 0
     elapsed_s: float = 0.0
 
+    def __attrs_post_init__(self) -> None:
+        if self.unit_days is not None:
+            check_real(self.unit_days, "unit_days", 0.0, low_inclusive=False)
+        check_int(self.n_customers, "n_customers", 0)
+
 
 @attrs.frozen
 class SpendModel:

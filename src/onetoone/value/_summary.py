@@ -8,7 +8,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from onetoone._arrays import as_1d, as_float, to_datetime64
+from onetoone._arrays import TimeLike, as_1d, as_float, to_datetime64
 from onetoone._checks import check_real, is_real
 from onetoone.data import IdIndex, Transactions, check_transactions
 from onetoone.errors import EmptyInputError, LengthMismatchError, ValidationError
@@ -257,7 +257,7 @@ def _purchase_summary_iv(transactions: Any, as_of: Any, unit: Any) -> tuple[np.d
 
 
 def purchase_summary(
-    transactions: Transactions, *, as_of: Any, unit: str | float = "W"
+    transactions: Transactions, *, as_of: TimeLike, unit: str | float = "W"
 ) -> PurchaseSummary:
     """Summarise each customer's purchases before ``as_of`` for the BTYD models.
 
