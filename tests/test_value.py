@@ -563,3 +563,21 @@ def test_frequency_model_validates() -> None:
     with pytest.raises(ValidationError) as info3:
         FrequencyModel("bgnbd", {"r": 1.0, "alpha": 1.0, "a": 1.0, "b": 1.0}, unit_days=0.0)
     assert info3.value.field == "unit_days"
+
+
+@pytest.mark.slow
+def test_complete_journey_beats_the_naive_rate(cj: object) -> None:
+    """Issue 16's development cut: calibrate before 2017-07-01, predict to 2017-10-01."""
+    tx = cj.transactions  # type: ignore[attr-defined]
+    cal = purchase_summary(tx, as_of="2017-07-01", unit="W")
+    full = purchase_summary(tx, as_of="2017-10-01", unit="W")
+    hold = full.frequency[full.customers.encode(cal.customers.values)] - cal.frequency
+    assert cal.n_customers == 2393 and int((hold == 0).sum()) == 126
+    horizon = 92 / 7
+    naive = np.divide(cal.frequency, cal.T, out=np.zeros(len(cal.T)), where=cal.T > 0) * horizon
+    mae_naive = float(np.abs(naive - hold).mean())
+    for method in ("bgnbd", "mbgnbd"):
+        m = fit_frequency(cal, method=method)  # type: ignore[arg-type]
+        mae = float(np.abs(expected_purchases(m, cal, horizon) - hold).mean())
+        assert m.success
+        assert mae < mae_naive - 0.04  # measured 4.556 / 4.555 vs 4.613
