@@ -581,3 +581,23 @@ def test_complete_journey_beats_the_naive_rate(cj: object) -> None:
         mae = float(np.abs(expected_purchases(m, cal, horizon) - hold).mean())
         assert m.success
         assert mae < mae_naive - 0.04  # measured 4.556 / 4.555 vs 4.613
+
+
+@pytest.mark.parametrize("method", ["bgnbd", "mbgnbd"])
+def test_unconditional_purchases_closed_form(method: str) -> None:
+    """FHL 2005 eq. 9 (BG/NBD) and lifetimes' ModifiedBetaGeoFitter expression (MBG/NBD)."""
+    r, alpha, a, b = 0.243, 4.414, 0.793, 2.426
+    m = FrequencyModel(method, {"r": r, "alpha": alpha, "a": a, "b": b})  # type: ignore[arg-type]
+    t = np.array([0.0, 1.0, 39.0, 78.0, 500.0])
+    z = t / (alpha + t)
+    if method == "bgnbd":
+        want = (a + b - 1) / (a - 1) * (1 - (alpha / (alpha + t)) ** r
+                                        * special.hyp2f1(r, b, a + b - 1, z))
+    else:
+        want = b / (a - 1) * (1 - (alpha / (alpha + t)) ** r * special.hyp2f1(r, b + 1, a + b, z))
+    np.testing.assert_allclose(unconditional_purchases(m, t), want, rtol=1e-12, atol=1e-15)
+    with pytest.raises(ValidationError) as info:
+        unconditional_purchases(m, [-1.0])
+    assert info.value.field == "t"
+    with pytest.raises(ValidationError):
+        unconditional_purchases(m, "soon")

@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import linalg, optimize, special
 
+from onetoone._arrays import as_float
 from onetoone._checks import check_int, check_real, is_real
 from onetoone._optional import import_optional
 from onetoone.errors import ValidationError
@@ -555,8 +556,10 @@ def p_alive(model: FrequencyModel, summary: PurchaseSummary) -> F64:
     return out
 
 
-def _alive_expectation(model: FrequencyModel, x: F64, T: F64, t: float) -> F64:
+def _alive_expectation(model: FrequencyModel, x: F64, T: F64, t: float | F64) -> F64:
     """E[purchases in (T, T + t] | alive at T, history] for each customer.
+
+    ``t`` is a scalar or one horizon per customer.
 
     ``E_p[(1 - (1 + p t / (alpha + T))^-(r + x)) / p]`` with ``p ~ Beta(a, b')``,
     ``b' = b + x`` (BG/NBD) or ``b + x + 1`` (MBG/NBD), in closed form with
@@ -565,8 +568,7 @@ def _alive_expectation(model: FrequencyModel, x: F64, T: F64, t: float) -> F64:
     Gauss-Jacobi quadrature over ``p`` instead.
     """
     r, alpha, a, b = (model.params[k] for k in _FREQ_PARAMS)
-    if t == 0.0:
-        return np.zeros(len(x))
+    t = np.broadcast_to(np.asarray(t, dtype=np.float64), x.shape)
     bp = b + x + (0.0 if model.method == "bgnbd" else 1.0)
     rx = r + x
     z = t / (alpha + T + t)
@@ -577,8 +579,10 @@ def _alive_expectation(model: FrequencyModel, x: F64, T: F64, t: float) -> F64:
     bad = ~np.isfinite(out) | (out < 0) | (out > upper * (1 + 1e-9) + 1e-300)
     if abs(a - 1.0) < 1e-3:
         bad[:] = True
+    bad &= t > 0  # t = 0: nothing to expect
+    out[t == 0] = 0.0
     if bad.any():
-        out[bad] = _alive_expectation_quad(a, bp[bad], rx[bad], (alpha + T[bad]), t)
+        out[bad] = _alive_expectation_quad(a, bp[bad], rx[bad], (alpha + T[bad]), t[bad])
     clipped: F64 = np.clip(out, 0.0, upper)
     return clipped
 
@@ -605,18 +609,19 @@ def _jacobi_rule(n: int, al: float, be: float) -> tuple[F64, F64]:
     return np.clip(nodes, -1.0, 1.0), w / w.sum()
 
 
-def _alive_expectation_quad(a: float, bp: F64, rx: F64, scale: F64, t: float) -> F64:
+def _alive_expectation_quad(a: float, bp: F64, rx: F64, scale: F64, t: float | F64) -> F64:
     """Gauss-Jacobi quadrature of ``E_p[(1 - (1 + p t / scale)^-rx) / p]``, ``p ~ Beta(a, bp)``.
 
     One 64-node rule per distinct ``bp`` (the customers' ``x`` values).
     """
     out = np.empty(len(bp))
+    t = np.broadcast_to(np.asarray(t, dtype=np.float64), bp.shape)
     uniq, inv = np.unique(bp, return_inverse=True)
     for j, beta_p in enumerate(uniq):  # distinct frequencies, not customers
         s, w = _jacobi_rule(64, float(beta_p) - 1.0, a - 1.0)
         p = np.maximum((1.0 + s) / 2.0, 1e-300)
         sel = inv == j
-        y = np.outer(t / scale[sel], p)  # customers x nodes
+        y = np.outer(t[sel] / scale[sel], p)  # customers x nodes
         g = -np.expm1(-rx[sel, None] * np.log1p(y)) / p
         out[sel] = g @ w
     return out
@@ -658,17 +663,13 @@ def unconditional_purchases(model: FrequencyModel, t: Any) -> F64:
     if not isinstance(model, FrequencyModel):
         raise ValidationError(f"model must be a FrequencyModel, got {type(model).__name__}",
                               field="model")
-    ts = np.asarray(t, dtype=np.float64).reshape(-1)
+    ts = as_float(np.atleast_1d(np.asarray(t)), "t")
     if not bool(np.all(np.isfinite(ts) & (ts >= 0))):
         raise ValidationError("t must be finite and >= 0", field="t")
-    uniq, inv = np.unique(ts, return_inverse=True)
-    zero = np.zeros(1)
-    vals = np.array([
-        float((special.expit(-_log_odds_dead(model, zero, zero, zero))
-               * _alive_expectation(model, zero, zero, float(u)))[0])
-        for u in uniq  # distinct horizons
-    ])
-    return vals[inv] if len(uniq) else np.zeros(0)
+    zero = np.zeros(len(ts))
+    alive = special.expit(-_log_odds_dead(model, zero, zero, zero))  # 1 (BG) or b/(a+b) (MBG)
+    out: F64 = np.asarray(alive * _alive_expectation(model, zero, zero, ts), dtype=np.float64)
+    return out
 
 
 def _spend_model_iv(model: object, summary: object) -> None:
