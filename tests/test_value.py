@@ -601,3 +601,16 @@ def test_unconditional_purchases_closed_form(method: str) -> None:
     assert info.value.field == "t"
     with pytest.raises(ValidationError):
         unconditional_purchases(m, "soon")
+
+
+def test_basket_crossing_midnight_counts_days_not_baskets() -> None:
+    # basket 1 starts at 23:00 on day 1 with a line after midnight; basket 2 at 23:30 on day 1
+    log = Transactions.from_arrays(
+        customer=["a", "a", "a"], item=[1, 2, 3], basket=[1, 1, 2],
+        timestamp=["2024-01-01 23:00", "2024-01-02 01:00", "2024-01-01 23:30"],
+        value=[1.0, 10.0, 100.0])
+    assert log.timestamp.astype("datetime64[D]").tolist() != sorted(
+        log.timestamp.astype("datetime64[D]").tolist())  # the log's order is not by day
+    s = purchase_summary(log, as_of="2024-01-05", unit="D")
+    assert s.frequency.tolist() == [1] and s.recency.tolist() == [1.0]
+    assert s.monetary.tolist() == [10.0] and s.T.tolist() == [3.0]
