@@ -327,9 +327,23 @@ def _read_iv(
             f"...), got {type(params).__name__}",
             field="params",
         )
+    values = [_plain(v) for v in values]
     for k, v in enumerate(values, start=1):
         _param_iv(v, f"${k}")
     return text, values, "query"
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars and 1-d arrays as the Python values they hold (for binding)."""
+    import numpy as np
+
+    if isinstance(value, np.ndarray) and value.ndim == 1:
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
 
 
 # --------------------------------------------------------------------------- driver
@@ -420,7 +434,8 @@ def read_postgres(
     params : mapping or sequence, optional
         Bind parameters: a sequence for ``$1, $2 ...``, a mapping for ``:name``.
         Values: None, bool, int, float, str, bytes, Decimal, date, datetime, or a
-        list of these (for ``= ANY(:ids)``).
+        list (or 1-d numpy array) of these (for ``= ANY(:ids)``); numpy scalars
+        are bound as the Python values they hold.
     connect_timeout : int, default 10
         Seconds to wait for the server (unless the DSN sets ``connect_timeout``).
 
