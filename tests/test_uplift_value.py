@@ -35,7 +35,9 @@ def test_hand_computed_two_variants() -> None:
         contact_cost=0.1,
         redemption=[[0.4, 0.6], [0.5, 0.5]],
     )
-    np.testing.assert_allclose(r.value, [[1.0 - 0.8 - 0.1, 4.0 - 3.0 - 0.1], [-1.1, 0.4 - 2.5 - 0.1]])
+    np.testing.assert_allclose(
+        r.value, [[1.0 - 0.8 - 0.1, 4.0 - 3.0 - 0.1], [-1.1, 0.4 - 2.5 - 0.1]]
+    )
     np.testing.assert_allclose(r.cost, [[0.9, 3.1], [1.1, 2.6]])
     assert r.group.tolist() == [0, 0]
     assert r.n_unprofitable == 2
@@ -149,10 +151,12 @@ def test_value_plus_cost_is_uplift_times_margin(u: float, r: float, m: float, c:
 
 
 def test_one_row_and_empty() -> None:
-    assert incremental_margin(np.zeros((0, 2)), margin=1.0, redemption_cost=1.0,
-                              redemption=0.5).value.shape == (0, 2)
-    assert incremental_margin([0.1], margin=1.0, redemption_cost=0.0,
-                              redemption=0.0).value.shape == (1, 1)
+    assert incremental_margin(
+        np.zeros((0, 2)), margin=1.0, redemption_cost=1.0, redemption=0.5
+    ).value.shape == (0, 2)
+    assert incremental_margin(
+        [0.1], margin=1.0, redemption_cost=0.0, redemption=0.0
+    ).value.shape == (1, 1)
 
 
 @pytest.mark.parametrize(
@@ -189,25 +193,37 @@ def test_bad_input_model_path() -> None:
     with pytest.raises(ValidationError, match="NaN"):
         incremental_margin(m, np.array([[np.nan]]), margin=1.0, redemption_cost=1.0)
     with pytest.raises(ValidationError, match="X is only used"):
-        incremental_margin([[0.1]], np.zeros((1, 1)), margin=1.0, redemption_cost=1.0,
-                           redemption=0.5)
+        incremental_margin(
+            [[0.1]], np.zeros((1, 1)), margin=1.0, redemption_cost=1.0, redemption=0.5
+        )
     with pytest.raises(ValidationError, match="uplift holds NaN"):
         incremental_margin([[np.nan]], margin=1.0, redemption_cost=1.0, redemption=0.5)
     with pytest.raises(ValidationError, match="model must be"):
         incremental_margin("uplift", margin=1.0, redemption_cost=1.0, redemption=0.5)
-    cont = UpliftModel(method="t", outcome_type="continuous", control=0, treatments=(1,),
-                       outcome_intercept=[1.0, 2.0], outcome_coef=np.zeros((2, 1)))
+    cont = UpliftModel(
+        method="t",
+        outcome_type="continuous",
+        control=0,
+        treatments=(1,),
+        outcome_intercept=[1.0, 2.0],
+        outcome_coef=np.zeros((2, 1)),
+    )
     with pytest.raises(ValidationError, match="continuous outcome"):
         incremental_margin(cont, np.zeros((1, 1)), margin=0.3, redemption_cost=1.0)
-    r = incremental_margin(cont, np.zeros((1, 1)), margin=0.3, redemption_cost=1.0,
-                           redemption=0.0)
+    r = incremental_margin(cont, np.zeros((1, 1)), margin=0.3, redemption_cost=1.0, redemption=0.0)
     assert r.value.tolist() == [[pytest.approx(0.3)]]
 
 
 def test_result_validates_itself() -> None:
-    ok = {"value": [[1.0]], "cost": [[1.0]], "uplift": [[0.1]], "redemption": [[0.5]],
-          "group": [0], "treatments": (1,)}
-    IncrementalMargin(**ok)  # type: ignore[arg-type]
+    ok = {
+        "value": [[1.0]],
+        "cost": [[1.0]],
+        "uplift": [[0.1]],
+        "redemption": [[0.5]],
+        "group": [0],
+        "treatments": (1,),
+    }
+    IncrementalMargin(**ok)
     for field, bad, match in [
         ("cost", [[-1.0]], "cost must be >= 0"),
         ("cost", [[1.0, 1.0]], "cost has shape"),
@@ -217,6 +233,6 @@ def test_result_validates_itself() -> None:
         ("treatments", (1, 2), "treatments has 2 labels"),
     ]:
         with pytest.raises(ValidationError, match=match):
-            IncrementalMargin(**{**ok, field: bad})  # type: ignore[arg-type]
-    r = IncrementalMargin(**ok)  # type: ignore[arg-type]
+            IncrementalMargin(**{**ok, field: bad})
+    r = IncrementalMargin(**ok)
     assert not r.value.flags.writeable
