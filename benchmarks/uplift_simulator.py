@@ -30,9 +30,24 @@ oracle's, per market; we report the mean and the 95 % interval of the mean
 strategy's cost estimate can be wrong, so a plan can over- or underspend in
 truth; the oracle spends at most ``B``).
 
-Measured (``python benchmarks/uplift_simulator.py``, 12 seeds, 2-core VM):
-see the table printed by the run; the figures quoted in ``docs/uplift.md`` are
-from that run. ``--quick`` runs 3 seeds.
+Measured so far: ``--quick`` (3 markets, seeds 0-2, 2-core shared VM), share of the
+oracle's true incremental profit, mean [95 % t-interval], true spend / B in brackets:
+
+=====================  ==========================  ==========================
+strategy               B = 20 (oracle 25.0)        B = 150 (oracle 117.6)
+=====================  ==========================  ==========================
+uplift_margin          0.71 [0.66, 0.77] (0.80)    0.81 [0.79, 0.84] (0.93)
+redemptions            -0.07 [-0.82, 0.68] (1.15)  -0.19 [-1.04, 0.66] (1.20)
+one_to_one (assumed)   0.58 [0.44, 0.71] (0.67)    0.76 [0.73, 0.80] (0.86)
+mass                   -0.01 [-0.07, 0.04] (0.25)  0.05 [-0.16, 0.25] (0.12)
+segment                -0.00 [-0.04, 0.04] (0.42)  0.05 [-0.09, 0.18] (0.24)
+random                 -0.25 [-0.44, -0.06] (0.99) -0.38 [-0.51, -0.25] (1.00)
+=====================  ==========================  ==========================
+
+So with a pilot on half the customers the learned uplift recovers about 70-80 % of the
+oracle's profit, where redemption targeting earns about nothing (it pays discounts to
+customers who buy anyway). The 12-seed run (the default) has not been recorded yet: run
+``python benchmarks/uplift_simulator.py`` and replace this table with its output.
 """
 
 from __future__ import annotations
