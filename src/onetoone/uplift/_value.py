@@ -131,7 +131,7 @@ class IncrementalMargin:
     @property
     def n_groups(self) -> int:
         """Distinct groups: the most treatments one customer can receive with ``group_max=1``."""
-        return int(len(np.unique(self.group)))
+        return len(np.unique(self.group))
 
     @property
     def n_unprofitable(self) -> int:
