@@ -4,7 +4,7 @@ The other strategies act on an estimate of who *buys*; this one acts on an
 estimate of who buys *because of the offer*, learned from a logged randomised
 pilot campaign (:func:`~onetoone.bench.log_campaign`, or a retailer's own
 campaign with its assignment probabilities), and allocates the budget by
-incremental margin (:func:`onetoone.uplift._value.incremental_margin`).
+incremental margin (:func:`onetoone.uplift.incremental_margin`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from onetoone.bench._simulator import LoggedCampaign
 from onetoone.errors import UnknownIdError, ValidationError
 from onetoone.uplift import METHODS as UPLIFT_METHODS
 from onetoone.uplift import fit_uplift
-from onetoone.uplift._value import incremental_margin
+from onetoone.uplift import incremental_margin
 
 __all__ = ["pair_features", "uplift_margin"]
 
