@@ -11,8 +11,7 @@ from hypothesis import strategies as st
 
 from onetoone.allocation import AllocationProblem, Budget, allocate
 from onetoone.errors import LengthMismatchError, ValidationError
-from onetoone.uplift import UpliftModel, fit_uplift
-from onetoone.uplift import IncrementalMargin, incremental_margin
+from onetoone.uplift import IncrementalMargin, UpliftModel, fit_uplift, incremental_margin
 
 
 def _binary_model(b0: list[float]) -> UpliftModel:

@@ -20,8 +20,7 @@ from onetoone.bench._core import OfferContext, _check_context
 from onetoone.bench._simulator import LoggedCampaign
 from onetoone.errors import UnknownIdError, ValidationError
 from onetoone.uplift import METHODS as UPLIFT_METHODS
-from onetoone.uplift import fit_uplift
-from onetoone.uplift import incremental_margin
+from onetoone.uplift import fit_uplift, incremental_margin
 
 __all__ = ["pair_features", "uplift_margin"]
 
