@@ -1,0 +1,39 @@
+"""Customer value: lapse risk (and, on the other branch, BG/NBD, Gamma-Gamma and CLV).
+
+- :func:`lapse_features`: each customer's shopping rhythm at a cut, point in time.
+- :func:`fit_lapse`: P(no purchase in the next H days), learned on an earlier cut;
+  a frozen :class:`LapseModel` whose :meth:`~LapseModel.predict` gives a
+  :class:`LapseRisk`; saved with :func:`save_lapse` / :func:`onetoone.save`.
+
+Examples
+--------
+>>> from onetoone.value import LAPSE_METHODS
+>>> LAPSE_METHODS
+('logistic', 'survival')
+"""
+
+from onetoone.value._lapse import (
+    FEATURES,
+    LAPSE_METHODS,
+    PROFILE_FEATURES,
+    LapseFeatures,
+    LapseModel,
+    LapseRisk,
+    fit_lapse,
+    lapse_features,
+    load_lapse,
+    save_lapse,
+)
+
+__all__ = [
+    "FEATURES",
+    "LAPSE_METHODS",
+    "PROFILE_FEATURES",
+    "LapseFeatures",
+    "LapseModel",
+    "LapseRisk",
+    "fit_lapse",
+    "lapse_features",
+    "load_lapse",
+    "save_lapse",
+]
