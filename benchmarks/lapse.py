@@ -55,7 +55,9 @@ def auc_rows(scores: np.ndarray, y: np.ndarray) -> np.ndarray:
     return out
 
 
-def paired_diff(a: np.ndarray, b: np.ndarray, y: np.ndarray, n_boot: int, seed: int) -> tuple[float, float]:
+def paired_diff(
+    a: np.ndarray, b: np.ndarray, y: np.ndarray, n_boot: int, seed: int
+) -> tuple[float, float]:
     """95 % percentile interval of AUC(a) - AUC(b), households resampled (both scores alike)."""
     rng = np.random.default_rng(seed)
     lo_hi = []
@@ -120,7 +122,9 @@ def evaluate(tx: Transactions, cut_s: str, h: float, n_boot: int) -> None:
             print(f"  {name:26s} AUC {a:.3f}")
             continue
         lo, hi = paired_diff(s, base, y, n_boot, seed=0)
-        print(f"  {name:26s} AUC {a:.3f}  vs recency {a - auc(base, y):+.3f} [{lo:+.3f}, {hi:+.3f}]")
+        print(
+            f"  {name:26s} AUC {a:.3f}  vs recency {a - auc(base, y):+.3f} [{lo:+.3f}, {hi:+.3f}]"
+        )
     if y.sum():
         p = scores["logistic model"]
         print(
@@ -137,7 +141,10 @@ def main() -> int:
     args = ap.parse_args()
     cj = complete_journey()
     tx = cj.transactions
-    print(f"Complete Journey: {tx.n_rows:,} lines, {tx.n_customers:,} households, H = {args.horizon:g} days")
+    print(
+        f"Complete Journey: {tx.n_rows:,} lines, {tx.n_customers:,} households, "
+        f"H = {args.horizon:g} days"
+    )
     for c in args.cuts:
         evaluate(tx, c, args.horizon, args.n_boot)
     return 0

@@ -28,9 +28,9 @@ import numpy.typing as npt
 
 from onetoone._arrays import as_1d, as_float, readonly
 from onetoone._checks import check_int, check_real, check_same_length
+from onetoone._linear import fit_logistic, linear_predict, ridge_solve
 from onetoone._random import RandomState, check_random_state
 from onetoone.errors import EmptyInputError, ValidationError
-from onetoone._linear import fit_logistic, linear_predict, ridge_solve
 
 __all__ = ["METHODS", "OUTCOME_TYPES", "UpliftModel", "fit_uplift"]
 

@@ -195,8 +195,14 @@ def _time_iv(as_of: object, transactions: Transactions, name: str, h: float) -> 
 
 
 def _horizon_iv(horizon_days: object) -> float:
-    return check_real(horizon_days, "horizon_days", 0.0, 3650.0, low_inclusive=False,
-                      hint="; e.g. 90 for a quarter")
+    return check_real(
+        horizon_days,
+        "horizon_days",
+        0.0,
+        3650.0,
+        low_inclusive=False,
+        hint="; e.g. 90 for a quarter",
+    )
 
 
 def _profile_iv(profile_features: object) -> tuple[str, ...]:
@@ -282,9 +288,7 @@ def _rhythm(tx: Transactions, as_of: np.datetime64, h: float) -> tuple[npt.NDArr
 
     def surv(t: _F64) -> _F64:
         own = np.bincount(gc, weights=(g >= t[gc]).astype(np.float64), minlength=m)
-        out: _F64 = (own + SHRINK_GAPS * _survival(shape, t / mean_gap)) / (
-            n_gaps + SHRINK_GAPS
-        )
+        out: _F64 = (own + SHRINK_GAPS * _survival(shape, t / mean_gap)) / (n_gaps + SHRINK_GAPS)
         return out
 
     s_e = surv(recency)
@@ -553,8 +557,9 @@ class LapseModel:
         return LapseRisk(f.customers, self._score(f), t, self.horizon_days)
 
 
-def _labels(tx: Transactions, codes: npt.NDArray[np.int32], start: np.datetime64,
-            end: np.datetime64) -> npt.NDArray[np.float64]:
+def _labels(
+    tx: Transactions, codes: npt.NDArray[np.int32], start: np.datetime64, end: np.datetime64
+) -> npt.NDArray[np.float64]:
     """1.0 where the customer has no row in ``[start, end)``."""
     ts = tx.timestamp
     w = (ts >= start) & (ts < end)
@@ -569,9 +574,7 @@ def _logloss(y: _F64, p: _F64) -> float:
     return float(-np.mean(y * np.log(p) + (1.0 - y) * np.log1p(-p)))
 
 
-def _cv(
-    z: _F64, y: _F64, n_folds: int, rng: np.random.Generator
-) -> tuple[_F64, _F64, float]:
+def _cv(z: _F64, y: _F64, n_folds: int, rng: np.random.Generator) -> tuple[_F64, _F64, float]:
     """Each penalty's mean held-out log loss, and the one-standard-error choice.
 
     Folds are stratified by the label. The chosen penalty is the largest whose
