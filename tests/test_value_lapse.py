@@ -183,7 +183,6 @@ def test_rows_after_as_of_change_nothing(
     np.testing.assert_array_equal(f1.values, f2.values)
     assert np.isfinite(f1.values).all()
     m = LapseModel(
-        method="logistic",
         features=FEATURES,
         profile_features=(),
         intercept=-1.0,
@@ -241,11 +240,11 @@ def test_bad_input_features(kwargs: dict[str, Any], field: str) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "field"),
     [
-        ({"method": "forest"}, "method"),
         ({"n_folds": 1}, "n_folds"),
         ({"horizon_days": 30}, "horizon_days"),  # training cut before the log
         ({"random_state": -1}, "random_state"),
-        ({"method": "survival", "profile_features": ("monetary",)}, "profile_features"),
+        ({"n_folds": 21}, "n_folds"),
+        ({"profile_features": ["monetary", "monetary"]}, "profile_features"),
     ],
 )
 def test_bad_input_fit(kwargs: dict[str, Any], field: str) -> None:

@@ -7,14 +7,13 @@
 
 Examples
 --------
->>> from onetoone.value import LAPSE_METHODS
->>> LAPSE_METHODS
-('logistic', 'survival')
+>>> from onetoone.value import FEATURES
+>>> FEATURES[:3]
+('recency_days', 'frequency', 'tenure_days')
 """
 
 from onetoone.value._lapse import (
     FEATURES,
-    LAPSE_METHODS,
     PROFILE_FEATURES,
     LapseFeatures,
     LapseModel,
@@ -27,7 +26,6 @@ from onetoone.value._lapse import (
 
 __all__ = [
     "FEATURES",
-    "LAPSE_METHODS",
     "PROFILE_FEATURES",
     "LapseFeatures",
     "LapseModel",

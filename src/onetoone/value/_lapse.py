@@ -10,12 +10,11 @@ A *shopping day* is a distinct calendar day (UTC) with at least one purchase.
 ``as_of - H``, label ``1`` when the customer has no purchase in
 ``[as_of - H, as_of)``. The model is an L2-regularised logistic regression on
 standardised features (the penalty chosen by K-fold cross-validated log loss
-within that training cut only), or the one-feature ``"survival"`` model: the
-customer's conditional gap survival ``S_i(e + H) / S_i(e)`` (``e`` the elapsed
-days since the last shopping day, ``S_i`` the customer's own empirical gap
-survival shrunk to the population's gap shape scaled to the customer's mean
-gap), calibrated by a logistic link. :meth:`LapseModel.predict` applies it at
-``as_of``.
+within that training cut only, one-standard-error rule).
+:meth:`LapseModel.predict` applies it at ``as_of``. (A one-feature gap-survival
+model -- ``gap_survival`` alone -- and a gamma renewal model with dropout were
+measured as principled alternatives and ranked lapsers worse than recency
+alone on the Complete Journey: see ``benchmarks/lapse.py``.)
 
 Examples
 --------
@@ -36,7 +35,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any
 
 import attrs
 import numpy as np
@@ -53,7 +52,6 @@ from onetoone.errors import EmptyInputError, FormatError, ValidationError
 
 __all__ = [
     "FEATURES",
-    "LAPSE_METHODS",
     "PROFILE_FEATURES",
     "LapseFeatures",
     "LapseModel",
@@ -93,8 +91,6 @@ PROFILE_FEATURES: tuple[str, ...] = (
     "promo_line_share",
     "distinct_items",
 )
-#: ``"logistic"``: all features; ``"survival"``: the calibrated conditional gap survival.
-LAPSE_METHODS: tuple[str, ...] = ("logistic", "survival")
 #: Pseudo-gaps of the population's gap shape mixed into each customer's own gaps.
 SHRINK_GAPS = 2.0
 _LOG1P = frozenset(
@@ -152,7 +148,7 @@ class LapseFeatures:
     ...     timestamp=["2024-01-01", "2024-01-05"], value=[1.0, 1.0])
     >>> f = lapse_features(tx, as_of="2024-01-08", horizon_days=7)
     >>> f["mean_gap_days"].tolist(), f["recency_ratio"].tolist()
-    ([4.0, 0.75])
+    ([4.0], [0.75])
     """
 
     customers: IdIndex
@@ -463,10 +459,8 @@ class LapseModel:
 
     Attributes
     ----------
-    method : {"logistic", "survival"}
     features : tuple of str
-        The model's inputs (rhythm features, then profile features); the
-        ``"survival"`` model uses ``("gap_survival",)`` only.
+        The model's inputs (rhythm features, then profile features).
     profile_features : tuple of str
     intercept : float
     coef : float64 array
@@ -488,16 +482,15 @@ class LapseModel:
     Examples
     --------
     >>> import numpy as np
-    >>> m = LapseModel(method="survival", features=("gap_survival",), profile_features=(),
+    >>> m = LapseModel(features=("recency_days",), profile_features=(),
     ...                intercept=0.0, coef=np.array([1.0]), horizon_days=7.0,
     ...                fit_as_of=np.datetime64("2024-01-01", "s"), l2=1.0,
     ...                cv_l2=np.array([1.0]), cv_logloss=np.array([0.5]), n_train=10,
     ...                n_lapsed=3, converged=True, elapsed_s=0.0)
-    >>> m.method, m.features
-    ('survival', ('gap_survival',))
+    >>> m.features
+    ('recency_days',)
     """
 
-    method: str
     features: tuple[str, ...]
     profile_features: tuple[str, ...]
     intercept: float
@@ -513,10 +506,6 @@ class LapseModel:
     elapsed_s: float
 
     def __attrs_post_init__(self) -> None:
-        if self.method not in LAPSE_METHODS:
-            raise ValidationError(
-                f"method must be one of {LAPSE_METHODS}, got {self.method!r}", field="method"
-            )
         if self.coef.shape != (len(self.features),):
             raise ValidationError(
                 f"coef has {self.coef.shape} entries, features {len(self.features)}",
@@ -605,7 +594,6 @@ def fit_lapse(
     *,
     as_of: TimeLike,
     horizon_days: float,
-    method: Literal["logistic", "survival"] = "logistic",
     profile_features: Sequence[str] | None = None,
     n_folds: int = 5,
     random_state: RandomState = None,
@@ -624,16 +612,8 @@ def fit_lapse(
         The time the model will be applied at.
     horizon_days : float
         ``H``: lapse means no purchase in the next ``H`` days.
-    method : {"logistic", "survival"}
-        ``"logistic"``: L2 logistic regression on every feature of
-        :data:`FEATURES` (plus ``profile_features``), standardised, the penalty
-        chosen from ``(0.01, 0.1, 1, 10, 100, 1000)`` by ``n_folds``-fold
-        cross-validated log loss within the training cut (the largest penalty
-        within one standard error of the best). ``"survival"``: the
-        customer's conditional gap survival ``gap_survival`` through a fitted
-        logistic link (no penalty search).
     profile_features : sequence of str, optional
-        Names from :data:`PROFILE_FEATURES` (``"logistic"`` only).
+        Names from :data:`PROFILE_FEATURES`, added to :data:`FEATURES`.
     n_folds : int
         Cross-validation folds (2..20).
     random_state : int, Generator or None
@@ -656,22 +636,13 @@ def fit_lapse(
     >>> from onetoone.datasets import synthetic_transactions
     >>> tx = synthetic_transactions(n_customers=300, n_items=20, n_days=200, random_state=0)
     >>> m = fit_lapse(tx, as_of=tx.period[1], horizon_days=30, random_state=0)
-    >>> m.method, m.features[:2], m.l2 in m.cv_l2
-    ('logistic', ('recency_days', 'frequency'), True)
+    >>> m.features[:2], m.l2 in m.cv_l2
+    (('recency_days', 'frequency'), True)
     """
     t0 = time.perf_counter()
     check_transactions(transactions)
     h = _horizon_iv(horizon_days)
-    if method not in LAPSE_METHODS:
-        raise ValidationError(
-            f"method must be one of {', '.join(map(repr, LAPSE_METHODS))}, got {method!r}",
-            field="method",
-        )
     profile = _profile_iv(profile_features)
-    if profile and method != "logistic":
-        raise ValidationError(
-            "profile_features are used by method='logistic' only", field="profile_features"
-        )
     n_folds = check_int(n_folds, "n_folds", 2, 20)
     rng = check_random_state(random_state)
     t = _time_iv(as_of, transactions, "as_of", h)
@@ -693,18 +664,18 @@ def fit_lapse(
             "both outcomes are needed: use another as_of or horizon_days",
             field="as_of",
         )
-    names = f.names if method == "logistic" else ("gap_survival",)
-    idx = [f.names.index(n) for n in names]
-    z = _design(names, f.values[:, idx])
-    if method == "logistic" and min(n_lapsed, len(y) - n_lapsed) >= n_folds:
-        grid, loss, l2 = _cv(z, y, n_folds, rng)
-    else:
-        grid, loss, l2 = np.array([0.0]), np.array([np.nan]), 0.0
+    names = f.names
+    z = _design(names, f.values)
+    if min(n_lapsed, len(y) - n_lapsed) < n_folds:
+        raise ValidationError(
+            f"the training cut ({cut} .. {t}) has {n_lapsed} lapsed of {len(y)} customers: "
+            f"fewer than n_folds={n_folds} of one outcome; use a longer log, another as_of "
+            "or fewer folds",
+            field="as_of",
+        )
+    grid, loss, l2 = _cv(z, y, n_folds, rng)
     fit = fit_logistic(z, y, l2=l2)
-    if not np.isfinite(loss).all():  # survival (or too few of a class): in-sample loss
-        loss = np.array([_logloss(y, fit.predict(z))])
     return LapseModel(
-        method=method,
         features=names,
         profile_features=profile,
         intercept=fit.intercept,
@@ -728,7 +699,6 @@ FORMAT_VERSION = 1
 KIND = "LapseModel"
 _ALL = FEATURES + PROFILE_FEATURES
 _FIELDS: dict[str, Field] = {
-    "method": Field("str", choices=LAPSE_METHODS),
     "features": Field("strs", unique=True, size="n_features", max_len=64),
     "profile_features": Field("strs", unique=True, max_len=64),
     "intercept": Field("float"),
@@ -754,7 +724,7 @@ def save_lapse(model: LapseModel, path: str | os.PathLike[str]) -> None:
     --------
     >>> import os, tempfile
     >>> import numpy as np
-    >>> m = LapseModel(method="survival", features=("gap_survival",), profile_features=(),
+    >>> m = LapseModel(features=("recency_days",), profile_features=(),
     ...                intercept=-1.0, coef=np.array([0.5]), horizon_days=7.0,
     ...                fit_as_of=np.datetime64("2024-01-01", "s"), l2=0.0,
     ...                cv_l2=np.array([0.0]), cv_logloss=np.array([0.4]), n_train=10,
@@ -769,7 +739,6 @@ def save_lapse(model: LapseModel, path: str | os.PathLike[str]) -> None:
             f"save_lapse() takes a LapseModel, got {type(model).__name__}", field="model"
         )
     meta = {
-        "method": model.method,
         "features": list(model.features),
         "profile_features": list(model.profile_features),
         "intercept": model.intercept,
@@ -797,7 +766,7 @@ def load_lapse(path: str | os.PathLike[str]) -> LapseModel:
     --------
     >>> import os, tempfile
     >>> import numpy as np
-    >>> m = LapseModel(method="survival", features=("gap_survival",), profile_features=(),
+    >>> m = LapseModel(features=("recency_days",), profile_features=(),
     ...                intercept=-1.0, coef=np.array([0.5]), horizon_days=7.0,
     ...                fit_as_of=np.datetime64("2024-01-01", "s"), l2=0.0,
     ...                cv_l2=np.array([0.0]), cv_logloss=np.array([0.4]), n_train=10,
@@ -818,7 +787,6 @@ def load_lapse(path: str | os.PathLike[str]) -> LapseModel:
     try:
         fit_as_of = np.datetime64(meta["fit_as_of"], "s")
         return LapseModel(
-            method=meta["method"],
             features=tuple(meta["features"]),
             profile_features=tuple(meta["profile_features"]),
             intercept=meta["intercept"],
