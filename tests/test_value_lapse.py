@@ -226,6 +226,7 @@ def test_uint64_ids() -> None:
         ({"as_of": "2023-12-01"}, "as_of"),  # before the log
         ({"as_of": "2025-06-01"}, "as_of"),  # long after the log
         ({"as_of": 20240110}, "as_of"),
+        ({"as_of": np.datetime64("NaT")}, "as_of"),
         ({"profile_features": ("nope",)}, "profile_features"),
         ({"profile_features": "monetary"}, "profile_features"),
     ],
@@ -320,3 +321,49 @@ def test_complete_journey_development_cut_beats_recency(cj: Any) -> None:
     assert _auc(f["recency_days"], y) == pytest.approx(0.871, abs=5e-4)
     r = fit_lapse(tx, as_of=cut, horizon_days=h, random_state=0).predict(tx, as_of=cut)
     assert _auc(r.risk, y) > 0.89
+
+
+def test_load_refuses_tampered_files(tmp_path: Any) -> None:
+    from onetoone._persist import save_npz
+
+    path = os.path.join(tmp_path, "m.npz")
+    meta = {
+        "features": ["recency_days"],
+        "profile_features": [],
+        "intercept": 0.0,
+        "horizon_days": 7.0,
+        "fit_as_of": "2024-01-01T00:00:00",
+        "l2": 1.0,
+        "n_train": 10,
+        "n_lapsed": 2,
+        "converged": True,
+        "elapsed_s": 0.0,
+    }
+    arrays = {"coef": np.array([1.0]), "cv_l2": np.array([1.0]), "cv_logloss": np.array([0.3])}
+    save_npz(path, kind="LapseModel", version=1, arrays=arrays, meta=meta)
+    assert load_lapse(path).features == ("recency_days",)
+    for bad_meta, bad_arrays in [
+        ({**meta, "features": ["rm -rf"]}, arrays),  # unknown feature
+        ({**meta, "fit_as_of": "yesterday"}, arrays),  # not a time
+        ({**meta, "horizon_days": -1.0}, arrays),
+        (meta, {**arrays, "coef": np.array([np.nan])}),
+        (meta, {**arrays, "coef": np.array([1.0, 2.0])}),  # one coefficient per feature
+    ]:
+        save_npz(path, kind="LapseModel", version=1, arrays=bad_arrays, meta=bad_meta)
+        with pytest.raises(FormatError):
+            load_lapse(path)
+    save_npz(path, kind="LapseModel", version=2, arrays=arrays, meta=meta)
+    with pytest.raises(FormatError, match="format_version"):
+        oto.load(path)
+
+
+def test_one_row_log() -> None:
+    tx = Transactions.from_arrays(
+        customer=[9], item=[1], timestamp=["2024-03-01T10:00"], value=[2.5]
+    )
+    f = lapse_features(tx, as_of="2024-03-03", horizon_days=14)
+    assert f.customers.to_list() == [9]
+    assert f["recency_days"].tolist() == [2.0] and f["one_day"].tolist() == [1.0]
+    assert np.isfinite(f.values).all()
+    with pytest.raises(ValidationError):  # the training cut is before the only row
+        fit_lapse(tx, as_of="2024-03-03", horizon_days=14)
