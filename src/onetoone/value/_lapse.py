@@ -2,7 +2,7 @@
 
 Each customer's own shopping rhythm at a cut ``as_of`` (point in time: only
 rows with ``timestamp < as_of`` are read) is summarised by :func:`lapse_features`,
-computed in one vectorised pass over the customer-ordered log (``np.unique`` of
+computed in one vectorised pass over the customer-ordered log (a sort of
 (customer, day) keys, then ``bincount`` / slicing; no loop over customers).
 A *shopping day* is a distinct calendar day (UTC) with at least one purchase.
 
@@ -249,7 +249,10 @@ def _rhythm(tx: Transactions, as_of: np.datetime64, h: float) -> tuple[npt.NDArr
     a = t_as_of / _DAY  # as_of in days
     span = int(day.max()) + 1
     key = cust * span + day
-    ukey = np.unique(key)
+    key.sort(kind="stable")  # timsort: the log is customer-ordered, nearly sorted already
+    keep = np.ones(len(key), dtype=bool)
+    keep[1:] = key[1:] != key[:-1]
+    ukey = key[keep]  # distinct (customer, day), sorted
     uc = ukey // span
     ud = (ukey % span).astype(np.float64)
     new = np.ones(len(ukey), dtype=bool)
@@ -298,7 +301,8 @@ def _rhythm(tx: Transactions, as_of: np.datetime64, h: float) -> tuple[npt.NDArr
         out: _F64 = np.log((recent + 0.5) / w) - np.log((n - recent + 0.5) / before_len)
         return out
 
-    row_c = np.searchsorted(codes, cust)  # rows are grouped by customer
+    row_c = np.zeros(len(cust), dtype=np.int64)  # rows are grouped by customer
+    np.cumsum(cust[1:] != cust[:-1], out=row_c[1:])
     recent_spend = np.bincount(row_c, weights=np.where(day >= a - 56.0, val, 0.0), minlength=m)
     all_spend = np.bincount(row_c, weights=val, minlength=m)
     before_len = np.maximum(tenure - 56.0, 56.0)
