@@ -12,8 +12,9 @@ Every score is computed from rows before ``C`` only; the models are fitted by
 Scores: ``recency`` (days since the last shopping day), ``recency / own mean
 gap`` (the issue's second baseline; one-day households get the shrunk mean gap,
 see ``lapse_features``), ``1 - P(alive)`` of a BG/NBD fitted here, two
-principled, monotone alternatives -- the ``gap_survival`` feature alone (empirical conditional gap survival, unfitted; any
-increasing calibration gives the same AUC) and a gamma renewal process with a
+principled, monotone alternatives -- the ``gap_survival`` feature alone
+(empirical conditional gap survival, unfitted; any increasing calibration gives
+the same AUC) and a gamma renewal process with a
 dropout share fitted by maximum likelihood on the earlier cut -- and the library's
 ``fit_lapse`` logistic model, also with three profile features. AUC with average
 ranks for ties; the interval is a paired bootstrap over households (same
