@@ -135,6 +135,9 @@ def test_deterministic_and_random_state() -> None:
     assert m1.coef.tolist() == m2.coef.tolist() and m1.intercept == m2.intercept
     assert m1.cv_logloss.tolist() == m2.cv_logloss.tolist()
     assert m1.fit_as_of == np.datetime64("2024-08-02", "s")
+    # point in time: the rows at or after as_of are never read by the fit
+    m3 = fit_lapse(tx.between(end="2024-10-01"), random_state=3, **kw)
+    assert m3.coef.tolist() == m1.coef.tolist() and m3.intercept == m1.intercept
     assert m1.n_train + 0 == len(lapse_features(tx, as_of="2024-08-02", horizon_days=60).customers)
 
 
