@@ -1,6 +1,6 @@
 """Lapse risk on the Complete Journey: does it rank the households that lapse better than recency?
 
-Run:  PYTHONPATH=src python benchmarks/lapse.py [--n-boot N] [--horizon DAYS]
+Run:  PYTHONPATH=src python benchmarks/lapse.py [--n-boot N] [--horizon DAYS] [--quick]
 
 Protocol (issue 16), for each cut ``C``: the households are those with a purchase
 before ``C`` (``timestamp < C``); a household *lapses* when it has no purchase in
@@ -54,6 +54,7 @@ import time
 from typing import Any
 
 import numpy as np
+from _machine import machine_line
 from scipy.optimize import minimize, minimize_scalar
 from scipy.special import betaln, expit, gammaincc, gammaln
 from scipy.stats import rankdata
@@ -242,7 +243,11 @@ def main() -> int:
     ap.add_argument("--n-boot", type=int, default=2000)
     ap.add_argument("--horizon", type=float, default=92.0)
     ap.add_argument("--cuts", nargs="*", default=list(CUTS))
+    ap.add_argument("--quick", action="store_true", help="development and last cut, 200 resamples")
     args = ap.parse_args()
+    if args.quick:
+        args.n_boot, args.cuts = 200, [DEV, CUTS[-1]]
+    print(machine_line(("numpy", "scipy")))
     cj = complete_journey()
     tx = cj.transactions
     print(
