@@ -16,7 +16,14 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
-SCRIPTS = ["profiles.py", "affinity.py", "allocation.py", "measurement.py", "strategies.py"]
+SCRIPTS = [
+    "profiles.py",
+    "affinity.py",
+    "allocation.py",
+    "measurement.py",
+    "strategies.py",
+    "lapse.py",
+]
 #: script -> the module it needs that onetoone does not depend on
 OPTIONAL = {"uplift_hillstrom.py": "sklift"}
 

@@ -60,6 +60,7 @@ MODULES = (
     "onetoone",
     "onetoone.data",
     "onetoone.profiles",
+    "onetoone.value",
     "onetoone.offers",
     "onetoone.affinity",
     "onetoone.response",

@@ -20,18 +20,21 @@ from onetoone.allocation import _plan as _plan_io
 from onetoone.errors import FormatError, ValidationError
 from onetoone.uplift import UpliftModel
 from onetoone.uplift import _io as _uplift_io
+from onetoone.value import LapseModel
+from onetoone.value import _lapse as _lapse_io
 
 __all__ = ["Persistable", "load", "save"]
 
 #: Everything :func:`save` writes and :func:`load` reads.
-Persistable = AffinityModel | ResponseModel | Plan | UpliftModel
-_KINDS: dict[str, type[AffinityModel] | type[ResponseModel] | type[Plan] | type[UpliftModel]] = {
+Persistable = AffinityModel | ResponseModel | Plan | UpliftModel | LapseModel
+_KINDS: dict[str, type[Persistable]] = {
     "AffinityModel": AffinityModel,
     "ResponseModel": ResponseModel,
     "Plan": Plan,
     "UpliftModel": UpliftModel,
+    "LapseModel": LapseModel,
 }
-T = TypeVar("T", AffinityModel, ResponseModel, Plan, UpliftModel)
+T = TypeVar("T", AffinityModel, ResponseModel, Plan, UpliftModel, LapseModel)
 
 
 def _path_iv(path: object) -> str:
@@ -52,7 +55,7 @@ def save(obj: Persistable, path: str | os.PathLike[str]) -> None:
 
     Parameters
     ----------
-    obj : AffinityModel, ResponseModel, Plan or UpliftModel
+    obj : AffinityModel, ResponseModel, Plan, UpliftModel or LapseModel
         What to save.
     path : str or os.PathLike
         The file to write; it must end in ``.npz``. The file is written to a
@@ -88,9 +91,12 @@ def save(obj: Persistable, path: str | os.PathLike[str]) -> None:
         _affinity_io.save(obj, target)
     elif isinstance(obj, UpliftModel):
         _uplift_io.save_uplift(obj, target)
+    elif isinstance(obj, LapseModel):
+        _lapse_io.save_lapse(obj, target)
     else:
         raise ValidationError(
-            f"save() writes an AffinityModel, a ResponseModel, a Plan or an UpliftModel, got "
+            "save() writes an AffinityModel, a ResponseModel, a Plan, an UpliftModel or a "
+            f"LapseModel, got "
             f"{type(obj).__name__}",
             field="obj",
         )
@@ -119,7 +125,7 @@ def load(path: str | os.PathLike[str], kind: type[Any] | None = None) -> Persist
 
     Returns
     -------
-    AffinityModel, ResponseModel, Plan or UpliftModel
+    AffinityModel, ResponseModel, Plan, UpliftModel or LapseModel
 
     Raises
     ------
@@ -146,7 +152,8 @@ def load(path: str | os.PathLike[str], kind: type[Any] | None = None) -> Persist
     target = _path_iv(path)
     if kind is not None and kind not in _KINDS.values():
         raise ValidationError(
-            f"kind must be AffinityModel, ResponseModel, Plan, UpliftModel or None, got {kind!r}",
+            "kind must be AffinityModel, ResponseModel, Plan, UpliftModel, LapseModel or None, "
+            f"got {kind!r}",
             field="kind",
         )
     file_kind = read_kind(target)
@@ -158,6 +165,8 @@ def load(path: str | os.PathLike[str], kind: type[Any] | None = None) -> Persist
         return _plan_io.load_plan(target)
     if file_kind == "UpliftModel":
         return _uplift_io.load_uplift(target)
+    if file_kind == "LapseModel":
+        return _lapse_io.load_lapse(target)
     obj = _affinity_io.load(target)
     if not isinstance(obj, (AffinityModel, ResponseModel)):  # pragma: no cover - loader's promise
         raise FormatError(f"{target} did not hold a model")
