@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench browser fuzz clean
+.PHONY: demo test lint typecheck pytest bench browser postgres fuzz clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -38,7 +38,18 @@ browser:
 	    echo "chromium not found and cannot be installed here: the browser test will be skipped"; \
 	  fi; }
 
-test: lint typecheck browser pytest
+# The database tests (tests/db) start a throwaway PostgreSQL server from the Debian package
+# postgresql (initdb + pg_ctl in /usr/lib/postgresql/*/bin; no cluster of its own is started).
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing postgresql (Debian) for the database tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null; \
+	  else \
+	    echo "postgresql not found and cannot be installed here: the database tests will be skipped"; \
+	  fi; }
+
+test: lint typecheck browser postgres pytest
 
 # Adversarial runs, not part of `make test`'s time budget (about 10 minutes on 2 cores):
 # 10,000 random allocation problems against brute force with every method, and 1,000

@@ -22,6 +22,7 @@ SCRIPTS = [
     "allocation.py",
     "measurement.py",
     "strategies.py",
+    "lapse.py",
     "customer_value.py",
 ]
 #: script -> the module it needs that onetoone does not depend on

@@ -48,6 +48,8 @@ PUBLIC_MODULES = {
     "onetoone.affinity",
     "onetoone.allocation",
     "onetoone.measurement",
+    "onetoone.response",
+    "onetoone.uplift",
     "onetoone.errors",
 }
 #: Private modules of the library bench may import, each a decided exception: the

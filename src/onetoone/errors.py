@@ -8,6 +8,7 @@ field and say what would fix it.
 from __future__ import annotations
 
 __all__ = [
+    "DataSourceError",
     "EmptyInputError",
     "FormatError",
     "InfeasibleError",
@@ -61,6 +62,14 @@ class NotFittedError(OneToOneError):
 
 class FormatError(OneToOneError):
     """A saved file is not a onetoone file, is corrupt, or has an unsupported version."""
+
+
+class DataSourceError(OneToOneError, OSError):
+    """An external source (a database server) cannot be reached, read or written.
+
+    An ``OSError``, so code that handles I/O failures catches it too. The message
+    names the source with any password redacted, and says what would fix it.
+    """
 
 
 class MissingDependencyError(OneToOneError, ImportError):

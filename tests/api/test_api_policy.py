@@ -31,7 +31,8 @@ def _mentioned(key: str, spans: list[str]) -> bool:
     # or is the last part; a member is written Class.member.
     names = [p for p in parts[1:] if p not in {"data", "profiles", "offers", "affinity",
              "allocation", "measurement", "report", "datasets", "errors", "bench",
-             "strategies", "response", "uplift"}]
+             "strategies", "response", "uplift", "value", "io", "cli",
+             "distributed"}]
     token = ".".join(names[-2:]) if len(names) >= 2 else names[-1]
     pattern = re.compile(rf"(?<!\w){re.escape(token)}(?!\w)")
     return any(pattern.search(s) for s in spans)

@@ -3,7 +3,8 @@
 Everything here is built from the library's public API (``onetoone`` and the
 stage modules' ``__all__``), the way a user's own research code would be:
 
-* strategies -- :func:`mass`, :func:`segment`, :func:`one_to_one` (or your own
+* strategies -- :func:`mass`, :func:`segment`, :func:`one_to_one`,
+  :func:`uplift_margin` (learned from a randomised pilot; or your own
   :class:`Strategy`) acting on one :class:`OfferContext` from :func:`make_context`,
   run side by side by :func:`run_strategies`;
 * historical replay -- :func:`replay_campaign` -> :class:`ReplayResult`;
@@ -46,6 +47,7 @@ from onetoone.bench._simulator import (
     market_offers,
     simulate_market,
 )
+from onetoone.bench._uplift import uplift_margin
 
 __all__ = [
     "LoggedCampaign",
@@ -71,6 +73,7 @@ __all__ = [
     "simulate",
     "simulate_market",
     "snips",
+    "uplift_margin",
 ]
 
 

@@ -34,13 +34,16 @@ from onetoone.uplift._metrics import (
     uplift_auc_score,
     uplift_curve,
 )
+from onetoone.uplift._value import IncrementalMargin, incremental_margin
 
 __all__ = [
+    "IncrementalMargin",
     "METHODS",
     "OUTCOME_TYPES",
     "UpliftCurve",
     "UpliftModel",
     "fit_uplift",
+    "incremental_margin",
     "load_uplift",
     "perfect_qini_curve",
     "perfect_uplift_curve",

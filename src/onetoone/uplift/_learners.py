@@ -6,7 +6,7 @@ arm, the conditional average treatment effect (CATE)
 features, the assigned arm and the outcome (and optionally each row's
 assignment probability). The base models are the regularised logistic
 (binary outcomes) and ridge (continuous outcomes) regressions of
-``onetoone.uplift._linear``; every fitted component is kept as plain
+``onetoone._linear``; every fitted component is kept as plain
 coefficient arrays in a frozen :class:`UpliftModel`.
 
 References
@@ -28,9 +28,9 @@ import numpy.typing as npt
 
 from onetoone._arrays import as_1d, as_float, readonly
 from onetoone._checks import check_int, check_real, check_same_length
+from onetoone._linear import fit_logistic, linear_predict, ridge_solve
 from onetoone._random import RandomState, check_random_state
 from onetoone.errors import EmptyInputError, ValidationError
-from onetoone.uplift._linear import fit_logistic, linear_predict, ridge_solve
 
 __all__ = ["METHODS", "OUTCOME_TYPES", "UpliftModel", "fit_uplift"]
 

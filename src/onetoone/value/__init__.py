@@ -1,16 +1,23 @@
-"""Customer value: purchase-frequency and spend models (BTYD), P(alive) and CLV.
+"""Customer value: purchase-frequency and spend models (BTYD), P(alive), CLV and lapse risk.
 
-The stage between :mod:`onetoone.profiles` and the decision stages: from a
-:class:`~onetoone.data.Transactions` log at ``as_of`` (or a summary table a
-user already has) it fits the probabilistic models of the marketing science
-literature by maximum likelihood and gives, per customer, the expected
-purchases in the next ``t``, the probability of being alive, the expected
-spend per purchase and the customer lifetime value (see
-``docs/customer_value.md`` for the maths and references).
+The stage between :mod:`onetoone.profiles` and the decision stages.
+
+- From a :class:`~onetoone.data.Transactions` log at ``as_of`` (or a summary
+  table a user already has: :class:`PurchaseSummary`), :func:`fit_frequency`
+  (BG/NBD, MBG/NBD) and :func:`fit_spend` (Gamma-Gamma) fit the probabilistic
+  models of the marketing science literature by maximum likelihood; per
+  customer :func:`p_alive`, :func:`expected_purchases`, :func:`expected_spend`
+  and :func:`customer_value` (discounted CLV) follow (see
+  ``docs/customer_value.md`` for the maths and references).
+- :func:`lapse_features`: each customer's shopping rhythm at a cut, point in time.
+- :func:`fit_lapse`: P(no purchase in the next H days), learned on an earlier cut;
+  a frozen :class:`LapseModel` whose :meth:`~LapseModel.predict` gives a
+  :class:`LapseRisk`; saved with :func:`save_lapse` / :func:`onetoone.save`.
 
 Constants: :data:`METHODS` (``"bgnbd"``, ``"mbgnbd"``; the type
-``FrequencyMethod`` spells them for type checkers) and :data:`UNITS`
-(``"D"`` = 1 day, ``"W"`` = 7 days; a number of days is accepted too).
+``FrequencyMethod`` spells them for type checkers), :data:`UNITS` (``"D"`` =
+1 day, ``"W"`` = 7 days; a number of days is accepted too), :data:`FEATURES`
+and :data:`PROFILE_FEATURES` (the lapse model's inputs).
 
 Examples
 --------
@@ -19,11 +26,24 @@ Examples
 >>> v = customer_value(fit_frequency(s), fit_spend(s), s, horizon=52)
 >>> v.customers == s.customers, bool((v.clv >= 0).all())
 (True, True)
+>>> FEATURES[:3]
+('recency_days', 'frequency', 'tenure_days')
 """
 
 from __future__ import annotations
 
 from onetoone.value._clv import CustomerValue, customer_value
+from onetoone.value._lapse import (
+    FEATURES,
+    PROFILE_FEATURES,
+    LapseFeatures,
+    LapseModel,
+    LapseRisk,
+    fit_lapse,
+    lapse_features,
+    load_lapse,
+    save_lapse,
+)
 from onetoone.value._models import (
     METHODS,
     FrequencyMethod,
@@ -39,19 +59,28 @@ from onetoone.value._models import (
 from onetoone.value._summary import UNITS, PurchaseSummary, purchase_summary
 
 __all__ = [
+    "FEATURES",
     "METHODS",
+    "PROFILE_FEATURES",
     "UNITS",
     "CustomerValue",
     "FrequencyMethod",
     "FrequencyModel",
+    "LapseFeatures",
+    "LapseModel",
+    "LapseRisk",
     "PurchaseSummary",
     "SpendModel",
     "customer_value",
     "expected_purchases",
     "expected_spend",
     "fit_frequency",
+    "fit_lapse",
     "fit_spend",
+    "lapse_features",
+    "load_lapse",
     "p_alive",
     "purchase_summary",
+    "save_lapse",
     "unconditional_purchases",
 ]
