@@ -96,8 +96,9 @@ def _check(value: Any, schema: Mapping[str, Any], path: str, root: Mapping[str, 
         allowed = [types] if isinstance(types, str) else list(types)
         if not any(_is_type(value, t) for t in allowed):
             want = " or ".join("table" if t == "object" else t for t in allowed)
+            article = "an" if want[0] in "aeiou" else "a"
             raise ConfigError(
-                f"{where} must be a {want}, got {_type_name(value)} {value!r}{_fix(schema)}",
+                f"{where} must be {article} {want}, got {_type_name(value)} {value!r}{_fix(schema)}",
                 field=path,
             )
     if "enum" in schema and value not in schema["enum"]:

@@ -1,0 +1,247 @@
+"""Every subcommand in-process: success, outputs against their schemas, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import pytest
+from conftest import validate
+
+import onetoone as oto
+from onetoone.cli import ExitCode, main
+from onetoone.cli._commands import COMMANDS
+from onetoone.io import read_table
+
+pq = pytest.importorskip("pyarrow.parquet")
+
+
+def _ok(cli: Any, *argv: str) -> dict[str, Any]:
+    code, out, err = cli(*argv, "--json")
+    assert code == ExitCode.OK, err
+    doc = json.loads(out)
+    validate("result", doc)
+    assert doc["status"] == "ok" and doc["command"] == argv[0]
+    return doc  # type: ignore[no-any-return]
+
+
+def test_validate_prints_the_ingestion_report(cli, make_config):
+    code, out, err = cli("validate", "--config", make_config())
+    assert code == 0 and out == ""
+    assert "dropped 577 rows: zero_quantity" in err
+    doc = _ok(cli, "validate", "-c", make_config())
+    assert doc["summary"]["ingestion"]["dropped"] == {"zero_quantity": 577}
+    assert doc["outputs"] == {}
+    assert doc["inputs"]["transactions"]["kind"] == "file"
+
+
+def test_validate_fails_on_a_policy_violation(cli, make_config):
+    code, out, err = cli("validate", "-c", make_config(ingest={"max_dropped_share": 0.001}),
+                         "--json")
+    assert code == ExitCode.BAD_INPUT
+    doc = json.loads(out)
+    validate("result", doc)
+    assert doc["error"]["field"] == "ingest.max_dropped_share"
+    code, _, err = cli("validate", "-c", make_config(ingest={"zero_quantity": "raise"}))
+    assert code == ExitCode.BAD_INPUT and "zero" in err
+
+
+def test_profile(cli, make_config, workdir):
+    doc = _ok(cli, "profile", "-c", make_config())
+    table = read_table(doc["outputs"]["profiles.parquet"])
+    assert table.column_names[0] == "customer_id" and table.num_rows == 150
+    assert doc["summary"]["as_of"] == "2017-05-08T00:00:00"
+
+
+def test_fit_writes_a_loadable_model(cli, make_config):
+    doc = _ok(cli, "fit", "-c", make_config(), "--model", "affinity")
+    model = oto.load(doc["outputs"]["affinity.npz"])
+    assert isinstance(model, oto.AffinityModel) and model.method == "repeat"
+    assert doc["summary"]["models"]["affinity"]["n_customers"] == 150
+
+
+def test_fit_refuses_an_unknown_model_kind(cli, make_config):
+    code, _, err = cli("fit", "-c", make_config(), "--model", "telepathy")
+    assert code == ExitCode.USAGE and "invalid choice" in err
+
+
+def test_score(cli, make_config):
+    doc = _ok(cli, "score", "-c", make_config())
+    table = read_table(doc["outputs"]["scores.parquet"])
+    assert table.column_names == ["customer_id", "offer_id", "score"]
+    # holdout customers are not scored
+    holdout = doc["summary"]["n_customers"]
+    assert holdout == len(set(table.column("customer_id").to_pylist())) or holdout > 0
+
+
+def test_plan_writes_the_plan_and_its_certificate(cli, make_config, workdir):
+    doc = _ok(cli, "plan", "-c", make_config())
+    plan = pq.read_table(doc["outputs"]["plan.parquet"])
+    validate("plan", plan.to_pylist())
+    with open(doc["outputs"]["certificate.json"], encoding="utf-8") as f:
+        cert = json.load(f)
+    validate("certificate", cert)
+    assert cert["n_pairs"] == plan.num_rows == doc["summary"]["n_pairs"]
+    assert cert["budgets"][0]["spend"] <= 200.0 + 1e-9
+    assert cert["budgets"][0]["shadow_price"] is not None
+    assert cert["library_version"] == oto.__version__ and cert["seed"] == 0
+    assert set(cert["inputs"]) == {"transactions", "offers"}
+    assert cert["config_sha256"] == doc["config_sha256"]
+    # at most k = 3 offers per customer, at most cap = 40 customers per offer
+    counts = plan.group_by("customer_id").aggregate([("offer_id", "count")])
+    assert max(counts.column("offer_id_count").to_pylist()) <= 3
+    caps = plan.group_by("offer_id").aggregate([("customer_id", "count")])
+    assert max(caps.column("customer_id_count").to_pylist()) <= 40
+    # holdout customers receive nothing
+    h = oto.assign_holdout(
+        read_table(os.path.join(workdir, "transactions.parquet"))
+        .column("household_id").unique().to_numpy(),
+        fraction=0.2, salt="campaign-8")
+    assert not set(plan.column("customer_id").to_pylist()) & set(h.control.tolist())
+
+
+def test_plan_is_reproducible(cli, make_config):
+    first = _ok(cli, "plan", "-c", make_config(), "-o", "a")
+    second = _ok(cli, "plan", "-c", make_config(), "-o", "b")
+    a = pq.read_table(first["outputs"]["plan.parquet"])
+    b = pq.read_table(second["outputs"]["plan.parquet"])
+    assert a.equals(b)
+
+
+def test_holdout(cli, make_config):
+    doc = _ok(cli, "holdout", "-c", make_config())
+    table = read_table(doc["outputs"]["holdout.parquet"])
+    validate("holdout", table.to_pylist())
+    assert doc["summary"]["n_holdout"] == sum(table.column("in_holdout").to_pylist())
+
+
+def test_measure_needs_the_plan_cost_or_a_number(cli, make_config):
+    code, _, err = cli("measure", "-c", make_config())
+    assert code == ExitCode.IO_ERROR and "run `onetoone plan` first" in err
+    doc = _ok(cli, "measure", "-c", make_config(measure={"cost": 150.0}))
+    with open(doc["outputs"]["measurement.json"], encoding="utf-8") as f:
+        m = json.load(f)
+    validate("measurement", m)
+    assert m["cost"] == 150.0 and m["lift"]["method"] == "cuped-welch"
+    with open(doc["outputs"]["kpis.json"], encoding="utf-8") as f:
+        validate("kpis", json.load(f))
+
+
+def test_measure_reads_the_cost_from_the_certificate(cli, make_config):
+    path = make_config()
+    plan = _ok(cli, "plan", "-c", path)
+    doc = _ok(cli, "measure", "-c", path)
+    assert doc["summary"]["cost"] == plan["summary"]["total_cost"]
+
+
+def test_report(cli, make_config):
+    pytest.importorskip("matplotlib")
+    doc = _ok(cli, "report", "-c", make_config(measure={"cost": 100.0}))
+    with open(doc["outputs"]["report.html"], encoding="utf-8") as f:
+        page = f.read()
+    assert page.startswith("<!DOCTYPE html>") and "Campaign 8 (sample)" in page
+
+
+def test_run_writes_every_output_and_each_validates(cli, make_config):
+    pytest.importorskip("matplotlib")
+    doc = _ok(cli, "run", "-c", make_config())
+    assert sorted(doc["outputs"]) == sorted([
+        "profiles.parquet", "holdout.parquet", "affinity.npz", "scores.parquet",
+        "plan.parquet", "certificate.json", "measurement.json", "kpis.json", "report.html"])
+    files = doc["outputs"]
+    validate("plan", pq.read_table(files["plan.parquet"]).to_pylist())
+    validate("holdout", pq.read_table(files["holdout.parquet"]).to_pylist())
+    for name in ("certificate", "measurement", "kpis"):
+        with open(files[f"{name}.json"], encoding="utf-8") as f:
+            validate(name, json.load(f))
+    # the plan's metadata carries the same certificate figures
+    meta = json.loads(pq.read_schema(files["plan.parquet"]).metadata[b"onetoone"])
+    assert meta["kind"] == "PlanTable"
+    assert meta["meta"]["objective"] == doc["summary"]["plan"]["objective"]
+
+
+def test_quiet_prints_nothing_on_success(cli, make_config):
+    code, out, err = cli("holdout", "-c", make_config(), "--quiet")
+    assert (code, out, err) == (0, "", "")
+
+
+def test_missing_column_names_the_key(cli, make_config):
+    code, out, err = cli("validate", "-c", make_config(columns__customer="household"), "--json")
+    assert code == ExitCode.BAD_INPUT
+    error = json.loads(out)["error"]
+    assert error["field"] == "columns.customer"
+    assert "'household'" in error["message"] and "household_id" in error["message"]
+    code, _, err = cli("plan", "-c", make_config(offers__offer="coupon"))
+    assert code == ExitCode.BAD_INPUT and "offers.offer" in err
+
+
+def test_infeasible_budget_exits_4_and_writes_nothing(cli, make_config, workdir):
+    code, out, err = cli("run", "-c", make_config(budgets=[{"name": "coupons", "limit": -1.0}]),
+                         "--json")
+    assert code == ExitCode.INFEASIBLE, err
+    assert json.loads(out)["error"]["type"] == "InfeasibleError"
+    assert not os.path.exists(os.path.join(workdir, "out"))
+    assert not [n for n in os.listdir(workdir) if n.startswith(".onetoone")]
+
+
+def test_a_failing_run_leaves_earlier_outputs_untouched(cli, make_config, workdir):
+    path = make_config()
+    _ok(cli, "holdout", "-c", path)
+    out_dir = os.path.join(workdir, "out")
+    before = {n: os.stat(os.path.join(out_dir, n)).st_mtime_ns for n in os.listdir(out_dir)}
+    code, _, _ = cli("run", "-c", make_config(caps=[{"offer": 123, "limit": 1}]))
+    assert code == ExitCode.BAD_INPUT  # caps[0].offer is not an offer id
+    after = {n: os.stat(os.path.join(out_dir, n)).st_mtime_ns for n in os.listdir(out_dir)}
+    assert after == before == {"holdout.parquet": before["holdout.parquet"]}
+
+
+def test_an_unexpected_error_is_an_internal_error(cli, make_config, monkeypatch):
+    def boom(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setattr(oto, "assign_holdout", boom)
+    code, out, err = cli("holdout", "-c", make_config(), "--json")
+    assert code == ExitCode.INTERNAL_ERROR
+    assert "this is a bug" in err and json.loads(out)["error"]["message"] == "kaboom"
+
+
+def test_missing_input_file_is_an_io_error(cli, make_config):
+    code, _, err = cli("validate", "-c", make_config(
+        sources={"transactions": {"path": "nowhere.parquet"}}))
+    assert code == ExitCode.IO_ERROR and "nowhere.parquet" in err
+
+
+@pytest.mark.parametrize("name", [*COMMANDS, "schema"])
+def test_every_subcommand_has_help_with_an_example(name, capsys):
+    assert main([name, "--help"]) == 0
+    text = capsys.readouterr().out
+    assert "example:" in text and f"onetoone {name}" in text
+
+
+def test_top_level_help_lists_the_exit_codes(capsys):
+    assert main(["--help"]) == 0
+    text = capsys.readouterr().out
+    for code in ExitCode:
+        assert f"{int(code)}  {code.name}" in text
+
+
+def test_usage_error_exits_2(cli):
+    code, out, err = cli("plan")
+    assert code == ExitCode.USAGE and "--config" in err and out == ""
+
+
+@pytest.mark.parametrize("name", ["config", "plan", "certificate", "holdout", "measurement",
+                                  "kpis", "result"])
+def test_schema_prints_a_draft_2020_12_schema(name, cli):
+    code, out, _ = cli("schema", name)
+    assert code == 0
+    schema = json.loads(out)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    jsonschema = pytest.importorskip("jsonschema")
+    jsonschema.Draft202012Validator.check_schema(schema)
+
+
+def test_exit_codes_are_distinct():
+    assert len({int(c) for c in ExitCode}) == len(ExitCode)
+    assert ExitCode.OK == 0
