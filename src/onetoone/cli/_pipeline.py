@@ -383,6 +383,7 @@ class Campaign:
                 cost=per_offer("cost", 0.0),
                 value=per_offer("value", None),
                 unknown_items=spec.get("unknown_items", "raise"),
+                empty_offers=spec.get("empty_offers", "raise"),
             )
         except UnknownIdError as exc:
             raise UnknownIdError(
@@ -391,6 +392,18 @@ class Campaign:
                 ),
                 field="offers.unknown_items",
             ) from exc
+        except ValidationError as exc:
+            if "empty_offers=" not in str(exc):
+                raise
+            raise ValidationError(
+                f"offers: {exc}".replace(
+                    "pass empty_offers='drop'", "set empty_offers = \"drop\" in [offers]"
+                ),
+                field="offers.empty_offers",
+            ) from exc
+        if offers.n_dropped_offers:
+            log.info("offers: dropped %d offers none of whose items is in the log",
+                     offers.n_dropped_offers)
         if offers.n_unknown_items:
             log.info("offers: dropped %d (offer, item) pairs of items not in the log",
                      offers.n_unknown_items)
