@@ -68,6 +68,8 @@ MODULES = (
     "onetoone.measurement",
     "onetoone.report",
     "onetoone.datasets",
+    "onetoone.io",
+    "onetoone.cli",
     "onetoone.bench",
 )
 

@@ -28,6 +28,7 @@ Examples
 
 from __future__ import annotations
 
+import importlib
 import sys
 import time
 from collections.abc import Callable
@@ -87,7 +88,7 @@ class ProgressBar:
             return
         if self._tqdm is None and self._drawn is False:
             try:
-                from tqdm import tqdm
+                tqdm = importlib.import_module("tqdm").tqdm
             except ImportError:
                 self._tqdm = False
             else:

@@ -7,9 +7,9 @@ import os
 from typing import Any
 
 import pytest
-from conftest import validate
 
 import onetoone as oto
+from conftest import validate
 from onetoone.cli import ExitCode, main
 from onetoone.cli._commands import COMMANDS
 from onetoone.io import read_table

@@ -9,8 +9,8 @@ import types
 from typing import Any
 
 import pytest
-from conftest import BASE_CONFIG, validate
 
+from conftest import BASE_CONFIG, validate
 from onetoone.cli import ExitCode
 from onetoone.cli._config import ConfigError, load_config, validate_config
 from onetoone.cli._pipeline import redact_dsn
@@ -170,7 +170,8 @@ def test_an_unset_dsn_variable_is_a_config_error(cli, make_config, monkeypatch):
 
 def _fake_postgres(workdir: str, calls: list[Any], *, fail: bool = False) -> types.ModuleType:
     fake = types.ModuleType("onetoone.io._postgres")
-    tables = {"cj.transactions": "transactions.parquet", "SELECT * FROM cj.offers": "offers.parquet"}
+    tables = {"cj.transactions": "transactions.parquet",
+              "SELECT * FROM cj.offers": "offers.parquet"}
 
     def read_postgres(dsn: str, *, query: str | None = None, table: str | None = None,
                       params: Any = None) -> Any:

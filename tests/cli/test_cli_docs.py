@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import validate
 
+from conftest import validate
 from onetoone.cli import main
 
 pytest.importorskip("pyarrow")

@@ -106,7 +106,7 @@ _EXAMPLE = "example:\n  onetoone {name} --config campaign.toml{extra}\n"
 class _Parser(argparse.ArgumentParser):
     """argparse with its usage errors on our stream and our code."""
 
-    def error(self, message: str) -> Any:  # type: ignore[override]
+    def error(self, message: str) -> Any:
         self.print_usage(sys.stderr)
         self.exit(int(ExitCode.USAGE), f"{self.prog}: error: {message}\n")
 
@@ -126,7 +126,7 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"onetoone {__version__}")
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument(
         "--json", action="store_true", help="print one JSON result document on stdout"
     )
@@ -136,7 +136,7 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument(
         "-v", "--verbose", action="store_true", help="debug messages (and tracebacks)"
     )
-    with_config = argparse.ArgumentParser(add_help=False, parents=[common])
+    with_config = _Parser(add_help=False, parents=[common])
     with_config.add_argument(
         "-c", "--config", required=True, metavar="FILE", help="the campaign config (TOML)"
     )

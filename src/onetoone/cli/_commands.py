@@ -210,7 +210,7 @@ def run_command(cmd: Command, args: argparse.Namespace) -> Mapping[str, Any]:
     except BaseException:
         out.abort()
         raise
-    for name, path in files.items():
+    for path in files.values():
         log.info("wrote %s", path)
     return {
         "config_sha256": cfg.sha256,

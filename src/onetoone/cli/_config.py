@@ -17,6 +17,7 @@ import difflib
 import hashlib
 import json
 import math
+import operator
 import os
 import tomllib
 from collections.abc import Mapping
@@ -97,10 +98,8 @@ def _check(value: Any, schema: Mapping[str, Any], path: str, root: Mapping[str, 
         if not any(_is_type(value, t) for t in allowed):
             want = " or ".join("table" if t == "object" else t for t in allowed)
             article = "an" if want[0] in "aeiou" else "a"
-            raise ConfigError(
-                f"{where} must be {article} {want}, got {_type_name(value)} {value!r}{_fix(schema)}",
-                field=path,
-            )
+            got = f"got {_type_name(value)} {value!r}"
+            raise ConfigError(f"{where} must be {article} {want}, {got}{_fix(schema)}", field=path)
     if "enum" in schema and value not in schema["enum"]:
         choices = ", ".join(json.dumps(c) for c in schema["enum"])
         raise ConfigError(f"{where} must be one of {choices}, got {value!r}", field=path)
@@ -108,10 +107,10 @@ def _check(value: Any, schema: Mapping[str, Any], path: str, root: Mapping[str, 
         if isinstance(value, float) and math.isnan(value):
             raise ConfigError(f"{where} must be a number, got nan{_fix(schema)}", field=path)
         bounds = (
-            ("minimum", lambda v, b: v >= b, ">="),
-            ("maximum", lambda v, b: v <= b, "<="),
-            ("exclusiveMinimum", lambda v, b: v > b, ">"),
-            ("exclusiveMaximum", lambda v, b: v < b, "<"),
+            ("minimum", operator.ge, ">="),
+            ("maximum", operator.le, "<="),
+            ("exclusiveMinimum", operator.gt, ">"),
+            ("exclusiveMaximum", operator.lt, "<"),
         )
         for key, ok, sign in bounds:
             if key in schema and not ok(value, schema[key]):
