@@ -39,6 +39,19 @@ from typing import Any, TextIO
 ProgressCallback = Callable[[int, "int | None"], None]
 
 
+def check_progress(progress: Any, field: str = "progress") -> ProgressCallback | None:
+    """``progress`` if it is None or callable, else a ValidationError naming it."""
+    if progress is not None and not callable(progress):
+        from onetoone.errors import ValidationError
+
+        raise ValidationError(
+            f"{field} must be None or a callable progress(done, total), got "
+            f"{type(progress).__name__}",
+            field=field,
+        )
+    return progress  # type: ignore[no-any-return]
+
+
 def _is_terminal(stream: TextIO) -> bool:
     isatty = getattr(stream, "isatty", None)
     try:

@@ -414,7 +414,7 @@ class Campaign:
         model, offers, treated = self.affinity, self.offers, self.treated
         self._enter("score")
         spec = self.cfg.section("scoring")
-        with ProgressBar("scoring", enabled=self.progress):
+        with ProgressBar("scoring", enabled=self.progress) as bar:
             return oto.score_offers(
                 model,
                 treated,
@@ -424,6 +424,7 @@ class Campaign:
                 exclude_recent_days=spec.get("exclude_recent_days"),
                 unknown_customers=spec.get("unknown_customers", "keep"),
                 num_threads=int(self.cfg.section("affinity").get("num_threads", 0)),
+                progress=bar,
             )
 
     # -- plan
@@ -479,9 +480,11 @@ class Campaign:
         problem = self.problem
         self._enter("allocate")
         alloc = self.cfg.section("allocation")
-        allocation = oto.allocate(
-            problem, alloc.get("method", "dual"), tol=float(alloc.get("tol", 1e-4))
-        )
+        with ProgressBar("allocating", enabled=self.progress) as bar:
+            allocation = oto.allocate(
+                problem, alloc.get("method", "dual"), tol=float(alloc.get("tol", 1e-4)),
+                progress=bar,
+            )
         log.info("%s", allocation.summary())
         return oto.Plan(allocation, customers=self.scores.customers, offers=self.offers.ids)
 
