@@ -70,9 +70,28 @@ def test_score(cli, make_config):
     doc = _ok(cli, "score", "-c", make_config())
     table = read_table(doc["outputs"]["scores.parquet"])
     assert table.column_names == ["customer_id", "offer_id", "score"]
-    # holdout customers are not scored
-    holdout = doc["summary"]["n_customers"]
-    assert holdout == len(set(table.column("customer_id").to_pylist())) or holdout > 0
+    # only the treated customers are scored, against every offer
+    holdout = read_table(_ok(cli, "holdout", "-c", make_config())["outputs"]["holdout.parquet"])
+    treated = {c for c, h in zip(holdout.column("customer_id").to_pylist(),
+                                 holdout.column("in_holdout").to_pylist(), strict=True) if not h}
+    assert set(table.column("customer_id").to_pylist()) == treated
+    assert doc["summary"]["n_customers"] == len(treated)
+    assert table.num_rows == len(treated) * doc["summary"]["n_offers"]
+
+
+def test_tables_in_another_format(cli, make_config):
+    doc = _ok(cli, "plan", "-c", make_config(outputs={"dir": "out", "plan_format": "csv"}))
+    assert sorted(doc["outputs"]) == ["certificate.json", "plan.csv"]
+    plan = read_table(doc["outputs"]["plan.csv"])
+    validate("plan", plan.to_pylist())
+    doc = _ok(cli, "holdout", "-c", make_config(outputs={"dir": "out", "plan_format": "arrow"}))
+    assert read_table(doc["outputs"]["holdout.arrow"]).num_rows == doc["summary"]["n_customers"]
+
+
+def test_validate_writes_nothing(cli, make_config, workdir):
+    _ok(cli, "validate", "-c", make_config())
+    assert sorted(os.listdir(workdir)) == ["campaign.toml", "offers.parquet",
+                                           "transactions.parquet"]
 
 
 def test_plan_writes_the_plan_and_its_certificate(cli, make_config, workdir):
@@ -85,6 +104,8 @@ def test_plan_writes_the_plan_and_its_certificate(cli, make_config, workdir):
     assert cert["n_pairs"] == plan.num_rows == doc["summary"]["n_pairs"]
     assert cert["budgets"][0]["spend"] <= 200.0 + 1e-9
     assert cert["budgets"][0]["shadow_price"] is not None
+    assert len(cert["caps"]) == cert["n_offers"]  # cap = 40 on every offer
+    assert all(c["used"] <= c["cap"] == 40 for c in cert["caps"])
     assert cert["library_version"] == oto.__version__ and cert["seed"] == 0
     assert set(cert["inputs"]) == {"transactions", "offers"}
     assert cert["config_sha256"] == doc["config_sha256"]

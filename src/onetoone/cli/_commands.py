@@ -70,7 +70,7 @@ def _validate(c: Campaign, out: Outputs, args: argparse.Namespace) -> Summary:
 
 def _profile(c: Campaign, out: Outputs, args: argparse.Namespace) -> Summary:
     p = c.profiles
-    out.table("profiles.parquet", profiles_table(p))
+    out.table(c.table_name("profiles"), profiles_table(p))
     return {"n_customers": len(p.customers), "as_of": str(c.as_of)}
 
 
@@ -81,7 +81,7 @@ def _fit(c: Campaign, out: Outputs, args: argparse.Namespace) -> Summary:
 
 def _score(c: Campaign, out: Outputs, args: argparse.Namespace) -> Summary:
     s = c.scores
-    out.table("scores.parquet", scores_table(s))
+    out.table(c.table_name("scores"), scores_table(s))
     return {
         "n_customers": len(s.customers),
         "n_offers": len(s.offers),
@@ -97,7 +97,7 @@ def _plan_summary(c: Campaign) -> Summary:
 
 
 def _stage_plan(c: Campaign, out: Outputs) -> Summary:
-    out.table("plan.parquet", c.plan_table())
+    out.table(c.table_name("plan"), c.plan_table())
     out.json("certificate.json", c.certificate())
     table = c.write_plan_table()
     summary = _plan_summary(c)
@@ -112,7 +112,7 @@ def _plan(c: Campaign, out: Outputs, args: argparse.Namespace) -> Summary:
 
 def _holdout(c: Campaign, out: Outputs, args: argparse.Namespace) -> Summary:
     h = c.holdout
-    out.table("holdout.parquet", holdout_table(h))
+    out.table(c.table_name("holdout"), holdout_table(h))
     return {"n_customers": len(h), "n_holdout": h.n_holdout, "salt": h.salt}
 
 
@@ -146,11 +146,11 @@ def _run(c: Campaign, out: Outputs, args: argparse.Namespace) -> Summary:
     from onetoone.cli._pipeline import jsonable
 
     summary: Summary = {"ingestion": ingestion_json(c.transactions.report)}
-    out.table("profiles.parquet", profiles_table(c.profiles))
+    out.table(c.table_name("profiles"), profiles_table(c.profiles))
     if "holdout" in c.cfg.data:
-        out.table("holdout.parquet", holdout_table(c.holdout))
+        out.table(c.table_name("holdout"), holdout_table(c.holdout))
     summary["models"] = {"affinity": _fit_affinity(c, out)}
-    out.table("scores.parquet", scores_table(c.scores))
+    out.table(c.table_name("scores"), scores_table(c.scores))
     summary["plan"] = _stage_plan(c, out)
     if "holdout" in c.cfg.data and "end" in c.cfg.section("dates"):
         out.json("measurement.json", measurement_json(c.measurement))

@@ -110,7 +110,8 @@ class Outputs:
 
     def commit(self) -> dict[str, str]:
         """Move every staged file into the output folder; return name -> final path."""
-        os.makedirs(self.directory, exist_ok=True)
+        if self.files:
+            os.makedirs(self.directory, exist_ok=True)
         for name, final in self.files.items():
             os.replace(os.path.join(self._staging, name), final)
         shutil.rmtree(self._staging, ignore_errors=True)
@@ -292,8 +293,7 @@ class Campaign:
             invalid=ingest.get("invalid", "raise"),
             zero_quantity=ingest.get("zero_quantity", "drop"),
         )
-        report = tx.report
-        log.info("%s", report.summary())
+        report = tx.report  # its summary is logged by onetoone.data
         limit = float(ingest.get("max_dropped_share", 1.0))
         share = report.n_dropped / report.n_input if report.n_input else 0.0
         if share > limit:
@@ -491,6 +491,7 @@ class Campaign:
     def certificate(self) -> dict[str, Any]:
         """The plan's certificate plus what reproduces the run."""
         plan = self.plan
+        a = plan.allocation
         cert = plan.certificate()
         holdout = None
         if "holdout" in self.cfg.data:
@@ -505,6 +506,15 @@ class Campaign:
             "format": "onetoone.certificate",
             "format_version": CERTIFICATE_FORMAT_VERSION,
             **cert,
+            "caps": [
+                {
+                    "offer_id": jsonable(plan.offers.values[o]),
+                    "cap": float(a.cap[o]),
+                    "used": float(a.offer_usage[o]),
+                    "shadow_price": jsonable(float(a.cap_price[o])),
+                }
+                for o in np.flatnonzero(np.isfinite(a.cap))
+            ],
             "total_cost": float(np.sum(plan.allocation.cost)),
             "library_version": oto.__version__,
             "config_sha256": self.cfg.sha256,
@@ -567,6 +577,10 @@ class Campaign:
                 f"{path} is not a onetoone certificate ({exc}); run `onetoone plan` again",
                 field="measure.cost",
             ) from exc
+
+    def table_name(self, stem: str) -> str:
+        """``stem`` with the suffix of ``outputs.plan_format`` (default parquet)."""
+        return f"{stem}.{self.cfg.section('outputs').get('plan_format', 'parquet')}"
 
     @property
     def out_dir(self) -> str:
