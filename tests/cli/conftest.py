@@ -69,6 +69,9 @@ def write_sample(folder: str, n_households: int = N_HOUSEHOLDS) -> None:
     )
     coupons = coupons.append_column("cost", pa.array(np.ones(coupons.num_rows)))
     pq.write_table(coupons.replace_schema_metadata(None), os.path.join(folder, "offers.parquet"))
+    red = pq.read_table(str(data / "coupon_redemptions.parquet"))
+    red = red.filter(pc.is_in(red.column("household_id"), pa.array(households)))
+    pq.write_table(red.replace_schema_metadata(None), os.path.join(folder, "responses.parquet"))
 
 
 def _toml_value(v: Any) -> str:
@@ -112,7 +115,7 @@ def sample_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.fixture
 def workdir(sample_dir: str, tmp_path: Any) -> str:
     """A fresh folder with links to the sample files (outputs go here)."""
-    for name in ("transactions.parquet", "offers.parquet"):
+    for name in ("transactions.parquet", "offers.parquet", "responses.parquet"):
         os.symlink(os.path.join(sample_dir, name), tmp_path / name)
     return str(tmp_path)
 

@@ -91,7 +91,7 @@ def test_tables_in_another_format(cli, make_config):
 def test_validate_writes_nothing(cli, make_config, workdir):
     _ok(cli, "validate", "-c", make_config())
     assert sorted(os.listdir(workdir)) == ["campaign.toml", "offers.parquet",
-                                           "transactions.parquet"]
+                                           "responses.parquet", "transactions.parquet"]
 
 
 def test_plan_writes_the_plan_and_its_certificate(cli, make_config, workdir):
@@ -266,3 +266,27 @@ def test_schema_prints_a_draft_2020_12_schema(name, cli):
 def test_exit_codes_are_distinct():
     assert len({int(c) for c in ExitCode}) == len(ExitCode)
     assert ExitCode.OK == 0
+
+
+RESPONSE = {"as_of": "2017-05-08", "customer": "household_id", "offer": "coupon_upc"}
+
+
+def test_fit_a_response_model_and_plan_with_it(cli, make_config):
+    sources = {"transactions": {"path": "transactions.parquet"},
+               "offers": {"path": "offers.parquet"},
+               "responses": {"path": "responses.parquet"}}
+    path = make_config(sources=sources, response=RESPONSE)
+    doc = _ok(cli, "fit", "-c", path)
+    assert sorted(doc["outputs"]) == ["affinity.npz", "response.npz"]
+    response = doc["summary"]["models"]["response"]
+    assert response["method"] == "isotonic" and response["n_positive"] > 0
+    assert isinstance(oto.load(doc["outputs"]["response.npz"]), oto.ResponseModel)
+    plan = _ok(cli, "plan", "-c", path, "-o", "with")
+    values = pq.read_table(plan["outputs"]["plan.parquet"]).column("value").to_pylist()
+    assert all(0 < v <= 1 for v in values)  # P(response) x value 1
+    assert set(plan["inputs"]) == {"transactions", "offers", "responses"}
+
+
+def test_fit_response_without_its_section_names_it(cli, make_config):
+    code, out, _ = cli("fit", "-c", make_config(), "--model", "response", "--json")
+    assert code == ExitCode.BAD_INPUT and json.loads(out)["error"]["field"] == "response"

@@ -77,6 +77,9 @@ def test_the_base_config_is_valid_and_matches_the_schema():
         ({"colums": {}}, "colums", "did you mean 'columns'?"),
         ({"outputs__plan_format": "xlsx"}, "outputs.plan_format", "one of"),
         ({"outputs__plan_table": {"table": "t"}}, "outputs.plan_table.dsn_env", "neither"),
+        ({"response": {"as_of": "2017-06-01"}}, "response.as_of", "must not be after"),
+        ({"response": {"customer": "c"}}, "response.as_of", "response.as_of is missing"),
+        ({"response": {"as_of": "2017-01-01", "method": "svm"}}, "response.method", "one of"),
     ],
 )
 def test_a_bad_config_names_the_key_and_the_fix(changes, field, message):

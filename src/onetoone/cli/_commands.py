@@ -10,7 +10,7 @@ from typing import Any
 import attrs
 
 from onetoone._progress import ProgressBar
-from onetoone.cli._config import Config, load_config
+from onetoone.cli._config import Config, ConfigError, load_config
 from onetoone.cli._pipeline import (
     Campaign,
     Outputs,
@@ -48,10 +48,23 @@ def _fit_affinity(c: Campaign, out: Outputs) -> Summary:
     }
 
 
+def _fit_response(c: Campaign, out: Outputs) -> Summary:
+    model = c.response
+    if model is None:
+        raise ConfigError(
+            "fit --model response needs a [response] section (as_of, customer, offer) and "
+            "[sources.responses]; see `onetoone schema config`",
+            field="response",
+        )
+    out.model("response.npz", model)
+    return {"method": model.method, "n_pairs": int(model.n), "n_positive": int(model.n_positive)}
+
+
 #: Model kinds ``fit --model`` knows: name -> fitter writing its file. Uplift and
 #: value models join here as further kinds, each with its config section.
 MODEL_KINDS: dict[str, Callable[[Campaign, Outputs], Summary]] = {
     "affinity": _fit_affinity,
+    "response": _fit_response,
 }
 
 
@@ -75,7 +88,7 @@ def _profile(c: Campaign, out: Outputs, args: argparse.Namespace) -> Summary:
 
 
 def _fit(c: Campaign, out: Outputs, args: argparse.Namespace) -> Summary:
-    kinds = args.model or ["affinity"]
+    kinds = args.model or ["affinity", *(["response"] if "response" in c.cfg.data else [])]
     return {"models": {kind: MODEL_KINDS[kind](c, out) for kind in dict.fromkeys(kinds)}}
 
 
@@ -150,6 +163,8 @@ def _run(c: Campaign, out: Outputs, args: argparse.Namespace) -> Summary:
     if "holdout" in c.cfg.data:
         out.table(c.table_name("holdout"), holdout_table(c.holdout))
     summary["models"] = {"affinity": _fit_affinity(c, out)}
+    if c.response is not None:
+        summary["models"]["response"] = _fit_response(c, out)
     out.table(c.table_name("scores"), scores_table(c.scores))
     summary["plan"] = _stage_plan(c, out)
     if "holdout" in c.cfg.data and "end" in c.cfg.section("dates"):
@@ -165,7 +180,7 @@ def _run(c: Campaign, out: Outputs, args: argparse.Namespace) -> Summary:
 COMMANDS: dict[str, Command] = {
     "validate": Command("ingest the log and print the ingestion report", _validate, 1),
     "profile": Command("build customer profiles as of dates.as_of", _profile, 2),
-    "fit": Command("fit the models (affinity)", _fit, 2),
+    "fit": Command("fit the models (affinity; response with [response])", _fit, 3),
     "score": Command("score the treated customers against the offers", _score, 5),
     "plan": Command(
         "allocate offers under budgets, caps and k; write the plan and its certificate",

@@ -172,16 +172,16 @@ def validate_config(data: Any) -> dict[str, Any]:
     return data
 
 
-def _time(cfg: Mapping[str, Any], key: str) -> np.datetime64 | None:
-    text = cfg.get("dates", {}).get(key)
+def _time(cfg: Mapping[str, Any], key: str, section: str = "dates") -> np.datetime64 | None:
+    text = cfg.get(section, {}).get(key)
     if text is None:
         return None
     try:
         return np.datetime64(text, "s")
     except ValueError as exc:
         raise ConfigError(
-            f"dates.{key} must be an ISO date or time such as 2017-05-08, got {text!r}",
-            field=f"dates.{key}",
+            f"{section}.{key} must be an ISO date or time such as 2017-05-08, got {text!r}",
+            field=f"{section}.{key}",
         ) from exc
 
 
@@ -220,7 +220,14 @@ def _semantic_checks(cfg: Mapping[str, Any]) -> None:
     plan_table = cfg["outputs"].get("plan_table")
     if plan_table is not None:
         _one_of(plan_table, "outputs.plan_table", ("dsn_env", "dsn"), "where to connect")
+    response_as_of = _time(cfg, "as_of", "response")
     as_of, since = _time(cfg, "as_of"), _time(cfg, "since")
+    if response_as_of is not None and as_of is not None and not response_as_of <= as_of:
+        raise ConfigError(
+            f"response.as_of ({response_as_of}) must not be after dates.as_of ({as_of}): the "
+            "response model learns from a past campaign",
+            field="response.as_of",
+        )
     start, end = _time(cfg, "start"), _time(cfg, "end")
     if since is not None and as_of is not None and not since < as_of:
         raise ConfigError(
@@ -281,9 +288,9 @@ class Config:
         """``text`` resolved against the config's folder (``~`` expanded)."""
         return os.path.normpath(os.path.join(self.base_dir, os.path.expanduser(text)))
 
-    def time(self, key: str) -> np.datetime64 | None:
-        """``dates.<key>`` as datetime64[s], or None."""
-        return _time(self.data, key)
+    def time(self, key: str, section: str = "dates") -> np.datetime64 | None:
+        """``<section>.<key>`` (default ``dates``) as datetime64[s], or None."""
+        return _time(self.data, key, section)
 
     def require(self, section: str, key: str | None = None, *, why: str) -> Any:
         """``section[.key]``, or a ConfigError saying which command needs it."""

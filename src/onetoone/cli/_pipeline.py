@@ -350,6 +350,35 @@ class Campaign:
             tx, as_of=self.as_of, method=method, random_state=self.seed, **spec
         )
 
+    @cached_property
+    def response(self) -> oto.ResponseModel | None:
+        """The response model of ``[response]`` (None without it)."""
+        if "response" not in self.cfg.data:
+            return None
+        spec = self.cfg.section("response")
+        table = self._source(
+            "responses", "the response model learns from a past campaign's responses"
+        )
+        customer = _column(table, spec.get("customer", "customer"), "response.customer")
+        offer = _column(table, spec.get("offer", "offer"), "response.offer")
+        tx, offers = self.transactions, self.offers
+        past = self.cfg.time("as_of", "response")
+        assert past is not None
+        self._enter("fit response")
+        aff = dict(self.cfg.section("affinity"))
+        method = aff.pop("method", "repeat")
+        model = oto.fit_affinity(tx, as_of=past, method=method, random_state=self.seed, **aff)
+        audience = tx.customers.decode(np.unique(tx.customer[tx.timestamp < past]))
+        scores = oto.score_offers(model, audience, offers, unknown_customers="keep")
+        outcome = scores.outcome_matrix(customer, offer, unknown="drop")
+        dense = scores.to_dense()
+        ok = np.isfinite(dense)
+        log.info("response: %d responses among %d scored pairs", int(outcome[ok].sum()),
+                 int(ok.sum()))
+        return oto.fit_response(
+            dense[ok], outcome[ok], method=spec.get("method", "isotonic")
+        )
+
     # -- offers and scores
     @cached_property
     def offers(self) -> oto.Offers:
@@ -434,6 +463,8 @@ class Campaign:
         self._enter("problem")
         customer, offer, score = scores.to_candidates()
         value = np.asarray(score, dtype=np.float64)
+        if self.response is not None:
+            value = self.response.predict_proba(value)
         if offers.value is not None:
             per = np.where(np.isnan(offers.value), 1.0, offers.value)
             value = value * per[offer]
