@@ -290,3 +290,10 @@ def test_fit_a_response_model_and_plan_with_it(cli, make_config):
 def test_fit_response_without_its_section_names_it(cli, make_config):
     code, out, _ = cli("fit", "-c", make_config(), "--model", "response", "--json")
     assert code == ExitCode.BAD_INPUT and json.loads(out)["error"]["field"] == "response"
+
+
+def test_jsonschema_is_installed():
+    """Outputs are checked against their schemas only with jsonschema (the dev extra)."""
+    jsonschema = pytest.importorskip("jsonschema")
+    with pytest.raises(jsonschema.ValidationError):
+        validate("certificate", {"format": "onetoone.certificate"})
