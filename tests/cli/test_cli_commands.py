@@ -297,3 +297,12 @@ def test_jsonschema_is_installed():
     jsonschema = pytest.importorskip("jsonschema")
     with pytest.raises(jsonschema.ValidationError):
         validate("certificate", {"format": "onetoone.certificate"})
+
+
+def test_run_without_a_holdout_plans_for_everyone_and_skips_measurement(cli, make_config):
+    doc = _ok(cli, "run", "-c", make_config(holdout=None))
+    assert "measurement" not in doc["summary"] and "report.html" not in doc["outputs"]
+    with open(doc["outputs"]["certificate.json"], encoding="utf-8") as f:
+        cert = json.load(f)
+    validate("certificate", cert)
+    assert cert["holdout"] is None and cert["n_customers"] == 147  # bought before as_of

@@ -246,3 +246,20 @@ def test_an_unreachable_database_is_an_io_error_and_writes_nothing(cli, make_con
 )
 def test_passwords_are_redacted(dsn, shown):
     assert redact_dsn(dsn) == shown
+
+
+@pytest.mark.parametrize(
+    ("command", "changes", "field"),
+    [
+        ("plan", {"sources": {"transactions": {"path": "transactions.parquet"}}},
+         "sources.offers"),
+        ("holdout", {"holdout": None}, "holdout"),
+        ("measure", {"dates": {"as_of": "2017-05-08"}}, "dates.end"),
+        ("report", {"holdout": None}, "holdout"),
+    ],
+)
+def test_what_a_command_needs_is_checked_before_reading(cli, make_config, command, changes,
+                                                        field):
+    code, out, err = cli(command, "-c", make_config(**changes), "--json")
+    assert code == ExitCode.BAD_INPUT and "reading" not in err
+    assert json.loads(out)["error"]["field"] == field

@@ -34,6 +34,26 @@ class Command:
     help: str
     func: Callable[[Campaign, Outputs, argparse.Namespace], Summary]
     stages: int
+    needs: tuple[str, ...] = ()
+
+
+#: What a command needs beyond the schema's required keys, checked before anything runs.
+_NEEDS: dict[str, str] = {
+    "sources.offers": "scoring and planning need the offers table: add [sources.offers]",
+    "holdout": "the holdout needs [holdout] with fraction and salt, e.g. fraction = 0.1 "
+    "and salt = \"spring-2017\"",
+    "dates.end": "measuring a campaign needs its end (exclusive), e.g. end = 2017-06-19",
+}
+
+
+def _preflight(cfg: Config, cmd: Command) -> None:
+    """Every key ``cmd`` needs is in the config (before any file is read)."""
+    for path in cmd.needs:
+        node: Any = cfg.data
+        for part in path.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if node is None:
+            raise ConfigError(f"{path} is missing; {_NEEDS[path]}", field=path)
 
 
 # --------------------------------------------------------------------------- models
@@ -181,16 +201,21 @@ COMMANDS: dict[str, Command] = {
     "validate": Command("ingest the log and print the ingestion report", _validate, 1),
     "profile": Command("build customer profiles as of dates.as_of", _profile, 2),
     "fit": Command("fit the models (affinity; response with [response])", _fit, 3),
-    "score": Command("score the treated customers against the offers", _score, 5),
+    "score": Command(
+        "score the treated customers against the offers", _score, 5, ("sources.offers",)
+    ),
     "plan": Command(
         "allocate offers under budgets, caps and k; write the plan and its certificate",
         _plan,
         7,
+        ("sources.offers",),
     ),
-    "holdout": Command("split the audience into treated and holdout", _holdout, 2),
-    "measure": Command("measure the campaign window against the holdout", _measure, 4),
-    "report": Command("render the HTML report", _report, 5),
-    "run": Command("run the whole campaign: every step above", _run, 10),
+    "holdout": Command("split the audience into treated and holdout", _holdout, 2, ("holdout",)),
+    "measure": Command(
+        "measure the campaign window against the holdout", _measure, 4, ("holdout", "dates.end")
+    ),
+    "report": Command("render the HTML report", _report, 5, ("holdout", "dates.end")),
+    "run": Command("run the whole campaign: every step above", _run, 10, ("sources.offers",)),
 }
 
 
@@ -207,6 +232,7 @@ def _with_output_dir(cfg: Config, directory: str | None) -> Config:
 def run_command(cmd: Command, args: argparse.Namespace) -> Mapping[str, Any]:
     """Load the config, run ``cmd`` and commit its files; return the JSON result fields."""
     cfg = _with_output_dir(load_config(args.config), args.output_dir)
+    _preflight(cfg, cmd)
     enabled = False if args.quiet else None
     bar = ProgressBar(args.command, enabled=enabled)
     done = [0]
