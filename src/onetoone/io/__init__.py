@@ -22,8 +22,20 @@ format        suffixes
 ============  ==========================================
 
 PostgreSQL tables are read and written by ``onetoone.io._postgres`` (the
-``postgres`` extra), which the command line calls for a source of
-``kind = "postgres"``.
+``postgres`` extra), which the command line imports lazily for a source of
+``kind = "postgres"`` and for ``[outputs] plan_table``. The seam is two functions:
+
+- ``read_postgres(dsn, *, query=None, table=None, params=None) -> pyarrow.Table``:
+  exactly one of ``query`` / ``table``; values only through ``params``, never in
+  the SQL text.
+- ``write_postgres(dsn, table, data, *, if_exists="replace")`` (``"replace"``,
+  ``"append"`` or ``"fail"``): ``data`` is a ``pyarrow.Table`` (the plan, with
+  columns ``customer_id, offer_id, value, cost``), written in one transaction.
+
+Both raise :class:`OSError` (e.g. :class:`ConnectionError` for an unreachable
+server; the command exits with its I/O code) or :class:`~onetoone.errors.ValidationError`
+(a bad argument), and never put the password in a message. Without the module the
+command raises :class:`~onetoone.errors.MissingDependencyError` naming the extra.
 """
 
 from __future__ import annotations
