@@ -32,7 +32,7 @@ def _paths(node: Any, prefix: str = "") -> list[str]:
 
 
 @settings(max_examples=300, deadline=None)
-@given(where=st.sampled_from(_paths(BASE_CONFIG) + ["new", "sources.new", "dates.new"]),
+@given(where=st.sampled_from([*_paths(BASE_CONFIG), "new", "sources.new", "dates.new"]),
        value=_VALUES)
 def test_any_value_at_any_key_is_accepted_or_refused_with_a_key_path(where, value):
     cfg = json.loads(json.dumps(BASE_CONFIG))
