@@ -78,3 +78,21 @@ def test_the_bar_works_without_tqdm(monkeypatch):
         bar(3, 3)
     assert "scoring [" in tty.getvalue() and "3/3" in tty.getvalue()
     assert tty.getvalue().endswith("\r\033[K")
+
+
+@pytest.mark.parametrize(("method", "key"), [("als", "iterations"), ("bpr", "bpr_iterations")])
+def test_fit_affinity_reports_every_sweep(method, key):
+    tx = synthetic_transactions(60, 20, random_state=0)
+    seen: list[tuple[int, int | None]] = []
+    model = oto.fit_affinity(tx, method=method, factors=4, num_threads=1, random_state=0,
+                             progress=lambda d, t: seen.append((d, t)), **{key: 3})
+    assert seen == [(1, 3), (2, 3), (3, 3)]
+    again = oto.fit_affinity(tx, method=method, factors=4, num_threads=1, random_state=0,
+                             **{key: 3})
+    assert np.array_equal(model.user_factors, again.user_factors)
+
+
+def test_fit_affinity_refuses_a_progress_that_is_not_callable():
+    tx = synthetic_transactions(20, 10, random_state=0)
+    with pytest.raises(ValidationError, match="progress must be None or a callable"):
+        oto.fit_affinity(tx, method="repeat", progress="yes")

@@ -346,9 +346,11 @@ class Campaign:
         self._enter("fit affinity")
         spec = dict(self.cfg.section("affinity"))
         method = spec.pop("method", "repeat")
-        return oto.fit_affinity(
-            tx, as_of=self.as_of, method=method, random_state=self.seed, **spec
-        )
+        with ProgressBar("fitting", enabled=self.progress) as bar:
+            return oto.fit_affinity(
+                tx, as_of=self.as_of, method=method, random_state=self.seed, progress=bar,
+                **spec,
+            )
 
     @cached_property
     def response(self) -> oto.ResponseModel | None:
