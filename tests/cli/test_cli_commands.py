@@ -306,3 +306,26 @@ def test_run_without_a_holdout_plans_for_everyone_and_skips_measurement(cli, mak
         cert = json.load(f)
     validate("certificate", cert)
     assert cert["holdout"] is None and cert["n_customers"] == 147  # bought before as_of
+
+
+def test_the_audience_comes_from_the_holdout_source(cli, make_config, workdir):
+    pa = pytest.importorskip("pyarrow")
+    log = read_table(os.path.join(workdir, "transactions.parquet"))
+    audience = sorted(set(log.column("household_id").to_pylist()))[:60]
+    from onetoone.io import write_table
+
+    write_table(pa.table({"hh": audience}), os.path.join(workdir, "audience.csv"))
+    sources = {"transactions": {"path": "transactions.parquet"},
+               "offers": {"path": "offers.parquet"}, "holdout": {"path": "audience.csv"}}
+    path = make_config(sources=sources, holdout={"fraction": 0.25, "salt": "s", "customer": "hh"})
+    doc = _ok(cli, "plan", "-c", path)
+    with open(doc["outputs"]["certificate.json"], encoding="utf-8") as f:
+        cert = json.load(f)
+    assert cert["holdout"]["n_treated"] + cert["holdout"]["n_holdout"] == 60
+    assert cert["inputs"]["holdout"]["format"] == "csv"
+    plan = read_table(doc["outputs"]["plan.parquet"])
+    h = oto.assign_holdout(audience, fraction=0.25, salt="s")
+    assert set(plan.column("customer_id").to_pylist()) <= set(h.treated.tolist())
+    code, out, _ = cli("plan", "-c", make_config(
+        sources=sources, holdout={"fraction": 0.25, "salt": "s"}), "--json")
+    assert code == ExitCode.BAD_INPUT and json.loads(out)["error"]["field"] == "holdout.customer"
