@@ -122,9 +122,10 @@ def test_plan_writes_the_plan_and_its_certificate(cli, make_config, workdir):
     assert not set(plan.column("customer_id").to_pylist()) & set(h.control.tolist())
 
 
-def test_plan_is_reproducible(cli, make_config):
-    first = _ok(cli, "plan", "-c", make_config(), "-o", "a")
-    second = _ok(cli, "plan", "-c", make_config(), "-o", "b")
+def test_plan_is_reproducible(cli, make_config, workdir):
+    first = _ok(cli, "plan", "-c", make_config(), "-o", os.path.join(workdir, "a"))
+    second = _ok(cli, "plan", "-c", make_config(), "-o", os.path.join(workdir, "b"))
+    assert first["outputs"]["plan.parquet"] == os.path.join(workdir, "a", "plan.parquet")
     a = pq.read_table(first["outputs"]["plan.parquet"])
     b = pq.read_table(second["outputs"]["plan.parquet"])
     assert a.equals(b)
@@ -180,6 +181,14 @@ def test_run_writes_every_output_and_each_validates(cli, make_config):
     meta = json.loads(pq.read_schema(files["plan.parquet"]).metadata[b"onetoone"])
     assert meta["kind"] == "PlanTable"
     assert meta["meta"]["objective"] == doc["summary"]["plan"]["objective"]
+
+
+def test_output_dir_is_relative_to_the_working_directory(cli, make_config, workdir,
+                                                         monkeypatch):
+    monkeypatch.chdir(workdir)
+    doc = _ok(cli, "holdout", "-c", make_config(), "-o", "elsewhere")
+    assert doc["outputs"]["holdout.parquet"] == os.path.join(workdir, "elsewhere",
+                                                             "holdout.parquet")
 
 
 def test_quiet_prints_nothing_on_success(cli, make_config):
@@ -271,7 +280,7 @@ def test_exit_codes_are_distinct():
 RESPONSE = {"as_of": "2017-05-08", "customer": "household_id", "offer": "coupon_upc"}
 
 
-def test_fit_a_response_model_and_plan_with_it(cli, make_config):
+def test_fit_a_response_model_and_plan_with_it(cli, make_config, workdir):
     sources = {"transactions": {"path": "transactions.parquet"},
                "offers": {"path": "offers.parquet"},
                "responses": {"path": "responses.parquet"}}
@@ -281,7 +290,7 @@ def test_fit_a_response_model_and_plan_with_it(cli, make_config):
     response = doc["summary"]["models"]["response"]
     assert response["method"] == "isotonic" and response["n_positive"] > 0
     assert isinstance(oto.load(doc["outputs"]["response.npz"]), oto.ResponseModel)
-    plan = _ok(cli, "plan", "-c", path, "-o", "with")
+    plan = _ok(cli, "plan", "-c", path, "-o", os.path.join(workdir, "with"))
     values = pq.read_table(plan["outputs"]["plan.parquet"]).column("value").to_pylist()
     assert all(0 < v <= 1 for v in values)  # P(response) x value 1
     assert set(plan["inputs"]) == {"transactions", "offers", "responses"}
