@@ -179,8 +179,8 @@ def _fake_postgres(workdir: str, calls: list[Any], *, fail: bool = False) -> typ
     def read_postgres(dsn: str, *, query: str | None = None, table: str | None = None,
                       params: Any = None) -> Any:
         calls.append(("read", dsn, query, table))
-        if fail:
-            raise ConnectionError("cannot connect to 127.0.0.1:1")
+        if fail:  # a driver that puts the whole connection string in its message
+            raise ConnectionError(f"cannot connect with {dsn}")
         return read_table(os.path.join(workdir, tables[query or table]))
 
     def write_postgres(dsn: str, table: str, data: Any, *, if_exists: str = "replace") -> None:
@@ -229,9 +229,10 @@ def test_an_unreachable_database_is_an_io_error_and_writes_nothing(cli, make_con
     monkeypatch.setitem(sys.modules, "onetoone.io._postgres",
                         _fake_postgres(workdir, calls, fail=True))
     monkeypatch.setenv("ONETOONE_TEST_DSN", SECRET_DSN)
-    code, out, err = cli("run", "-c", make_config(sources=PG_SOURCES), "--json")
+    code, out, err = cli("run", "-c", make_config(sources=PG_SOURCES), "--json", "-v")
     assert code == ExitCode.IO_ERROR
     assert "s3cr3t" not in out + err
+    assert "postgresql://shop:***@127.0.0.1:1/loyalty" in json.loads(out)["error"]["message"]
     assert not os.path.exists(os.path.join(workdir, "out"))
 
 

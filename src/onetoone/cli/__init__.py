@@ -250,15 +250,18 @@ def _dispatch(args: argparse.Namespace) -> int:
         log.error("interrupted; nothing was written")
         return 130
     except Exception as exc:
+        from onetoone.cli._pipeline import scrub
+
         code = exit_code_of(exc)
+        message = scrub(str(exc))  # no password, whatever a driver's message holds
         if code is ExitCode.INTERNAL_ERROR:
             log.error(
                 "internal error: %s: %s\nthis is a bug in onetoone; please report it with the "
-                "traceback (run again with -v)", type(exc).__name__, exc,
+                "traceback (run again with -v)", type(exc).__name__, message,
             )
-            log.debug("%s", "".join(traceback.format_exception(exc)))
+            log.debug("%s", scrub("".join(traceback.format_exception(exc))))
         else:
-            log.error("error: %s", exc)
+            log.error("error: %s", message)
         if getattr(args, "json", False):
             _emit(
                 {
@@ -268,7 +271,7 @@ def _dispatch(args: argparse.Namespace) -> int:
                     "version": __version__,
                     "error": {
                         "type": type(exc).__name__,
-                        "message": str(exc),
+                        "message": message,
                         "field": getattr(exc, "field", None),
                     },
                 }

@@ -14,6 +14,7 @@ import json
 import logging
 import math
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Mapping
@@ -57,12 +58,33 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+_URI_PASSWORD = re.compile(r"(://[^:/@]*:)([^@]*)@")
+_KV_PASSWORD = re.compile(r"(password\s*=\s*)('[^']*'|\S+)", re.IGNORECASE)
+
+#: Passwords of the connection strings this process resolved: scrubbed from every
+#: message the command prints, whatever a driver puts in its errors.
+SECRETS: set[str] = set()
+
+
 def redact_dsn(dsn: str) -> str:
     """A connection string with its password replaced by ``***`` (URI and key=value forms)."""
-    import re
+    out = _URI_PASSWORD.sub(r"\1***@", dsn)
+    return _KV_PASSWORD.sub(r"\1***", out)
 
-    out = re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", dsn)
-    return re.sub(r"(password\s*=\s*)('[^']*'|\S+)", r"\1***", out, flags=re.IGNORECASE)
+
+def scrub(text: str) -> str:
+    """``text`` with every password in :data:`SECRETS` replaced by ``***``."""
+    for secret in sorted(SECRETS, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
+def _remember_password(dsn: str) -> None:
+    for m in _URI_PASSWORD.finditer(dsn):
+        if m.group(2):
+            SECRETS.add(m.group(2))
+    for m in _KV_PASSWORD.finditer(dsn):
+        SECRETS.add(m.group(2).strip("'"))
 
 
 # --------------------------------------------------------------------------- outputs
@@ -162,7 +184,9 @@ def _postgres_module() -> Any:
 def resolve_dsn(table: Mapping[str, Any], path: str) -> str:
     """The connection string of a source (from ``dsn`` or the variable ``dsn_env``)."""
     if "dsn" in table:
-        return str(table["dsn"])
+        dsn = str(table["dsn"])
+        _remember_password(dsn)
+        return dsn
     name = table["dsn_env"]
     value = os.environ.get(name)
     if not value:
@@ -171,6 +195,7 @@ def resolve_dsn(table: Mapping[str, Any], path: str) -> str:
             f"export {name}=postgresql://user:password@host:port/database",
             field=f"{path}.dsn_env",
         )
+    _remember_password(value)
     return value
 
 
