@@ -69,6 +69,8 @@ MODULES = (
     "onetoone.measurement",
     "onetoone.report",
     "onetoone.datasets",
+    "onetoone.io",
+    "onetoone.cli",
     "onetoone.bench",
 )
 

@@ -9,6 +9,7 @@ in, by reason: nothing is lost silently.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, cast
@@ -32,6 +33,8 @@ from onetoone._arrays import (
 from onetoone._deprecation import policy_value
 from onetoone._optional import import_optional
 from onetoone.errors import EmptyInputError, FormatError, UnknownIdError, ValidationError
+
+_log = logging.getLogger("onetoone.data")
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -1293,6 +1296,7 @@ def _build_transactions(
             "zero_quantity": zero_quantity,
         },
     )
+    _log.info("%s", report.summary())
     return cls(
         customer=cust_codes[rows],
         item=item_codes[rows],

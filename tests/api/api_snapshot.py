@@ -32,6 +32,8 @@ MODULES = (
     "onetoone.measurement",
     "onetoone.report",
     "onetoone.datasets",
+    "onetoone.io",
+    "onetoone.cli",
     "onetoone.errors",
     "onetoone.bench",
     "onetoone.strategies",

@@ -18,6 +18,7 @@ from onetoone._checks import check_int as _check_int
 from onetoone._checks import check_num_threads as _check_num_threads
 from onetoone._checks import check_real as _check_real
 from onetoone._optional import import_optional
+from onetoone._progress import ProgressCallback, check_progress
 from onetoone._random import RandomState, check_random_state
 from onetoone.data import Catalogue, IdIndex, Transactions, check_transactions
 from onetoone.errors import EmptyInputError, ValidationError
@@ -383,6 +384,7 @@ def _cf_factors(
     kind: str,
     seed: int,
     num_threads: int,
+    progress: ProgressCallback | None = None,
 ) -> tuple[_F32, _F32]:
     implicit = import_optional("implicit", purpose="fit_affinity")
     implicit_cpu_als, implicit_cpu_bpr = implicit.cpu.als, implicit.cpu.bpr
@@ -407,7 +409,15 @@ def _cf_factors(
                 random_state=seed,
             )
             mat = sp.csr_matrix(_confidence(x, p), dtype=np.float32)
-        model.fit(mat, show_progress=False)
+        total = int(p["bpr_iterations"] if kind == "bpr" else p["iterations"])
+
+        def callback(iteration: int, *stats: float) -> None:
+            # implicit passes (iteration, elapsed, loss) for ALS and (epoch, elapsed,
+            # correct, skipped) for BPR, counting from 0
+            assert progress is not None
+            progress(int(iteration) + 1, total)
+
+        model.fit(mat, show_progress=False, callback=None if progress is None else callback)
     return (
         np.ascontiguousarray(model.user_factors, dtype=np.float32),
         np.ascontiguousarray(model.item_factors, dtype=np.float32),
@@ -526,6 +536,7 @@ def fit_affinity(
     popularity_weight: float | None = None,
     num_threads: int = 0,
     random_state: RandomState = None,
+    progress: ProgressCallback | None = None,
 ) -> AffinityModel:
     """Fit a customer x item affinity model on the rows strictly before ``as_of``.
 
@@ -571,6 +582,10 @@ def fit_affinity(
         ``random_state`` alone does not fix the result.
     random_state : int, numpy.random.Generator or None
         Seeds the factor initialisation (and BPR's sampling).
+    progress : callable, optional
+        ``"als"``, ``"bpr"``, ``"hybrid"``: called as ``progress(iteration,
+        iterations)`` after each factorisation sweep (see :mod:`onetoone._progress`;
+        the command line draws a bar).
 
     Returns
     -------
@@ -615,6 +630,7 @@ def fit_affinity(
         "popularity_weight": popularity_weight,
     }
     t, p = _fit_affinity_iv(transactions, as_of, method, catalogue, num_threads, opts)
+    report = check_progress(progress)
     rng = check_random_state(random_state)
     tx = transactions.between(None, t)
     if tx.n_rows == 0:
@@ -633,7 +649,8 @@ def fit_affinity(
     user_f = item_f = None
     if method in ("als", "bpr", "hybrid"):
         seed = int(rng.integers(0, 2**31 - 1))
-        user_f, item_f = _cf_factors(x, p, "bpr" if method == "bpr" else "als", seed, num_threads)
+        kind = "bpr" if method == "bpr" else "als"
+        user_f, item_f = _cf_factors(x, p, kind, seed, num_threads, report)
     return AffinityModel(
         method=method,
         customers=tx.customers,

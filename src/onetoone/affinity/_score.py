@@ -20,6 +20,7 @@ from onetoone._checks import check_real as _check_real
 from onetoone._checks import is_int as _is_int
 from onetoone._deprecation import policy_value, renamed_kwargs
 from onetoone._optional import import_optional
+from onetoone._progress import ProgressCallback, check_progress
 from onetoone.affinity._model import METHODS, AffinityModel
 from onetoone.data import IdIndex, UnknownPolicy
 from onetoone.errors import EmptyInputError, LengthMismatchError, UnknownIdError, ValidationError
@@ -701,7 +702,13 @@ def _store(
         ti[start:stop], ts[start:stop] = _topk(s, k)
 
 
-def _run_blocks(work: Callable[[int], None], n: int, bs: int, num_threads: int) -> None:
+def _run_blocks(
+    work: Callable[[int], None],
+    n: int,
+    bs: int,
+    num_threads: int,
+    progress: ProgressCallback | None = None,
+) -> None:
     """Run ``work(start)`` for every block, on ``num_threads`` threads.
 
     Blocks write disjoint rows of the result, so threads need no locking; numpy
@@ -713,19 +720,25 @@ def _run_blocks(work: Callable[[int], None], n: int, bs: int, num_threads: int) 
     stays bounded.
     """
     starts = range(0, n, bs)
-    if len(starts) <= 1:
+    total = len(starts)
+    if total <= 1:
         for start in starts:
             work(start)
+        if progress is not None:
+            progress(total, total)
         return
     threadpoolctl = import_optional("threadpoolctl", purpose="scoring in blocks")
     with threadpoolctl.threadpool_limits(limits=1, user_api="blas"):
         if num_threads <= 1:
-            for start in starts:
+            for i, start in enumerate(starts, 1):
                 work(start)
+                if progress is not None:
+                    progress(i, total)
             return
         with ThreadPoolExecutor(max_workers=min(num_threads, len(starts))) as ex:
-            for _ in ex.map(work, starts):
-                pass
+            for i, _ in enumerate(ex.map(work, starts), 1):
+                if progress is not None:  # called from this thread, in block order
+                    progress(i, total)
 
 
 # --------------------------------------------------------------------------- items
@@ -1071,6 +1084,7 @@ def score_offers(
     block_size: int | None = None,
     max_dense_cells: int = 50_000_000,
     num_threads: int = 0,
+    progress: ProgressCallback | None = None,
 ) -> OfferScores:
     """Score customers against offers: item scores aggregated over each offer's items.
 
@@ -1110,6 +1124,9 @@ def score_offers(
     num_threads : int
         Blocks scored in parallel (0, the default: all cores, as in
         :func:`fit_affinity`). Results do not depend on it.
+    progress : callable, optional
+        Called as ``progress(blocks_done, n_blocks)`` after each block of
+        customers (see :mod:`onetoone._progress`; the command line draws a bar).
 
     Returns
     -------
@@ -1178,7 +1195,7 @@ def score_offers(
             s[~ok.astype(bool)] = -np.inf
         _store(s, start, dense, ti, ts, k)
 
-    _run_blocks(work, len(codes), bs, req.num_threads)
+    _run_blocks(work, len(codes), bs, req.num_threads, check_progress(progress))
     return OfferScores(
         customers=req.customers,
         offers=offers.ids,

@@ -13,6 +13,7 @@ import numpy.typing as npt
 
 from onetoone._arrays import F64, I32, I64, readonly
 from onetoone._deprecation import renamed_kwargs, warn_deprecated
+from onetoone._progress import ProgressCallback, check_progress
 from onetoone.allocation._exact import solve_lp, solve_milp
 from onetoone.allocation._problem import DEFAULT_BLOCK_SIZE, AllocationProblem
 from onetoone.allocation._solve import (
@@ -723,6 +724,7 @@ def allocate(
     block_size: int = DEFAULT_BLOCK_SIZE,
     mip_rel_gap: float = 1e-6,
     warm_start: Allocation | None = None,
+    progress: ProgressCallback | None = None,
 ) -> Allocation:
     """Choose offers for customers to maximise expected value under budgets and caps.
 
@@ -747,6 +749,9 @@ def allocate(
         ``exact``: relative MIP gap at which HiGHS stops.
     warm_start : Allocation, optional
         ``dual``: start from this allocation's prices (e.g. a neighbouring budget).
+    progress : callable, optional
+        ``dual``: called as ``progress(sweep, max_iter)`` after each sweep over
+        the prices (see :mod:`onetoone._progress`; the command line draws a bar).
 
     Returns
     -------
@@ -782,10 +787,11 @@ def allocate(
     p, meth, tol_, max_iter_, tl, bs, gap_ = _allocate_iv(
         problem, method, tol, max_iter, time_limit, block_size, mip_rel_gap, warm_start
     )
+    report = check_progress(progress)
     # extreme but accepted inputs (a limit of 5e-324, usages of 1e-300) can overflow a
     # ratio or a price to inf; the solvers treat inf as "never fits", so no warning
     with np.errstate(over="ignore", divide="ignore", under="ignore"):
-        return _allocate(p, meth, tol_, max_iter_, tl, bs, gap_, warm_start)
+        return _allocate(p, meth, tol_, max_iter_, tl, bs, gap_, warm_start, report)
 
 
 def _allocate(
@@ -797,12 +803,16 @@ def _allocate(
     bs: int,
     gap_: float,
     warm_start: Allocation | None,
+    progress: ProgressCallback | None = None,
 ) -> Allocation:
     t0 = time.perf_counter()
     if meth == "dual":
         lam0 = None if warm_start is None else np.array(warm_start.budget_price)
         mu0 = None if warm_start is None else np.array(warm_start.cap_price)
-        res = solve_dual(p, tol=tol_, max_iter=max_iter_, block_size=bs, lam0=lam0, mu0=mu0)
+        res = solve_dual(
+            p, tol=tol_, max_iter=max_iter_, block_size=bs, lam0=lam0, mu0=mu0,
+            progress=progress,
+        )
         gap = _gap(max(res.bound, res.objective), res.objective)  # as reported
         ok = gap <= tol_
         return _result(

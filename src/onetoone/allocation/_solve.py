@@ -629,6 +629,7 @@ def solve_dual(
     mu0: F64 | None = None,
     sample_rows: int = 20_000,
     primal: bool = True,
+    progress: Callable[[int, int | None], None] | None = None,
 ) -> DualResult:
     """Lagrangian dual of budgets and caps by coordinate minimisation, then repair + fill."""
     ctx = _Ctx.build(p, block_size)
@@ -659,7 +660,9 @@ def solve_dual(
     ls_tol = 0.05 * tol
     box_mode = False
     certified = False
-    for sweeps in range(1, max_iter + 1):  # noqa: B007
+    for sweeps in range(1, max_iter + 1):
+        if progress is not None and sweeps > 1:
+            progress(sweeps - 1, max_iter)
         if dim == 0:
             st.track(p, st.lam, st.mu, _evaluate(ctx, st.lam, st.mu))
             certified = True
@@ -689,6 +692,8 @@ def solve_dual(
             break
         if small:
             box_mode = True
+    if progress is not None:
+        progress(sweeps, sweeps)
     assert st.best_lam is not None and st.best_mu is not None
     if primal and not converged and p.n_budgets:
         # polish: near the optimal prices the plan changes in jumps; nearby prices

@@ -1,0 +1,98 @@
+"""Progress: callbacks from the long steps, a bar only on a terminal."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+
+import onetoone as oto
+from onetoone._progress import ProgressBar, check_progress
+from onetoone.datasets import synthetic_transactions
+from onetoone.errors import ValidationError
+
+
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_score_offers_reports_every_block():
+    tx = synthetic_transactions(200, 30, random_state=0)
+    model = oto.fit_affinity(tx, method="repeat")
+    items = tx.items.values
+    offers = oto.Offers.from_pairs(["a", "a", "b"], items[:3], items=tx.items, cost=1.0)
+    seen: list[tuple[int, int | None]] = []
+    for threads in (1, 2):
+        seen.clear()
+        oto.score_offers(model, None, offers, block_size=64, num_threads=threads,
+                         progress=lambda d, t: seen.append((d, t)))
+        assert seen == [(1, 4), (2, 4), (3, 4), (4, 4)]
+
+
+def test_allocate_reports_its_sweeps_and_ends_complete():
+    rng = np.random.default_rng(0)
+    p = oto.AllocationProblem.from_dense(rng.random((300, 5)), rng.random((300, 5)),
+                                         budgets=[oto.Budget("b", 20.0)], k=2)
+    seen: list[tuple[int, int | None]] = []
+    a = oto.allocate(p, progress=lambda d, t: seen.append((d, t)))
+    assert seen and seen[-1][0] == seen[-1][1] == a.iterations
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+    assert a.objective == oto.allocate(p).objective
+
+
+@pytest.mark.parametrize("bad", [1, "bar"])
+def test_a_progress_that_is_not_callable_is_refused(bad):
+    with pytest.raises(ValidationError, match="progress must be None or a callable") as info:
+        check_progress(bad)
+    assert info.value.field == "progress"
+    p = oto.AllocationProblem.from_dense([[1.0]], [[1.0]])
+    with pytest.raises(ValidationError, match="progress"):
+        oto.allocate(p, progress=bad)
+
+
+def test_the_bar_draws_on_a_terminal_only():
+    pipe = io.StringIO()
+    with ProgressBar("x", stream=pipe) as bar:
+        bar(1, 2)
+        bar(2, 2)
+    assert pipe.getvalue() == ""
+    tty = _Tty()
+    with ProgressBar("x", stream=tty) as bar:
+        bar(1, 2)
+        bar(2, 2)
+    assert "x" in tty.getvalue()
+    quiet = _Tty()
+    with ProgressBar("x", stream=quiet, enabled=False) as bar:
+        bar(2, 2)
+    assert quiet.getvalue() == ""
+
+
+def test_the_bar_works_without_tqdm(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    tty = _Tty()
+    with ProgressBar("scoring", stream=tty) as bar:
+        bar(3, 3)
+    assert "scoring [" in tty.getvalue() and "3/3" in tty.getvalue()
+    assert tty.getvalue().endswith("\r\033[K")
+
+
+@pytest.mark.parametrize(("method", "key"), [("als", "iterations"), ("bpr", "bpr_iterations")])
+def test_fit_affinity_reports_every_sweep(method, key):
+    tx = synthetic_transactions(60, 20, random_state=0)
+    seen: list[tuple[int, int | None]] = []
+    model = oto.fit_affinity(tx, method=method, factors=4, num_threads=1, random_state=0,
+                             progress=lambda d, t: seen.append((d, t)), **{key: 3})
+    assert seen == [(1, 3), (2, 3), (3, 3)]
+    again = oto.fit_affinity(tx, method=method, factors=4, num_threads=1, random_state=0,
+                             **{key: 3})
+    assert np.array_equal(model.user_factors, again.user_factors)
+
+
+def test_fit_affinity_refuses_a_progress_that_is_not_callable():
+    tx = synthetic_transactions(20, 10, random_state=0)
+    with pytest.raises(ValidationError, match="progress must be None or a callable"):
+        oto.fit_affinity(tx, method="repeat", progress="yes")
