@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import types
 from typing import Any
 
 import pytest
@@ -14,7 +13,6 @@ from cli_support import BASE_CONFIG, validate
 from onetoone.cli import ExitCode
 from onetoone.cli._config import ConfigError, load_config, validate_config
 from onetoone.cli._pipeline import redact_dsn
-from onetoone.io import read_table
 
 
 def _config(**changes: Any) -> dict[str, Any]:
@@ -144,7 +142,8 @@ def test_nothing_runs_before_the_whole_config_is_valid(cli, make_config, workdir
     assert not os.path.exists(os.path.join(workdir, "out"))
 
 
-# --------------------------------------------------------------------------- PostgreSQL seam
+# --------------------------------------------------------------------------- PostgreSQL
+# Runs against a real server: tests/db/test_cli_postgres.py. These need no server.
 PG_SOURCES = {
     "transactions": {"kind": "postgres", "dsn_env": "ONETOONE_TEST_DSN",
                      "table": "cj.transactions"},
@@ -165,75 +164,9 @@ def test_a_postgres_source_without_the_module_is_a_missing_dependency(cli, make_
 
 def test_an_unset_dsn_variable_is_a_config_error(cli, make_config, monkeypatch):
     monkeypatch.delenv("ONETOONE_TEST_DSN", raising=False)
-    monkeypatch.setitem(sys.modules, "onetoone.io._postgres", types.ModuleType("fake"))
     code, out, _ = cli("validate", "-c", make_config(sources=PG_SOURCES), "--json")
     assert code == ExitCode.BAD_INPUT
     assert json.loads(out)["error"]["field"] == "sources.transactions.dsn_env"
-
-
-def _fake_postgres(workdir: str, calls: list[Any], *, fail: bool = False) -> types.ModuleType:
-    fake = types.ModuleType("onetoone.io._postgres")
-    tables = {"cj.transactions": "transactions.parquet",
-              "SELECT * FROM cj.offers": "offers.parquet"}
-
-    def read_postgres(dsn: str, *, query: str | None = None, table: str | None = None,
-                      params: Any = None) -> Any:
-        calls.append(("read", dsn, query, table))
-        if fail:  # a driver that puts the whole connection string in its message
-            raise ConnectionError(f"cannot connect with {dsn}")
-        return read_table(os.path.join(workdir, tables[query or table]))
-
-    def write_postgres(dsn: str, table: str, data: Any, *, if_exists: str = "replace") -> None:
-        calls.append(("write", dsn, table, data, if_exists))
-
-    fake.read_postgres = read_postgres  # type: ignore[attr-defined]
-    fake.write_postgres = write_postgres  # type: ignore[attr-defined]
-    return fake
-
-
-def test_postgres_sources_and_plan_table_go_through_the_seam(cli, make_config, workdir,
-                                                             monkeypatch):
-    calls: list[Any] = []
-    monkeypatch.setitem(sys.modules, "onetoone.io._postgres", _fake_postgres(workdir, calls))
-    monkeypatch.setenv("ONETOONE_TEST_DSN", SECRET_DSN)
-    files = make_config(name="files.toml", outputs={"dir": "files"})
-    code, _, err = cli("plan", "-c", files)
-    assert code == 0, err
-    db = make_config(name="db.toml", sources=PG_SOURCES, outputs={
-        "dir": "db", "plan_table": {"dsn_env": "ONETOONE_TEST_DSN", "table": "crm.plan"}})
-    code, out, err = cli("plan", "-c", db, "--json", "-v")
-    assert code == 0, err
-    doc = json.loads(out)
-    validate("result", doc)
-    assert "s3cr3t" not in out + err and "***" in err
-    assert [c[0] for c in calls] == ["read", "read", "write"]
-    assert calls[0][1] == SECRET_DSN and calls[0][3] == "cj.transactions"
-    assert calls[1][2] == "SELECT * FROM cj.offers"
-    _, _, table, data, if_exists = calls[2]
-    assert (table, if_exists) == ("crm.plan", "replace")
-    plan_db = read_table(os.path.join(workdir, "db", "plan.parquet"))
-    plan_files = read_table(os.path.join(workdir, "files", "plan.parquet"))
-    assert plan_db.equals(plan_files) and data.equals(plan_files)
-    with open(os.path.join(workdir, "db", "certificate.json"), encoding="utf-8") as f:
-        cert = json.load(f)
-    validate("certificate", cert)
-    fp = cert["inputs"]["transactions"]
-    assert set(fp) == {"kind", "table", "rows", "sha256"}
-    assert (fp["kind"], fp["table"]) == ("postgres", "cj.transactions")
-    assert "s3cr3t" not in json.dumps(cert)
-
-
-def test_an_unreachable_database_is_an_io_error_and_writes_nothing(cli, make_config, workdir,
-                                                                   monkeypatch):
-    calls: list[Any] = []
-    monkeypatch.setitem(sys.modules, "onetoone.io._postgres",
-                        _fake_postgres(workdir, calls, fail=True))
-    monkeypatch.setenv("ONETOONE_TEST_DSN", SECRET_DSN)
-    code, out, err = cli("run", "-c", make_config(sources=PG_SOURCES), "--json", "-v")
-    assert code == ExitCode.IO_ERROR
-    assert "s3cr3t" not in out + err
-    assert "postgresql://shop:***@127.0.0.1:1/loyalty" in json.loads(out)["error"]["message"]
-    assert not os.path.exists(os.path.join(workdir, "out"))
 
 
 @pytest.mark.parametrize(

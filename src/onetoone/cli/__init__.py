@@ -88,15 +88,20 @@ log = logging.getLogger("onetoone.cli")
 
 
 def exit_code_of(exc: BaseException) -> ExitCode:
-    """The exit code of an exception (see :class:`ExitCode`)."""
+    """The exit code of an exception (see :class:`ExitCode`).
+
+    An ``OSError`` is an I/O failure even when it is also a library error
+    (:class:`onetoone.errors.DataSourceError`: an unreachable database, a wrong
+    password).
+    """
     if isinstance(exc, InfeasibleError):
         return ExitCode.INFEASIBLE
     if isinstance(exc, MissingDependencyError):
         return ExitCode.MISSING_DEPENDENCY
+    if isinstance(exc, OSError):  # before OneToOneError: DataSourceError is both
+        return ExitCode.IO_ERROR
     if isinstance(exc, (ValidationError, OneToOneError)):
         return ExitCode.BAD_INPUT
-    if isinstance(exc, OSError):
-        return ExitCode.IO_ERROR
     return ExitCode.INTERNAL_ERROR
 
 

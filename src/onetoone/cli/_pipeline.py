@@ -9,6 +9,7 @@ and moves them into place only when the whole command succeeded.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -17,7 +18,8 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from functools import cached_property
 from typing import Any
 
@@ -85,6 +87,46 @@ def _remember_password(dsn: str) -> None:
             SECRETS.add(m.group(2))
     for m in _KV_PASSWORD.finditer(dsn):
         SECRETS.add(m.group(2).strip("'"))
+
+
+# --------------------------------------------------------------------------- config terms
+_KEYWORD = re.compile(r"\b(?:(pass|choose|use) )?(\w+)=('[^']*'|\"[^\"]*\"|[\w.+-]+)")
+
+
+@contextlib.contextmanager
+def config_terms(
+    keys: Mapping[str, str], fields: Mapping[str, str] = {}, *, prefix: str = ""
+) -> Iterator[None]:
+    """Re-raise the library's ValidationErrors in the words of the config.
+
+    A message naming a keyword argument (``pass returns='drop'``) names the config
+    key instead (``set ingest.returns = "drop"``); ``keys`` maps keyword -> key path.
+    The error's ``field`` becomes the key path of the first keyword named, or
+    ``fields[field]`` (a library argument -> the config key that feeds it).
+    """
+    try:
+        yield
+    except ValidationError as exc:
+        found: list[str] = []
+
+        def sub(m: re.Match[str]) -> str:
+            path = keys.get(m.group(2))
+            if path is None:
+                return m.group(0)
+            found.append(path)
+            value = m.group(3).strip("'\"")
+            shown = value if re.fullmatch(r"[-+]?[\d.]+|true|false|inf", value) else f'"{value}"'
+            return f"{'set ' if m.group(1) else ''}{path} = {shown}"
+
+        message = _KEYWORD.sub(sub, str(exc))
+        field = found[0] if found else fields.get(exc.field or "", exc.field)
+        if message == str(exc) and field == exc.field and not prefix:
+            raise
+        try:
+            new = type(exc)(prefix + message, field=field)
+        except TypeError:  # pragma: no cover - every library ValidationError takes field=
+            new = ValidationError(prefix + message, field=field)
+        raise new from exc
 
 
 # --------------------------------------------------------------------------- outputs
@@ -222,7 +264,10 @@ def read_source(cfg: Config, name: str) -> Loaded:
         dsn = resolve_dsn(src, path)
         what = {"query": src["query"]} if "query" in src else {"table": src["table"]}
         log.info("reading %s from PostgreSQL %s", name, redact_dsn(dsn))
-        table = pg.read_postgres(dsn, query=src.get("query"), table=src.get("table"))
+        with config_terms({}, {"query": f"{path}.query", "table": f"{path}.table",
+                               "dsn": f"{path}.{'dsn' if 'dsn' in src else 'dsn_env'}"},
+                          prefix=f"{path}: "):
+            table = pg.read_postgres(dsn, query=src.get("query"), table=src.get("table"))
         fp = {"kind": "postgres", **what, "sha256": _sha256_table(table)}
     return Loaded(table=table, fingerprint={**fp, "rows": int(table.num_rows)})
 
@@ -305,6 +350,31 @@ class Campaign:
         for name in [discount] if isinstance(discount, str) else discount or []:
             _column(table, name, "columns.discount")
         ingest = self.cfg.section("ingest")
+        keys = {k: f"ingest.{k}" for k in ("returns", "invalid", "zero_quantity")}
+        fields = {k: f"columns.{k}" for k in ("customer", "item", "timestamp", "value",
+                                              "quantity", "basket", "discount")}
+        with config_terms(keys, fields), ProgressBar(
+            f"ingesting {table.num_rows} rows", enabled=self.progress
+        ) as bar:
+            bar(0, 1)
+            tx = self._ingest(table, cols, discount, ingest)
+            bar(1, 1)
+        report = tx.report  # its summary is logged by onetoone.data
+        limit = float(ingest.get("max_dropped_share", 1.0))
+        share = report.n_dropped / report.n_input if report.n_input else 0.0
+        if share > limit:
+            raise ValidationError(
+                f"ingestion dropped {report.n_dropped} of {report.n_input} rows "
+                f"({share:.2%}), more than ingest.max_dropped_share = {limit}; fix the log "
+                "or raise the limit",
+                field="ingest.max_dropped_share",
+            )
+        return tx
+
+    def _ingest(
+        self, table: Any, cols: Mapping[str, Any], discount: Any, ingest: Mapping[str, Any]
+    ) -> oto.Transactions:
+        start = time.perf_counter()
         tx = oto.Transactions.from_arrow(
             table,
             customer=cols.get("customer", "customer"),
@@ -318,16 +388,9 @@ class Campaign:
             invalid=ingest.get("invalid", "raise"),
             zero_quantity=ingest.get("zero_quantity", "drop"),
         )
-        report = tx.report  # its summary is logged by onetoone.data
-        limit = float(ingest.get("max_dropped_share", 1.0))
-        share = report.n_dropped / report.n_input if report.n_input else 0.0
-        if share > limit:
-            raise ValidationError(
-                f"ingestion dropped {report.n_dropped} of {report.n_input} rows "
-                f"({share:.2%}), more than ingest.max_dropped_share = {limit}; fix the log "
-                "or raise the limit",
-                field="ingest.max_dropped_share",
-            )
+        log.info("ingest: %d of %d rows kept, %d customers, %d items in %.2fs",
+                 tx.report.n_kept, tx.report.n_input, tx.n_customers, tx.n_items,
+                 time.perf_counter() - start)
         return tx
 
     # -- profiles
@@ -371,7 +434,8 @@ class Campaign:
         self._enter("fit affinity")
         spec = dict(self.cfg.section("affinity"))
         method = spec.pop("method", "repeat")
-        with ProgressBar("fitting", enabled=self.progress) as bar:
+        keys = {k: f"affinity.{k}" for k in ("method", *spec)}
+        with config_terms(keys, keys), ProgressBar("fitting", enabled=self.progress) as bar:
             return oto.fit_affinity(
                 tx, as_of=self.as_of, method=method, random_state=self.seed, progress=bar,
                 **spec,
@@ -470,7 +534,9 @@ class Campaign:
         model, offers, treated = self.affinity, self.offers, self.treated
         self._enter("score")
         spec = self.cfg.section("scoring")
-        with ProgressBar("scoring", enabled=self.progress) as bar:
+        keys = {k: f"scoring.{k}" for k in ("top_k", "aggregate", "exclude_recent_days",
+                                            "unknown_customers")}
+        with config_terms(keys, keys), ProgressBar("scoring", enabled=self.progress) as bar:
             return oto.score_offers(
                 model,
                 treated,
@@ -538,7 +604,8 @@ class Campaign:
         problem = self.problem
         self._enter("allocate")
         alloc = self.cfg.section("allocation")
-        with ProgressBar("allocating", enabled=self.progress) as bar:
+        keys = {"method": "allocation.method", "tol": "allocation.tol"}
+        with config_terms(keys, keys), ProgressBar("allocating", enabled=self.progress) as bar:
             allocation = oto.allocate(
                 problem, alloc.get("method", "dual"), tol=float(alloc.get("tol", 1e-4)),
                 progress=bar,
@@ -594,9 +661,12 @@ class Campaign:
         pg = _postgres_module()
         dsn = resolve_dsn(spec, "outputs.plan_table")
         log.info("writing the plan to %s on %s", spec["table"], redact_dsn(dsn))
-        pg.write_postgres(
-            dsn, spec["table"], self.plan_table(), if_exists=spec.get("if_exists", "replace")
-        )
+        path = "outputs.plan_table"
+        with config_terms({}, {"table": f"{path}.table", "if_exists": f"{path}.if_exists",
+                               "data": path, "dsn": f"{path}.dsn"}, prefix=f"{path}: "):
+            pg.write_postgres(
+                dsn, spec["table"], self.plan_table(), if_exists=spec.get("if_exists", "replace")
+            )
         return str(spec["table"])
 
     # -- measurement
