@@ -215,6 +215,37 @@ def test_infeasible_budget_exits_4_and_writes_nothing(cli, make_config, workdir)
     assert not [n for n in os.listdir(workdir) if n.startswith(".onetoone")]
 
 
+def test_an_unconverged_plan_exits_0_with_a_warning_and_its_status(cli, make_config, workdir):
+    cfg = make_config(allocation={"k": 3, "cap": 40, "max_iter": 1, "tol": 1e-12})
+    code, out, err = cli("plan", "-c", cfg, "--json", "--quiet")
+    assert code == ExitCode.OK, err
+    doc = json.loads(out)
+    validate("result", doc)
+    assert doc["status"] == "warning" and doc["exit_code"] == 0
+    assert doc["summary"]["status"] == 1 and doc["summary"]["success"] is False
+    (warning,) = doc["warnings"]
+    assert "allocation.max_iter" in warning and "feasible" in warning
+    assert err.startswith("warning: allocation did not converge")  # even under --quiet
+    with open(os.path.join(workdir, "out", "certificate.json"), encoding="utf-8") as f:
+        cert = json.load(f)
+    validate("certificate", cert)
+    assert (cert["status"], cert["success"]) == (1, False)
+    code, out, _ = cli("plan", "-c", make_config(), "--json", "--quiet")
+    assert json.loads(out)["status"] == "ok" and "warnings" not in json.loads(out)
+
+
+def test_a_library_keyword_is_named_by_its_config_key(cli, make_config, workdir):
+    # the sample has lines of quantity 0; the library says zero_quantity='drop', the config
+    # ingest.zero_quantity
+    cfg = make_config(ingest={"zero_quantity": "raise"})
+    code, out, err = cli("validate", "-c", cfg, "--json")
+    assert code == ExitCode.BAD_INPUT
+    error = json.loads(out)["error"]
+    assert error["field"] == "ingest.zero_quantity"
+    assert 'ingest.zero_quantity = "drop"' in error["message"]
+    assert "zero_quantity='" not in error["message"] + err
+
+
 def test_a_failing_run_leaves_earlier_outputs_untouched(cli, make_config, workdir):
     path = make_config()
     _ok(cli, "holdout", "-c", path)

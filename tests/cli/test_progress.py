@@ -96,3 +96,22 @@ def test_fit_affinity_refuses_a_progress_that_is_not_callable():
     tx = synthetic_transactions(20, 10, random_state=0)
     with pytest.raises(ValidationError, match="progress must be None or a callable"):
         oto.fit_affinity(tx, method="repeat", progress="yes")
+
+
+def test_measure_campaign_reports_its_bootstrap_blocks():
+    tx = synthetic_transactions(400, 30, random_state=2)
+    ids = tx.customers.values
+    seen: list[tuple[int, int | None]] = []
+    kwargs = {"treated": ids[::2], "control": ids[1::2], "start": "2024-07-01",
+              "end": "2024-08-01", "cost": 10.0, "bootstrap": 300, "random_state": 0}
+    with_bar = oto.measure_campaign(tx, progress=lambda d, t: seen.append((d, t)), **kwargs)
+    assert seen and seen[-1] == (300, 300)
+    assert all(t == 300 for _, t in seen)
+    assert [d for d, _ in seen] == sorted({d for d, _ in seen})
+    without = oto.measure_campaign(tx, **kwargs)  # progress changes nothing
+    assert with_bar.revenue.bootstrap == without.revenue.bootstrap is not None
+    seen.clear()
+    oto.measure_campaign(tx, **{**kwargs, "bootstrap": 0}, progress=lambda d, t: seen.append(d))
+    assert seen == []
+    with pytest.raises(ValidationError, match="progress must be None or a callable"):
+        oto.measure_campaign(tx, progress=3, **kwargs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -36,6 +37,8 @@ __all__ = [
 AffinityMethod = Literal["hybrid", "als", "bpr", "repeat", "popularity"]
 Method = AffinityMethod
 Weighting = Literal["bm25", "tfidf", "log", "none"]
+
+_LOG = logging.getLogger("onetoone.affinity")
 
 #: Scoring methods of :func:`fit_affinity`.
 METHODS: tuple[str, ...] = ("hybrid", "als", "bpr", "repeat", "popularity")
@@ -651,6 +654,10 @@ def fit_affinity(
         seed = int(rng.integers(0, 2**31 - 1))
         kind = "bpr" if method == "bpr" else "als"
         user_f, item_f = _cf_factors(x, p, kind, seed, num_threads, report)
+    _LOG.info(
+        "fit_affinity(%s): %d customers x %d items, %d rows in %.3fs",
+        method, tx.n_customers, tx.n_items, tx.n_rows, time.perf_counter() - t0,
+    )
     return AffinityModel(
         method=method,
         customers=tx.customers,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable
@@ -25,6 +26,8 @@ from onetoone.affinity._model import METHODS, AffinityModel
 from onetoone.data import IdIndex, UnknownPolicy
 from onetoone.errors import EmptyInputError, LengthMismatchError, UnknownIdError, ValidationError
 from onetoone.offers import Offers
+
+_LOG = logging.getLogger("onetoone.affinity")
 
 __all__ = ["ItemScores", "OfferScores", "score_items", "score_offers"]
 
@@ -1196,6 +1199,10 @@ def score_offers(
         _store(s, start, dense, ti, ts, k)
 
     _run_blocks(work, len(codes), bs, req.num_threads, check_progress(progress))
+    _LOG.info(
+        "score_offers(%s): %d customers x %d offers in %.3fs",
+        model.method, len(codes), n_off, time.perf_counter() - t0,
+    )
     return OfferScores(
         customers=req.customers,
         offers=offers.ids,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Sequence
@@ -31,6 +32,8 @@ from onetoone.allocation._solve import (
     solve_greedy,
 )
 from onetoone.errors import LengthMismatchError, ValidationError
+
+_LOG = logging.getLogger("onetoone.allocation")
 
 __all__ = ["Allocation", "BudgetCurve", "LpBound", "allocate", "budget_curve", "lp_bound"]
 
@@ -791,7 +794,14 @@ def allocate(
     # extreme but accepted inputs (a limit of 5e-324, usages of 1e-300) can overflow a
     # ratio or a price to inf; the solvers treat inf as "never fits", so no warning
     with np.errstate(over="ignore", divide="ignore", under="ignore"):
-        return _allocate(p, meth, tol_, max_iter_, tl, bs, gap_, warm_start, report)
+        out = _allocate(p, meth, tol_, max_iter_, tl, bs, gap_, warm_start, report)
+    _LOG.info(
+        "allocate(%s): %d customers, %d offers, %d candidates -> %d pairs, status %d, gap %.2e "
+        "in %.3fs",
+        meth, p.n_customers, p.n_offers, len(p.value), len(out.customer), out.status, out.gap,
+        out.elapsed_s,
+    )
+    return out
 
 
 def _allocate(

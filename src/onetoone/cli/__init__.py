@@ -283,13 +283,16 @@ def _dispatch(args: argparse.Namespace) -> int:
             )
         return int(code)
     if args.json:
+        fields = dict(result)
+        warnings = fields.pop("warnings", [])
         _emit(
             {
                 "command": command,
-                "status": "ok",
+                "status": "warning" if warnings else "ok",
                 "exit_code": 0,
                 "version": __version__,
-                **result,
+                **({"warnings": warnings} if warnings else {}),
+                **fields,
             }
         )
     return int(ExitCode.OK)

@@ -258,4 +258,5 @@ def run_command(cmd: Command, args: argparse.Namespace) -> Mapping[str, Any]:
         "outputs": files,
         "inputs": {k: dict(v) for k, v in campaign.inputs.items()},
         "summary": summary,
+        "warnings": list(campaign.warnings),
     }

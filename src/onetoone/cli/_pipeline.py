@@ -297,7 +297,13 @@ class Campaign:
         self.progress = progress
         self._step = step
         self.inputs: dict[str, Mapping[str, Any]] = {}
+        self.warnings: list[str] = []
         self.seed = int(cfg.data.get("seed", 0))
+
+    def warn(self, message: str) -> None:
+        """A warning on stderr, also listed in the ``--json`` result (status "warning")."""
+        log.warning("warning: %s", message)
+        self.warnings.append(message)
 
     def _enter(self, what: str) -> None:
         if self._step is not None:
@@ -604,13 +610,26 @@ class Campaign:
         problem = self.problem
         self._enter("allocate")
         alloc = self.cfg.section("allocation")
-        keys = {"method": "allocation.method", "tol": "allocation.tol"}
+        keys = {k: f"allocation.{k}" for k in ("method", "tol", "max_iter", "time_limit")}
         with config_terms(keys, keys), ProgressBar("allocating", enabled=self.progress) as bar:
             allocation = oto.allocate(
                 problem, alloc.get("method", "dual"), tol=float(alloc.get("tol", 1e-4)),
+                max_iter=int(alloc.get("max_iter", 50)), time_limit=alloc.get("time_limit"),
                 progress=bar,
             )
         log.info("%s", allocation.summary())
+        if not allocation.success:
+            gap = f"{allocation.gap:.2%}" if math.isfinite(allocation.gap) else "unknown"
+            what = (
+                "the solver found no plan in time: the plan is empty"
+                if allocation.status == 2
+                else f"the plan is feasible, within {gap} of the best possible"
+            )
+            self.warn(
+                f"allocation did not converge (status {allocation.status}: "
+                f"{allocation.message}); {what}; raise allocation.max_iter or "
+                "allocation.time_limit, or loosen allocation.tol"
+            )
         return oto.Plan(allocation, customers=self.scores.customers, offers=self.offers.ids)
 
     def certificate(self) -> dict[str, Any]:
@@ -720,9 +739,11 @@ class Campaign:
         kwargs = self._measure_kwargs()
         self._enter("measure")
         spec = self.cfg.section("measure")
-        return oto.measure_campaign(
-            tx, bootstrap=int(spec.get("bootstrap", 0)), random_state=self.seed, **kwargs
-        )
+        with ProgressBar("bootstrap", enabled=self.progress) as bar:
+            return oto.measure_campaign(
+                tx, bootstrap=int(spec.get("bootstrap", 0)), random_state=self.seed,
+                progress=bar, **kwargs,
+            )
 
     @cached_property
     def kpis(self) -> oto.KpiSeries:

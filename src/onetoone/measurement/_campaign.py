@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import math
+import time
 from typing import Any, NamedTuple
 
 import attrs
@@ -11,6 +13,7 @@ import scipy.stats
 
 from onetoone._arrays import TimeLike
 from onetoone._deprecation import renamed_kwargs
+from onetoone._progress import ProgressCallback, check_progress
 from onetoone._random import RandomState, check_random_state
 from onetoone.data import Transactions
 from onetoone.errors import ValidationError
@@ -47,6 +50,8 @@ from onetoone.measurement._stats import (
 )
 
 __all__ = ["ArmSummary", "CampaignResult", "measure_campaign"]
+
+_LOG = logging.getLogger("onetoone.measurement")
 
 
 @attrs.frozen
@@ -456,6 +461,7 @@ def measure_campaign(
     holdout: Holdout | None = None,
     holdout_fraction: float | None = None,
     observational: bool = False,
+    progress: ProgressCallback | None = None,
 ) -> CampaignResult:
     """Measure a campaign: arm figures, incremental revenue and margin, ROI, intervals.
 
@@ -505,6 +511,9 @@ def measure_campaign(
         True when the control group was not randomised (e.g.
         :func:`matched_control`): no sample-ratio check, and the result warns
         that the lift mixes effect and selection.
+    progress : callable, optional
+        ``progress(done, total)``, called after each block of bootstrap
+        replicates (``total = bootstrap``), e.g. a progress bar.
 
     Returns
     -------
@@ -571,6 +580,8 @@ def measure_campaign(
         observational,
     )
     rng = check_random_state(random_state)  # validated before any work, used by the bootstrap
+    report = check_progress(progress)
+    t0 = time.perf_counter()
     arms, s, e, c, m, pre = inp.arms, inp.start, inp.end, inp.cost, inp.margin_rate, inp.pre_period
     fraction, log_period = inp.holdout_fraction, inp.log_period
     spend, visits = spend_and_visits(transactions, s, e)
@@ -590,6 +601,7 @@ def measure_campaign(
         random_state=rng,
         holdout_fraction=fraction,
         observational=observational,
+        progress=report,
     )
     visit_rate = compare_arms((vt > 0).astype(np.float64), (vc > 0).astype(np.float64), alpha=alpha)
     spv = ratio_difference(yt, vt, yc, vc, alpha=alpha)
@@ -633,6 +645,10 @@ def measure_campaign(
         breakeven = c / (margin * n_t)
         if revenue.bootstrap is not None:
             roi_boot = revenue.bootstrap.affine(margin * n_t / c, -1.0)
+    _LOG.info(
+        "measure_campaign: %d treated, %d control, %d bootstrap replicates in %.3fs",
+        n_t, arms.n_control, int(bootstrap), time.perf_counter() - t0,
+    )
     return CampaignResult(
         start=s,
         end=e,

@@ -17,6 +17,7 @@ import numpy.typing as npt
 import scipy.stats
 
 from onetoone._arrays import as_float
+from onetoone._progress import ProgressCallback, check_progress
 from onetoone._random import RandomState, check_random_state
 from onetoone.errors import EmptyInputError, ValidationError
 
@@ -639,6 +640,7 @@ def compare_arms(
     random_state: RandomState = None,
     holdout_fraction: float | None = None,
     observational: bool = False,
+    progress: ProgressCallback | None = None,
 ) -> ArmComparison:
     """Compare a per-customer outcome between a treated and a control arm.
 
@@ -662,6 +664,9 @@ def compare_arms(
     observational : bool
         True when the arms were not randomised (e.g. a matched control): the
         sample-ratio check does not apply.
+    progress : callable, optional
+        ``progress(done, total)``, called after each block of bootstrap
+        replicates (``total = bootstrap``); not called without a bootstrap.
 
     Returns
     -------
@@ -719,13 +724,14 @@ def compare_arms(
         outcome_treated, outcome_control, covariate_treated, covariate_control, alpha, bootstrap
     )
     f = _check_design(holdout_fraction, observational)
+    report = check_progress(progress)
     srm = sample_ratio(len(yt), len(yc), holdout_fraction=f, observational=observational)
     sy = _pow2_scale(yt, yc)
     sx = _pow2_scale(xt, xc)
     yt, yc = yt / sy, yc / sy
     if xt is not None and xc is not None:
         xt, xc = xt / sx, xc / sx
-    out = _compare_scaled(yt, yc, xt, xc, alpha, bootstrap, random_state, srm)
+    out = _compare_scaled(yt, yc, xt, xc, alpha, bootstrap, random_state, srm, report)
     return _unscale(out, sy, sx)
 
 
@@ -774,6 +780,7 @@ def _compare_scaled(
     bootstrap: int,
     random_state: RandomState,
     srm: SampleRatio,
+    progress: ProgressCallback | None = None,
 ) -> ArmComparison:
     welch = _welch(yt, yc, alpha, "welch")
     cuped = None
@@ -789,7 +796,9 @@ def _compare_scaled(
         cmt, cmc = float(xt.mean()), float(xc.mean())
     boot = None
     if bootstrap:
-        boot = _bootstrap(yt, yc, xt, xc, alpha, int(bootstrap), check_random_state(random_state))
+        boot = _bootstrap(
+            yt, yc, xt, xc, alpha, int(bootstrap), check_random_state(random_state), progress
+        )
     return ArmComparison(
         n_treated=len(yt),
         n_control=len(yc),
@@ -830,6 +839,7 @@ def _bootstrap(
     alpha: float,
     n_boot: int,
     rng: np.random.Generator,
+    progress: ProgressCallback | None = None,
 ) -> Estimate:
     nt, nc = len(yt), len(yc)
     block = max(1, _BOOTSTRAP_BLOCK_ELEMENTS // max(nt, nc))
@@ -851,6 +861,8 @@ def _bootstrap(
             d = d - theta * (sxt / nt - sxc / nc)
         reps[done : done + b] = d
         done += b
+        if progress is not None:
+            progress(done, n_boot)
     est = _primary_point(yt, yc, xt, xc)
     lo, hi = np.quantile(reps, [alpha / 2.0, 1.0 - alpha / 2.0])
     return Estimate(
