@@ -109,7 +109,8 @@ def test_measure_campaign_reports_its_bootstrap_blocks():
     assert all(t == 300 for _, t in seen)
     assert [d for d, _ in seen] == sorted({d for d, _ in seen})
     without = oto.measure_campaign(tx, **kwargs)  # progress changes nothing
-    assert with_bar.revenue.bootstrap == without.revenue.bootstrap is not None
+    assert without.revenue.bootstrap is not None and with_bar.revenue.bootstrap is not None
+    assert with_bar.revenue.bootstrap.ci_low == without.revenue.bootstrap.ci_low
     seen.clear()
     oto.measure_campaign(tx, **{**kwargs, "bootstrap": 0}, progress=lambda d, t: seen.append(d))
     assert seen == []
