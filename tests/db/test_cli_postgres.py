@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,7 @@ from cli_support import (
     cli,
     make_config,
     sample_dir,
+    to_toml,
     validate,
     workdir,
 )
@@ -212,3 +215,43 @@ def test_a_bad_query_is_bad_input_naming_the_source(cj_in_db, cli, make_config, 
     assert "syntax error" in doc["error"]["message"]
     assert cj_in_db.password not in out + err
 
+
+
+# --------------------------------------------------------------------------- docs/cli.md
+_BLOCK = re.compile(r"(?:<!-- (?P<marker>[^>]*?) -->\n)?```(?P<info>\w+)\n(?P<body>.*?)```",
+                    re.DOTALL)
+
+
+def test_the_documented_postgres_commands_run(pg_server, tmp_path, monkeypatch):
+    """docs/cli.md section 7 as written: load the sample, the config, the command."""
+    page = ROOT / "docs" / "cli.md"
+    blocks = [(m["marker"] or "", m["info"], m["body"])
+              for m in _BLOCK.finditer(page.read_text(encoding="utf-8"))]
+    section = page.read_text(encoding="utf-8").split("## 7. PostgreSQL")[1].split("\n## ")[0]
+    data_block = next(body for marker, info, body in blocks if info == "python")
+    (load_block,) = [body for marker, info, body in blocks
+                     if info == "python" and marker.startswith("no-run") and body in section]
+    (config,) = [body for marker, _, body in blocks if marker == "file: campaign.toml"]
+    (db_part,) = [body for marker, _, body in blocks if marker.startswith("file: campaign-db")]
+    (commands,) = [body for marker, _, body in blocks if marker == "cli-run-db"]
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ONETOONE_DSN", pg_server.dsn)
+    for code in (data_block, load_block):
+        exec(compile(code, str(page), "exec"), {"__name__": "__docs__"})
+    cfg = tomllib.loads(config)
+    cfg.update(tomllib.loads(db_part))  # "replace its [sources.*] and [outputs] tables"
+    (tmp_path / "campaign-db.toml").write_text(to_toml(cfg), encoding="utf-8")
+
+    argvs = [line[2:].split() for line in commands.splitlines() if line.startswith("$ onetoone")]
+    assert argvs == [["onetoone", "run", "--config", "campaign-db.toml", "--json"]]
+    proc = _child(argvs[0][1:], str(tmp_path), pg_server.dsn)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    validate("result", doc)
+    assert doc["inputs"]["transactions"]["kind"] == "postgres"
+    _no_password(pg_server.password, proc.stdout, proc.stderr, folder=str(tmp_path / "out-db"))
+    plan = read_table(str(tmp_path / "out-db" / "plan.parquet"))
+    back = read_postgres(pg_server.dsn, table="crm.offer_plan")
+    assert back.column_names == ["customer_id", "offer_id", "value", "cost"]
+    assert plan.num_rows > 0 and _bare(back).equals(_bare(plan))
