@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
+import numpy as np
 
 from onetoone._progress import ProgressBar
 from onetoone.cli._config import Config, ConfigError, load_config
@@ -80,12 +81,61 @@ def _fit_response(c: Campaign, out: Outputs) -> Summary:
     return {"method": model.method, "n_pairs": int(model.n), "n_positive": int(model.n_positive)}
 
 
-#: Model kinds ``fit --model`` knows: name -> fitter writing its file. Uplift and
-#: value models join here as further kinds, each with its config section.
+def _fit_uplift(c: Campaign, out: Outputs) -> Summary:
+    model = c.uplift
+    out.model("uplift.npz", model)
+    return {
+        "method": model.method,
+        "outcome_type": model.outcome_type,
+        "n_rows": None if model.arm_counts is None else int(sum(model.arm_counts)),
+        "n_features": int(model.outcome_coef.shape[-1]),
+        "control": str(model.control),
+        "treatments": [str(t) for t in model.treatments],
+    }
+
+
+def _fit_value(c: Campaign, out: Outputs) -> Summary:
+    summary, freq, spend = c.value_models
+    out.model("frequency.npz", freq)
+    out.model("spend.npz", spend)
+    table = c.value_table()
+    out.table(c.table_name("value"), table)
+    clv = table.column("clv").to_numpy()
+    return {
+        "method": freq.method,
+        "n_customers": len(summary.customers),
+        "frequency_converged": bool(freq.success),
+        "spend_converged": bool(spend.success),
+        "clv_total": float(np.sum(clv)),
+    }
+
+
+def _fit_lapse(c: Campaign, out: Outputs) -> Summary:
+    model = c.lapse
+    out.model("lapse.npz", model)
+    return {"horizon_days": float(model.horizon_days), "n_train": int(model.n_train),
+            "n_lapsed": int(model.n_lapsed), "converged": bool(model.converged)}
+
+
+#: Model kinds ``fit --model`` knows: name -> fitter writing its files; each kind
+#: has its config section (``[response]``, ``[uplift]``, ``[value]``).
 MODEL_KINDS: dict[str, Callable[[Campaign, Outputs], Summary]] = {
     "affinity": _fit_affinity,
     "response": _fit_response,
+    "uplift": _fit_uplift,
+    "value": _fit_value,
+    "lapse": _fit_lapse,
 }
+
+
+def _default_kinds(cfg: Config) -> list[str]:
+    """The kinds ``fit`` fits without ``--model``: affinity and every kind configured."""
+    kinds = ["affinity"]
+    kinds += ["response"] if "response" in cfg.data else []
+    kinds += ["uplift"] if "uplift" in cfg.data else []
+    kinds += ["value"] if "value" in cfg.data else []
+    kinds += ["lapse"] if "lapse_horizon_days" in cfg.section("value") else []
+    return kinds
 
 
 # --------------------------------------------------------------------------- commands
@@ -108,7 +158,7 @@ def _profile(c: Campaign, out: Outputs, args: argparse.Namespace) -> Summary:
 
 
 def _fit(c: Campaign, out: Outputs, args: argparse.Namespace) -> Summary:
-    kinds = args.model or ["affinity", *(["response"] if "response" in c.cfg.data else [])]
+    kinds = args.model or _default_kinds(c.cfg)
     return {"models": {kind: MODEL_KINDS[kind](c, out) for kind in dict.fromkeys(kinds)}}
 
 
@@ -200,7 +250,11 @@ def _run(c: Campaign, out: Outputs, args: argparse.Namespace) -> Summary:
 COMMANDS: dict[str, Command] = {
     "validate": Command("ingest the log and print the ingestion report", _validate, 1),
     "profile": Command("build customer profiles as of dates.as_of", _profile, 2),
-    "fit": Command("fit the models (affinity; response with [response])", _fit, 3),
+    "fit": Command(
+        "fit the models (affinity; response, uplift, value and lapse with their sections)",
+        _fit,
+        3,
+    ),
     "score": Command(
         "score the treated customers against the offers", _score, 5, ("sources.offers",)
     ),

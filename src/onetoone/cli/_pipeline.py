@@ -476,6 +476,115 @@ class Campaign:
             dense[ok], outcome[ok], method=spec.get("method", "isotonic")
         )
 
+    @cached_property
+    def uplift(self) -> Any:
+        """The uplift model of ``[uplift]`` from ``[sources.uplift]``."""
+        from onetoone.uplift import fit_uplift
+
+        spec = self.cfg.require(
+            "uplift", why="fit --model uplift needs [uplift] (features, treatment, outcome) "
+            "and [sources.uplift]; see `onetoone schema config`"
+        )
+        table = self._source("uplift", "the uplift model learns from a past test's rows")
+        if not spec["features"]:
+            raise ConfigError("uplift.features is empty; list at least one numeric column",
+                              field="uplift.features")
+        cols = []
+        for i, name in enumerate(spec["features"]):
+            col = _column(table, name, f"uplift.features[{i}]")
+            if col.dtype.kind not in "biuf":
+                raise ValidationError(
+                    f"uplift.features[{i}]: column {name!r} is not numeric ({col.dtype}); "
+                    "give numeric feature columns",
+                    field=f"uplift.features[{i}]",
+                )
+            cols.append(col.astype(np.float64))
+        x = np.column_stack(cols)
+        treatment = _column(table, spec["treatment"], "uplift.treatment")
+        outcome = _column(table, spec["outcome"], "uplift.outcome").astype(np.float64)
+        propensity = (
+            _column(table, spec["propensity"], "uplift.propensity").astype(np.float64)
+            if "propensity" in spec else None
+        )
+        self._enter("fit uplift")
+        keys = {k: f"uplift.{k}" for k in ("method", "control", "propensity", "l2")}
+        fields = {"X": "uplift.features", "treatment": "uplift.treatment",
+                  "outcome": "uplift.outcome", **keys}
+        with config_terms(keys, fields):
+            return fit_uplift(
+                x, treatment, outcome, method=spec.get("method", "t"),
+                control=spec.get("control"), propensity=propensity,
+                l2=float(spec.get("l2", 1.0)), random_state=self.seed,
+            )
+
+    @cached_property
+    def value_models(self) -> tuple[Any, Any, Any]:
+        """(purchase summary, frequency model, spend model) of ``[value]`` at dates.as_of."""
+        from onetoone import value as v
+
+        spec = self.cfg.require(
+            "value", why="fit --model value needs a [value] section (it may be empty: "
+            "[value] alone uses the defaults)"
+        )
+        tx = self.transactions
+        self._enter("fit value")
+        keys = {"method": "value.method", "unit": "value.unit"}
+        with config_terms(keys, keys):
+            summary = v.purchase_summary(tx, as_of=self.as_of, unit=spec.get("unit", "W"))
+            freq = v.fit_frequency(summary, method=spec.get("method", "bgnbd"))
+            spend = v.fit_spend(summary)
+        for name, model in (("frequency", freq), ("spend", spend)):
+            if not model.success:
+                self.warn(f"the {name} model did not converge: {model.message}")
+        return summary, freq, spend
+
+    @cached_property
+    def lapse(self) -> Any:
+        """The lapse model of ``value.lapse_horizon_days`` (fitted at dates.as_of)."""
+        from onetoone.value import fit_lapse
+
+        spec = self.cfg.section("value")
+        if "lapse_horizon_days" not in spec:
+            raise ConfigError(
+                "value.lapse_horizon_days is missing; fit --model lapse needs it, e.g. "
+                "lapse_horizon_days = 28 in [value]",
+                field="value.lapse_horizon_days",
+            )
+        tx = self.transactions
+        self._enter("fit lapse")
+        keys = {"horizon_days": "value.lapse_horizon_days", "as_of": "dates.as_of"}
+        with config_terms(keys, keys):
+            return fit_lapse(tx, as_of=self.as_of,
+                             horizon_days=float(spec["lapse_horizon_days"]),
+                             random_state=self.seed)
+
+    def value_table(self) -> Any:
+        """Per customer: P(alive), expected purchases and spend, CLV (+ lapse risk)."""
+        from onetoone.value import customer_value
+
+        pa = import_optional("pyarrow", purpose="the value table")
+        summary, freq, spend = self.value_models
+        spec = self.cfg.section("value")
+        keys = {k: f"value.{k}" for k in ("horizon", "discount_rate", "margin")}
+        with config_terms(keys, keys):
+            cv = customer_value(
+                freq, spend, summary, horizon=float(spec.get("horizon", 52.0)),
+                discount_rate=float(spec.get("discount_rate", 0.0)),
+                margin=float(spec.get("margin", 1.0)),
+            )
+        cols = {
+            "customer_id": cv.customers.values,
+            "p_alive": np.asarray(cv.p_alive),
+            "expected_purchases": np.asarray(cv.expected_purchases),
+            "expected_spend": np.asarray(cv.expected_spend),
+            "clv": np.asarray(cv.clv),
+        }
+        if "lapse_horizon_days" in spec:
+            risk = self.lapse.predict(self.transactions, as_of=self.as_of)
+            at = risk.customers.encode(cv.customers.values, unknown="keep")
+            cols["lapse_risk"] = np.where(at >= 0, np.asarray(risk.risk)[at], np.nan)
+        return pa.table(cols)
+
     # -- offers and scores
     @cached_property
     def offers(self) -> oto.Offers:
