@@ -1,4 +1,4 @@
-"""`onetoone fit --model uplift | value | lapse`: the models of onetoone.uplift and onetoone.value."""
+"""`onetoone fit --model uplift | value | lapse`: onetoone.uplift and onetoone.value."""
 
 from __future__ import annotations
 
