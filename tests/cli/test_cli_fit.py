@@ -132,3 +132,42 @@ def test_fit_value_bad_input_names_the_key(cli, make_config, workdir, value, mod
     assert code == ExitCode.BAD_INPUT, err
     assert json.loads(out)["error"]["field"] == field
     assert not os.path.exists(os.path.join(workdir, "out"))
+
+
+def test_the_documented_value_fit_runs(cli, make_config, workdir):
+    import contextlib
+    import re
+    from pathlib import Path
+
+    page = (Path(__file__).parents[2] / "docs" / "cli.md").read_text(encoding="utf-8")
+    snippet = re.search(r"<!-- file: campaign.toml \(value\) -->\n```toml\n(.*?)```", page,
+                        re.S)
+    command = re.search(r"<!-- cli-run-value -->\n```console\n\$ (.*?)\n```", page, re.S)
+    assert snippet and command
+    path = make_config()
+    with open(path, "a", encoding="utf-8") as f:
+        f.write("\n" + snippet[1])
+    argv = command[1].split()
+    assert argv[:2] == ["onetoone", "fit"]
+    with contextlib.chdir(workdir):
+        code, _, err = cli(*argv[1:])
+    assert code == ExitCode.OK, err
+    assert {"value.parquet", "lapse.npz"} <= set(os.listdir(os.path.join(workdir, "out")))
+
+
+def test_the_documented_uplift_config_is_valid():
+    import re
+    import tomllib
+    from pathlib import Path
+
+    from cli_support import BASE_CONFIG
+
+    from onetoone.cli._config import validate_config
+
+    page = (Path(__file__).parents[2] / "docs" / "cli.md").read_text(encoding="utf-8")
+    (block,) = [b for b in re.findall(r"```toml\n(.*?)```", page, re.S) if "[uplift]" in b]
+    doc = tomllib.loads(block)
+    cfg = json.loads(json.dumps(BASE_CONFIG))
+    cfg["sources"].update(doc["sources"])
+    cfg["uplift"] = doc["uplift"]
+    assert validate_config(cfg)["uplift"]["method"] == "dr"

@@ -13,7 +13,9 @@ subcommand     writes
 =============  ===========================================================
 ``validate``   nothing: ingests the log and prints the ingestion report
 ``profile``    ``profiles.parquet``
-``fit``        ``affinity.npz`` (``--model``; more model kinds to come)
+``fit``        ``affinity.npz``, ``response.npz``, ``uplift.npz``,
+               ``frequency.npz``, ``spend.npz``, ``value.parquet``,
+               ``lapse.npz`` (``--model``: one file set per kind)
 ``score``      ``scores.parquet``
 ``plan``       ``plan.parquet``, ``certificate.json`` (+ the plan table)
 ``holdout``    ``holdout.parquet``
