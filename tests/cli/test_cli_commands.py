@@ -315,7 +315,10 @@ def test_fit_a_response_model_and_plan_with_it(cli, make_config, workdir):
     sources = {"transactions": {"path": "transactions.parquet"},
                "offers": {"path": "offers.parquet"},
                "responses": {"path": "responses.parquet"}}
-    path = make_config(sources=sources, response=RESPONSE)
+    # P(response) values are isotonic steps with many ties: the dual solver stalls at a gap
+    # of about 0.5 %, above the default tol (a warning, exit 0); the test plans to 1 %
+    path = make_config(sources=sources, response=RESPONSE,
+                       allocation={"k": 3, "cap": 40, "tol": 0.01})
     doc = _ok(cli, "fit", "-c", path)
     assert sorted(doc["outputs"]) == ["affinity.npz", "response.npz"]
     response = doc["summary"]["models"]["response"]
