@@ -372,3 +372,13 @@ def test_the_audience_comes_from_the_holdout_source(cli, make_config, workdir):
     code, out, _ = cli("plan", "-c", make_config(
         sources=sources, holdout={"fraction": 0.25, "salt": "s"}), "--json")
     assert code == ExitCode.BAD_INPUT and json.loads(out)["error"]["field"] == "holdout.customer"
+
+
+def test_a_measurement_error_names_the_config_key(cli, make_config, workdir):
+    # a campaign window after the log's end: the library says start, the config dates.as_of
+    cfg = make_config(dates={"as_of": "2018-03-01", "end": "2018-04-01"},
+                      measure={"cost": 100.0, "margin_rate": 0.3})
+    code, out, err = cli("measure", "-c", cfg, "--json")
+    assert code == ExitCode.BAD_INPUT, err
+    error = json.loads(out)["error"]
+    assert error["field"] == "dates.as_of", error

@@ -129,6 +129,18 @@ def config_terms(
         raise new from exc
 
 
+#: Keyword arguments of measure_campaign / track_kpis -> the config keys that feed them.
+_MEASURE_KEYS = {
+    "start": "dates.start",
+    "end": "dates.end",
+    "pre_period": "dates.pre_period_days",
+    "cost": "measure.cost",
+    "margin_rate": "measure.margin_rate",
+    "alpha": "measure.alpha",
+    "bootstrap": "measure.bootstrap",
+}
+
+
 # --------------------------------------------------------------------------- outputs
 class Outputs:
     """Files of one command, staged and committed together (or not at all).
@@ -394,7 +406,7 @@ class Campaign:
             invalid=ingest.get("invalid", "raise"),
             zero_quantity=ingest.get("zero_quantity", "drop"),
         )
-        log.info("ingest: %d of %d rows kept, %d customers, %d items in %.2fs",
+        log.debug("ingest: %d of %d rows kept, %d customers, %d items in %.2fs",
                  tx.report.n_kept, tx.report.n_input, tx.n_customers, tx.n_items,
                  time.perf_counter() - start)
         return tx
@@ -798,6 +810,11 @@ class Campaign:
         return str(spec["table"])
 
     # -- measurement
+    def _measure_keys(self) -> dict[str, str]:
+        """measure_campaign's keywords -> the config keys that feed them."""
+        start = "dates.start" if "start" in self.cfg.section("dates") else "dates.as_of"
+        return {**_MEASURE_KEYS, "start": start}
+
     def _measure_kwargs(self) -> dict[str, Any]:
         spec = self.cfg.section("measure")
         days = self.cfg.section("dates").get("pre_period_days")
@@ -848,7 +865,10 @@ class Campaign:
         kwargs = self._measure_kwargs()
         self._enter("measure")
         spec = self.cfg.section("measure")
-        with ProgressBar("bootstrap", enabled=self.progress) as bar:
+        keys = self._measure_keys()
+        with config_terms(keys, keys), ProgressBar(
+            "bootstrap", enabled=self.progress
+        ) as bar:
             return oto.measure_campaign(
                 tx, bootstrap=int(spec.get("bootstrap", 0)), random_state=self.seed,
                 progress=bar, **kwargs,
@@ -864,7 +884,10 @@ class Campaign:
             target_roi=spec.get("target_roi"),
             target_incremental_revenue=spec.get("target_incremental_revenue"),
         )
-        return oto.track_kpis(tx, goals=goals, **kwargs)
+        keys = {**self._measure_keys(), "target_roi": "measure.target_roi",
+                "target_incremental_revenue": "measure.target_incremental_revenue"}
+        with config_terms(keys, keys):
+            return oto.track_kpis(tx, goals=goals, **kwargs)
 
     def report_html(self) -> str:
         result, kpis = self.measurement, self.kpis
