@@ -32,6 +32,19 @@ __all__ = ["win_back", "win_back_weights"]
 _F64 = npt.NDArray[np.float64]
 
 
+def _win_back_weights_iv(
+    context: Any, lapse_horizon_days: Any, clv_horizon_weeks: Any, method: Any,
+    random_state: Any,
+) -> tuple[float, float, np.random.Generator]:
+    _check_context(context)
+    h = check_real(lapse_horizon_days, "lapse_horizon_days", 0.0, low_inclusive=False)
+    weeks = check_real(clv_horizon_weeks, "clv_horizon_weeks", 0.0, low_inclusive=False)
+    if method not in METHODS:
+        raise ValidationError(f"method must be one of {list(METHODS)}, got {method!r}",
+                              field="method")
+    return h, weeks, check_random_state(random_state)
+
+
 def win_back_weights(
     context: OfferContext,
     *,
@@ -59,13 +72,9 @@ def win_back_weights(
     >>> w.shape == (ctx.n_customers,), bool((w >= 0).all())
     (True, True)
     """
-    _check_context(context)
-    h = check_real(lapse_horizon_days, "lapse_horizon_days", 0.0, low_inclusive=False)
-    weeks = check_real(clv_horizon_weeks, "clv_horizon_weeks", 0.0, low_inclusive=False)
-    if method not in METHODS:
-        raise ValidationError(f"method must be one of {list(METHODS)}, got {method!r}",
-                              field="method")
-    rng = check_random_state(random_state)
+    h, weeks, rng = _win_back_weights_iv(
+        context, lapse_horizon_days, clv_horizon_weeks, method, random_state
+    )
     tx, at = context.transactions, context.as_of
     risk = fit_lapse(tx, as_of=at, horizon_days=h, random_state=rng).predict(tx, as_of=at)
     summary = purchase_summary(tx, as_of=at, unit="W")
