@@ -239,10 +239,43 @@ def onetoone_rows(
     except ImportError:
         return {}
     out: Scores = {}
-    for method in ("t", "dr"):
+    for method in uplift.METHODS:
         model = uplift.fit_uplift(x_tr, t_tr, y_tr, method=method, random_state=seed)
         out[f"onetoone_{method}"] = np.asarray(model.predict(x_te), dtype=np.float64)
     return out
+
+
+REFERENCES = ("ct_logistic", "two_logistic", "two_hgb", "solo_logistic")
+
+
+def paired(res: Result, outcome: str = "visit") -> str:
+    """Each onetoone row minus the best reference (by mean Qini), paired over splits.
+
+    Mean, sd and a paired 95 % t interval (df = splits - 1) of the per-split
+    differences, for the Qini coefficient and uplift@30 %.
+    """
+    from scipy.stats import t as student
+
+    q = res.qini[outcome]
+    refs = [r for r in REFERENCES if r in q]
+    if not refs:
+        return ""
+    best = max(refs, key=lambda r: float(q[r].mean()))
+    lines = [f"{outcome}: onetoone row - best reference ({best}), paired over splits"]
+    for name in q:
+        if not name.startswith("onetoone_"):
+            continue
+        parts = []
+        for label, m in (("Qini", res.qini), ("u@30", res.at30)):
+            d = m[outcome][name] - m[outcome][best]
+            n = len(d)
+            half = float(student.ppf(0.975, n - 1)) * d.std(ddof=1) / np.sqrt(n)
+            parts.append(
+                f"{label} {d.mean():+.4f} (sd {d.std(ddof=1):.4f}) "
+                f"[95% {d.mean() - half:+.4f} .. {d.mean() + half:+.4f}]"
+            )
+        lines.append(f"  {name:<15}" + "; ".join(parts))
+    return "\n".join(lines)
 
 
 RowFns = tuple[Callable[[Setup, FloatArray, IntArray, IntArray, FloatArray, int], Scores], ...]
@@ -376,6 +409,8 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print(table(res))
         print(verdict(res))
+        for outcome in OUTCOMES:
+            print(paired(res, outcome))
     return 0
 
 

@@ -17,10 +17,10 @@ from scipy.special import expit
 from onetoone._persist import load_npz, save_npz
 from onetoone.errors import EmptyInputError, FormatError, LengthMismatchError, ValidationError
 from onetoone.uplift import UpliftModel, fit_uplift, load_uplift, save_uplift
-from onetoone.uplift._io import _FIELDS, _MEMBERS
+from onetoone.uplift._io import _FIELDS, _MEMBERS, FORMAT_VERSION
 from onetoone.uplift._linear import fit_logistic, fit_ridge
 
-METHOD_LIST = ["t", "dr", "x"]
+METHOD_LIST = ["s", "t", "dr", "x"]
 
 
 # --------------------------------------------------------------------------- data
@@ -332,7 +332,7 @@ BAD: list[tuple[str, dict[str, Any], type[Exception], str]] = [
         ValidationError,
         "treatment must hold integer or string arm labels",
     ),
-    ("method", {"method": "s"}, ValidationError, r"method must be one of \['t', 'dr', 'x'\]"),
+    ("method", {"method": "q"}, ValidationError, r"method must be one of \['s', 't', 'dr', 'x'\]"),
     ("outcome_type", {"outcome_type": "count"}, ValidationError, "outcome_type must be one of"),
     ("l2", {"l2": -1.0}, ValidationError, "l2 must be a finite number >= 0"),
     ("n_folds", {"n_folds": 1}, ValidationError, "n_folds must be an int >= 2"),
@@ -440,9 +440,10 @@ def _crafted(tmp_path: Path, **change: Any) -> str:
     src = str(tmp_path / "ok.npz")
     save_uplift(m, src)
     arrays, meta = load_npz(
-        src, kind="UpliftModel", versions=(1,), fields=_FIELDS, members=_MEMBERS
+        src, kind="UpliftModel", versions=(FORMAT_VERSION,), fields=_FIELDS, members=_MEMBERS
     )
     del meta["__kind__"]
+    version = change.pop("__version", FORMAT_VERSION)
     for k, v in change.items():
         target = meta if k in meta else arrays
         if v is None:
@@ -450,7 +451,7 @@ def _crafted(tmp_path: Path, **change: Any) -> str:
         else:
             target[k] = v
     out = str(tmp_path / "bad.npz")
-    save_npz(out, kind=change.pop("__kind", "UpliftModel"), version=1, arrays=arrays, meta=meta)
+    save_npz(out, kind="UpliftModel", version=version, arrays=arrays, meta=meta)
     return out
 
 
@@ -481,6 +482,21 @@ def test_crafted_files_are_format_errors(
     path = _crafted(tmp_path, **change)
     with pytest.raises(FormatError, match=re.escape(message) if "=" in message else message):
         load_uplift(path)
+
+
+def test_version_1_files_still_load_and_others_are_refused(tmp_path: Path) -> None:
+    m = fit_uplift(*_small().values(), method="dr", random_state=0)
+    v1 = _crafted(tmp_path, interaction_l2=None, __version=1)  # the version-1 layout
+    back = load_uplift(v1)
+    assert back.interaction_l2 is None
+    np.testing.assert_array_equal(back.effect_coef, m.effect_coef)
+    with pytest.raises(FormatError, match="format_version 1 and 2"):
+        load_uplift(_crafted(tmp_path, __version=3))
+    # a version-1 file cannot hold an S-learner nor the version-2 field
+    with pytest.raises(FormatError, match="method"):
+        load_uplift(_crafted(tmp_path, interaction_l2=None, method="s", n_folds=0, __version=1))
+    with pytest.raises(FormatError, match="interaction_l2"):
+        load_uplift(_crafted(tmp_path, __version=1))
 
 
 def test_another_kind_is_refused(tmp_path: Path) -> None:
