@@ -403,7 +403,12 @@ class Result:
     seconds: float
 
 
-def run(data: Data, setup: Setup, row_fns: RowFns = (reference_rows, onetoone_rows)) -> Result:
+def run(
+    data: Data,
+    setup: Setup,
+    row_fns: RowFns = (reference_rows, onetoone_rows),
+    outcomes: tuple[str, ...] = OUTCOMES,
+) -> Result:
     from sklearn.exceptions import ConvergenceWarning
     from sklift.metrics import qini_auc_score, uplift_at_k
 
@@ -412,7 +417,7 @@ def run(data: Data, setup: Setup, row_fns: RowFns = (reference_rows, onetoone_ro
     at30: dict[str, dict[str, list[float]]] = {}
     n_conv = 0
     start = time.perf_counter()
-    for outcome in OUTCOMES:
+    for outcome in outcomes:
         y = data.outcomes[outcome]
         q_o: dict[str, list[float]] = {}
         a_o: dict[str, list[float]] = {}
@@ -451,7 +456,7 @@ def table(res: Result) -> str:
         f"{'outcome':<11}{'row':<15}{'issue Qini':>11}{'Qini mean (sd)':>18}"
         f"{'issue u@30':>12}{'u@30 mean (sd)':>18}",
     ]
-    for outcome in OUTCOMES:
+    for outcome in res.qini:
         for name, q in res.qini[outcome].items():
             iq, ia = ISSUE_VISIT.get(name, (None, None)) if outcome == "visit" else (None, None)
             lines.append(
@@ -499,6 +504,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="3 splits (smoke run)")
     ap.add_argument("--readings", action="store_true", help="every plausible reading")
     ap.add_argument("--splits", type=int, default=20)
+    ap.add_argument("--outcomes", nargs="+", default=list(OUTCOMES), choices=OUTCOMES)
     ap.add_argument("--from-reading", type=int, default=0, help="skip the first N readings")
     ap.add_argument(
         "--three-arm", action="store_true", help="only the three-arm e-mail choice (no sklift)"
@@ -523,11 +529,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     setups = readings()[args.from_reading :] if args.readings else [Setup()]
     for setup in setups:
-        res = run(data, replace(setup, n_splits=n))
+        res = run(data, replace(setup, n_splits=n), outcomes=tuple(args.outcomes))
         print()
         print(table(res))
         print(verdict(res))
-        for outcome in OUTCOMES:
+        for outcome in res.qini:
             print(paired(res, outcome))
     return 0
 
