@@ -119,7 +119,7 @@ class Setup:
     stratify: str = "arm_outcome"  # arm_outcome | arm_visit | none
     strategy: str = "overall"  # overall | by_group
     random: str = "default_rng"  # default_rng | RandomState (the random row's generator)
-    hgb: str = "default"  # default | no_early_stopping | native_categorical
+    hgb: str = "default"  # default | no_early_stopping | native_categorical | skip
     n_splits: int = 20
 
     def label(self) -> str:
@@ -211,6 +211,8 @@ def reference_rows(
         "solo_logistic": SoloModel(_logistic(setup)),
     }
     out: Scores = {}
+    if setup.hgb == "skip":  # --no-hgb: the slowest reference (about 20 CPU s per split)
+        del models["two_hgb"]
     for name, model in models.items():
         model.fit(x_tr, y_tr, t_tr)
         out[name] = np.asarray(model.predict(x_te), dtype=np.float64)
@@ -360,7 +362,9 @@ def three_arm_split(
     return ThreeArmSplit(seed, best, float((choice == 1).mean()), ips, dr)
 
 
-def three_arm(n_splits: int, outcomes: tuple[str, ...] = ("visit", "spend")) -> str:
+def three_arm(
+    n_splits: int, outcomes: tuple[str, ...] = ("visit", "spend"), method: str | None = None
+) -> str:
     """The three-arm evidence: per split and the mean over splits, for each outcome."""
     x, arm, ys = load_three_arm()
     lines = [
@@ -371,8 +375,13 @@ def three_arm(n_splits: int, outcomes: tuple[str, ...] = ("visit", "spend")) -> 
         y = ys[outcome]
         otype = "binary" if outcome == "visit" else "continuous"
         start = time.perf_counter()
-        res = [three_arm_split(x, arm, y, seed, outcome_type=otype) for seed in range(n_splits)]
-        lines.append(f"{outcome} ({time.perf_counter() - start:.0f} s):")
+        res = [
+            three_arm_split(x, arm, y, seed, method=method, outcome_type=otype)
+            for seed in range(n_splits)
+        ]
+        lines.append(
+            f"{outcome}, method {method or 'default'} ({time.perf_counter() - start:.0f} s):"
+        )
         for r in res:
             lines.append(
                 f"  split {r.seed:>2}: best single {THREE_ARMS[r.best_single]:<13} "
@@ -504,15 +513,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="3 splits (smoke run)")
     ap.add_argument("--readings", action="store_true", help="every plausible reading")
     ap.add_argument("--splits", type=int, default=20)
+    ap.add_argument(
+        "--no-hgb", action="store_true", help="skip the two-models gradient boosting row"
+    )
     ap.add_argument("--outcomes", nargs="+", default=list(OUTCOMES), choices=OUTCOMES)
     ap.add_argument("--from-reading", type=int, default=0, help="skip the first N readings")
+    ap.add_argument("--method", default=None, help="three-arm: the onetoone method")
     ap.add_argument(
         "--three-arm", action="store_true", help="only the three-arm e-mail choice (no sklift)"
     )
     args = ap.parse_args(argv)
     if args.three_arm:
         print(machine_line(("numpy", "scipy")))
-        print(three_arm(3 if args.quick else args.splits))
+        print(three_arm(3 if args.quick else args.splits, method=args.method))
         return 0
     try:
         import sklift  # noqa: F401
@@ -528,6 +541,8 @@ def main(argv: list[str] | None = None) -> int:
         f"conversion {data.outcomes['conversion'].mean():.4f}"
     )
     setups = readings()[args.from_reading :] if args.readings else [Setup()]
+    if args.no_hgb:
+        setups = [replace(x, hgb="skip") for x in setups]
     for setup in setups:
         res = run(data, replace(setup, n_splits=n), outcomes=tuple(args.outcomes))
         print()
