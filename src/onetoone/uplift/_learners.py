@@ -683,7 +683,7 @@ def fit_uplift(
     treatment: Any,
     outcome: Any,
     *,
-    method: str = "t",
+    method: str = "s",
     outcome_type: str | None = None,
     control: Label | None = None,
     propensity: Any = None,
@@ -705,10 +705,12 @@ def fit_uplift(
         control. Treatments are ordered by their sorted labels.
     outcome : array_like, ``(n,)``
         The outcome: 0/1 (visit, conversion) or a value (spend, margin).
-    method : {"t", "s", "dr", "x"}
-        ``"t"``: T-learner (a model per arm); ``"s"``: S-learner (one model
-        with the arm as features); ``"dr"``: DR-learner; ``"x"``: X-learner
-        (see Notes).
+    method : {"s", "t", "dr", "x"}
+        ``"s"`` (default): S-learner (one model with the arm as features);
+        ``"t"``: T-learner (a model per arm); ``"dr"``: DR-learner; ``"x"``:
+        X-learner (see Notes). The default is the learner with the highest
+        mean Qini coefficient on Hillstrom (``benchmarks/uplift_hillstrom.py``;
+        it was ``"t"`` before: pass ``method="t"`` for the former default).
     outcome_type : {"binary", "continuous"}, optional
         ``None`` infers ``"binary"`` when every outcome is 0 or 1. Binary
         outcomes get logistic outcome models, continuous ones ridge models.
