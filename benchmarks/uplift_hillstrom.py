@@ -478,6 +478,8 @@ def table(res: Result) -> str:
 
 def verdict(res: Result, tol: float = 0.001) -> str:
     """Whether the issue's visit Qini means are reproduced within ``tol``."""
+    if "visit" not in res.qini:
+        return "verdict: visit not run"
     off = {
         name: float(res.qini["visit"][name].mean() - q)
         for name, (q, _) in ISSUE_VISIT.items()
