@@ -252,6 +252,9 @@ class IdIndex:
                 code_of = np.cumsum(present, dtype=np.int64).astype(np.int32) - 1
                 uniq_dense = np.flatnonzero(present).astype(a.dtype) + base
                 return cls(uniq_dense), code_of[offset]
+        hashed = _hash_factorize(a)
+        if hashed is not None:
+            return cls(hashed[0]), hashed[1]
         uniq, inverse = np.unique(a, return_inverse=True)
         return cls(uniq), inverse.astype(np.int32).reshape(-1)
 
@@ -405,6 +408,36 @@ class IdIndex:
     def to_list(self) -> list[Any]:
         """The ids as Python ints or strs."""
         return list(self.values.tolist())
+
+
+def _hash_factorize(
+    a: npt.NDArray[Any],
+) -> tuple[npt.NDArray[Any], npt.NDArray[np.int32]] | None:
+    """Sorted unique ids and the code of each element, by hashing; None without pyarrow.
+
+    Arrow's hash kernel (``dictionary_encode``) finds the distinct values in one
+    linear pass; only the distinct values are then sorted, and the codes remapped
+    to that order, so the result equals ``np.unique(a, return_inverse=True)``
+    without a comparison sort over ``a``.
+    """
+    if len(a) < 1024:  # np.unique is faster on small inputs
+        return None
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+    except ImportError:  # pragma: no cover - pyarrow is an optional extra
+        return None
+    enc = pc.dictionary_encode(pa.array(a))
+    if isinstance(enc, pa.ChunkedArray):  # pragma: no cover - one chunk from one array
+        enc = enc.combine_chunks()
+    first_seen = enc.dictionary.to_numpy(zero_copy_only=False)
+    if a.dtype.kind == "U":
+        first_seen = first_seen.astype(a.dtype)
+    order = np.argsort(first_seen, kind="stable")
+    rank = np.empty(len(order), dtype=np.int32)
+    rank[order] = np.arange(len(order), dtype=np.int32)
+    codes: npt.NDArray[np.int32] = rank[enc.indices.to_numpy(zero_copy_only=False)]
+    return first_seen[order], codes
 
 
 def _to_index_dtype(
@@ -1253,32 +1286,18 @@ def _build_transactions(
             field="transactions",
         )
     cust_k = cust_codes[keep]
-    ts_k = ts[keep]
-    ts_i = ts_k.view(np.int64)
-    if bsk_raw is None:
-        order1 = _sort_rows(cust_k, ts_i - ts_i.min())
-        c1, t1 = cust_k[order1], ts_i[order1]
-        new_basket = np.ones(len(order1), dtype=bool)
-        new_basket[1:] = (c1[1:] != c1[:-1]) | (t1[1:] != t1[:-1])
-        perm = order1
+    ts_i = ts.view(np.int64)[keep]
+    if bsk_raw is None:  # a basket is a (customer, timestamp) pair
+        group, n_groups = _pair_groups(cust_k, len(customers), ts_i)
+        basket_ids = None
+        group_basket = None
     else:
-        _, bcode = IdIndex.factorize(bsk_raw[keep], name="basket")
-        order1 = _sort_rows(cust_k, bcode)
-        c1, b1, t1 = cust_k[order1], bcode[order1], ts_i[order1]
-        run_start = np.ones(len(order1), dtype=bool)
-        run_start[1:] = (c1[1:] != c1[:-1]) | (b1[1:] != b1[:-1])
-        if bool(np.any(~run_start[1:] & (t1[1:] < t1[:-1]))):
-            # lines of a basket out of time order: sort them by time as well
-            order1 = np.lexsort((ts_i, bcode, cust_k))
-            c1, b1, t1 = cust_k[order1], bcode[order1], ts_i[order1]
-        starts = np.flatnonzero(run_start).astype(np.int64)
-        lengths = np.diff(np.append(starts, len(order1)))
-        # order baskets by (customer, first line time, basket id)
-        border = np.lexsort((b1[starts], t1[starts], c1[starts]))
-        perm = order1[_ranges(starts[border], lengths[border])]
-        new_basket = np.zeros(len(perm), dtype=bool)
-        new_basket[np.cumsum(lengths[border]) - lengths[border]] = True
-    basket_codes = (np.cumsum(new_basket, dtype=np.int64) - 1).astype(np.int32)
+        basket_ids, bcode = _first_seen_codes(bsk_raw[keep], "basket")
+        group, n_groups, group_basket = _scoped_groups(cust_k, len(customers), bcode)
+        del bcode
+    perm, group_len = _order_rows(group, n_groups, cust_k, ts_i, basket_ids, group_basket)
+    del group, cust_k, ts_i
+    basket_codes = np.repeat(np.arange(len(group_len), dtype=np.int32), group_len)
     rows = keep[perm]
     report = IngestionReport(
         n_input=n,
@@ -1317,23 +1336,144 @@ def check_transactions(transactions: Any, name: str = "transactions") -> None:
         )
 
 
-def _sort_rows(major: npt.NDArray[Any], minor: npt.NDArray[Any]) -> npt.NDArray[np.intp]:
-    """Row order by (major, minor, row position): ``np.lexsort((minor, major))``.
+def _counting_argsort(keys: npt.NDArray[Any], n_keys: int) -> npt.NDArray[Any]:
+    """Stable argsort of integer ``keys`` in ``0 .. n_keys-1``: a counting sort, O(n + n_keys).
 
-    Both keys are non-negative integers. When ``major``, ``minor`` and the row
-    position fit in one int64, a single (SIMD) quicksort of the combined key,
-    unique thanks to the row position, gives the same order several times
-    faster than ``lexsort``.
+    The CSR to CSC conversion of a one-row sparse matrix whose column indices are
+    the keys and whose data are the row positions is exactly a counting sort
+    (scipy's compiled ``csr_tocsc``): positions come out grouped by key, in their
+    original order within a key.
     """
-    n = len(major)
-    if n == 0:
-        return np.zeros(0, dtype=np.intp)
-    span_minor = int(minor.max()) + 1
-    span_major = int(major.max()) + 1
-    if span_major * span_minor * n < (1 << 62):
-        key = (major.astype(np.int64) * span_minor + minor) * n + np.arange(n, dtype=np.int64)
-        return np.argsort(key)
-    return np.lexsort((minor, major))
+    n = len(keys)
+    idx = np.int32 if max(n, n_keys) < np.iinfo(np.int32).max else np.int64
+    m = sp.csr_array(
+        (np.arange(n, dtype=idx), keys.astype(idx, copy=False), np.array([0, n], dtype=idx)),
+        shape=(1, n_keys),
+    )
+    out: npt.NDArray[Any] = m.tocsc().data
+    return out
+
+
+def _first_seen_codes(
+    raw: npt.NDArray[Any], name: str
+) -> tuple[npt.NDArray[Any], npt.NDArray[np.int32]]:
+    """Distinct ids (in any order) and the code of each element into them.
+
+    Hashing when pyarrow is there (no sort at all: the distinct ids are not
+    needed in order), else ``np.unique``.
+    """
+    a = _normalise_ids(raw, name)
+    if len(a) >= 1024:
+        try:
+            import pyarrow as pa
+            import pyarrow.compute as pc
+        except ImportError:  # pragma: no cover - pyarrow is an optional extra
+            pass
+        else:
+            enc = pc.dictionary_encode(pa.array(a))
+            uniq = enc.dictionary.to_numpy(zero_copy_only=False)
+            if a.dtype.kind == "U":
+                uniq = uniq.astype(a.dtype)
+            return uniq, enc.indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+    uniq, inverse = np.unique(a, return_inverse=True)
+    return uniq, inverse.astype(np.int32).reshape(-1)
+
+
+def _pair_groups(
+    cust: npt.NDArray[np.int32], n_cust: int, ts_i: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.int32], int]:
+    """Dense codes of the (customer, timestamp) pairs, in any order."""
+    if len(ts_i) == 0:
+        return np.zeros(0, dtype=np.int32), 0
+    t0 = int(ts_i.min())
+    span = int(ts_i.max()) - t0 + 1
+    if span * max(n_cust, 1) < (1 << 62):
+        key = cust.astype(np.int64) * span + (ts_i - t0)
+        uniq, codes = _first_seen_codes(key, "key")
+        return codes, len(uniq)
+    order = np.lexsort((ts_i, cust))  # pragma: no cover - a log spanning > 5,000 years
+    new = np.ones(len(order), dtype=bool)
+    new[1:] = (cust[order][1:] != cust[order][:-1]) | (ts_i[order][1:] != ts_i[order][:-1])
+    codes = np.empty(len(order), dtype=np.int32)
+    codes[order] = np.cumsum(new) - 1
+    return codes, int(new.sum())
+
+
+def _scoped_groups(
+    cust: npt.NDArray[np.int32], n_cust: int, bcode: npt.NDArray[np.int32]
+) -> tuple[npt.NDArray[np.int32], int, npt.NDArray[np.int32]]:
+    """Dense codes of the (customer, basket) pairs and the basket code of each pair.
+
+    A basket id is scoped to its customer. When every basket id belongs to one
+    customer (the usual case) the basket codes are the pair codes already.
+    """
+    n_b = int(bcode.max()) + 1 if len(bcode) else 0
+    owner = np.empty(n_b, dtype=np.int32)
+    owner[bcode] = cust
+    if bool(np.array_equal(owner[bcode], cust)):
+        return bcode, n_b, np.arange(n_b, dtype=np.int32)
+    key = bcode.astype(np.int64) * max(n_cust, 1) + cust
+    uniq, codes = _first_seen_codes(key, "key")
+    return codes, len(uniq), (uniq // max(n_cust, 1)).astype(np.int32)
+
+
+def _order_rows(
+    group: npt.NDArray[np.int32],
+    n_groups: int,
+    cust: npt.NDArray[np.int32],
+    ts_i: npt.NDArray[np.int64],
+    basket_ids: npt.NDArray[Any] | None,
+    group_basket: npt.NDArray[np.int32] | None,
+) -> tuple[npt.NDArray[Any], npt.NDArray[np.int64]]:
+    """Row order by (customer, basket's first time, basket id, line time, position).
+
+    Returns the permutation and the number of lines of each basket in that
+    order. Rows are grouped by basket with one counting sort (linear); only the
+    baskets, about ten times fewer than the rows, are sorted by comparison, and
+    the lines of a basket by time only in baskets whose lines are out of order.
+    """
+    by_g = _counting_argsort(group, n_groups)
+    counts = np.bincount(group, minlength=n_groups)
+    starts = np.cumsum(counts) - counts
+    t_sorted = ts_i[by_g]
+    inside = np.ones(len(by_g), dtype=bool)
+    inside[starts] = False
+    late = np.flatnonzero(inside[1:] & (t_sorted[1:] < t_sorted[:-1]))
+    del inside
+    if len(late):  # some baskets have lines out of time order: sort those lines only
+        bad = np.zeros(n_groups, dtype=bool)
+        bad[group[by_g[late + 1]]] = True
+        pos = np.flatnonzero(bad[group[by_g]])
+        sub = by_g[pos]
+        by_g[pos] = sub[np.lexsort((sub, ts_i[sub], group[sub]))]
+        t_sorted[pos] = ts_i[by_g[pos]]
+    t_first = t_sorted[starts]
+    del t_sorted
+    g_cust = cust[by_g[starts]]
+    # baskets by (customer, first time, group), one sort of n_groups keys
+    t0 = int(t_first.min()) if n_groups else 0
+    span = int(t_first.max()) - t0 + 1 if n_groups else 1
+    n_c = int(g_cust.max()) + 1 if n_groups else 1
+    if n_c * span * max(n_groups, 1) < (1 << 62):
+        key = (g_cust.astype(np.int64) * span + (t_first - t0)) * n_groups + np.arange(n_groups)
+        border = np.argsort(key)
+        del key
+    else:  # pragma: no cover - needs a span of centuries
+        border = np.lexsort((np.arange(n_groups), t_first, g_cust))
+    if basket_ids is not None and group_basket is not None and n_groups > 1:
+        # ties (same customer, same first time) are broken by the basket id
+        c_o, t_o = g_cust[border], t_first[border]
+        tie = (c_o[1:] == c_o[:-1]) & (t_o[1:] == t_o[:-1])
+        if bool(tie.any()):
+            in_tie = np.zeros(n_groups, dtype=bool)
+            in_tie[1:] |= tie
+            in_tie[:-1] |= tie
+            pos = np.flatnonzero(in_tie)
+            sub = border[pos]
+            ids = basket_ids[group_basket[sub]]
+            border[pos] = sub[np.lexsort((ids, t_first[sub], g_cust[sub]))]
+    perm = by_g[_ranges(starts[border], counts[border])]
+    return perm, counts[border]
 
 
 def _check_policy(name: str, value: object, allowed: tuple[str, ...]) -> None:
