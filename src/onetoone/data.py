@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, cast
 
 import attrs
 import numpy as np
@@ -1271,13 +1271,6 @@ def _build_transactions(
     for reason, mask in reasons.items():
         drop(reason, mask)
 
-    cust_codes, customers = _codes_for(cust_raw, alive, customers, "customer", unknown)
-    if (cust_codes < 0).any():
-        drop("unknown_customer", cust_codes < 0)
-    item_codes, items = _codes_for(item_raw, alive, items, "item", unknown)
-    if (item_codes < 0).any():
-        drop("unknown_item", item_codes < 0)
-
     keep = np.flatnonzero(alive)
     if len(keep) == 0:
         raise EmptyInputError(
@@ -1285,20 +1278,32 @@ def _build_transactions(
             f"({', '.join(f'{k}: {len(v)}' for k, v in dropped.items())})",
             field="transactions",
         )
-    cust_k = cust_codes[keep]
-    ts_i = ts.view(np.int64)[keep]
+    # ids, on the kept rows only: codes are built or looked up once
+    cust_k, customers = _kept_codes(cust_raw, keep, customers, "customer", unknown)
+    if bool((cust_k < 0).any()):
+        keep, (cust_k,) = _drop_unknown(drop, "unknown_customer", n, keep, cust_k, ())
+    item_k, items = _kept_codes(item_raw, keep, items, "item", unknown)
+    if bool((item_k < 0).any()):
+        keep, (item_k, cust_k) = _drop_unknown(drop, "unknown_item", n, keep, item_k, (cust_k,))
+    if len(keep) == 0:
+        raise EmptyInputError(
+            "no rows left after dropping invalid rows "
+            f"({', '.join(f'{k}: {len(v)}' for k, v in dropped.items())})",
+            field="transactions",
+        )
+    all_rows = len(keep) == n
+    ts_k = ts.view(np.int64) if all_rows else ts.view(np.int64)[keep]
     if bsk_raw is None:  # a basket is a (customer, timestamp) pair
-        group, n_groups = _pair_groups(cust_k, len(customers), ts_i)
-        basket_ids = None
-        group_basket = None
+        group, n_groups = _pair_groups(cust_k, len(customers), ts_k)
+        basket_ids = group_basket = None
     else:
-        basket_ids, bcode = _first_seen_codes(bsk_raw[keep], "basket")
+        basket_ids, bcode = _first_seen_codes(bsk_raw if all_rows else bsk_raw[keep], "basket")
         group, n_groups, group_basket = _scoped_groups(cust_k, len(customers), bcode)
         del bcode
-    perm, group_len = _order_rows(group, n_groups, cust_k, ts_i, basket_ids, group_basket)
-    del group, cust_k, ts_i
-    basket_codes = np.repeat(np.arange(len(group_len), dtype=np.int32), group_len)
-    rows = keep[perm]
+    order = _order_rows(group, n_groups, cust_k, ts_k, basket_ids, group_basket)
+    del group, ts_k
+    perm = order.perm
+    rows = perm if all_rows else keep[perm]
     report = IngestionReport(
         n_input=n,
         n_kept=len(rows),
@@ -1312,11 +1317,12 @@ def _build_transactions(
             "zero_quantity": zero_quantity,
         },
     )
+    n_baskets = len(order.lines)
     return cls(
-        customer=cust_codes[rows],
-        item=item_codes[rows],
-        basket=basket_codes,
-        timestamp=ts[rows],
+        customer=np.repeat(order.customer, order.lines),
+        item=item_k[perm],
+        basket=np.repeat(np.arange(n_baskets, dtype=np.int32), order.lines),
+        timestamp=order.timestamp.view("datetime64[s]"),
         quantity=np.ascontiguousarray(qty[rows], dtype=np.float64),
         value=np.ascontiguousarray(val[rows], dtype=np.float64),
         discount=np.ascontiguousarray(disc[rows], dtype=np.float64),
@@ -1324,6 +1330,47 @@ def _build_transactions(
         items=items,
         report=report,
     )
+
+
+def _kept_codes(
+    raw: npt.NDArray[Any],
+    keep: npt.NDArray[np.intp],
+    index: IdIndex | None,
+    name: str,
+    unknown: IngestUnknownPolicy,
+) -> tuple[npt.NDArray[np.int32], IdIndex]:
+    """Codes of the kept rows' ids (-1 for ids not in a given index) and the index used."""
+    sub = raw if len(keep) == len(raw) else raw[keep]
+    if index is None:
+        index, codes = IdIndex.factorize(sub, name=name)
+        return codes, index
+    codes = index.encode(sub, unknown="keep", field=name)
+    if unknown == "raise" and bool((codes < 0).any()):
+        bad = sub[codes < 0]
+        raise UnknownIdError(
+            f"{name}: {len(bad)} row(s) with ids not in the given index, e.g. "
+            f"{bad[:3].tolist()}; pass unknown='drop' to drop and count them, or pass a "
+            "larger index",
+            field=name,
+        )
+    return codes, index
+
+
+def _drop_unknown(
+    drop: Any,
+    reason: str,
+    n: int,
+    keep: npt.NDArray[np.intp],
+    codes: npt.NDArray[np.int32],
+    others: tuple[npt.NDArray[Any], ...],
+) -> tuple[npt.NDArray[np.intp], tuple[npt.NDArray[Any], ...]]:
+    """Drop (and count under ``reason``) the kept rows whose code is -1."""
+    unknown = codes < 0
+    mask = np.zeros(n, dtype=bool)
+    mask[keep[unknown]] = True
+    drop(reason, mask)
+    ok = ~unknown
+    return keep[ok], (codes[ok], *(o[ok] for o in others))
 
 
 def check_transactions(transactions: Any, name: str = "transactions") -> None:
@@ -1417,6 +1464,15 @@ def _scoped_groups(
     return codes, len(uniq), (uniq // max(n_cust, 1)).astype(np.int32)
 
 
+class _RowOrder(NamedTuple):
+    """Rows in log order: the permutation and, per basket, its customer and line count."""
+
+    perm: npt.NDArray[Any]
+    lines: npt.NDArray[np.int64]
+    customer: npt.NDArray[np.int32]
+    timestamp: npt.NDArray[np.int64]
+
+
 def _order_rows(
     group: npt.NDArray[np.int32],
     n_groups: int,
@@ -1424,41 +1480,29 @@ def _order_rows(
     ts_i: npt.NDArray[np.int64],
     basket_ids: npt.NDArray[Any] | None,
     group_basket: npt.NDArray[np.int32] | None,
-) -> tuple[npt.NDArray[Any], npt.NDArray[np.int64]]:
+) -> _RowOrder:
     """Row order by (customer, basket's first time, basket id, line time, position).
 
-    Returns the permutation and the number of lines of each basket in that
-    order. Rows are grouped by basket with one counting sort (linear); only the
-    baskets, about ten times fewer than the rows, are sorted by comparison, and
-    the lines of a basket by time only in baskets whose lines are out of order.
+    ``group`` is each row's dense basket code (any numbering). The baskets,
+    about ten times fewer than the rows, are put in order by one sort of one
+    int64 key each (customer, first time, first-seen code; ties broken by the
+    basket id); the rows then follow their basket's rank by one counting sort
+    (linear, stable), and the lines of a basket are sorted by time only in the
+    baskets whose lines are out of time order. No comparison sort over the rows.
     """
-    by_g = _counting_argsort(group, n_groups)
-    counts = np.bincount(group, minlength=n_groups)
-    starts = np.cumsum(counts) - counts
-    t_sorted = ts_i[by_g]
-    inside = np.ones(len(by_g), dtype=bool)
-    inside[starts] = False
-    late = np.flatnonzero(inside[1:] & (t_sorted[1:] < t_sorted[:-1]))
-    del inside
-    if len(late):  # some baskets have lines out of time order: sort those lines only
-        bad = np.zeros(n_groups, dtype=bool)
-        bad[group[by_g[late + 1]]] = True
-        pos = np.flatnonzero(bad[group[by_g]])
-        sub = by_g[pos]
-        by_g[pos] = sub[np.lexsort((sub, ts_i[sub], group[sub]))]
-        t_sorted[pos] = ts_i[by_g[pos]]
-    t_first = t_sorted[starts]
-    del t_sorted
-    g_cust = cust[by_g[starts]]
-    # baskets by (customer, first time, group), one sort of n_groups keys
-    t0 = int(t_first.min()) if n_groups else 0
-    span = int(t_first.max()) - t0 + 1 if n_groups else 1
-    n_c = int(g_cust.max()) + 1 if n_groups else 1
-    if n_c * span * max(n_groups, 1) < (1 << 62):
-        key = (g_cust.astype(np.int64) * span + (t_first - t0)) * n_groups + np.arange(n_groups)
+    g_cust = np.empty(n_groups, dtype=np.int32)
+    g_cust[group] = cust  # every line of a basket has the basket's customer
+    t_first = np.full(n_groups, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(t_first, group, ts_i)
+    t0 = int(t_first.min())
+    span = int(t_first.max()) - t0 + 1
+    n_c = int(g_cust.max()) + 1
+    if n_c * span * n_groups < (1 << 62):
+        key = (g_cust.astype(np.int64) * span + (t_first - t0)) * n_groups
+        key += np.arange(n_groups, dtype=np.int64)
         border = np.argsort(key)
         del key
-    else:  # pragma: no cover - needs a span of centuries
+    else:  # pragma: no cover - needs a log spanning centuries
         border = np.lexsort((np.arange(n_groups), t_first, g_cust))
     if basket_ids is not None and group_basket is not None and n_groups > 1:
         # ties (same customer, same first time) are broken by the basket id
@@ -1472,8 +1516,26 @@ def _order_rows(
             sub = border[pos]
             ids = basket_ids[group_basket[sub]]
             border[pos] = sub[np.lexsort((ids, t_first[sub], g_cust[sub]))]
-    perm = by_g[_ranges(starts[border], counts[border])]
-    return perm, counts[border]
+    del t_first
+    rank = np.empty(n_groups, dtype=np.int32)
+    rank[border] = np.arange(n_groups, dtype=np.int32)
+    row_rank = rank[group]
+    del rank
+    perm = _counting_argsort(row_rank, n_groups)
+    lines = np.bincount(row_rank, minlength=n_groups)
+    t_sorted = ts_i[perm]
+    inside = np.ones(len(perm), dtype=bool)
+    inside[np.cumsum(lines) - lines] = False
+    late = np.flatnonzero(inside[1:] & (t_sorted[1:] < t_sorted[:-1]))
+    del inside
+    if len(late):  # some baskets have lines out of time order: sort those lines only
+        bad = np.zeros(n_groups, dtype=bool)
+        bad[row_rank[perm[late + 1]]] = True
+        pos = np.flatnonzero(bad[row_rank[perm]])
+        sub = perm[pos]
+        perm[pos] = sub[np.lexsort((sub, ts_i[sub], row_rank[sub]))]
+        t_sorted[pos] = ts_i[perm[pos]]
+    return _RowOrder(perm=perm, lines=lines, customer=g_cust[border], timestamp=t_sorted)
 
 
 def _check_policy(name: str, value: object, allowed: tuple[str, ...]) -> None:
@@ -1620,33 +1682,6 @@ def _to_arrow_table(pa: Any, table: Any) -> pa.Table:
         "object with __arrow_c_stream__ (polars, DuckDB, ADBC)",
         field="table",
     )
-
-
-def _codes_for(
-    raw: npt.NDArray[Any],
-    alive: npt.NDArray[np.bool_],
-    index: IdIndex | None,
-    name: str,
-    unknown: IngestUnknownPolicy,
-) -> tuple[npt.NDArray[np.int32], IdIndex]:
-    """Codes for every row (-1 for dead or unknown rows) and the index used."""
-    codes = np.full(len(raw), -1, dtype=np.int32)
-    live = np.flatnonzero(alive)
-    if index is None:
-        index, live_codes = IdIndex.factorize(raw[live], name=name)
-        codes[live] = live_codes
-        return codes, index
-    live_codes = index.encode(raw[live], unknown="keep", field=name)
-    if unknown == "raise" and bool((live_codes < 0).any()):
-        bad = raw[live][live_codes < 0]
-        raise UnknownIdError(
-            f"{name}: {len(bad)} row(s) with ids not in the given index, e.g. "
-            f"{bad[:3].tolist()}; pass unknown='drop' to drop and count them, or pass a "
-            "larger index",
-            field=name,
-        )
-    codes[live] = live_codes
-    return codes, index
 
 
 # --------------------------------------------------------------------------- catalogue
