@@ -410,6 +410,10 @@ class IdIndex:
         return list(self.values.tolist())
 
 
+#: Below this many ids, factorising sorts them (np.unique) instead of hashing them.
+_HASH_MIN_ROWS = 1024
+
+
 def _hash_factorize(
     a: npt.NDArray[Any],
 ) -> tuple[npt.NDArray[Any], npt.NDArray[np.int32]] | None:
@@ -420,7 +424,7 @@ def _hash_factorize(
     to that order, so the result equals ``np.unique(a, return_inverse=True)``
     without a comparison sort over ``a``.
     """
-    if len(a) < 1024:  # np.unique is faster on small inputs
+    if len(a) < _HASH_MIN_ROWS:  # np.unique is as fast on small inputs
         return None
     try:
         import pyarrow as pa
@@ -1410,7 +1414,7 @@ def _first_seen_codes(
     needed in order), else ``np.unique``.
     """
     a = _normalise_ids(raw, name)
-    if len(a) >= 1024:
+    if len(a) >= _HASH_MIN_ROWS:
         try:
             import pyarrow as pa
             import pyarrow.compute as pc
