@@ -304,7 +304,7 @@ def one(label: str, tbl: pa.Table, runs: int, with_memory: bool) -> dict[str, An
 
 
 def print_report(results: list[dict[str, Any]]) -> None:
-    print()
+    print(flush=True)
     print(
         f"{'data':<22}{'lines':>12}{'ingest':>8}{'profiles':>9}{'e2e':>7}{'polars':>8}"
         f"{'duckdb':>8}{'vs polars':>18}{'vs duckdb':>18}"
@@ -327,7 +327,8 @@ def print_report(results: list[dict[str, Any]]) -> None:
     print(
         "\ntimes in s, medians; ingest = Transactions.from_arrow, profiles = build_profiles "
         "(e2e - ingest), e2e = both; vs X = X's time / onetoone e2e time, median of per-round "
-        "ratios (min-max); >= 1 means onetoone end to end is at least as fast"
+        "ratios (min-max); >= 1 means onetoone end to end is at least as fast",
+        flush=True,
     )
 
 
@@ -353,12 +354,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"load average at start: {os.getloadavg()[0]:.2f}")
     cj = cj_table()
     results = [one("complete journey", cj, runs, not args.no_memory)]
+    print_report(results)
     if not args.quick:
         big = replicate(cj, args.times)
         results.append(
             one(f"complete journey x{args.times}", big, max(3, runs // 2), not args.no_memory)
         )
-    print_report(results)
+    if len(results) > 1:
+        print_report(results)
     print(f"load average at end: {os.getloadavg()[0]:.2f}")
     return 0
 

@@ -20,7 +20,7 @@ from onetoone.data import IdIndex, Transactions
 from onetoone.errors import EmptyInputError
 
 U64_EXTREMES = [0, 1, 2**63 - 1, 2**63, 2**64 - 2, 2**64 - 1]
-ID_POOLS = {
+ID_POOLS: dict[str, st.SearchStrategy[list[Any]]] = {
     "int": st.lists(st.integers(-(2**63), 2**63 - 1), min_size=1, max_size=6, unique=True),
     "uint64": st.lists(
         st.one_of(st.sampled_from(U64_EXTREMES), st.integers(2**63, 2**64 - 1)),
@@ -42,7 +42,9 @@ def _as_ids(pool: list[Any], kind: str) -> npt.NDArray[Any]:
 
 @st.composite
 def logs(draw: st.DrawFn) -> dict[str, Any]:
-    kinds = {c: draw(st.sampled_from(sorted(ID_POOLS))) for c in ("customer", "item", "basket")}
+    kinds: dict[str, str] = {
+        c: draw(st.sampled_from(sorted(ID_POOLS))) for c in ("customer", "item", "basket")
+    }
     pools = {c: _as_ids(draw(ID_POOLS[k]), k) for c, k in kinds.items()}
     n = draw(st.integers(1, 60))
     pick = {
@@ -117,19 +119,15 @@ def test_arrow_ingestion_equals_sorting_reference(log: dict[str, Any]) -> None:
     assert_same(tx, reference(log))
 
 
+@st.composite
+def id_columns(draw: st.DrawFn) -> npt.NDArray[Any]:
+    kind = draw(st.sampled_from(sorted(ID_POOLS)))
+    pool = draw(ID_POOLS[kind])
+    return _as_ids(draw(st.lists(st.sampled_from(pool), min_size=1, max_size=40)), kind)
+
+
 @settings(max_examples=100, deadline=None)
-@given(
-    ids=st.one_of(
-        *(
-            p.flatmap(
-                lambda pool, k=k: st.lists(  # type: ignore[misc]
-                    st.sampled_from(pool), min_size=1, max_size=40
-                ).map(lambda x, k=k: _as_ids(x, k))
-            )
-            for k, p in ID_POOLS.items()
-        )
-    )
-)
+@given(ids=id_columns())
 def test_hash_factorize_equals_unique(ids: npt.NDArray[Any]) -> None:
     with mock.patch.object(data, "_HASH_MIN_ROWS", 0):
         index, codes = IdIndex.factorize(ids)
@@ -153,7 +151,7 @@ def test_single_customer_ties_and_a_large_log() -> None:
     n = 5000
     basket = rng.integers(0, 300, n).astype(np.uint64) + np.uint64(2**64 - 400)
     secs = np.where(basket == basket[0], rng.integers(0, 5, n), 2)
-    log = {
+    log: dict[str, Any] = {
         "customer": np.full(n, 2**64 - 1, dtype=np.uint64),
         "item": rng.integers(-(2**40), 2**40, n),
         "basket": basket,
@@ -166,7 +164,7 @@ def test_single_customer_ties_and_a_large_log() -> None:
 def test_basket_ids_shared_by_two_customers_are_two_baskets() -> None:
     n = 3000
     cust = np.tile([7, 8], n // 2)
-    log = {
+    log: dict[str, Any] = {
         "customer": cust,
         "item": np.arange(n) % 11,
         "basket": np.arange(n) % 5,  # the same 5 basket ids for both customers

@@ -246,7 +246,7 @@ class IdIndex:
             span = hi - lo + 1
             if span <= 4 * len(a) + (1 << 20):  # dense ids: a lookup table, no sort
                 base = a.dtype.type(lo)
-                offset = (a - base).astype(np.intp)  # exact: 0 <= a - lo < span
+                offset = (a - base).astype(np.intp, copy=False)  # exact: 0 <= a - lo < span
                 present = np.zeros(span, dtype=bool)
                 present[offset] = True
                 code_of = np.cumsum(present, dtype=np.int64).astype(np.int32) - 1
@@ -1299,12 +1299,12 @@ def _build_transactions(
     ts_k = ts.view(np.int64) if all_rows else ts.view(np.int64)[keep]
     if bsk_raw is None:  # a basket is a (customer, timestamp) pair
         group, n_groups = _pair_groups(cust_k, len(customers), ts_k)
-        basket_ids = group_basket = None
+        basket_ids = group_basket = g_cust = None
     else:
         basket_ids, bcode = _first_seen_codes(bsk_raw if all_rows else bsk_raw[keep], "basket")
-        group, n_groups, group_basket = _scoped_groups(cust_k, len(customers), bcode)
+        group, n_groups, group_basket, g_cust = _scoped_groups(cust_k, len(customers), bcode)
         del bcode
-    order = _order_rows(group, n_groups, cust_k, ts_k, basket_ids, group_basket)
+    order = _order_rows(group, n_groups, cust_k, ts_k, basket_ids, group_basket, g_cust)
     del group, ts_k
     perm = order.perm
     rows = perm if all_rows else keep[perm]
@@ -1452,20 +1452,20 @@ def _pair_groups(
 
 def _scoped_groups(
     cust: npt.NDArray[np.int32], n_cust: int, bcode: npt.NDArray[np.int32]
-) -> tuple[npt.NDArray[np.int32], int, npt.NDArray[np.int32]]:
-    """Dense codes of the (customer, basket) pairs and the basket code of each pair.
+) -> tuple[npt.NDArray[np.int32], int, npt.NDArray[np.int32], npt.NDArray[np.int32] | None]:
+    """Dense codes of the (customer, basket) pairs, with each pair's basket and customer.
 
-    A basket id is scoped to its customer. When every basket id belongs to one
+    The customer of each pair is None when it was not needed to find the pairs. A basket id is scoped to its customer. When every basket id belongs to one
     customer (the usual case) the basket codes are the pair codes already.
     """
     n_b = int(bcode.max()) + 1 if len(bcode) else 0
     owner = np.empty(n_b, dtype=np.int32)
     owner[bcode] = cust
     if bool(np.array_equal(owner[bcode], cust)):
-        return bcode, n_b, np.arange(n_b, dtype=np.int32)
+        return bcode, n_b, np.arange(n_b, dtype=np.int32), owner
     key = bcode.astype(np.int64) * max(n_cust, 1) + cust
     uniq, codes = _first_seen_codes(key, "key")
-    return codes, len(uniq), (uniq // max(n_cust, 1)).astype(np.int32)
+    return codes, len(uniq), (uniq // max(n_cust, 1)).astype(np.int32), None
 
 
 class _RowOrder(NamedTuple):
@@ -1484,18 +1484,21 @@ def _order_rows(
     ts_i: npt.NDArray[np.int64],
     basket_ids: npt.NDArray[Any] | None,
     group_basket: npt.NDArray[np.int32] | None,
+    g_cust: npt.NDArray[np.int32] | None = None,
 ) -> _RowOrder:
     """Row order by (customer, basket's first time, basket id, line time, position).
 
-    ``group`` is each row's dense basket code (any numbering). The baskets,
+    ``group`` is each row's dense basket code (any numbering), ``g_cust`` the
+    customer of each basket when known already. The baskets,
     about ten times fewer than the rows, are put in order by one sort of one
     int64 key each (customer, first time, first-seen code; ties broken by the
     basket id); the rows then follow their basket's rank by one counting sort
     (linear, stable), and the lines of a basket are sorted by time only in the
     baskets whose lines are out of time order. No comparison sort over the rows.
     """
-    g_cust = np.empty(n_groups, dtype=np.int32)
-    g_cust[group] = cust  # every line of a basket has the basket's customer
+    if g_cust is None:
+        g_cust = np.empty(n_groups, dtype=np.int32)
+        g_cust[group] = cust  # every line of a basket has the basket's customer
     t_first = np.full(n_groups, np.iinfo(np.int64).max, dtype=np.int64)
     np.minimum.at(t_first, group, ts_i)
     t0 = int(t_first.min())
