@@ -1465,8 +1465,9 @@ def _scoped_groups(
 ) -> tuple[npt.NDArray[np.int32], int, npt.NDArray[np.int32], npt.NDArray[np.int32] | None]:
     """Dense codes of the (customer, basket) pairs, with each pair's basket and customer.
 
-    The customer of each pair is None when it was not needed to find the pairs. A basket id is scoped to its customer. When every basket id belongs to one
-    customer (the usual case) the basket codes are the pair codes already.
+    A basket id is scoped to its customer. When every basket id belongs to one
+    customer (the usual case) the basket codes are the pair codes already, and
+    each pair's customer comes with them; otherwise it is None (not computed).
     """
     n_b = int(bcode.max()) + 1 if len(bcode) else 0
     owner = np.empty(n_b, dtype=np.int32)
@@ -1499,12 +1500,12 @@ def _order_rows(
     """Row order by (customer, basket's first time, basket id, line time, position).
 
     ``group`` is each row's dense basket code (any numbering), ``g_cust`` the
-    customer of each basket when known already. The baskets,
-    about ten times fewer than the rows, are put in order by one sort of one
-    int64 key each (customer, first time, first-seen code; ties broken by the
-    basket id); the rows then follow their basket's rank by one counting sort
-    (linear, stable), and the lines of a basket are sorted by time only in the
-    baskets whose lines are out of time order. No comparison sort over the rows.
+    customer of each basket when known already. The baskets, about ten times
+    fewer than the rows, are put in order by one stable sort of one int64 key
+    each (customer, first time; ties broken by the basket id); the rows then
+    follow their basket's rank by one counting sort (linear, stable), and the
+    lines of a basket are sorted by time only in the baskets whose lines are
+    out of time order. No comparison sort over the rows.
     """
     if g_cust is None:
         g_cust = np.empty(n_groups, dtype=np.int32)
@@ -1514,13 +1515,12 @@ def _order_rows(
     t0 = int(t_first.min())
     span = int(t_first.max()) - t0 + 1
     n_c = int(g_cust.max()) + 1
-    if n_c * span * n_groups < (1 << 62):
-        key = (g_cust.astype(np.int64) * span + (t_first - t0)) * n_groups
-        key += np.arange(n_groups, dtype=np.int64)
-        border = np.argsort(key)
+    if n_c * span < (1 << 62):  # one int64 key; the stable sort keeps first-seen order on ties
+        key = g_cust.astype(np.int64) * span + (t_first - t0)
+        border = np.argsort(key, kind="stable")
         del key
-    else:  # pragma: no cover - needs a log spanning centuries
-        border = np.lexsort((np.arange(n_groups), t_first, g_cust))
+    else:  # pragma: no cover - needs millions of customers over thousands of years
+        border = np.lexsort((t_first, g_cust))
     if basket_ids is not None and group_basket is not None and n_groups > 1:
         # ties (same customer, same first time) are broken by the basket id
         c_o, t_o = g_cust[border], t_first[border]
