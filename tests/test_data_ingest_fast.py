@@ -189,3 +189,20 @@ def test_no_rows_left_is_refused_in_both_paths() -> None:
                 )
             with pytest.raises(EmptyInputError):
                 Transactions.from_arrays(customer=[], item=[], timestamp=[], value=[])
+
+
+def test_strings_arrow_cannot_encode_fall_back_to_sorting() -> None:
+    # a lone surrogate has no UTF-8 form: hashing in Arrow fails, sorting still works
+    ids = np.array(["\ud800x", "b", "\ud800x", "a"] * 400)
+    with mock.patch.object(data, "_HASH_MIN_ROWS", 0):
+        index, codes = IdIndex.factorize(ids)
+        tx = Transactions.from_arrays(
+            customer=ids,
+            item=ids,
+            basket=ids,
+            timestamp=["2024-01-01"] * len(ids),
+            value=np.ones(len(ids)),
+        )
+    assert index.to_list() == ["a", "b", "\ud800x"]
+    assert codes[:4].tolist() == [2, 1, 2, 0]
+    assert tx.n_baskets == 3 and tx.customers == index

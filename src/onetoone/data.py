@@ -431,9 +431,9 @@ def _hash_factorize(
         import pyarrow.compute as pc
     except ImportError:  # pragma: no cover - pyarrow is an optional extra
         return None
-    enc = pc.dictionary_encode(pa.array(a))
-    if isinstance(enc, pa.ChunkedArray):  # pragma: no cover - one chunk from one array
-        enc = enc.combine_chunks()
+    enc = _dictionary_encode(pa, pc, a)
+    if enc is None:
+        return None
     first_seen = enc.dictionary.to_numpy(zero_copy_only=False)
     if a.dtype.kind == "U":
         first_seen = first_seen.astype(a.dtype)
@@ -442,6 +442,18 @@ def _hash_factorize(
     rank[order] = np.arange(len(order), dtype=np.int32)
     codes: npt.NDArray[np.int32] = rank[enc.indices.to_numpy(zero_copy_only=False)]
     return first_seen[order], codes
+
+
+def _dictionary_encode(pa: Any, pc: Any, a: npt.NDArray[Any]) -> Any:
+    """Arrow's hash encoding of ``a``, or None when Arrow cannot hold it.
+
+    Strings that are not valid Unicode (lone surrogates) have no UTF-8 form;
+    they fall back to sorting.
+    """
+    try:
+        return pc.dictionary_encode(pa.array(a))
+    except (pa.ArrowException, UnicodeError, ValueError, TypeError):
+        return None
 
 
 def _to_index_dtype(
@@ -1431,11 +1443,13 @@ def _first_seen_codes(
         except ImportError:  # pragma: no cover - pyarrow is an optional extra
             pass
         else:
-            enc = pc.dictionary_encode(pa.array(a))
-            uniq = enc.dictionary.to_numpy(zero_copy_only=False)
-            if a.dtype.kind == "U":
-                uniq = uniq.astype(a.dtype)
-            return uniq, enc.indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+            enc = _dictionary_encode(pa, pc, a)
+            if enc is not None:
+                uniq = enc.dictionary.to_numpy(zero_copy_only=False)
+                if a.dtype.kind == "U":
+                    uniq = uniq.astype(a.dtype)
+                codes = enc.indices.to_numpy(zero_copy_only=False)
+                return uniq, codes.astype(np.int32, copy=False)
     uniq, inverse = np.unique(a, return_inverse=True)
     return uniq, inverse.astype(np.int32).reshape(-1)
 
