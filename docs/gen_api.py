@@ -69,6 +69,7 @@ MODULES = (
     "onetoone.report",
     "onetoone.datasets",
     "onetoone.bench",
+    "onetoone.distributed",
 )
 
 

@@ -33,6 +33,7 @@ MODULES = (
     "onetoone.datasets",
     "onetoone.errors",
     "onetoone.bench",
+    "onetoone.distributed",
     "onetoone.strategies",
 )
 
