@@ -112,6 +112,17 @@ def _say(progress: Progress | None, msg: str) -> None:
         progress(msg)
 
 
+def _wait(futures: list[Any], progress: Progress | None, what: str) -> None:
+    """Report partitions as they finish (about every tenth), when asked."""
+    if progress is None or not futures:
+        return
+    _, _, distributed = _dask()
+    step = max(1, len(futures) // 10)
+    for done, _ in enumerate(distributed.as_completed(futures), start=1):
+        if done % step == 0 or done == len(futures):
+            progress(f"{what}: {done}/{len(futures)} partitions done")
+
+
 def partition_by_customer(
     frame: Any, *, customer: str = "customer", npartitions: int | None = None
 ) -> Any:
@@ -182,6 +193,50 @@ def check_partitioned(frame: Any, *, customer: str = "customer") -> int:
     )
     counts = dup.compute()
     return int(np.sum(np.asarray(counts)))
+
+
+def _read_file(path: str, columns: list[str]) -> Any:
+    """One Parquet file as an Arrow table (the partition of a partitioned dataset)."""
+    pq = import_optional("pyarrow.parquet", purpose="onetoone.distributed")
+    return pq.read_table(path, columns=columns)
+
+
+def _partitions(
+    source: Any,
+    columns: list[str],
+    customer: str,
+    partitioned: bool,
+    npartitions: int | None,
+    name: str,
+) -> list[Any]:
+    """Delayed partitions: Arrow tables (one per file) for a partitioned Parquet path,
+    else the partitions of a Dask DataFrame, shuffled by customer unless ``partitioned``."""
+    dask, _, _ = _dask()
+    if partitioned and isinstance(source, (str, os.PathLike)):
+        if npartitions is not None:
+            raise ValidationError(
+                "npartitions re-partitions the input: pass it only with partitioned=False",
+                field="npartitions",
+            )
+        ds = import_optional("pyarrow.dataset", purpose="onetoone.distributed")
+        try:
+            dataset = ds.dataset(os.fspath(source), format="parquet")
+        except (FileNotFoundError, OSError, ValueError) as exc:
+            raise ValidationError(
+                f"{name}: cannot read Parquet from {os.fspath(source)!r}: {exc}", field=name
+            ) from exc
+        missing = [c for c in columns if c not in dataset.schema.names]
+        if missing:
+            raise ValidationError(
+                f"{name}: column(s) {missing} missing (it has {dataset.schema.names}); "
+                "pass the right column names",
+                field=name,
+            )
+        read = dask.delayed(_read_file, pure=True)
+        return [read(f, dataset.schema.names) for f in sorted(dataset.files)]
+    frame = _frame(source, columns, name)
+    frame = _ensure_partitioned(frame, customer, partitioned, npartitions, name)
+    return list(frame.to_delayed())
 
 
 def _ensure_partitioned(
@@ -325,12 +380,11 @@ def build_profiles(
     t0 = time.perf_counter()
     dask, dd, _ = _dask()
     cl = _client(client)
-    frame = _frame(source, [customer], "source")
-    frame = _ensure_partitioned(frame, customer, partitioned, npartitions, "build_profiles")
+    parts = _partitions(source, [customer], customer, partitioned, npartitions, "source")
     kwargs = {"as_of": as_of, "since": since, "customer": customer, "ingest": dict(ingest or {})}
-    parts = frame.to_delayed()
     _say(progress, f"profiles: {len(parts)} partitions")
     pairs = cl.compute([dask.delayed(_profile_pandas)(p, kwargs) for p in parts])
+    _wait(pairs, progress, "profiles")
     frames = cl.map(lambda pm: pm[0], pairs)
     metas = cl.gather(cl.map(lambda pm: pm[1], pairs))
     lengths = cl.gather(cl.map(len, frames))
@@ -737,8 +791,9 @@ def allocate(
     cols = [customer, offer, value] + [cost if b.usage is None else b.usage for b in bl]
     if cap_usage is not None:
         cols.append(cap_usage)
-    frame = _frame(candidates, list(dict.fromkeys(cols)), "candidates")
-    frame = _ensure_partitioned(frame, customer, partitioned, npartitions, "allocate")
+    parts = _partitions(
+        candidates, list(dict.fromkeys(cols)), customer, partitioned, npartitions, "candidates"
+    )
     specs = [
         (
             b.name,
@@ -760,8 +815,8 @@ def allocate(
         "cap": caps,
         "cap_usage": cap_usage,
     }
-    parts = frame.to_delayed()
     blocks = cl.compute([dask.delayed(candidate_block)(p, **kw) for p in parts])
+    _wait(blocks, progress, "allocate: candidate blocks")
     if partitioned:
         ids = dd.from_delayed(
             cl.map(lambda bk: _ids_frame(bk, customer), blocks), verify_meta=False
