@@ -387,6 +387,14 @@ def candidate_block(
     enc = pc.dictionary_encode(table.column(customer)).combine_chunks()
     uniq = enc.dictionary.to_numpy(zero_copy_only=False)
     code = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    if len(code) > 1:  # a pair listed twice, eligible or not: adjacent once sorted
+        pair_order = np.lexsort((off, code))
+        c_s, o_s = code[pair_order], off[pair_order]
+        if bool(np.any((c_s[1:] == c_s[:-1]) & (o_s[1:] == o_s[:-1]))):
+            raise ValidationError(
+                "candidate_block: a (customer, offer) pair is listed twice; list each pair once",
+                field=offer,
+            )
     fits = (val > 0) & (w <= caps[off])
     for i in range(nb):
         fits &= use[i] <= limits[i]
@@ -396,11 +404,6 @@ def candidate_block(
     deg = np.bincount(code, minlength=len(uniq))
     order = np.lexsort((off, code, deg[code]))
     code, off, val, use, w = code[order], off[order], val[order], use[:, order], w[order]
-    if len(code) > 1 and bool(np.any((code[1:] == code[:-1]) & (off[1:] == off[:-1]))):
-        raise ValidationError(
-            "candidate_block: a (customer, offer) pair is listed twice; list each pair once",
-            field=offer,
-        )
     rows_c = np.flatnonzero(np.r_[True, code[1:] != code[:-1]]) if len(code) else np.empty(0, int)
     row_cust = code[rows_c]
     row_deg = deg[row_cust]
