@@ -9,5 +9,5 @@ import os
 # extra. Without it they are not collected (tests/distributed skips the same way),
 # unless ONETOONE_REQUIRE_DASK=1 asks for a failure instead.
 collect_ignore_glob: list[str] = []
-if importlib.util.find_spec("distributed") is None and not os.environ.get("ONETOONE_REQUIRE_DASK"):
+if importlib.util.find_spec("dask") is None and not os.environ.get("ONETOONE_REQUIRE_DASK"):
     collect_ignore_glob.append("src/onetoone/distributed/_dask.py")

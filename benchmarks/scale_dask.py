@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _machine import machine_line  # noqa: E402
+from _machine import machine_line
 
 
 def write_log(path: Path, lines: int, partitions: int, seed: int = 0) -> tuple[int, int]:
@@ -98,9 +98,8 @@ def _candidates(part: Any, offers: int, seed: int) -> Any:
 
 def run(args: argparse.Namespace) -> None:
     import dask
-    import dask.dataframe as dd
-    from distributed import Client, LocalCluster
 
+    from distributed import Client, LocalCluster
     from onetoone import distributed as od
     from onetoone.allocation import Budget
 
@@ -108,7 +107,8 @@ def run(args: argparse.Namespace) -> None:
     root = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="onetoone-scale-"))
     log = root / "log"
     t = time.perf_counter()
-    if not log.exists():
+    reused = log.exists()
+    if not reused:
         n_customers, size = write_log(log, args.lines, args.partitions)
     else:
         n_customers = max(args.lines // 20, 1)
@@ -117,7 +117,7 @@ def run(args: argparse.Namespace) -> None:
     print(
         f"log: {args.lines:,} lines, {n_customers:,} customers, {args.partitions} files, "
         f"{size / 2**20:,.0f} MiB Parquet, {raw / 2**20:,.0f} MiB as Arrow columns "
-        f"(written in {time.perf_counter() - t:.1f} s)"
+        + ("(reused)" if reused else f"(written in {time.perf_counter() - t:.1f} s)")
     )
     mem = dask.utils.parse_bytes(args.memory)
     print(
@@ -152,7 +152,7 @@ def run(args: argparse.Namespace) -> None:
                 f"dropped {dict(prof.dropped)}; peak RSS per worker "
                 f"{', '.join(f'{v:,.0f} MiB' for v in peaks.values())}"
             )
-            if workers != max(args.workers):  # the allocation runs on the largest cluster
+            if workers != max(args.workers) or args.no_allocate:  # on the largest cluster
                 continue
             cand = prof.frame.map_partitions(
                 _candidates,
@@ -189,7 +189,6 @@ def run(args: argparse.Namespace) -> None:
                 f"evaluation); peak RSS per worker "
                 f"{', '.join(f'{v:,.0f} MiB' for v in peaks.values())}"
             )
-            del dd
     if not args.keep and not args.dir:
         shutil.rmtree(root, ignore_errors=True)
 
@@ -205,6 +204,7 @@ def main() -> None:
     ap.add_argument("--max-iter", type=int, default=10)
     ap.add_argument("--dir", default=None, help="reuse / keep the data here")
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--no-allocate", action="store_true", help="profiles only")
     ap.add_argument("--quick", action="store_true", help="2 M lines, a smoke run")
     args = ap.parse_args()
     if args.quick:
