@@ -441,7 +441,9 @@ def score_offers(
     Parameters
     ----------
     customers : DistributedProfiles, dask.dataframe.DataFrame or str
-        Anything with a customer id column (e.g. the profiles or the log).
+        Anything with a customer id column, each customer in one partition (the
+        profiles, or a log partitioned by customer): a customer found in several
+        partitions is scored once in each.
     model : AffinityModel
     offers : Offers
     customer : str
