@@ -5,7 +5,8 @@ reference measured side by side in the same process.
 
 Optional benchmarks need packages that are not onetoone dependencies; each runs only
 when its package is importable by this interpreter and is otherwise skipped with a
-message (uplift_hillstrom.py: scikit-uplift, in a separate venv, see its docstring).
+message (uplift_hillstrom.py: scikit-uplift, in a separate venv, see its docstring;
+scale.py: polars and DuckDB, the references of the ingestion benchmark).
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ SCRIPTS = [
     "lapse.py",
     "customer_value.py",
 ]
-#: script -> the module it needs that onetoone does not depend on
-OPTIONAL = {"uplift_hillstrom.py": "sklift"}
+#: script -> the modules it needs that onetoone does not depend on
+OPTIONAL = {"uplift_hillstrom.py": ("sklift",), "scale.py": ("polars", "duckdb")}
 
 
 def main() -> int:
@@ -37,9 +38,10 @@ def main() -> int:
         if not path.exists():
             continue
         needs = OPTIONAL.get(name)
-        if needs is not None and importlib.util.find_spec(needs) is None:
+        absent = [m for m in needs or () if importlib.util.find_spec(m) is None]
+        if absent:
             print(
-                f"\n##### {name}: skipped, {needs} is not importable here "
+                f"\n##### {name}: skipped, {', '.join(absent)} not importable here "
                 f"(a benchmark-only package: see the script's docstring)",
                 flush=True,
             )

@@ -72,6 +72,7 @@ MODULES = (
     "onetoone.io",
     "onetoone.cli",
     "onetoone.bench",
+    "onetoone.distributed",
 )
 
 

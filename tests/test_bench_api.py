@@ -50,6 +50,7 @@ PUBLIC_MODULES = {
     "onetoone.measurement",
     "onetoone.response",
     "onetoone.uplift",
+    "onetoone.value",
     "onetoone.errors",
 }
 #: Private modules of the library bench may import, each a decided exception: the

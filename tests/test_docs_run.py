@@ -17,6 +17,7 @@ read here. ``examples/quickstart.py`` is generated from docs/quickstart.md: run
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -37,6 +38,13 @@ QUICKSTART_EXAMPLE = ROOT / "examples" / "quickstart.py"
 #: Pages owned by other work in flight whose blocks do not run yet, with the reason. Each
 #: is a strict xfail: once the page runs, the test fails until its entry is removed here.
 PENDING: dict[str, str] = {
+}
+
+#: Pages whose blocks need an optional extra, with the module that tells it is installed:
+#: skipped (with the reason) when it is missing, unless ONETOONE_REQUIRE_DASK=1 asks a
+#: run with the extra to fail instead.
+REQUIRES: dict[str, tuple[str, str]] = {
+    "docs/scale.md": ("dask", "dask"),  # not "distributed": tests/distributed shadows it
 }
 
 _FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})\s*(?P<info>[^`\s]*)[^`]*$")
@@ -168,6 +176,13 @@ def _doc_params() -> list[object]:
             marks.append(pytest.mark.slow)
         if rel in PENDING:
             marks.append(pytest.mark.xfail(strict=True, reason=PENDING[rel]))
+        if rel in REQUIRES:
+            module, extra = REQUIRES[rel]
+            if importlib.util.find_spec(module) is None and not os.environ.get(
+                "ONETOONE_REQUIRE_DASK"
+            ):
+                reason = f"needs the {extra!r} extra (pip install 'onetoone[{extra}]')"
+                marks.append(pytest.mark.skip(reason=reason))
         params.append(pytest.param(path, id=rel, marks=marks))
     return params
 

@@ -36,3 +36,7 @@ def test_example_runs(script: Path, tmp_path: Path) -> None:
         assert len(plan) > 0
         assert plan.customers.kind == "int"
         assert (tmp_path / "campaign_8_plan.parquet").stat().st_size > 0
+        # step 6: the ten households with the most value at risk, and what they are worth
+        tail = proc.stdout.split("== 6.")[1]
+        assert "lapse risk" in tail and "at risk $" in tail
+        assert len(tail.strip().splitlines()) >= 14

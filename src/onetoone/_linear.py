@@ -130,11 +130,12 @@ def _unscale(b0: float, beta: _F64, mean: _F64, sd: _F64) -> tuple[float, _F64]:
 
 
 def ridge_solve(
-    x: _F64, y: _F64, *, l2: float = 1.0, sample_weight: _F64 | None = None
+    x: _F64, y: _F64, *, l2: float | _F64 = 1.0, sample_weight: _F64 | None = None
 ) -> tuple[_F64, _F64]:
     """Ridge fits of each column of ``y`` ``(n, m)``: intercepts ``(m,)``, coefs ``(m, p)``.
 
     One weighted Gram matrix serves all ``m`` outcomes (see :func:`fit_ridge`).
+    ``l2`` is one penalty or one per feature column ``(p,)``.
 
     Examples
     --------
@@ -181,17 +182,17 @@ def fit_ridge(x: _F64, y: _F64, *, l2: float = 1.0, sample_weight: _F64 | None =
     return LinearFit("ridge", float(b0[0]), coef[0], True, 1)
 
 
-def _logistic_objective(eta: _F64, y: _F64, w: _F64, beta: _F64, l2: float) -> float:
+def _logistic_objective(eta: _F64, y: _F64, w: _F64, beta: _F64, l2: float | _F64) -> float:
     # logloss(y, expit(eta)) = log(1 + exp(eta)) - y * eta, stable for any eta
     loss = np.logaddexp(0.0, eta) - y * eta
-    return float(w @ loss + 0.5 * l2 * (beta @ beta))
+    return float(w @ loss + 0.5 * (beta @ (l2 * beta)))
 
 
 def fit_logistic(
     x: _F64,
     y: _F64,
     *,
-    l2: float = 1.0,
+    l2: float | _F64 = 1.0,
     sample_weight: _F64 | None = None,
     tol: float = 1e-8,
     max_iter: int = 100,
@@ -199,7 +200,8 @@ def fit_logistic(
     """L2-regularised logistic regression of 0/1 ``y`` on ``x`` by Newton's method.
 
     Minimises ``sum_i w_i logloss_i + l2 / 2 |beta|^2`` on standardised
-    features, intercept unpenalised, starting from the weighted mean's log-odds.
+    features, intercept unpenalised, starting from the weighted mean's log-odds;
+    ``l2`` is one penalty or one per feature column ``(p,)``.
     Each step solves ``H d = -g`` with the analytic Hessian
     ``H = Z1' diag(w p (1 - p)) Z1 + l2 I'`` (``Z1`` = ``[1, Z]``, ``I'`` the
     identity without the intercept) and halves ``d`` until the objective falls.
@@ -224,8 +226,8 @@ def fit_logistic(
     ybar = min(max(float(w @ y) / sw, 1e-12), 1.0 - 1e-12)
     theta = np.zeros(p + 1)
     theta[0] = np.log(ybar / (1.0 - ybar))
-    pen = np.full(p + 1, l2)
-    pen[0] = 0.0
+    pen = np.zeros(p + 1)
+    pen[1:] = l2
 
     def eta_of(t: _F64) -> _F64:
         e: _F64 = z @ t[1:]

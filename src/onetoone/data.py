@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, cast
 
 import attrs
 import numpy as np
@@ -249,12 +249,15 @@ class IdIndex:
             span = hi - lo + 1
             if span <= 4 * len(a) + (1 << 20):  # dense ids: a lookup table, no sort
                 base = a.dtype.type(lo)
-                offset = (a - base).astype(np.intp)  # exact: 0 <= a - lo < span
+                offset = (a - base).astype(np.intp, copy=False)  # exact: 0 <= a - lo < span
                 present = np.zeros(span, dtype=bool)
                 present[offset] = True
                 code_of = np.cumsum(present, dtype=np.int64).astype(np.int32) - 1
                 uniq_dense = np.flatnonzero(present).astype(a.dtype) + base
                 return cls(uniq_dense), code_of[offset]
+        hashed = _hash_factorize(a)
+        if hashed is not None:
+            return cls(hashed[0]), hashed[1]
         uniq, inverse = np.unique(a, return_inverse=True)
         return cls(uniq), inverse.astype(np.int32).reshape(-1)
 
@@ -408,6 +411,52 @@ class IdIndex:
     def to_list(self) -> list[Any]:
         """The ids as Python ints or strs."""
         return list(self.values.tolist())
+
+
+#: Below this many ids, factorising sorts them (np.unique) instead of hashing them.
+_HASH_MIN_ROWS = 1024
+
+
+def _hash_factorize(
+    a: npt.NDArray[Any],
+) -> tuple[npt.NDArray[Any], npt.NDArray[np.int32]] | None:
+    """Sorted unique ids and the code of each element, by hashing; None without pyarrow.
+
+    Arrow's hash kernel (``dictionary_encode``) finds the distinct values in one
+    linear pass; only the distinct values are then sorted, and the codes remapped
+    to that order, so the result equals ``np.unique(a, return_inverse=True)``
+    without a comparison sort over ``a``.
+    """
+    if len(a) < _HASH_MIN_ROWS:  # np.unique is as fast on small inputs
+        return None
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+    except ImportError:  # pragma: no cover - pyarrow is an optional extra
+        return None
+    enc = _dictionary_encode(pa, pc, a)
+    if enc is None:
+        return None
+    first_seen = enc.dictionary.to_numpy(zero_copy_only=False)
+    if a.dtype.kind == "U":
+        first_seen = first_seen.astype(a.dtype)
+    order = np.argsort(first_seen, kind="stable")
+    rank = np.empty(len(order), dtype=np.int32)
+    rank[order] = np.arange(len(order), dtype=np.int32)
+    codes: npt.NDArray[np.int32] = rank[enc.indices.to_numpy(zero_copy_only=False)]
+    return first_seen[order], codes
+
+
+def _dictionary_encode(pa: Any, pc: Any, a: npt.NDArray[Any]) -> Any:
+    """Arrow's hash encoding of ``a``, or None when Arrow cannot hold it.
+
+    Strings that are not valid Unicode (lone surrogates) have no UTF-8 form;
+    they fall back to sorting.
+    """
+    try:
+        return pc.dictionary_encode(pa.array(a))
+    except (pa.ArrowException, UnicodeError, ValueError, TypeError):
+        return None
 
 
 def _to_index_dtype(
@@ -786,6 +835,16 @@ class Transactions:
             shows the first positions.
         UnknownIdError
             An id not in a given index under ``unknown="raise"``.
+
+        Notes
+        -----
+        Cost is linear in the rows except for two small sorts: ids are factorised
+        by hashing (Arrow's hash kernel when pyarrow is installed, else
+        ``np.unique``) and only the distinct ids are sorted; the baskets, about
+        ten times fewer than the lines, are sorted by (customer, first time,
+        basket id), and the lines then follow their basket by one counting sort.
+        No comparison sort runs over the whole log. Peak extra memory is about
+        1.5x the bytes of the input columns (``benchmarks/scale.py``).
 
         Examples
         --------
@@ -1241,13 +1300,6 @@ def _build_transactions(
     for reason, mask in reasons.items():
         drop(reason, mask)
 
-    cust_codes, customers = _codes_for(cust_raw, alive, customers, "customer", unknown)
-    if (cust_codes < 0).any():
-        drop("unknown_customer", cust_codes < 0)
-    item_codes, items = _codes_for(item_raw, alive, items, "item", unknown)
-    if (item_codes < 0).any():
-        drop("unknown_item", item_codes < 0)
-
     keep = np.flatnonzero(alive)
     if len(keep) == 0:
         raise EmptyInputError(
@@ -1255,34 +1307,32 @@ def _build_transactions(
             f"({', '.join(f'{k}: {len(v)}' for k, v in dropped.items())})",
             field="transactions",
         )
-    cust_k = cust_codes[keep]
-    ts_k = ts[keep]
-    ts_i = ts_k.view(np.int64)
-    if bsk_raw is None:
-        order1 = _sort_rows(cust_k, ts_i - ts_i.min())
-        c1, t1 = cust_k[order1], ts_i[order1]
-        new_basket = np.ones(len(order1), dtype=bool)
-        new_basket[1:] = (c1[1:] != c1[:-1]) | (t1[1:] != t1[:-1])
-        perm = order1
+    # ids, on the kept rows only: codes are built or looked up once
+    cust_k, customers = _kept_codes(cust_raw, keep, customers, "customer", unknown)
+    if bool((cust_k < 0).any()):
+        keep, (cust_k,) = _drop_unknown(drop, "unknown_customer", n, keep, cust_k, ())
+    item_k, items = _kept_codes(item_raw, keep, items, "item", unknown)
+    if bool((item_k < 0).any()):
+        keep, (item_k, cust_k) = _drop_unknown(drop, "unknown_item", n, keep, item_k, (cust_k,))
+    if len(keep) == 0:
+        raise EmptyInputError(
+            "no rows left after dropping invalid rows "
+            f"({', '.join(f'{k}: {len(v)}' for k, v in dropped.items())})",
+            field="transactions",
+        )
+    all_rows = len(keep) == n
+    ts_k = ts.view(np.int64) if all_rows else ts.view(np.int64)[keep]
+    if bsk_raw is None:  # a basket is a (customer, timestamp) pair
+        group, n_groups = _pair_groups(cust_k, len(customers), ts_k)
+        basket_ids = group_basket = g_cust = None
     else:
-        _, bcode = IdIndex.factorize(bsk_raw[keep], name="basket")
-        order1 = _sort_rows(cust_k, bcode)
-        c1, b1, t1 = cust_k[order1], bcode[order1], ts_i[order1]
-        run_start = np.ones(len(order1), dtype=bool)
-        run_start[1:] = (c1[1:] != c1[:-1]) | (b1[1:] != b1[:-1])
-        if bool(np.any(~run_start[1:] & (t1[1:] < t1[:-1]))):
-            # lines of a basket out of time order: sort them by time as well
-            order1 = np.lexsort((ts_i, bcode, cust_k))
-            c1, b1, t1 = cust_k[order1], bcode[order1], ts_i[order1]
-        starts = np.flatnonzero(run_start).astype(np.int64)
-        lengths = np.diff(np.append(starts, len(order1)))
-        # order baskets by (customer, first line time, basket id)
-        border = np.lexsort((b1[starts], t1[starts], c1[starts]))
-        perm = order1[_ranges(starts[border], lengths[border])]
-        new_basket = np.zeros(len(perm), dtype=bool)
-        new_basket[np.cumsum(lengths[border]) - lengths[border]] = True
-    basket_codes = (np.cumsum(new_basket, dtype=np.int64) - 1).astype(np.int32)
-    rows = keep[perm]
+        basket_ids, bcode = _first_seen_codes(bsk_raw if all_rows else bsk_raw[keep], "basket")
+        group, n_groups, group_basket, g_cust = _scoped_groups(cust_k, len(customers), bcode)
+        del bcode
+    order = _order_rows(group, n_groups, cust_k, ts_k, basket_ids, group_basket, g_cust)
+    del group, ts_k
+    perm = order.perm
+    rows = perm if all_rows else keep[perm]
     report = IngestionReport(
         n_input=n,
         n_kept=len(rows),
@@ -1297,11 +1347,12 @@ def _build_transactions(
         },
     )
     _log.info("%s", report.summary())
+    n_baskets = len(order.lines)
     return cls(
-        customer=cust_codes[rows],
-        item=item_codes[rows],
-        basket=basket_codes,
-        timestamp=ts[rows],
+        customer=np.repeat(order.customer, order.lines),
+        item=item_k[perm],
+        basket=np.repeat(np.arange(n_baskets, dtype=np.int32), order.lines),
+        timestamp=order.timestamp.view("datetime64[s]"),
         quantity=np.ascontiguousarray(qty[rows], dtype=np.float64),
         value=np.ascontiguousarray(val[rows], dtype=np.float64),
         discount=np.ascontiguousarray(disc[rows], dtype=np.float64),
@@ -1309,6 +1360,47 @@ def _build_transactions(
         items=items,
         report=report,
     )
+
+
+def _kept_codes(
+    raw: npt.NDArray[Any],
+    keep: npt.NDArray[np.intp],
+    index: IdIndex | None,
+    name: str,
+    unknown: IngestUnknownPolicy,
+) -> tuple[npt.NDArray[np.int32], IdIndex]:
+    """Codes of the kept rows' ids (-1 for ids not in a given index) and the index used."""
+    sub = raw if len(keep) == len(raw) else raw[keep]
+    if index is None:
+        index, codes = IdIndex.factorize(sub, name=name)
+        return codes, index
+    codes = index.encode(sub, unknown="keep", field=name)
+    if unknown == "raise" and bool((codes < 0).any()):
+        bad = sub[codes < 0]
+        raise UnknownIdError(
+            f"{name}: {len(bad)} row(s) with ids not in the given index, e.g. "
+            f"{bad[:3].tolist()}; pass unknown='drop' to drop and count them, or pass a "
+            "larger index",
+            field=name,
+        )
+    return codes, index
+
+
+def _drop_unknown(
+    drop: Any,
+    reason: str,
+    n: int,
+    keep: npt.NDArray[np.intp],
+    codes: npt.NDArray[np.int32],
+    others: tuple[npt.NDArray[Any], ...],
+) -> tuple[npt.NDArray[np.intp], tuple[npt.NDArray[Any], ...]]:
+    """Drop (and count under ``reason``) the kept rows whose code is -1."""
+    unknown = codes < 0
+    mask = np.zeros(n, dtype=bool)
+    mask[keep[unknown]] = True
+    drop(reason, mask)
+    ok = ~unknown
+    return keep[ok], (codes[ok], *(o[ok] for o in others))
 
 
 def check_transactions(transactions: Any, name: str = "transactions") -> None:
@@ -1321,23 +1413,164 @@ def check_transactions(transactions: Any, name: str = "transactions") -> None:
         )
 
 
-def _sort_rows(major: npt.NDArray[Any], minor: npt.NDArray[Any]) -> npt.NDArray[np.intp]:
-    """Row order by (major, minor, row position): ``np.lexsort((minor, major))``.
+def _counting_argsort(keys: npt.NDArray[Any], n_keys: int) -> npt.NDArray[Any]:
+    """Stable argsort of integer ``keys`` in ``0 .. n_keys-1``: a counting sort, O(n + n_keys).
 
-    Both keys are non-negative integers. When ``major``, ``minor`` and the row
-    position fit in one int64, a single (SIMD) quicksort of the combined key,
-    unique thanks to the row position, gives the same order several times
-    faster than ``lexsort``.
+    The CSR to CSC conversion of a one-row sparse matrix whose column indices are
+    the keys and whose data are the row positions is exactly a counting sort
+    (scipy's compiled ``csr_tocsc``): positions come out grouped by key, in their
+    original order within a key.
     """
-    n = len(major)
-    if n == 0:
-        return np.zeros(0, dtype=np.intp)
-    span_minor = int(minor.max()) + 1
-    span_major = int(major.max()) + 1
-    if span_major * span_minor * n < (1 << 62):
-        key = (major.astype(np.int64) * span_minor + minor) * n + np.arange(n, dtype=np.int64)
-        return np.argsort(key)
-    return np.lexsort((minor, major))
+    n = len(keys)
+    idx = np.int32 if max(n, n_keys) < np.iinfo(np.int32).max else np.int64
+    m = sp.csr_array(
+        (np.arange(n, dtype=idx), keys.astype(idx, copy=False), np.array([0, n], dtype=idx)),
+        shape=(1, n_keys),
+    )
+    out: npt.NDArray[Any] = m.tocsc().data
+    return out
+
+
+def _first_seen_codes(
+    raw: npt.NDArray[Any], name: str
+) -> tuple[npt.NDArray[Any], npt.NDArray[np.int32]]:
+    """Distinct ids (in any order) and the code of each element into them.
+
+    Hashing when pyarrow is there (no sort at all: the distinct ids are not
+    needed in order), else ``np.unique``.
+    """
+    a = _normalise_ids(raw, name)
+    if len(a) >= _HASH_MIN_ROWS:
+        try:
+            import pyarrow as pa
+            import pyarrow.compute as pc
+        except ImportError:  # pragma: no cover - pyarrow is an optional extra
+            pass
+        else:
+            enc = _dictionary_encode(pa, pc, a)
+            if enc is not None:
+                uniq = enc.dictionary.to_numpy(zero_copy_only=False)
+                if a.dtype.kind == "U":
+                    uniq = uniq.astype(a.dtype)
+                codes = enc.indices.to_numpy(zero_copy_only=False)
+                return uniq, codes.astype(np.int32, copy=False)
+    uniq, inverse = np.unique(a, return_inverse=True)
+    return uniq, inverse.astype(np.int32).reshape(-1)
+
+
+def _pair_groups(
+    cust: npt.NDArray[np.int32], n_cust: int, ts_i: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.int32], int]:
+    """Dense codes of the (customer, timestamp) pairs, in any order."""
+    if len(ts_i) == 0:
+        return np.zeros(0, dtype=np.int32), 0
+    t0 = int(ts_i.min())
+    span = int(ts_i.max()) - t0 + 1
+    if span * max(n_cust, 1) < (1 << 62):
+        key = cust.astype(np.int64) * span + (ts_i - t0)
+        uniq, codes = _first_seen_codes(key, "key")
+        return codes, len(uniq)
+    order = np.lexsort((ts_i, cust))  # pragma: no cover - a log spanning > 5,000 years
+    new = np.ones(len(order), dtype=bool)
+    new[1:] = (cust[order][1:] != cust[order][:-1]) | (ts_i[order][1:] != ts_i[order][:-1])
+    codes = np.empty(len(order), dtype=np.int32)
+    codes[order] = np.cumsum(new) - 1
+    return codes, int(new.sum())
+
+
+def _scoped_groups(
+    cust: npt.NDArray[np.int32], n_cust: int, bcode: npt.NDArray[np.int32]
+) -> tuple[npt.NDArray[np.int32], int, npt.NDArray[np.int32], npt.NDArray[np.int32] | None]:
+    """Dense codes of the (customer, basket) pairs, with each pair's basket and customer.
+
+    A basket id is scoped to its customer. When every basket id belongs to one
+    customer (the usual case) the basket codes are the pair codes already, and
+    each pair's customer comes with them; otherwise it is None (not computed).
+    """
+    n_b = int(bcode.max()) + 1 if len(bcode) else 0
+    owner = np.empty(n_b, dtype=np.int32)
+    owner[bcode] = cust
+    if bool(np.array_equal(owner[bcode], cust)):
+        return bcode, n_b, np.arange(n_b, dtype=np.int32), owner
+    key = bcode.astype(np.int64) * max(n_cust, 1) + cust
+    uniq, codes = _first_seen_codes(key, "key")
+    return codes, len(uniq), (uniq // max(n_cust, 1)).astype(np.int32), None
+
+
+class _RowOrder(NamedTuple):
+    """Rows in log order: the permutation and, per basket, its customer and line count."""
+
+    perm: npt.NDArray[Any]
+    lines: npt.NDArray[np.int64]
+    customer: npt.NDArray[np.int32]
+    timestamp: npt.NDArray[np.int64]
+
+
+def _order_rows(
+    group: npt.NDArray[np.int32],
+    n_groups: int,
+    cust: npt.NDArray[np.int32],
+    ts_i: npt.NDArray[np.int64],
+    basket_ids: npt.NDArray[Any] | None,
+    group_basket: npt.NDArray[np.int32] | None,
+    g_cust: npt.NDArray[np.int32] | None = None,
+) -> _RowOrder:
+    """Row order by (customer, basket's first time, basket id, line time, position).
+
+    ``group`` is each row's dense basket code (any numbering), ``g_cust`` the
+    customer of each basket when known already. The baskets, about ten times
+    fewer than the rows, are put in order by one stable sort of one int64 key
+    each (customer, first time; ties broken by the basket id); the rows then
+    follow their basket's rank by one counting sort (linear, stable), and the
+    lines of a basket are sorted by time only in the baskets whose lines are
+    out of time order. No comparison sort over the rows.
+    """
+    if g_cust is None:
+        g_cust = np.empty(n_groups, dtype=np.int32)
+        g_cust[group] = cust  # every line of a basket has the basket's customer
+    t_first = np.full(n_groups, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(t_first, group, ts_i)
+    t0 = int(t_first.min())
+    span = int(t_first.max()) - t0 + 1
+    n_c = int(g_cust.max()) + 1
+    if n_c * span < (1 << 62):  # one int64 key; the stable sort keeps first-seen order on ties
+        key = g_cust.astype(np.int64) * span + (t_first - t0)
+        border = np.argsort(key, kind="stable")
+        del key
+    else:  # pragma: no cover - needs millions of customers over thousands of years
+        border = np.lexsort((t_first, g_cust))
+    if basket_ids is not None and group_basket is not None and n_groups > 1:
+        # ties (same customer, same first time) are broken by the basket id
+        c_o, t_o = g_cust[border], t_first[border]
+        tie = (c_o[1:] == c_o[:-1]) & (t_o[1:] == t_o[:-1])
+        if bool(tie.any()):
+            in_tie = np.zeros(n_groups, dtype=bool)
+            in_tie[1:] |= tie
+            in_tie[:-1] |= tie
+            pos = np.flatnonzero(in_tie)
+            sub = border[pos]
+            ids = basket_ids[group_basket[sub]]
+            border[pos] = sub[np.lexsort((ids, t_first[sub], g_cust[sub]))]
+    del t_first
+    rank = np.empty(n_groups, dtype=np.int32)
+    rank[border] = np.arange(n_groups, dtype=np.int32)
+    row_rank = rank[group]
+    del rank
+    perm = _counting_argsort(row_rank, n_groups)
+    lines = np.bincount(row_rank, minlength=n_groups)
+    t_sorted = ts_i[perm]
+    inside = np.ones(len(perm), dtype=bool)
+    inside[np.cumsum(lines) - lines] = False
+    late = np.flatnonzero(inside[1:] & (t_sorted[1:] < t_sorted[:-1]))
+    del inside
+    if len(late):  # some baskets have lines out of time order: sort those lines only
+        bad = np.zeros(n_groups, dtype=bool)
+        bad[row_rank[perm[late + 1]]] = True
+        pos = np.flatnonzero(bad[row_rank[perm]])
+        sub = perm[pos]
+        perm[pos] = sub[np.lexsort((sub, ts_i[sub], row_rank[sub]))]
+        t_sorted[pos] = ts_i[perm[pos]]
+    return _RowOrder(perm=perm, lines=lines, customer=g_cust[border], timestamp=t_sorted)
 
 
 def _check_policy(name: str, value: object, allowed: tuple[str, ...]) -> None:
@@ -1484,33 +1717,6 @@ def _to_arrow_table(pa: Any, table: Any) -> pa.Table:
         "object with __arrow_c_stream__ (polars, DuckDB, ADBC)",
         field="table",
     )
-
-
-def _codes_for(
-    raw: npt.NDArray[Any],
-    alive: npt.NDArray[np.bool_],
-    index: IdIndex | None,
-    name: str,
-    unknown: IngestUnknownPolicy,
-) -> tuple[npt.NDArray[np.int32], IdIndex]:
-    """Codes for every row (-1 for dead or unknown rows) and the index used."""
-    codes = np.full(len(raw), -1, dtype=np.int32)
-    live = np.flatnonzero(alive)
-    if index is None:
-        index, live_codes = IdIndex.factorize(raw[live], name=name)
-        codes[live] = live_codes
-        return codes, index
-    live_codes = index.encode(raw[live], unknown="keep", field=name)
-    if unknown == "raise" and bool((live_codes < 0).any()):
-        bad = raw[live][live_codes < 0]
-        raise UnknownIdError(
-            f"{name}: {len(bad)} row(s) with ids not in the given index, e.g. "
-            f"{bad[:3].tolist()}; pass unknown='drop' to drop and count them, or pass a "
-            "larger index",
-            field=name,
-        )
-    codes[live] = live_codes
-    return codes, index
 
 
 # --------------------------------------------------------------------------- catalogue

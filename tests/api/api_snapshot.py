@@ -36,6 +36,7 @@ MODULES = (
     "onetoone.cli",
     "onetoone.errors",
     "onetoone.bench",
+    "onetoone.distributed",
     "onetoone.strategies",
 )
 

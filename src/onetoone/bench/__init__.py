@@ -4,7 +4,8 @@ Everything here is built from the library's public API (``onetoone`` and the
 stage modules' ``__all__``), the way a user's own research code would be:
 
 * strategies -- :func:`mass`, :func:`segment`, :func:`one_to_one`,
-  :func:`uplift_margin` (learned from a randomised pilot; or your own
+  :func:`uplift_margin` (learned from a randomised pilot), :func:`win_back`
+  (value at risk, :func:`win_back_weights`; or your own
   :class:`Strategy`) acting on one :class:`OfferContext` from :func:`make_context`,
   run side by side by :func:`run_strategies`;
 * historical replay -- :func:`replay_campaign` -> :class:`ReplayResult`;
@@ -48,6 +49,7 @@ from onetoone.bench._simulator import (
     simulate_market,
 )
 from onetoone.bench._uplift import uplift_margin
+from onetoone.bench._winback import win_back, win_back_weights
 
 __all__ = [
     "LoggedCampaign",
@@ -74,6 +76,8 @@ __all__ = [
     "simulate_market",
     "snips",
     "uplift_margin",
+    "win_back",
+    "win_back_weights",
 ]
 
 

@@ -14,19 +14,26 @@ from onetoone.uplift._learners import METHODS, OUTCOME_TYPES, UpliftModel
 
 __all__ = ["FORMAT_VERSION", "KIND", "load_uplift", "save_uplift"]
 
-#: Version of the file layout written by :func:`save_uplift`.
-FORMAT_VERSION = 1
+#: Version of the file layout written by :func:`save_uplift`. Version 2 adds the
+#: S-learner (``method="s"``) and its ``interaction_l2`` header field; version-1
+#: files (no S-learner, no such field) still load.
+FORMAT_VERSION = 2
 #: The ``kind`` in the file's header.
 KIND = "UpliftModel"
 
-_FIELDS: dict[str, Field] = {
-    "method": Field("str", choices=METHODS),
+_FIELDS_V1: dict[str, Field] = {
+    "method": Field("str", choices=("t", "dr", "x")),
     "outcome_type": Field("str", choices=OUTCOME_TYPES),
     "l2": Field("float", lo=0.0),
     "n_folds": Field("int", lo=0, hi=100),
     "converged": Field("bool"),
     "iterations": Field("int", lo=0),
     "elapsed_s": Field("float", lo=0.0),
+}
+_FIELDS: dict[str, Field] = {
+    **_FIELDS_V1,
+    "method": Field("str", choices=METHODS),
+    "interaction_l2": Field("float", lo=0.0, nullable=True),
 }
 _MEMBERS: dict[str, Member] = {
     "arms": Member("iuU", ("n_arms",)),
@@ -84,6 +91,7 @@ def save_uplift(model: UpliftModel, path: str | os.PathLike[str]) -> None:
         "outcome_type": model.outcome_type,
         "l2": model.l2,
         "n_folds": model.n_folds,
+        "interaction_l2": model.interaction_l2,
         "converged": model.converged,
         "iterations": model.iterations,
         "elapsed_s": model.elapsed_s,
@@ -124,9 +132,24 @@ def load_uplift(path: str | os.PathLike[str]) -> UpliftModel:
     (('a',), [0.03])
     """
     target = os.fspath(path)
-    arrays, meta = load_npz(
-        target, kind=KIND, versions=(FORMAT_VERSION,), fields=_FIELDS, members=_MEMBERS
-    )
+    try:
+        arrays, meta = load_npz(
+            target, kind=KIND, versions=(FORMAT_VERSION,), fields=_FIELDS, members=_MEMBERS
+        )
+    except FormatError as exc2:
+        try:
+            arrays, meta = load_npz(
+                target, kind=KIND, versions=(1,), fields=_FIELDS_V1, members=_MEMBERS
+            )
+        except FormatError as exc1:
+            if "format_version" in str(exc1) and "format_version" in str(exc2):
+                raise FormatError(
+                    f"{target}: unsupported format_version; this onetoone reads UpliftModel "
+                    "files of format_version 1 and 2; re-save it with a matching onetoone "
+                    "version"
+                ) from exc2
+            raise (exc1 if "format_version" in str(exc2) else exc2) from None
+        meta["interaction_l2"] = None
 
     def bad(msg: str) -> FormatError:
         return FormatError(f"{target}: inconsistent UpliftModel file: {msg}")
@@ -137,10 +160,15 @@ def load_uplift(path: str | os.PathLike[str]) -> UpliftModel:
     if len(np.unique(arms)) != len(arms):
         raise bad("the arm labels are not distinct")
     method = meta["method"]
-    if (method == "dr") != (meta["n_folds"] >= 2) or (method != "dr" and meta["n_folds"] != 0):
-        raise bad(f"n_folds={meta['n_folds']} does not fit method {method!r}")
+    folds = meta["n_folds"]
+    if (
+        (method == "dr" and folds < 2)
+        or (method in ("t", "x") and folds != 0)
+        or (method == "s" and folds == 1)
+    ):
+        raise bad(f"n_folds={folds} does not fit method {method!r}")
     has_effect = "effect_intercept" in arrays, "effect_coef" in arrays
-    if has_effect != ((method != "t"),) * 2:
+    if has_effect != ((method in ("dr", "x")),) * 2:
         raise bad(f"method {method!r} must have effect models exactly when it is 'dr' or 'x'")
     labels = arms.tolist()
     try:
@@ -156,6 +184,7 @@ def load_uplift(path: str | os.PathLike[str]) -> UpliftModel:
             arm_counts=arrays["arm_counts"],
             l2=meta["l2"],
             n_folds=meta["n_folds"],
+            interaction_l2=meta["interaction_l2"],
             converged=meta["converged"],
             iterations=meta["iterations"],
             elapsed_s=meta["elapsed_s"],

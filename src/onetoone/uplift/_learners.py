@@ -1,4 +1,4 @@
-"""Uplift models from randomised data: T-, DR- and X-learners over linear base models.
+"""Uplift models from randomised data: S-, T-, DR- and X-learners over linear base models.
 
 :func:`fit_uplift` estimates, for each treatment arm ``t`` against the control
 arm, the conditional average treatment effect (CATE)
@@ -12,13 +12,14 @@ coefficient arrays in a frozen :class:`UpliftModel`.
 References
 ----------
 Künzel, Sekhon, Bickel and Yu (2019), "Metalearners for estimating heterogeneous
-treatment effects using machine learning", PNAS 116(10) (T- and X-learners).
+treatment effects using machine learning", PNAS 116(10) (S-, T- and X-learners).
 Kennedy (2020, 2023), "Towards optimal doubly robust estimation of heterogeneous
 causal effects", arXiv:2004.14497 (the DR-learner).
 """
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
@@ -32,14 +33,17 @@ from onetoone._linear import fit_logistic, linear_predict, ridge_solve
 from onetoone._random import RandomState, check_random_state
 from onetoone.errors import EmptyInputError, ValidationError
 
-__all__ = ["METHODS", "OUTCOME_TYPES", "UpliftModel", "fit_uplift"]
+__all__ = ["INTERACTION_GRID", "METHODS", "OUTCOME_TYPES", "UpliftModel", "fit_uplift"]
 
 _F64 = npt.NDArray[np.float64]
 _I64 = npt.NDArray[np.int64]
 Label = int | str
 
 #: The meta-learners :func:`fit_uplift` fits.
-METHODS: tuple[str, ...] = ("t", "dr", "x")
+METHODS: tuple[str, ...] = ("s", "t", "dr", "x")
+#: The interaction penalties tried by ``interaction_l2="cv"``, as multiples of ``l2``,
+#: plus "no interactions" (``None``): the S-learner's cross-validated grid.
+INTERACTION_GRID: tuple[float | None, ...] = (None, 1e4, 1e3, 1e2, 1e1, 1.0)
 #: Outcome types: ``binary`` (0/1, logistic outcome models), ``continuous`` (ridge).
 OUTCOME_TYPES: tuple[str, ...] = ("binary", "continuous")
 
@@ -125,8 +129,10 @@ class UpliftModel:
 
     Attributes
     ----------
-    method : {"t", "dr", "x"}
-        The meta-learner (see :func:`fit_uplift`).
+    method : {"s", "t", "dr", "x"}
+        The meta-learner (see :func:`fit_uplift`). For the S-learner the
+        outcome models of the arms are the one fitted model evaluated with
+        each arm's indicator (and interactions) switched on.
     outcome_type : {"binary", "continuous"}
     control : int or str
         The control arm's label.
@@ -145,7 +151,12 @@ class UpliftModel:
     l2 : float
         The base models' penalty.
     n_folds : int
-        Cross-fitting folds (DR-learner; 0 otherwise).
+        Cross-fitting folds (DR-learner), cross-validation folds (S-learner
+        with ``interaction_l2="cv"``); 0 otherwise.
+    interaction_l2 : float or None
+        S-learner only: the penalty of the arm x feature interactions
+        (``None``: the model has none, only the arm indicators). ``None`` for
+        the other methods.
     converged : bool
         Every logistic fit met its tolerance (ridge fits are exact).
     iterations : int
@@ -175,6 +186,7 @@ class UpliftModel:
     arm_counts: _I64 | None = attrs.field(default=None, converter=attrs.converters.optional(_i64))
     l2: float = 1.0
     n_folds: int = 0
+    interaction_l2: float | None = None
     converged: bool = True
     iterations: int = 0
     elapsed_s: float = 0.0
@@ -210,13 +222,22 @@ class UpliftModel:
                 f"has shape {self.outcome_coef.shape}, expected ({n_arms}, n_features)",
             )
         p = self.outcome_coef.shape[1]
-        has_effect = self.method != "t"
+        has_effect = self.method in ("dr", "x")
         if (self.effect_intercept is None) == has_effect or (self.effect_coef is None) == (
             has_effect
         ):
             raise bad(
                 "effect_coef",
                 "and effect_intercept must be given for methods 'dr' and 'x' and only for them",
+            )
+        il2: object = self.interaction_l2
+        if il2 is not None and (
+            self.method != "s" or not isinstance(il2, (int, float)) or not 0.0 <= il2 < math.inf
+        ):
+            raise bad(
+                "interaction_l2",
+                f"must be None or a finite penalty >= 0, and only for method 's'; got {il2!r} "
+                f"for method {self.method!r}",
             )
         if self.effect_intercept is not None and self.effect_intercept.shape != (n_t,):
             raise bad(
@@ -298,8 +319,8 @@ class UpliftModel:
     def predict_outcomes(self, X: Any) -> dict[Label, _F64]:
         """Each arm's expected outcome for each row of ``X`` (its outcome model).
 
-        Probabilities for binary outcomes, values otherwise. For the T-learner
-        ``predict(X)`` is exactly ``outcomes[t] - outcomes[control]``; for the
+        Probabilities for binary outcomes, values otherwise. For the S- and
+        T-learners ``predict(X)`` is exactly ``outcomes[t] - outcomes[control]``; for the
         DR- and X-learners the effect model is fitted separately and differs.
 
         Examples
@@ -394,6 +415,7 @@ def _fit_uplift_iv(
     n_folds: Any,
     random_state: Any,
     max_iter: Any,
+    interaction_l2: Any,
 ) -> tuple[
     _F64,
     npt.NDArray[np.intp],
@@ -417,6 +439,19 @@ def _fit_uplift_iv(
             field="outcome_type",
         )
     l2 = check_real(l2, "l2", 0.0)
+    if not (interaction_l2 is None or interaction_l2 == "cv"):
+        if isinstance(interaction_l2, str):
+            raise ValidationError(
+                f'interaction_l2 must be "cv", None or a penalty >= 0, got {interaction_l2!r}',
+                field="interaction_l2",
+            )
+        check_real(interaction_l2, "interaction_l2", 0.0)
+    if method != "s" and interaction_l2 != "cv":
+        raise ValidationError(
+            f"interaction_l2 applies to the S-learner only (method='s'), got method={method!r}; "
+            "leave it at its default",
+            field="interaction_l2",
+        )
     n_folds = check_int(n_folds, "n_folds", 2, 100)
     max_iter = check_int(max_iter, "max_iter", 1, 10_000)
     rng = check_random_state(random_state)
@@ -512,6 +547,132 @@ class _Fits:
         return b0, coef
 
 
+def _s_design(x: _F64, codes: npt.NDArray[np.intp], n_arms: int, interactions: bool) -> _F64:
+    """``[X, 1[arm t] for t >= 1, (1[arm t] X) for t >= 1 if interactions]``."""
+    ind = (codes[:, None] == np.arange(1, n_arms)[None, :]).astype(np.float64)
+    if not interactions:
+        return np.hstack([x, ind])
+    inter = (ind[:, :, None] * x[:, None, :]).reshape(len(x), -1)
+    return np.hstack([x, ind, inter])
+
+
+def _s_fit(
+    x: _F64,
+    codes: npt.NDArray[np.intp],
+    y: _F64,
+    n_arms: int,
+    *,
+    binary: bool,
+    l2: float,
+    interaction_l2: float | None,
+    max_iter: int,
+    fits: _Fits,
+) -> tuple[_F64, _F64]:
+    """The S-learner's one model, as per-arm intercepts ``(n_arms,)`` and coefs ``(n_arms, p)``."""
+    p, n_t = x.shape[1], n_arms - 1
+    inter = interaction_l2 is not None
+    z = _s_design(x, codes, n_arms, inter)
+    pen = np.full(z.shape[1], l2)
+    if interaction_l2 is not None:
+        pen[p + n_t :] = interaction_l2
+    if binary:
+        f = fit_logistic(z, y, l2=pen, max_iter=max_iter)
+        fits.converged &= f.converged
+        fits.iterations += f.n_iter
+        b, c = f.intercept, f.coef
+    else:
+        bb, cc = ridge_solve(z, y[:, None], l2=pen)
+        b, c = float(bb[0]), cc[0]
+    b0 = np.full(n_arms, b)
+    b0[1:] += c[p : p + n_t]
+    coef = np.tile(c[:p], (n_arms, 1))
+    if inter:
+        coef[1:] += c[p + n_t :].reshape(n_t, p)
+    return b0, coef
+
+
+def _s_cv(
+    x: _F64,
+    codes: npt.NDArray[np.intp],
+    y: _F64,
+    n_arms: int,
+    fold: npt.NDArray[np.intp],
+    k: int,
+    e: _F64,
+    *,
+    binary: bool,
+    l2: float,
+    max_iter: int,
+    fits: _Fits,
+) -> float | None:
+    """The interaction penalty of :data:`INTERACTION_GRID` with the least out-of-fold uplift loss.
+
+    The loss is the transformed-outcome loss (Athey and Imbens 2016): on the
+    held-out fold, for each treatment ``t`` and the rows of arms ``0`` and
+    ``t``, ``(psi - tau_t(x))^2`` with ``psi = Y / e`` on arm ``t`` and
+    ``-Y / e`` on control, whose expectation given ``x`` is ``tau_t(x)``; so
+    the loss is the effect's squared error up to a constant. Ties keep the
+    earlier (more penalised) entry.
+    """
+    rows = np.arange(len(y))
+    best: float | None = None
+    best_loss = math.inf
+    for mult in INTERACTION_GRID:
+        il2 = None if mult is None else mult * max(l2, 1e-3)
+        loss = 0.0
+        for f in range(k):
+            held = fold == f
+            b0, coef = _s_fit(
+                x[~held],
+                codes[~held],
+                y[~held],
+                n_arms,
+                binary=binary,
+                l2=l2,
+                interaction_l2=il2,
+                max_iter=max_iter,
+                fits=fits,
+            )
+            xh, ch = x[held], codes[held]
+            mu = linear_predict(xh, b0, coef, logistic=binary)  # (n_held, n_arms)
+            psi = y[held] / e[held]
+            for t in range(1, n_arms):
+                on = ch == t
+                off = ch == 0
+                tau = mu[:, t] - mu[:, 0]
+                loss += float(((psi[on] - tau[on]) ** 2).sum())
+                loss += float(((-psi[off] - tau[off]) ** 2).sum())
+        loss /= len(rows)
+        if loss < best_loss * (1.0 - 1e-9):
+            best, best_loss = il2, loss
+    return best
+
+
+def _strata_folds(
+    codes: npt.NDArray[np.intp],
+    y: _F64,
+    arms: tuple[Label, ...],
+    binary: bool,
+    k: int,
+    rng: np.random.Generator,
+) -> npt.NDArray[np.intp]:
+    """Folds stratified by arm (and outcome when binary); refuses a stratum of one row."""
+    n_arms = len(arms)
+    strata = codes * 2 + (y > 0.5).astype(np.intp) if binary else codes
+    sizes = np.bincount(strata, minlength=2 * n_arms if binary else n_arms)
+    small = np.flatnonzero((sizes > 0) & (sizes < 2))
+    if len(small):
+        s = int(small[0])
+        a = s // 2 if binary else s
+        what = f"outcome {s % 2} in arm {arms[a]!r}" if binary else f"arm {arms[a]!r}"
+        raise ValidationError(
+            f"{what} has one row; cross-fitting needs at least 2 so every fold's "
+            "training rows hold it; pass method='t' or more data",
+            field="treatment",
+        )
+    return _folds(codes, strata, k, rng)
+
+
 def _folds(
     codes: npt.NDArray[np.intp], strata: npt.NDArray[np.intp], k: int, rng: np.random.Generator
 ) -> npt.NDArray[np.intp]:
@@ -529,7 +690,7 @@ def fit_uplift(
     treatment: Any,
     outcome: Any,
     *,
-    method: str = "t",
+    method: str = "s",
     outcome_type: str | None = None,
     control: Label | None = None,
     propensity: Any = None,
@@ -537,6 +698,7 @@ def fit_uplift(
     n_folds: int = 5,
     random_state: RandomState = None,
     max_iter: int = 100,
+    interaction_l2: float | str | None = "cv",
 ) -> UpliftModel:
     """Fit an uplift model: each treatment's effect on the outcome against control.
 
@@ -550,9 +712,12 @@ def fit_uplift(
         control. Treatments are ordered by their sorted labels.
     outcome : array_like, ``(n,)``
         The outcome: 0/1 (visit, conversion) or a value (spend, margin).
-    method : {"t", "dr", "x"}
-        ``"t"``: T-learner (two models); ``"dr"``: DR-learner; ``"x"``:
-        X-learner (see Notes).
+    method : {"s", "t", "dr", "x"}
+        ``"s"`` (default): S-learner (one model with the arm as features);
+        ``"t"``: T-learner (a model per arm); ``"dr"``: DR-learner; ``"x"``:
+        X-learner (see Notes). The default is the learner with the highest
+        mean Qini coefficient on Hillstrom (``benchmarks/uplift_hillstrom.py``;
+        it was ``"t"`` before: pass ``method="t"`` for the former default).
     outcome_type : {"binary", "continuous"}, optional
         ``None`` infers ``"binary"`` when every outcome is 0 or 1. Binary
         outcomes get logistic outcome models, continuous ones ridge models.
@@ -568,11 +733,21 @@ def fit_uplift(
         ``l2 / 2 |beta|^2`` (scikit-learn's ``C = 1 / l2``), the ridge's squared
         error plus ``l2 |beta|^2``.
     n_folds : int
-        Cross-fitting folds of the DR-learner's nuisance models (>= 2).
+        Cross-fitting folds of the DR-learner's nuisance models, and
+        cross-validation folds of the S-learner's ``interaction_l2="cv"`` (>= 2).
     random_state : int, numpy.random.Generator or None
-        Seeds the DR-learner's folds; the T- and X-learners are deterministic.
+        Seeds the DR-learner's folds and the S-learner's cross-validation
+        folds; the T- and X-learners are deterministic.
     max_iter : int
         Most Newton iterations of each logistic fit.
+    interaction_l2 : "cv", float or None
+        S-learner only: the penalty of the arm x feature interactions.
+        ``"cv"`` (default) chooses among ``None`` and ``l2`` times 1e4, 1e3,
+        1e2, 10 and 1 (:data:`INTERACTION_GRID`) by the out-of-fold
+        transformed-outcome loss of the effect (Athey and Imbens 2016; see
+        Notes) over ``n_folds`` folds of the rows passed, stratified like the
+        DR-learner's; ``None`` fits no
+        interactions (the arm indicators only); a number fixes the penalty.
 
     Returns
     -------
@@ -596,6 +771,13 @@ def fit_uplift(
     With ``mu_a(x) = E[Y | X = x, arm a]`` and ``e_a`` the probability of arm
     ``a`` (``propensity`` on the rows of arm ``a``):
 
+    - **S-learner** (Künzel et al. 2019): one model of ``Y`` on
+      ``[X, 1[arm t], 1[arm t] X]`` (the arm indicators penalised by ``l2``
+      like ``X``, the interactions by ``interaction_l2``);
+      ``mu_a(x)`` is its prediction with arm ``a`` switched on and
+      ``tau_t(x) = mu_t(x) - mu_0(x)``. Without interactions a logistic
+      S-learner's effect still varies with ``x`` through the link
+      (scikit-uplift's ``SoloModel``); a ridge one's is constant.
     - **T-learner** (Künzel et al. 2019): ``mu_a`` fitted on each arm's rows;
       ``tau_t(x) = mu_t(x) - mu_0(x)``.
     - **DR-learner** (Kennedy 2020): the rows are split into ``n_folds``
@@ -644,29 +826,42 @@ def fit_uplift(
         n_folds,
         random_state,
         max_iter,
+        interaction_l2,
     )
     n_arms = len(arms)
     n_t = n_arms - 1
     binary = otype == "binary"
     fits = _Fits()
     counts = np.bincount(codes, minlength=n_arms)
-    b0, coef = fits.arms(x, codes, y, n_arms, binary=binary, l2=l2, max_iter=max_iter)
     eff_b0: _F64 | None = None
     eff_coef: _F64 | None = None
-    if method == "dr":
-        strata = codes * 2 + (y > 0.5).astype(np.intp) if binary else codes
-        sizes = np.bincount(strata, minlength=2 * n_arms if binary else n_arms)
-        small = np.flatnonzero((sizes > 0) & (sizes < 2))
-        if len(small):
-            s = int(small[0])
-            a = s // 2 if binary else s
-            what = f"outcome {s % 2} in arm {arms[a]!r}" if binary else f"arm {arms[a]!r}"
-            raise ValidationError(
-                f"{what} has one row; cross-fitting needs at least 2 so every fold's "
-                "training rows hold it; pass method='t' or more data",
-                field="treatment",
+    il2: float | None = None
+    used_folds = 0
+    if method == "s":
+        if interaction_l2 == "cv":
+            fold = _strata_folds(codes, y, arms, binary, k, rng)
+            il2 = _s_cv(
+                x, codes, y, n_arms, fold, k, e, binary=binary, l2=l2, max_iter=max_iter, fits=fits
             )
-        fold = _folds(codes, strata, k, rng)
+            used_folds = k
+        else:
+            il2 = None if interaction_l2 is None else float(interaction_l2)
+        b0, coef = _s_fit(
+            x,
+            codes,
+            y,
+            n_arms,
+            binary=binary,
+            l2=l2,
+            interaction_l2=il2,
+            max_iter=max_iter,
+            fits=fits,
+        )
+    else:
+        b0, coef = fits.arms(x, codes, y, n_arms, binary=binary, l2=l2, max_iter=max_iter)
+    if method == "dr":
+        fold = _strata_folds(codes, y, arms, binary, k, rng)
+        used_folds = k
         mu = np.empty((len(y), n_arms))
         for f in range(k):
             held = fold == f
@@ -714,7 +909,8 @@ def fit_uplift(
         effect_coef=eff_coef,
         arm_counts=counts,
         l2=l2,
-        n_folds=k if method == "dr" else 0,
+        n_folds=used_folds,
+        interaction_l2=il2,
         converged=fits.converged,
         iterations=fits.iterations,
         elapsed_s=time.perf_counter() - start,

@@ -13,6 +13,10 @@ The stage between :mod:`onetoone.profiles` and the decision stages.
 - :func:`fit_lapse`: P(no purchase in the next H days), learned on an earlier cut;
   a frozen :class:`LapseModel` whose :meth:`~LapseModel.predict` gives a
   :class:`LapseRisk`; saved with :func:`save_lapse` / :func:`onetoone.save`.
+- In decisions: :func:`value_features` (CLV, P(alive), lapse risk and value at
+  risk aligned on ``Profiles.customers``: a :class:`ValueFeatures`, columns
+  :data:`VALUE_FEATURES`) and :func:`value_at_risk` (``lapse risk x CLV``, the
+  weight of a win-back budget; :func:`onetoone.bench.win_back` spends on it).
 
 Constants: :data:`METHODS` (``"bgnbd"``, ``"mbgnbd"``; the type
 ``FrequencyMethod`` spells them for type checkers), :data:`UNITS` (``"D"`` =
@@ -33,6 +37,12 @@ Examples
 from __future__ import annotations
 
 from onetoone.value._clv import CustomerValue, customer_value
+from onetoone.value._decisions import (
+    VALUE_FEATURES,
+    ValueFeatures,
+    value_at_risk,
+    value_features,
+)
 from onetoone.value._lapse import (
     FEATURES,
     PROFILE_FEATURES,
@@ -63,6 +73,7 @@ __all__ = [
     "METHODS",
     "PROFILE_FEATURES",
     "UNITS",
+    "VALUE_FEATURES",
     "CustomerValue",
     "FrequencyMethod",
     "FrequencyModel",
@@ -71,6 +82,7 @@ __all__ = [
     "LapseRisk",
     "PurchaseSummary",
     "SpendModel",
+    "ValueFeatures",
     "customer_value",
     "expected_purchases",
     "expected_spend",
@@ -83,4 +95,6 @@ __all__ = [
     "purchase_summary",
     "save_lapse",
     "unconditional_purchases",
+    "value_at_risk",
+    "value_features",
 ]

@@ -14,46 +14,17 @@ from hypothesis import strategies as st
 from scipy.optimize import minimize
 from scipy.special import expit
 
+from _uplift_data import binary_data as _binary
+from _uplift_data import continuous_data as _continuous
+from _uplift_data import small_data as _small
 from onetoone._linear import fit_logistic, fit_ridge
 from onetoone._persist import load_npz, save_npz
 from onetoone.errors import EmptyInputError, FormatError, LengthMismatchError, ValidationError
 from onetoone.uplift import UpliftModel, fit_uplift, load_uplift, save_uplift
-from onetoone.uplift._io import _FIELDS, _MEMBERS
-
-METHOD_LIST = ["t", "dr", "x"]
+from onetoone.uplift._io import _FIELDS, _MEMBERS, FORMAT_VERSION
 
 
 # --------------------------------------------------------------------------- data
-def _binary(n: int = 20_000, n_t: int = 1, seed: int = 0) -> dict[str, Any]:
-    """Logistic outcome with a treatment interaction; the true CATE is known per row."""
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(n, 3))
-    arm = rng.integers(0, n_t + 1, n)
-    base = -0.5 + 0.8 * x[:, 0] - 0.4 * x[:, 1]
-    mus = [expit(base)]
-    for t in range(1, n_t + 1):
-        mus.append(expit(base + 0.3 * t + (0.8 if t % 2 else -0.8) * x[:, 2]))
-    mu = np.column_stack(mus)
-    y = (rng.random(n) < mu[np.arange(n), arm]).astype(np.float64)
-    return {"x": x, "arm": arm, "y": y, "mu": mu, "tau": mu[:, 1:] - mu[:, :1]}
-
-
-def _continuous(n: int = 20_000, seed: int = 1) -> dict[str, Any]:
-    """Spend: linear outcome, effect 1 + 2 x1 (a linear CATE: every learner is unbiased)."""
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(n, 3))
-    arm = rng.integers(0, 2, n)
-    tau = 1.0 + 2.0 * x[:, 1]
-    y = 5.0 + 3.0 * x[:, 0] - x[:, 2] + arm * tau + rng.normal(scale=2.0, size=n)
-    return {"x": x, "arm": arm, "y": y, "tau": tau}
-
-
-def _diff_se(y: np.ndarray, arm: np.ndarray, t: Any, c: Any) -> float:
-    """Standard error of the difference in means of arm ``t`` and control ``c``."""
-    a, b = y[arm == t], y[arm == c]
-    return float(np.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b)))
-
-
 # --------------------------------------------------------------------------- base learners
 def test_logistic_matches_a_generic_optimiser_with_weights() -> None:
     rng = np.random.default_rng(3)
@@ -114,53 +85,6 @@ def test_logistic_reports_non_convergence() -> None:
 
 
 # --------------------------------------------------------------------------- known answers
-@pytest.mark.parametrize("method", METHOD_LIST)
-def test_binary_uplift_is_recovered(method: str) -> None:
-    d = _binary()
-    m = fit_uplift(d["x"], d["arm"], d["y"], method=method, random_state=0)
-    assert m.outcome_type == "binary" and m.treatments == (1,) and m.converged
-    pred = m.predict(d["x"])
-    assert pred.shape == (20_000,)
-    assert np.corrcoef(pred, d["tau"][:, 0])[0, 1] > 0.9
-    # the mean effect: within 3 standard errors of the difference in means
-    se = _diff_se(d["y"], d["arm"], 1, 0)
-    assert abs(pred.mean() - d["tau"].mean()) < 3 * se
-    out = m.predict_outcomes(d["x"])
-    assert set(out) == {0, 1}
-    for a in (0, 1):
-        assert np.corrcoef(out[a], d["mu"][:, a])[0, 1] > 0.99
-
-
-@pytest.mark.parametrize("method", METHOD_LIST)
-def test_continuous_uplift_is_recovered(method: str) -> None:
-    d = _continuous()
-    m = fit_uplift(d["x"], d["arm"], d["y"], method=method, random_state=0)
-    assert m.outcome_type == "continuous" and m.iterations == 0
-    pred = m.predict(d["x"])
-    assert np.corrcoef(pred, d["tau"])[0, 1] > 0.99
-    se = _diff_se(d["y"], d["arm"], 1, 0)
-    assert abs(pred.mean() - d["tau"].mean()) < 3 * se
-    # the effect's slope on x1 is 2 (the ridge shrinks it by far less than 1 %)
-    slope = m.effect_coef[0] if m.effect_coef is not None else m.outcome_coef[1] - m.outcome_coef[0]
-    np.testing.assert_allclose(slope, [0.0, 2.0, 0.0], atol=0.12)
-
-
-@pytest.mark.parametrize("method", METHOD_LIST)
-def test_multi_treatment_with_string_labels(method: str) -> None:
-    d = _binary(n_t=3, seed=5)
-    names = np.array(["none", "mail_a", "mail_b", "sms"])
-    m = fit_uplift(d["x"], names[d["arm"]], d["y"], method=method, control="none", random_state=0)
-    assert m.control == "none" and m.treatments == ("mail_a", "mail_b", "sms")
-    pred = m.predict(d["x"])
-    assert pred.shape == (20_000, 3)
-    order = [1, 2, 3]  # mail_a, mail_b, sms are arms 1, 2, 3 of the data
-    for j, t in enumerate(order):
-        assert np.corrcoef(pred[:, j], d["tau"][:, t - 1])[0, 1] > 0.9
-        se = _diff_se(d["y"], d["arm"], t, 0)
-        assert abs(pred[:, j].mean() - d["tau"][:, t - 1].mean()) < 3 * se
-    assert set(m.predict_outcomes(d["x"][:3])) == {"none", "mail_a", "mail_b", "sms"}
-
-
 def test_integer_treatments_keep_their_sorted_order_and_zero_is_control() -> None:
     d = _binary(n=4000, n_t=2, seed=2)
     arm = np.array([0, 7, 3])[d["arm"]]
@@ -201,15 +125,6 @@ def test_zero_features_estimate_the_average_effect() -> None:
 
 
 # --------------------------------------------------------------------------- determinism
-@pytest.mark.parametrize("method", METHOD_LIST)
-def test_same_seed_same_model(method: str) -> None:
-    d = _binary(n=5000, n_t=2)
-    a = fit_uplift(d["x"], d["arm"], d["y"], method=method, random_state=11)
-    b = fit_uplift(d["x"], d["arm"], d["y"], method=method, random_state=11)
-    np.testing.assert_array_equal(a.outcome_coef, b.outcome_coef)
-    np.testing.assert_array_equal(a.predict(d["x"]), b.predict(d["x"]))
-
-
 def test_dr_fold_seeds_change_the_model_only_slightly() -> None:
     d = _binary()
     a = fit_uplift(d["x"], d["arm"], d["y"], method="dr", random_state=1)
@@ -233,11 +148,6 @@ def test_shifting_a_continuous_outcome_leaves_effects_unchanged(shift: float, se
 
 
 # --------------------------------------------------------------------------- bad input
-def _small() -> dict[str, Any]:
-    d = _binary(n=200, seed=9)
-    return {"x": d["x"], "arm": d["arm"], "y": d["y"]}
-
-
 BAD: list[tuple[str, dict[str, Any], type[Exception], str]] = [
     ("one arm", {"arm": np.zeros(200, int)}, ValidationError, r"treatment has only one arm \(0\)"),
     (
@@ -332,7 +242,7 @@ BAD: list[tuple[str, dict[str, Any], type[Exception], str]] = [
         ValidationError,
         "treatment must hold integer or string arm labels",
     ),
-    ("method", {"method": "s"}, ValidationError, r"method must be one of \['t', 'dr', 'x'\]"),
+    ("method", {"method": "q"}, ValidationError, r"method must be one of \['s', 't', 'dr', 'x'\]"),
     ("outcome_type", {"outcome_type": "count"}, ValidationError, "outcome_type must be one of"),
     ("l2", {"l2": -1.0}, ValidationError, "l2 must be a finite number >= 0"),
     ("n_folds", {"n_folds": 1}, ValidationError, "n_folds must be an int >= 2"),
@@ -400,30 +310,6 @@ def test_model_validates_itself() -> None:
 
 
 # --------------------------------------------------------------------------- files
-@pytest.mark.parametrize("method", METHOD_LIST)
-def test_save_load_round_trip(method: str, tmp_path: Path) -> None:
-    d = _binary(n=3000, n_t=2)
-    names = np.array(["ctl", "a", "b"])
-    m = fit_uplift(d["x"], names[d["arm"]], d["y"], method=method, control="ctl", random_state=0)
-    path = tmp_path / "m.npz"
-    save_uplift(m, path)
-    m2 = load_uplift(path)
-    for f in (
-        "method",
-        "outcome_type",
-        "control",
-        "treatments",
-        "l2",
-        "n_folds",
-        "converged",
-        "iterations",
-        "elapsed_s",
-    ):
-        assert getattr(m2, f) == getattr(m, f), f
-    np.testing.assert_array_equal(m2.predict(d["x"]), m.predict(d["x"]))
-    np.testing.assert_array_equal(m2.arm_counts, m.arm_counts)
-
-
 def test_save_refuses_other_objects_and_suffixes(tmp_path: Path) -> None:
     m = fit_uplift(*_small().values())
     with pytest.raises(ValidationError, match="save_uplift\\(\\) takes an UpliftModel, got dict"):
@@ -440,9 +326,10 @@ def _crafted(tmp_path: Path, **change: Any) -> str:
     src = str(tmp_path / "ok.npz")
     save_uplift(m, src)
     arrays, meta = load_npz(
-        src, kind="UpliftModel", versions=(1,), fields=_FIELDS, members=_MEMBERS
+        src, kind="UpliftModel", versions=(FORMAT_VERSION,), fields=_FIELDS, members=_MEMBERS
     )
     del meta["__kind__"]
+    version = change.pop("__version", FORMAT_VERSION)
     for k, v in change.items():
         target = meta if k in meta else arrays
         if v is None:
@@ -450,7 +337,7 @@ def _crafted(tmp_path: Path, **change: Any) -> str:
         else:
             target[k] = v
     out = str(tmp_path / "bad.npz")
-    save_npz(out, kind=change.pop("__kind", "UpliftModel"), version=1, arrays=arrays, meta=meta)
+    save_npz(out, kind="UpliftModel", version=version, arrays=arrays, meta=meta)
     return out
 
 
@@ -481,6 +368,21 @@ def test_crafted_files_are_format_errors(
     path = _crafted(tmp_path, **change)
     with pytest.raises(FormatError, match=re.escape(message) if "=" in message else message):
         load_uplift(path)
+
+
+def test_version_1_files_still_load_and_others_are_refused(tmp_path: Path) -> None:
+    m = fit_uplift(*_small().values(), method="dr", random_state=0)
+    v1 = _crafted(tmp_path, interaction_l2=None, __version=1)  # the version-1 layout
+    back = load_uplift(v1)
+    assert back.interaction_l2 is None
+    np.testing.assert_array_equal(back.effect_coef, m.effect_coef)
+    with pytest.raises(FormatError, match="format_version 1 and 2"):
+        load_uplift(_crafted(tmp_path, __version=3))
+    # a version-1 file cannot hold an S-learner nor the version-2 field
+    with pytest.raises(FormatError, match="method"):
+        load_uplift(_crafted(tmp_path, interaction_l2=None, method="s", n_folds=0, __version=1))
+    with pytest.raises(FormatError, match="interaction_l2"):
+        load_uplift(_crafted(tmp_path, __version=1))
 
 
 def test_another_kind_is_refused(tmp_path: Path) -> None:

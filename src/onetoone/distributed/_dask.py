@@ -1,0 +1,1121 @@
+"""Dask adapters: map the per-partition kernels over a cluster, reduce small figures."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import math
+import os
+import pickle
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from onetoone._arrays import F64, I64, readonly
+from onetoone._checks import is_int
+from onetoone._optional import import_optional
+from onetoone.allocation import Budget, customer_step, entry_thresholds
+from onetoone.distributed._dual import DualSearch
+from onetoone.distributed._kernels import (
+    INGESTION_KEY,
+    CandidateBlock,
+    StepSummary,
+    candidate_block,
+    dual_step,
+    profile_partition,
+    score_partition,
+)
+from onetoone.errors import MissingDependencyError, ValidationError
+
+__all__ = [
+    "DistributedAllocation",
+    "DistributedProfiles",
+    "allocate",
+    "build_profiles",
+    "check_partitioned",
+    "partition_by_customer",
+    "score_offers",
+]
+
+_B = npt.NDArray[np.bool_]
+Progress = Callable[[str], None]
+
+
+# ------------------------------------------------------------------------ plumbing
+def _dask() -> tuple[Any, Any, Any]:
+    """(dask, dask.dataframe, distributed), or an error naming the ``dask`` extra."""
+    try:
+        dask = importlib.import_module("dask")
+        dd = importlib.import_module("dask.dataframe")
+        distributed = importlib.import_module("distributed")
+    except ImportError as exc:
+        raise MissingDependencyError(
+            "onetoone.distributed needs dask[dataframe] and distributed; install them with "
+            "pip install 'onetoone[dask]'"
+        ) from exc
+    return dask, dd, distributed
+
+
+def _client(client: Any) -> Any:
+    _, _, distributed = _dask()
+    if client is not None:
+        if not isinstance(client, distributed.Client):
+            raise ValidationError(
+                f"client must be a dask.distributed.Client, got {type(client).__name__}",
+                field="client",
+            )
+        return client
+    try:
+        return distributed.get_client()
+    except ValueError as exc:
+        raise ValidationError(
+            "no Dask client: pass client=Client(...) or start one first "
+            "(dask.distributed.Client(LocalCluster()) on one machine)",
+            field="client",
+        ) from exc
+
+
+def _frame(source: Any, columns: Sequence[str] | None, name: str) -> Any:
+    """A Dask DataFrame from a Parquet path (file or directory) or a Dask DataFrame."""
+    _, dd, _ = _dask()
+    if isinstance(source, (str, os.PathLike)):
+        try:
+            frame = dd.read_parquet(os.fspath(source), columns=None)
+        except (FileNotFoundError, OSError) as exc:
+            raise ValidationError(
+                f"{name}: cannot read Parquet from {os.fspath(source)!r}: {exc}", field=name
+            ) from exc
+    elif isinstance(source, dd.DataFrame):
+        frame = source
+    else:
+        raise ValidationError(
+            f"{name} must be a Parquet path or a dask DataFrame, got {type(source).__name__}",
+            field=name,
+        )
+    if columns is not None:
+        missing = [c for c in columns if c not in frame.columns]
+        if missing:
+            raise ValidationError(
+                f"{name}: column(s) {missing} missing (it has {list(frame.columns)}); "
+                "pass the right column names",
+                field=name,
+            )
+    return frame
+
+
+def _say(progress: Progress | None, msg: str) -> None:
+    if progress is not None:
+        progress(msg)
+
+
+def _wait(futures: list[Any], progress: Progress | None, what: str) -> None:
+    """Report partitions as they finish (about every tenth), when asked."""
+    if progress is None or not futures:
+        return
+    _, _, distributed = _dask()
+    step = max(1, len(futures) // 10)
+    for done, _ in enumerate(distributed.as_completed(futures), start=1):
+        if done % step == 0 or done == len(futures):
+            progress(f"{what}: {done}/{len(futures)} partitions done")
+
+
+def partition_by_customer(
+    frame: Any, *, customer: str = "customer", npartitions: int | None = None
+) -> Any:
+    """Shuffle a Dask DataFrame so every row of a customer is in one partition.
+
+    Rows go to partition ``hash(customer id) mod npartitions``, with Dask's hash
+    of a column (``pandas.util.hash_pandas_object``: SipHash with a fixed key), so
+    the same id always lands in the same partition, on every worker and in every run.
+
+    Parameters
+    ----------
+    frame : dask.dataframe.DataFrame or str
+        The log (or candidate pairs), or a Parquet path.
+    customer : str
+        The customer id column.
+    npartitions : int, optional
+        Partitions of the result (default: those of the input).
+
+    Returns
+    -------
+    dask.dataframe.DataFrame
+
+    Examples
+    --------
+    >>> import pandas as pd, dask.dataframe as dd
+    >>> df = dd.from_pandas(pd.DataFrame({"customer": [1, 2, 1, 3], "x": [1, 2, 3, 4]}),
+    ...                     npartitions=2)
+    >>> out = partition_by_customer(df, npartitions=2)
+    >>> check_partitioned(out, customer="customer")
+    0
+    """
+    frame = _frame(frame, [customer], "frame")
+    if npartitions is not None and (not is_int(npartitions) or npartitions < 1):
+        raise ValidationError(
+            f"npartitions must be an int >= 1, got {npartitions!r}", field="npartitions"
+        )
+    return frame.shuffle(on=customer, npartitions=npartitions or frame.npartitions)
+
+
+def check_partitioned(frame: Any, *, customer: str = "customer") -> int:
+    """Number of customers whose rows are split over several partitions (0 when none).
+
+    The check costs one pass over the customer column: each partition's distinct
+    ids are shuffled by hash, so an id seen in two partitions meets itself in one
+    and is counted; memory per task is bounded by a partition's distinct ids.
+
+    Parameters
+    ----------
+    frame : dask.dataframe.DataFrame
+    customer : str
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> import pandas as pd, dask.dataframe as dd
+    >>> df = dd.from_pandas(pd.DataFrame({"customer": [1, 2, 1, 3]}), npartitions=2,
+    ...                     sort=False)
+    >>> check_partitioned(df)
+    1
+    """
+    frame = _frame(frame, [customer], "frame")
+    ids = frame[[customer]].map_partitions(lambda d: d.drop_duplicates(), meta=frame[[customer]])
+    dup = ids.shuffle(on=customer).map_partitions(
+        lambda d: int(d[customer].duplicated().sum()), meta=("n", "i8")
+    )
+    counts = dup.compute()
+    return int(np.sum(np.asarray(counts)))
+
+
+def _read_file(path: str, columns: list[str]) -> Any:
+    """One Parquet file as an Arrow table (the partition of a partitioned dataset)."""
+    pq = import_optional("pyarrow.parquet", purpose="onetoone.distributed")
+    return pq.read_table(path, columns=columns)
+
+
+def _partitions(
+    source: Any,
+    columns: list[str],
+    customer: str,
+    partitioned: bool,
+    npartitions: int | None,
+    name: str,
+) -> list[Any]:
+    """Delayed partitions: Arrow tables (one per file) for a partitioned Parquet path,
+    else the partitions of a Dask DataFrame, shuffled by customer unless ``partitioned``."""
+    dask, _, _ = _dask()
+    if partitioned and isinstance(source, (str, os.PathLike)):
+        if npartitions is not None:
+            raise ValidationError(
+                "npartitions re-partitions the input: pass it only with partitioned=False",
+                field="npartitions",
+            )
+        ds = import_optional("pyarrow.dataset", purpose="onetoone.distributed")
+        try:
+            dataset = ds.dataset(os.fspath(source), format="parquet")
+        except (FileNotFoundError, OSError, ValueError) as exc:
+            raise ValidationError(
+                f"{name}: cannot read Parquet from {os.fspath(source)!r}: {exc}", field=name
+            ) from exc
+        missing = [c for c in columns if c not in dataset.schema.names]
+        if missing:
+            raise ValidationError(
+                f"{name}: column(s) {missing} missing (it has {dataset.schema.names}); "
+                "pass the right column names",
+                field=name,
+            )
+        read = dask.delayed(_read_file, pure=True)
+        return [read(f, dataset.schema.names) for f in sorted(dataset.files)]
+    frame = _frame(source, columns, name)
+    frame = _ensure_partitioned(frame, customer, partitioned, npartitions, name)
+    return list(frame.to_delayed())
+
+
+def _ensure_partitioned(
+    frame: Any, customer: str, partitioned: bool, npartitions: int | None, what: str
+) -> Any:
+    if partitioned:
+        if npartitions is not None:
+            raise ValidationError(
+                "npartitions re-partitions the input: pass it only with partitioned=False",
+                field="npartitions",
+            )
+        return frame
+    return partition_by_customer(frame, customer=customer, npartitions=npartitions)
+
+
+def _raise_split(n_split: int, what: str) -> None:
+    if n_split:
+        raise ValidationError(
+            f"{what}: partitioned=True but {n_split:,} customer(s) have rows in several "
+            "partitions; pass partitioned=False to shuffle by customer (or write the "
+            "Parquet dataset partitioned by a hash of the customer id)",
+            field="partitioned",
+        )
+
+
+# ------------------------------------------------------------------------- profiles
+@attrs.frozen(eq=False)
+class DistributedProfiles:
+    """Profiles computed on a Dask cluster, kept distributed.
+
+    Attributes
+    ----------
+    frame : dask.dataframe.DataFrame
+        One row per customer (columns of :meth:`onetoone.Profiles.to_dict`),
+        partitioned by customer like the log, held in the workers' memory.
+    n_customers : int
+    n_input, n_kept : int
+        Log rows read and kept by ingestion, over all partitions.
+    dropped : dict of str to int
+        Rows dropped per reason, over all partitions (nothing is lost silently).
+    npartitions : int
+    elapsed_s : float
+
+    Examples
+    --------
+    >>> DistributedProfiles.__name__
+    'DistributedProfiles'
+    """
+
+    frame: Any
+    n_customers: int
+    n_input: int
+    n_kept: int
+    dropped: Mapping[str, int]
+    npartitions: int
+    elapsed_s: float
+
+    def to_arrow(self) -> Any:
+        """Gather every profile into one ``pyarrow.Table``, sorted by customer id."""
+        pa = import_optional("pyarrow", purpose="DistributedProfiles.to_arrow")
+        pdf = self.frame.compute()
+        table = pa.Table.from_pandas(pdf, preserve_index=False)
+        return table.sort_by("customer")
+
+
+def _profile_pandas(part: Any, kwargs: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
+    table = profile_partition(part, **kwargs)
+    meta = json.loads(table.schema.metadata[INGESTION_KEY])
+    return table.replace_schema_metadata(None).to_pandas(), meta
+
+
+def build_profiles(
+    source: Any,
+    *,
+    as_of: Any,
+    since: Any = None,
+    customer: str = "customer",
+    ingest: Mapping[str, Any] | None = None,
+    partitioned: bool = False,
+    npartitions: int | None = None,
+    client: Any = None,
+    progress: Progress | None = None,
+) -> DistributedProfiles:
+    """Profiles of every customer of a partitioned log, computed on a Dask cluster.
+
+    Each partition runs :func:`~onetoone.distributed.profile_partition` (the
+    single-machine ``Transactions.from_arrow`` + ``build_profiles``), so the
+    profiles equal the one-machine result on the same rows.
+
+    Parameters
+    ----------
+    source : str, os.PathLike or dask.dataframe.DataFrame
+        A (partitioned) Parquet dataset or a Dask DataFrame of transaction lines.
+    as_of, since : time
+        As in :func:`onetoone.build_profiles`.
+    customer : str
+        The customer id column.
+    ingest : mapping, optional
+        Further keyword arguments of :meth:`onetoone.Transactions.from_arrow`
+        (``item=``, ``timestamp=``, ``value=``, ``basket=``, policies ...).
+    partitioned : bool
+        ``False`` (default): shuffle the rows by a stable hash of the customer id
+        first (:func:`partition_by_customer`). ``True``: the input already holds
+        each customer in one partition; this is checked on the profiles (one row
+        per customer, so the check reads far less than the log) and a
+        :class:`~onetoone.errors.ValidationError` names the split customers.
+    npartitions : int, optional
+        Partitions after the shuffle (default: the input's).
+    client : dask.distributed.Client, optional
+        Default: the current client.
+    progress : callable, optional
+        Called with a line of text at each stage.
+
+    Returns
+    -------
+    DistributedProfiles
+
+    Raises
+    ------
+    MissingDependencyError
+        Dask is not installed (``pip install 'onetoone[dask]'``).
+    ValidationError
+        A missing column, a customer split over partitions under
+        ``partitioned=True``, or a row refused by ingestion.
+
+    Examples
+    --------
+    See ``docs/scale.md``; a tiny run:
+
+    >>> import pandas as pd, dask.dataframe as dd
+    >>> from dask.distributed import Client, LocalCluster
+    >>> log = dd.from_pandas(pd.DataFrame({"customer": [1, 2, 1], "item": [5, 5, 6],
+    ...     "timestamp": ["2024-01-01", "2024-01-02", "2024-01-03"], "value": [1.0, 2.0, 3.0]}),
+    ...     npartitions=2)
+    >>> with LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster, \\
+    ...         Client(cluster) as client:
+    ...     prof = build_profiles(log, as_of="2024-02-01", client=client)
+    ...     prof.to_arrow().column("monetary").to_pylist()
+    [4.0, 2.0]
+    """
+    t0 = time.perf_counter()
+    dask, dd, _ = _dask()
+    cl = _client(client)
+    parts = _partitions(source, [customer], customer, partitioned, npartitions, "source")
+    kwargs = {"as_of": as_of, "since": since, "customer": customer, "ingest": dict(ingest or {})}
+    _say(progress, f"profiles: {len(parts)} partitions")
+    pairs = cl.compute([dask.delayed(_profile_pandas)(p, kwargs) for p in parts])
+    _wait(pairs, progress, "profiles")
+    frames = cl.map(lambda pm: pm[0], pairs)
+    metas = cl.gather(cl.map(lambda pm: pm[1], pairs))
+    lengths = cl.gather(cl.map(len, frames))
+    del pairs
+    out = dd.from_delayed(frames, verify_meta=False)
+    n_input = sum(int(m["n_input"]) for m in metas)
+    n_kept = sum(int(m["n_kept"]) for m in metas)
+    dropped: dict[str, int] = {}
+    for m in metas:
+        for reason, n in m["dropped"].items():
+            dropped[reason] = dropped.get(reason, 0) + int(n)
+    if partitioned:
+        _say(progress, "profiles: checking that no customer is split over partitions")
+        _raise_split(check_partitioned(out, customer="customer"), "build_profiles")
+    _say(progress, f"profiles: {sum(lengths):,} customers from {n_kept:,} of {n_input:,} rows")
+    return DistributedProfiles(
+        frame=out,
+        n_customers=int(sum(lengths)),
+        n_input=n_input,
+        n_kept=n_kept,
+        dropped=dropped,
+        npartitions=len(parts),
+        elapsed_s=time.perf_counter() - t0,
+    )
+
+
+# -------------------------------------------------------------------------- scoring
+def _score_pandas(
+    part: Any, model: Any, offers: Any, customer: str, top_k: int | None, options: Any
+) -> Any:
+    return score_partition(
+        part, model, offers, customer=customer, top_k=top_k, options=options
+    ).to_pandas()
+
+
+def score_offers(
+    customers: Any,
+    model: Any,
+    offers: Any,
+    *,
+    customer: str = "customer",
+    top_k: int | None = None,
+    options: Mapping[str, Any] | None = None,
+    client: Any = None,
+) -> Any:
+    """Offer scores of every customer of a distributed frame, the model sent once.
+
+    The model and the offers are scattered to every worker once
+    (``client.scatter(..., broadcast=True)``); each partition then runs
+    :func:`~onetoone.distributed.score_partition` (the single-machine
+    :func:`onetoone.affinity.score_offers`), so every score equals the
+    one-machine score.
+
+    Parameters
+    ----------
+    customers : DistributedProfiles, dask.dataframe.DataFrame or str
+        Anything with a customer id column, each customer in one partition (the
+        profiles, or a log partitioned by customer): a customer found in several
+        partitions is scored once in each.
+    model : AffinityModel
+    offers : Offers
+    customer : str
+        The customer id column.
+    top_k : int, optional
+        Keep each customer's ``top_k`` best offers.
+    options : mapping, optional
+        Further keyword arguments of ``score_offers``.
+    client : dask.distributed.Client, optional
+
+    Returns
+    -------
+    dask.dataframe.DataFrame
+        Columns ``customer``, ``offer`` (ids) and ``score``, one row per pair,
+        partitioned like ``customers`` (ready for :func:`allocate` once turned
+        into value and cost columns).
+
+    Examples
+    --------
+    See ``docs/scale.md``.
+
+    >>> score_offers.__name__
+    'score_offers'
+    """
+    dask, dd, _ = _dask()
+    cl = _client(client)
+    if isinstance(customers, DistributedProfiles):
+        customers, customer = customers.frame, "customer"
+    frame = _frame(customers, [customer], "customers")
+    model_f, offers_f = cl.scatter([model, offers], broadcast=True, hash=False)
+    parts = frame[[customer]].to_delayed()
+    futs = cl.compute(
+        [
+            dask.delayed(_score_pandas)(p, model_f, offers_f, customer, top_k, dict(options or {}))
+            for p in parts
+        ]
+    )
+    return dd.from_delayed(futs, verify_meta=False)
+
+
+# ------------------------------------------------------------------------ allocation
+@attrs.frozen(eq=False)
+class DistributedAllocation:
+    """A plan computed on a Dask cluster, with its certificate.
+
+    Attributes
+    ----------
+    pairs : dask.dataframe.DataFrame
+        The chosen pairs: ``customer`` (id), ``offer`` (code), ``value``, and one
+        column per budget with the pair's usage; kept distributed.
+    objective : float
+        Value of the plan (exact sums per partition).
+    bound : float
+        Proven upper bound on every plan's value (the best Lagrangian dual, raised
+        by its rounding margin).
+    gap : float
+        ``(bound - objective) / bound``.
+    lam : float64 array
+        Budget prices; ``mu``: cap prices (per offer).
+    budget_names : tuple of str
+    budget_limit, budget_spend : float64 arrays
+    offer_use : float64 array
+        Cap usage of each offer by the plan.
+    n_chosen : int
+    n_ineligible : int
+        Candidate pairs left out (value ``<= 0`` or alone over a limit).
+    iterations : int
+        Dual evaluations (each one map over the partitions and one reduce).
+    sweeps : int
+    bytes_per_partition_iteration : int
+        Bytes sent to and from the scheduler by one partition in one dual
+        evaluation: the prices in (``8 (n_budgets + n_offers)``), the figures out
+        (``8 (3 + n_budgets + n_offers)``); pickled sizes, without Dask's framing.
+    npartitions : int
+    success : bool
+        The gap is within ``tol``.
+    status : int
+        0 converged, 1 stopped at ``max_iter``.
+    message : str
+    elapsed_s : float
+
+    Examples
+    --------
+    >>> DistributedAllocation.__name__
+    'DistributedAllocation'
+    """
+
+    pairs: Any
+    objective: float
+    bound: float
+    gap: float
+    lam: F64 = attrs.field(converter=readonly)
+    mu: F64 = attrs.field(converter=readonly)
+    budget_names: tuple[str, ...]
+    budget_limit: F64 = attrs.field(converter=readonly)
+    budget_spend: F64 = attrs.field(converter=readonly)
+    offer_use: F64 = attrs.field(converter=readonly)
+    n_chosen: int
+    n_ineligible: int
+    iterations: int
+    sweeps: int
+    bytes_per_partition_iteration: int
+    npartitions: int
+    success: bool
+    status: int
+    message: str
+    elapsed_s: float
+
+
+def _summary(step: StepSummary) -> StepSummary:
+    return attrs.evolve(step, chosen=None)
+
+
+def _chosen(step: StepSummary) -> _B:
+    assert step.chosen is not None
+    return step.chosen
+
+
+def _row_of(block: CandidateBlock) -> I64:
+    rows = np.empty(block.n_candidates, dtype=np.int64)
+    for r0, r1, c0, c1, d in block.chunks:
+        rows[c0:c1] = np.repeat(np.arange(r0, r1, dtype=np.int64), d)
+    return rows
+
+
+def _plan_figures(block: CandidateBlock, chosen: _B) -> tuple[float, F64, F64, int]:
+    sel = np.flatnonzero(chosen)
+    spend = np.array(
+        [math.fsum(block.usage[b][sel].tolist()) for b in range(block.usage.shape[0])],
+        dtype=np.float64,
+    )
+    use = np.bincount(block.offer[sel], weights=block.cap_usage[sel], minlength=block.n_offers)
+    return math.fsum(block.value[sel].tolist()), spend, use.astype(np.float64), len(sel)
+
+
+def _drop_list(
+    block: CandidateBlock, chosen: _B, lam: F64, b: int, o: int, excess: float
+) -> tuple[I64, F64, F64, F64, I64, F64, F64]:
+    """Chosen pairs using budget ``b`` (or offer ``o``'s cap), worst first, covering ``excess``.
+
+    Returns (index, score, usage of the resource, usage of every budget, offer,
+    cap usage, value) of the few pairs that may have to go.
+    """
+    sel = np.flatnonzero(chosen)
+    keep = block.value[sel] - lam @ block.usage[:, sel] if len(lam) else block.value[sel]
+    if b >= 0:
+        u = block.usage[b][sel]
+        score = np.where(u > 0, keep / np.where(u > 0, u, 1.0), np.inf)
+    else:
+        u = np.where(block.offer[sel] == o, block.cap_usage[sel], 0.0)
+        score = keep
+    use = u > 0
+    sel, u, score = sel[use], u[use], score[use]
+    order = np.argsort(score, kind="stable")
+    cum = np.cumsum(u[order])
+    m = int(np.searchsorted(cum, excess, side="left")) + 1
+    i = sel[order[:m]]
+    return (
+        i,
+        score[order[:m]],
+        u[order[:m]],
+        block.usage[:, i],
+        block.offer[i],
+        block.cap_usage[i],
+        block.value[i],
+    )
+
+
+def _fill_list(
+    block: CandidateBlock, chosen: _B, slack: F64, cap_slack: F64, weights: F64, max_items: int
+) -> tuple[I64, F64, F64, F64, I64, F64, F64]:
+    """Each customer with a free slot: its best unchosen pair that fits alone, by ratio."""
+    rows = _row_of(block)
+    cnt = np.bincount(rows[chosen], minlength=len(block.k))
+    ok = ~chosen & (cnt[rows] < block.k[rows]) & (block.value > 0)
+    ok &= block.cap_usage <= cap_slack[block.offer]
+    for b in range(block.usage.shape[0]):
+        ok &= block.usage[b] <= slack[b]
+    idx = np.flatnonzero(ok)
+    load = weights @ block.usage[:, idx] if len(weights) else np.zeros(len(idx))
+    score = block.value[idx] / np.maximum(load, 1e-300) if len(weights) else block.value[idx]
+    # best per customer
+    order = np.lexsort((-score, rows[idx]))
+    idx, score = idx[order], score[order]
+    first = np.r_[True, rows[idx][1:] != rows[idx][:-1]] if len(idx) else np.zeros(0, bool)
+    idx, score = idx[first], score[first]
+    top = np.argsort(-score, kind="stable")[:max_items]
+    idx, score = idx[top], score[top]
+    return (
+        idx,
+        score,
+        np.zeros(len(idx)),
+        block.usage[:, idx],
+        block.offer[idx],
+        block.cap_usage[idx],
+        block.value[idx],
+    )
+
+
+def _set_mask(chosen: _B, add: I64, drop: I64) -> _B:
+    out = chosen.copy()
+    out[drop] = False
+    out[add] = True
+    return out
+
+
+def _plan_pandas(block: CandidateBlock, chosen: _B, names: tuple[str, ...]) -> Any:
+    pd = import_optional("pandas", purpose="onetoone.distributed.allocate")
+    sel = np.flatnonzero(chosen)
+    rows = _row_of(block)
+    cols: dict[str, Any] = {
+        "customer": block.customer_ids[rows[sel]],
+        "offer": block.offer[sel],
+        "value": block.value[sel],
+    }
+    for b, name in enumerate(names):
+        cols[f"usage_{name}"] = block.usage[b][sel]
+    return pd.DataFrame(cols)
+
+
+def _allocate_iv(
+    budgets: Any, n_offers: Any, k: Any, cap: Any, tol: Any, max_iter: Any
+) -> tuple[list[Budget], F64]:
+    if not is_int(n_offers) or n_offers < 1:
+        raise ValidationError(f"n_offers must be an int >= 1, got {n_offers!r}", field="n_offers")
+    if not is_int(k) or k < 0:
+        raise ValidationError(f"k must be an int >= 0, got {k!r}", field="k")
+    bl = list(budgets)
+    for b in bl:
+        if not isinstance(b, Budget):
+            raise ValidationError(
+                f"budgets must be onetoone.allocation.Budget objects, got {type(b).__name__}",
+                field="budgets",
+            )
+        if b.usage is not None and not isinstance(b.usage, str):
+            raise ValidationError(
+                f"budget {b.name!r}: usage must be None (the cost column) or the name of a "
+                "column of per-pair usage",
+                field="budgets",
+            )
+        if b.limit < 0:
+            raise ValidationError(f"budget {b.name!r}: limit must be >= 0", field="budgets")
+    caps = np.full(n_offers, np.inf) if cap is None else np.asarray(cap, dtype=np.float64)
+    if caps.ndim == 0:
+        caps = np.full(n_offers, float(caps))
+    if caps.shape != (n_offers,) or bool(np.isnan(caps).any()) or bool((caps < 0).any()):
+        raise ValidationError(
+            f"cap must be a number or one number >= 0 per offer ({n_offers})", field="cap"
+        )
+    if not (isinstance(tol, float) and 0 < tol < 1):
+        raise ValidationError(f"tol must be a float in (0, 1), got {tol!r}", field="tol")
+    if not is_int(max_iter) or max_iter < 1:
+        raise ValidationError(f"max_iter must be an int >= 1, got {max_iter!r}", field="max_iter")
+    return bl, caps
+
+
+def allocate(
+    candidates: Any,
+    *,
+    n_offers: int,
+    budgets: Sequence[Budget] = (),
+    customer: str = "customer",
+    offer: str = "offer",
+    value: str = "value",
+    cost: str = "cost",
+    k: int = 1,
+    cap: float | npt.ArrayLike | None = None,
+    cap_usage: str | None = None,
+    partitioned: bool = False,
+    npartitions: int | None = None,
+    tol: float = 1e-4,
+    max_iter: int = 50,
+    client: Any = None,
+    progress: Progress | None = None,
+) -> DistributedAllocation:
+    """The Lagrangian dual allocation on a Dask cluster, decomposed by customer.
+
+    The candidate pairs stay in the workers' memory, laid out once per partition
+    (:func:`~onetoone.distributed.candidate_block`). Each dual evaluation sends
+    the prices to every partition, runs :func:`~onetoone.distributed.dual_step`
+    (each customer's best plan by :func:`onetoone.allocation.customer_step`) and
+    reduces only the per-budget spend, the per-offer cap usage and two sums to
+    the client; the price search (:mod:`onetoone.distributed._dual`) is the
+    one-machine solver's: line searches, cap bisection, box-step cutting planes.
+    The plan is the customers' choices at the best prices, repaired (the worst
+    pairs of an over-used budget or cap dropped) and greedily filled with what is
+    left, both by gathering only the few pairs concerned.
+
+    Parameters
+    ----------
+    candidates : str, os.PathLike or dask.dataframe.DataFrame
+        One row per (customer, offer) candidate.
+    n_offers : int
+        Offer codes are ``0 .. n_offers - 1`` in column ``offer``.
+    budgets : sequence of Budget
+        ``Budget.usage`` is ``None`` (the ``cost`` column) or a column name;
+        ``Budget.offers`` restricts a budget to some offer codes.
+    customer, offer, value, cost : str
+        Column names.
+    k : int
+        Most offers per customer.
+    cap : float or array of shape (n_offers,), optional
+        Per-offer cap on the sum of ``cap_usage`` (default 1 per pair).
+    cap_usage : str, optional
+        Column of each pair's use of its offer's cap.
+    partitioned, npartitions
+        As in :func:`build_profiles` (the check runs on the candidates' customers).
+    tol : float
+        Stop when the relative gap to the bound is below ``tol``.
+    max_iter : int
+        Most sweeps over the prices.
+    client : dask.distributed.Client, optional
+    progress : callable, optional
+        Called with a line of text after each sweep.
+
+    Returns
+    -------
+    DistributedAllocation
+        Never over a budget or cap; at most ``k`` offers per customer.
+
+    Raises
+    ------
+    MissingDependencyError
+        Dask is not installed.
+    ValidationError
+        A bad argument, a missing column, a pair listed twice, or a customer split
+        over partitions under ``partitioned=True``.
+
+    Notes
+    -----
+    Groups (``group=`` of :class:`onetoone.allocation.AllocationProblem`) are not
+    supported here yet. Communication per dual evaluation and partition is
+    ``O(n_budgets + n_offers)`` numbers, whatever the number of customers; see
+    ``docs/scale.md`` for the projection to 100 machines.
+
+    Examples
+    --------
+    See ``docs/scale.md``.
+
+    >>> allocate.__name__
+    'allocate'
+    """
+    t0 = time.perf_counter()
+    dask, dd, _ = _dask()
+    bl, caps = _allocate_iv(budgets, n_offers, k, cap, tol, max_iter)
+    cl = _client(client)
+    cols = [customer, offer, value] + [cost if b.usage is None else b.usage for b in bl]
+    if cap_usage is not None:
+        cols.append(cap_usage)
+    parts = _partitions(
+        candidates, list(dict.fromkeys(cols)), customer, partitioned, npartitions, "candidates"
+    )
+    specs = [
+        (
+            b.name,
+            float(b.limit),
+            cost if b.usage is None else b.usage,
+            None if b.offers is None else [int(o) for o in np.asarray(b.offers).ravel()],
+        )
+        for b in bl
+    ]
+    names = tuple(b.name for b in bl)
+    limits = np.array([float(b.limit) for b in bl], dtype=np.float64)
+    kw = {
+        "n_offers": n_offers,
+        "budgets": specs,
+        "customer": customer,
+        "offer": offer,
+        "value": value,
+        "k": k,
+        "cap": caps,
+        "cap_usage": cap_usage,
+    }
+    blocks = cl.compute([dask.delayed(candidate_block)(p, **kw) for p in parts])
+    _wait(blocks, progress, "allocate: candidate blocks")
+    if partitioned:
+        ids = dd.from_delayed(
+            cl.map(lambda bk: _ids_frame(bk, customer), blocks), verify_meta=False
+        )
+        _raise_split(check_partitioned(ids, customer=customer), "allocate")
+    stats = cl.gather(cl.map(_block_stats, blocks))
+    n_cand = sum(s[0] for s in stats)
+    n_inel = sum(s[1] for s in stats)
+    nb = len(bl)
+    top_b = np.max([s[2] for s in stats], axis=0) if nb else np.zeros(0)
+    top_c = np.max([s[3] for s in stats], axis=0)
+    tot_b = np.sum([s[4] for s in stats], axis=0) if nb else np.zeros(0)
+    tot_c = np.sum([s[5] for s in stats], axis=0)
+    _say(progress, f"allocate: {n_cand:,} candidate pairs in {len(parts)} partitions")
+
+    def oracle(lam: F64, mu: F64) -> tuple[float, F64, F64, float]:
+        steps = cl.gather(cl.map(dual_step, blocks, lam=lam, mu=mu, pure=False))
+        return (
+            float(sum(s.lagr for s in steps)),
+            np.sum([s.spend for s in steps], axis=0) if nb else np.zeros(0),
+            np.sum([s.use for s in steps], axis=0),
+            float(sum(s.magnitude for s in steps)),
+        )
+
+    def cap_targets(lam: F64, mu: F64, offers: I64) -> F64:
+        # margins stay on the workers; each round trip sends a grid of thresholds per
+        # offer and gets the cap usage above each back (64 x 8 bytes per offer)
+        qs = cl.map(_margins, blocks, lam=lam, mu=mu, pure=False)
+        lo = np.zeros(len(offers))
+        hi = np.maximum(top_c[offers], 1e-300)
+        grid_n = 256
+        for _ in range(8):
+            grid = np.concatenate(
+                [
+                    np.zeros((len(offers), 1)),
+                    lo[:, None] + (hi - lo)[:, None] * np.linspace(0.0, 1.0, grid_n + 1)[None, 1:],
+                ],
+                axis=1,
+            )
+            use = np.sum(
+                cl.gather(cl.map(_cap_counts, blocks, qs, offers=offers, grid=grid, pure=False)),
+                axis=0,
+            )  # (len(offers), grid_n + 1), non-increasing along the grid
+            fits = use <= caps[offers][:, None]
+            first = np.argmax(fits, axis=1)  # the last point (hi) always fits
+            new_hi = grid[np.arange(len(offers)), first]
+            new_lo = np.where(
+                first > 0, grid[np.arange(len(offers)), np.maximum(first - 1, 0)], 0.0
+            )
+            lo, hi = new_lo, new_hi
+            if bool(np.all(hi - lo <= 1e-10 * np.maximum(hi, 1e-300))):
+                break
+        out: F64 = np.asarray(hi, dtype=np.float64)
+        return out
+
+    budgets_bind = np.flatnonzero(np.isfinite(limits) & (tot_b > limits)).astype(np.int64)
+    capped = np.flatnonzero(np.isfinite(caps) & (tot_c > caps)).astype(np.int64)
+    search = DualSearch(
+        oracle=oracle,
+        limits=limits,
+        caps=caps,
+        budgets=budgets_bind,
+        capped=capped,
+        top_b=top_b,
+        top_c=top_c,
+        lam=np.zeros(nb),
+        mu=np.zeros(n_offers),
+    )
+    value_scale = max(float(np.max(top_c)) if n_offers else 1.0, 1e-300)
+    best: tuple[float, list[Any]] | None = None
+    sweeps, status = 0, 1
+    box_mode = False
+    prev = np.inf
+    for sweeps in range(1, max_iter + 1):
+        if search.dim == 0:
+            search.run(search.lam, search.mu)
+        elif not box_mode:
+            for b in budgets_bind.tolist():
+                search.line_search(int(b), 0.05 * tol)
+            if len(capped):
+                search.cap_step(cap_targets)
+        else:
+            search.box_step(8 + 2 * search.dim, tol, value_scale)
+        assert search.best_lam is not None and search.best_mu is not None
+        obj, masks = _primal(cl, blocks, search.best_lam, search.best_mu, limits, caps, nb)
+        if best is None or obj >= best[0]:
+            best = (obj, masks)
+        gap = (search.bound - best[0]) / max(abs(search.bound), 1e-300)
+        _say(
+            progress,
+            f"allocate: sweep {sweeps}: bound {search.bound:.6g}, plan {best[0]:.6g}, "
+            f"gap {gap:.2e}, {search.evals} evaluations",
+        )
+        if gap <= tol or search.bound <= 0.0 or search.dim == 0:
+            status = 0
+            break
+        small = prev - search.bound <= 0.02 * tol * max(abs(search.bound), 1e-300)
+        if box_mode and small:
+            break
+        box_mode = box_mode or small
+        prev = search.bound
+    assert best is not None and search.best_lam is not None and search.best_mu is not None
+    lam, mu = search.best_lam, search.best_mu
+    if status != 0 and nb:
+        # polish, as one machine: near the optimal prices the plan changes in jumps;
+        # nearby prices can give a better plan after repair and fill
+        for f in (0.99, 0.995, 0.999, 1.001, 1.005, 1.01):
+            obj, masks = _primal(cl, blocks, lam * f, mu, limits, caps, nb)
+            if obj > best[0]:
+                best = (obj, masks)
+    # the reported bound: the best prices evaluated with exact sums, plus a margin
+    exact = cl.gather(
+        cl.map(_summary, cl.map(dual_step, blocks, lam=lam, mu=mu, want_chosen=True, pure=False))
+    )
+    fb, fc = budgets_bind, capped
+    lagr = math.fsum(s.lagr for s in exact)
+    mag = float(sum(s.magnitude for s in exact))
+    val = math.fsum([lagr, *(lam[fb] * limits[fb]).tolist(), *(mu[fc] * caps[fc]).tolist()])
+    mag += float(np.abs(lam[fb] * limits[fb]).sum() + np.abs(mu[fc] * caps[fc]).sum())
+    margin = (16.0 + math.log2(n_cand + 2)) * np.finfo(np.float64).eps * mag
+    bound = math.nextafter(val + margin * (1.0 + 1e-6), math.inf)
+    masks = best[1]
+    figs = cl.gather(cl.map(_plan_figures, blocks, masks))
+    objective = math.fsum(f[0] for f in figs)
+    spend = np.array([math.fsum(float(f[1][b]) for f in figs) for b in range(nb)], dtype=np.float64)
+    use = np.sum([f[2] for f in figs], axis=0)
+    gap = (bound - objective) / max(abs(bound), 1e-300)
+    success = gap <= tol
+    pairs = dd.from_delayed(cl.map(_plan_pandas, blocks, masks, names=names), verify_meta=False)
+    probe = StepSummary(0.0, 0.0, np.zeros(nb), np.zeros(n_offers), 0.0)
+    per_iter = len(pickle.dumps(probe, protocol=5)) + len(
+        pickle.dumps((np.zeros(nb), np.zeros(n_offers)), protocol=5)
+    )
+    return DistributedAllocation(
+        pairs=pairs,
+        objective=objective,
+        bound=bound,
+        gap=gap,
+        lam=lam,
+        mu=mu,
+        budget_names=names,
+        budget_limit=limits,
+        budget_spend=spend,
+        offer_use=use,
+        n_chosen=int(sum(f[3] for f in figs)),
+        n_ineligible=n_inel,
+        iterations=search.evals,
+        sweeps=sweeps,
+        bytes_per_partition_iteration=per_iter,
+        npartitions=len(parts),
+        success=bool(success),
+        status=0 if success else 1,
+        message=(
+            f"gap {gap:.2e} <= tol {tol:g}" if success else f"gap {gap:.2e} above tol {tol:g}"
+        ),
+        elapsed_s=time.perf_counter() - t0,
+    )
+
+
+def _margins(block: CandidateBlock, lam: F64, mu: F64) -> F64:
+    """Per candidate, the largest own-offer cap price at which it is still chosen."""
+    r = block.value - lam @ block.usage if len(lam) else block.value.copy()
+    mu_c = mu[block.offer] * block.cap_usage
+    r = r - mu_c
+    q = np.empty(block.n_candidates)
+    for r0, r1, c0, c1, d in block.chunks:
+        r2 = r[c0:c1].reshape(r1 - r0, d)
+        ch = customer_step(r2, block.k[r0:r1])
+        q[c0:c1] = (r2 - entry_thresholds(r2, ch, block.k[r0:r1])).ravel()
+    num = q + mu_c
+    w = block.cap_usage
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out: F64 = np.where(
+            w > 0, num / np.where(w > 0, w, 1.0), np.where(num > 0, np.inf, -np.inf)
+        )
+    return out
+
+
+def _cap_counts(block: CandidateBlock, q: F64, offers: I64, grid: F64) -> F64:
+    """Per offer of ``offers``, cap usage of its candidates with margin above each grid point."""
+    out = np.zeros(grid.shape)
+    for i, o in enumerate(offers.tolist()):  # loops over offers, not customers
+        sel = (block.offer == o) & (q > 0)
+        qo = q[sel]
+        order = np.argsort(qo, kind="stable")
+        qs = qo[order]
+        tail = np.concatenate([np.cumsum(block.cap_usage[sel][order][::-1])[::-1], [0.0]])
+        out[i] = tail[np.searchsorted(qs, grid[i], side="right")]
+    return out
+
+
+def _ids_frame(block: CandidateBlock, customer: str) -> Any:
+    pd = import_optional("pandas", purpose="onetoone.distributed.allocate")
+    return pd.DataFrame({customer: block.customer_ids})
+
+
+def _block_stats(block: CandidateBlock) -> tuple[int, int, F64, F64, F64, F64]:
+    tot_c = np.bincount(block.offer, weights=block.cap_usage, minlength=block.n_offers)
+    return (
+        block.n_candidates,
+        block.n_ineligible,
+        block.max_ratio,
+        block.max_cap_ratio,
+        block.usage.sum(axis=1),
+        tot_c.astype(np.float64),
+    )
+
+
+def _primal(
+    cl: Any, blocks: list[Any], lam: F64, mu: F64, limits: F64, caps: F64, nb: int
+) -> tuple[float, list[Any]]:
+    """The plan at prices (lam, mu): repaired to fit, then filled. Masks stay on workers.
+
+    One gather gives the plan's figures; afterwards the client tracks spend, cap
+    use and value from the few pairs it drops or adds, so each repair or fill
+    round is one more gather of a short list per partition.
+    """
+    masks = cl.map(_chosen, cl.map(dual_step, blocks, lam=lam, mu=mu, want_chosen=True, pure=False))
+    figs = cl.gather(cl.map(_plan_figures, blocks, masks))
+    total = math.fsum(f[0] for f in figs)
+    spend = np.sum([f[1] for f in figs], axis=0) if nb else np.zeros(0)
+    use = np.sum([f[2] for f in figs], axis=0)
+    # repair: drop the worst pairs of each over-used cap, then budget (the one-machine
+    # order: dropping for a cap frees budget)
+    over = [(-1, int(o)) for o in np.flatnonzero(use > caps).tolist()]
+    over += [(b, -1) for b in range(nb)]
+    for b, o in over:
+        excess = float(spend[b] - limits[b]) if b >= 0 else float(use[o] - caps[o])
+        if excess <= 0:
+            continue
+        lists = cl.gather(cl.map(_drop_list, blocks, masks, lam=lam, b=b, o=o, excess=excess))
+        part, idx, score, u, usage, offs, w, val = _merge(lists)
+        order = np.argsort(score, kind="stable")
+        m = int(np.searchsorted(np.cumsum(u[order]), excess, side="left")) + 1
+        drop = order[:m]
+        spend = spend - usage[:, drop].sum(axis=1)
+        use = use - np.bincount(offs[drop], weights=w[drop], minlength=len(use))
+        total -= float(val[drop].sum())
+        masks = _apply(cl, masks, part[drop], idx[drop], drop=True)
+    # fill: rounds of each customer's best remaining pair, accepted in ratio order
+    finite = np.isfinite(limits) & (limits > 0)
+    weights = np.where(finite, 1.0 / np.where(finite, limits, 1.0), 0.0)
+    for _ in range(8):
+        slack = limits - spend
+        cap_slack = caps - use
+        lists = cl.gather(
+            cl.map(
+                _fill_list,
+                blocks,
+                masks,
+                slack=slack,
+                cap_slack=cap_slack,
+                weights=weights,
+                max_items=4096,
+            )
+        )
+        part, idx, score, _, usage, offs, w, val = _merge(lists)
+        if not len(part):
+            break
+        order = np.argsort(-score, kind="stable")
+        acc: list[int] = []
+        for j in order.tolist():  # few: bounded by the slack, not by the customers
+            if bool(np.all(usage[:, j] <= slack)) and w[j] <= cap_slack[offs[j]]:
+                acc.append(j)
+                slack = slack - usage[:, j]
+                cap_slack[offs[j]] -= w[j]
+        if not acc:
+            break
+        a = np.array(acc, dtype=np.int64)
+        spend = spend + usage[:, a].sum(axis=1)
+        use = use + np.bincount(offs[a], weights=w[a], minlength=len(use))
+        total += float(val[a].sum())
+        masks = _apply(cl, masks, part[a], idx[a], drop=False)
+    return total, masks
+
+
+def _merge(
+    lists: list[tuple[I64, F64, F64, F64, I64, F64, F64]],
+) -> tuple[I64, I64, F64, F64, F64, I64, F64, F64]:
+    """Concatenate the partitions' short lists, with the partition of each entry."""
+    part = np.concatenate([np.full(len(x[0]), i, dtype=np.int64) for i, x in enumerate(lists)])
+    idx = np.concatenate([x[0] for x in lists])
+    score = np.concatenate([x[1] for x in lists])
+    u = np.concatenate([x[2] for x in lists])
+    usage = np.concatenate([x[3] for x in lists], axis=1)
+    offs = np.concatenate([x[4] for x in lists])
+    w = np.concatenate([x[5] for x in lists])
+    val = np.concatenate([x[6] for x in lists])
+    return part, idx, score, u, usage, offs, w, val
+
+
+def _apply(cl: Any, masks: list[Any], part: I64, idx: I64, *, drop: bool) -> list[Any]:
+    out = list(masks)
+    empty = np.empty(0, dtype=np.int64)
+    for p in np.unique(part).tolist():
+        sel = idx[part == p]
+        out[p] = cl.submit(
+            _set_mask, masks[p], empty if drop else sel, sel if drop else empty, pure=False
+        )
+    return out
