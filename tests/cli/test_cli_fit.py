@@ -49,7 +49,7 @@ def test_fit_uplift_writes_a_model_that_loads(cli, make_config, workdir, uplift_
     doc = json.loads(out)
     validate("result", doc)
     summary = doc["summary"]["models"]["uplift"]
-    assert summary == {"method": "t", "outcome_type": "binary", "n_rows": 2000,
+    assert summary == {"method": "s", "outcome_type": "binary", "n_rows": 2000,
                        "n_features": 2, "control": "0", "treatments": ["1"]}
     assert list(doc["outputs"]) == ["uplift.npz"]
     model = oto.load(os.path.join(workdir, "out", "uplift.npz"), UpliftModel)
@@ -65,7 +65,7 @@ def test_fit_uplift_writes_a_model_that_loads(cli, make_config, workdir, uplift_
         ({**UPLIFT, "features": ["recency", "segment"]}, "uplift.features[1]", "not numeric"),
         ({**UPLIFT, "treatment": "segment", "control": "zzz"}, "uplift.control", "zzz"),
         ({**UPLIFT, "propensity": "spend"}, "uplift.propensity", "propensit"),
-        ({**UPLIFT, "method": "s"}, "uplift.method", "must be one of"),
+        ({**UPLIFT, "method": "q"}, "uplift.method", "must be one of"),
         ({"features": ["recency"], "treatment": "arm"}, "uplift.outcome", "missing"),
     ],
 )

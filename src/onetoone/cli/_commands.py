@@ -88,7 +88,7 @@ def _fit_uplift(c: Campaign, out: Outputs) -> Summary:
         "method": model.method,
         "outcome_type": model.outcome_type,
         "n_rows": None if model.arm_counts is None else int(sum(model.arm_counts)),
-        "n_features": int(model.outcome_coef.shape[-1]),
+        "n_features": len(c.cfg.section("uplift")["features"]),
         "control": str(model.control),
         "treatments": [str(t) for t in model.treatments],
     }

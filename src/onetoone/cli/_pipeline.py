@@ -524,7 +524,7 @@ class Campaign:
                   "outcome": "uplift.outcome", **keys}
         with config_terms(keys, fields):
             return fit_uplift(
-                x, treatment, outcome, method=spec.get("method", "t"),
+                x, treatment, outcome, method=spec.get("method", "s"),
                 control=spec.get("control"), propensity=propensity,
                 l2=float(spec.get("l2", 1.0)), random_state=self.seed,
             )
