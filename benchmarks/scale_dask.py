@@ -98,8 +98,8 @@ def _candidates(part: Any, offers: int, seed: int) -> Any:
 
 def run(args: argparse.Namespace) -> None:
     import dask
-
     from distributed import Client, LocalCluster
+
     from onetoone import distributed as od
     from onetoone.allocation import Budget
 

@@ -44,7 +44,7 @@ PENDING: dict[str, str] = {
 #: skipped (with the reason) when it is missing, unless ONETOONE_REQUIRE_DASK=1 asks a
 #: run with the extra to fail instead.
 REQUIRES: dict[str, tuple[str, str]] = {
-    "docs/scale.md": ("dask", "dask"),  # not "distributed": tests/distributed shadows it
+    "docs/scale.md": ("dask", "dask"),
 }
 
 _FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})\s*(?P<info>[^`\s]*)[^`]*$")

@@ -28,8 +28,8 @@ import dask
 import dask.dataframe as dd
 import pandas as pd
 import pyarrow as pa
-
 from distributed import Client, LocalCluster
+
 from onetoone import distributed as od
 
 pytestmark = [
