@@ -366,7 +366,8 @@ class TargetedRisk:
                 f"features must be a ValueFeatures, got {type(self.features).__name__}",
                 field="features",
             )
-        if not isinstance(self.as_of, np.datetime64) or np.isnat(self.as_of):
+        when: object = self.as_of  # checked at run time: attrs does not
+        if not isinstance(when, np.datetime64) or np.isnat(when):
             raise ValidationError(
                 f"as_of must be a numpy.datetime64 (LapseRisk.as_of), got {self.as_of!r}",
                 field="as_of",
