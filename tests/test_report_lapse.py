@@ -16,7 +16,7 @@ from onetoone.data import IdIndex
 from onetoone.datasets import synthetic_transactions
 from onetoone.measurement import measure_campaign
 from onetoone.report import LapseSummary, render_html
-from onetoone.value import CustomerValue, LapseRisk, targeted_risk
+from onetoone.value import CustomerValue, LapseRisk, TargetedRisk, targeted_risk
 
 START, END = "2024-07-01", "2024-08-01"
 FIELDS: dict[str, Any] = {
@@ -245,3 +245,16 @@ def test_targeted_risk_always_fills_a_valid_summary(
     assert s.n_targeted == sel.sum() and s.n_at_risk == at.sum()
     assert s.value_at_risk == pytest.approx((risk_v * clv)[sel].sum(), rel=1e-12, abs=1e-9)
     assert s.at_risk_clv == pytest.approx(clv[at].sum(), rel=1e-12, abs=1e-9)
+
+
+def test_targeted_risk_validates_itself() -> None:
+    v, r = _value_risk()
+    t = targeted_risk(v, r, [7, 8])
+    with pytest.raises(ValidationError, match="as_of must be a numpy.datetime64") as info:
+        TargetedRisk(t.features, threshold=0.5, base_value_at_risk=50.0, as_of="2024-01-01")  # type: ignore[arg-type]
+    assert info.value.field == "as_of"
+    with pytest.raises(ValidationError, match="must cover the whole base") as info:
+        TargetedRisk(t.features, threshold=0.5, base_value_at_risk=1.0, as_of=r.as_of)
+    assert info.value.field == "base_value_at_risk"
+    with pytest.raises(ValidationError, match="features must be a ValueFeatures"):
+        TargetedRisk("f", threshold=0.5, base_value_at_risk=1.0, as_of=r.as_of)  # type: ignore[arg-type]
