@@ -11,37 +11,57 @@ Every score is computed from rows before ``C`` only; the models are fitted by
 
 Scores: ``recency`` (days since the last shopping day), ``recency / own mean
 gap`` (the issue's second baseline; one-day households get the shrunk mean gap,
-see ``lapse_features``), ``1 - P(alive)`` of a BG/NBD fitted here, two
+see ``lapse_features``), ``1 - P(alive)`` of the library's BG/NBD and MBG/NBD
+(``purchase_summary(unit="W")``, ``fit_frequency``, ``p_alive``), two
 principled, monotone alternatives -- the ``gap_survival`` feature alone
 (empirical conditional gap survival, unfitted; any increasing calibration gives
 the same AUC) and a gamma renewal process with a
 dropout share fitted by maximum likelihood on the earlier cut -- and the library's
 ``fit_lapse`` logistic model, also with three profile features. AUC with average
 ranks for ties; the interval is a paired bootstrap over households (same
-resample for both scores, seeded, 2,000 resamples) of the AUC difference vs
-recency, 95 % percentile.
+resample for both scores, seeded, 2,000 resamples) of the AUC difference, 95 %
+percentile: every score against recency, and the logistic model against the
+*strongest* of the issue's baselines at that cut (recency or MBG/NBD, the
+higher AUC) and against MBG/NBD.
 
 The development cut is 2017-07-01 (2,393 households, 126 lapsed: the issue's
 figures). Earlier and later cuts are printed too: the issue judges the model on a
 cut we do not tune on, so the defaults were chosen once and not per cut.
 
-Measured 2026-12-02 (AUC; logistic - recency with its 95 % interval):
+Measured 2026-12-02 on 2 shared cores (load average 4.2 at the start), AUC;
+``logistic - strongest`` is the logistic model minus the stronger of recency and
+MBG/NBD at that cut (``*``: MBG/NBD), with its 95 % interval:
 
-==========  =====  ======  =======  =========  ========  =======  ===============================
-cut         hh     lapsed  recency  rec / gap  P(alive)  renewal  logistic (vs recency)
-==========  =====  ======  =======  =========  ========  =======  ===============================
-2017-05-01  2,327  93      0.843    0.740      0.565     0.863    0.848 (+0.005 [-0.020, +0.031])
-2017-06-01  2,372  115     0.839    0.726      0.629     0.814    0.874 (+0.035 [+0.008, +0.064])
-2017-07-01  2,393  126     0.871    0.753      0.673     0.822    0.907 (+0.036 [+0.021, +0.054])
-2017-08-01  2,414  137     0.860    0.725      0.622     0.844    0.897 (+0.037 [+0.016, +0.060])
-2017-09-01  2,430  140     0.868    0.750      0.604     0.844    0.905 (+0.037 [+0.014, +0.063])
-2017-10-01  2,446  142     0.857    0.763      0.656     0.824    0.891 (+0.034 [+0.014, +0.056])
-==========  =====  ======  =======  =========  ========  =======  ===============================
+==========  =====  ======  =======  =========  ======  =======  =======  ========
+cut         hh     lapsed  recency  rec / gap  BG/NBD  MBG/NBD  renewal  logistic
+==========  =====  ======  =======  =========  ======  =======  =======  ========
+2017-05-01  2,327  93      0.843    0.740      0.572   0.833    0.863    0.848
+2017-06-01  2,372  115     0.839    0.726      0.639   0.846    0.814    0.874
+2017-07-01  2,393  126     0.871    0.753      0.680   0.863    0.822    0.907
+2017-08-01  2,414  137     0.860    0.725      0.650   0.819    0.844    0.897
+2017-09-01  2,430  140     0.868    0.750      0.644   0.809    0.844    0.905
+2017-10-01  2,446  142     0.857    0.763      0.669   0.837    0.824    0.891
+==========  =====  ======  =======  =========  ======  =======  =======  ========
 
-``P(alive)`` is ``1 - P(alive)`` of the BG/NBD (the issue's 0.673 reproduced at
-2017-07-01); ``renewal`` the gamma renewal with dropout.
-The 2017-05-01 cut trains on 2017-01-29, four weeks after the log starts: too
-little rhythm to learn from. The issue's 0.723 for recency / own mean gap is not
+==========  ==========================  =========================
+cut         logistic - strongest        logistic - MBG/NBD
+==========  ==========================  =========================
+2017-05-01  +0.005 [-0.020, +0.031]     +0.015 [-0.011, +0.039]
+2017-06-01  +0.028 [+0.007, +0.047] *   +0.028 [+0.007, +0.047]
+2017-07-01  +0.036 [+0.021, +0.054]     +0.044 [+0.029, +0.058]
+2017-08-01  +0.037 [+0.016, +0.060]     +0.078 [+0.057, +0.100]
+2017-09-01  +0.037 [+0.014, +0.063]     +0.096 [+0.063, +0.129]
+2017-10-01  +0.034 [+0.014, +0.056]     +0.054 [+0.033, +0.076]
+==========  ==========================  =========================
+
+BG/NBD and MBG/NBD columns are ``1 - P(alive)`` of the library's models (the
+issue's 0.673 came from a quick stand-in fit; the library's BG/NBD gives 0.680,
+its MBG/NBD 0.863, at 2017-07-01); ``renewal`` the gamma renewal with dropout.
+At 2017-05-01 the lapse model beats NEITHER baseline: its intervals against
+recency and against MBG/NBD both span 0. That cut trains on 2017-01-29, four
+weeks after the log starts: too little rhythm to learn from. At every later cut
+it beats the strongest baseline (MBG/NBD at 2017-06-01, recency elsewhere).
+The issue's 0.723 for recency / own mean gap is not
 reproduced: it depends on how one-day households are scored (0.562 if their ratio
 is 0, 0.756 if it is the largest, 0.685 with the tenure as their gap, 0.707 over
 repeat households only); this script uses the shrunk mean gap (0.753).
@@ -55,13 +75,13 @@ from typing import Any
 
 import numpy as np
 from _machine import machine_line
-from scipy.optimize import minimize, minimize_scalar
-from scipy.special import betaln, expit, gammaincc, gammaln
+from scipy.optimize import minimize_scalar
+from scipy.special import expit, gammaincc
 from scipy.stats import rankdata
 
 from onetoone.data import Transactions
 from onetoone.datasets import complete_journey
-from onetoone.value import fit_lapse, lapse_features
+from onetoone.value import fit_frequency, fit_lapse, lapse_features, p_alive, purchase_summary
 
 CUTS = ("2017-05-01", "2017-06-01", "2017-07-01", "2017-08-01", "2017-09-01", "2017-10-01")
 DEV = "2017-07-01"
@@ -154,36 +174,18 @@ def renewal_dropout(tx: Transactions, cut: np.datetime64, h: float) -> np.ndarra
     return prob(lp, se, seh)
 
 
-def bgnbd_dropout(tx: Transactions, cut: np.datetime64, h: float) -> np.ndarray:
-    """1 - P(alive) of a BG/NBD (Fader, Hardie & Lee 2005) fitted here by maximum likelihood.
+def frequency_dropout(tx: Transactions, cut: np.datetime64, method: str) -> tuple[Any, Any]:
+    """``1 - P(alive)`` of the library's BG/NBD or MBG/NBD, fitted at ``cut`` on rows before it.
 
-    A quick stand-in for ``onetoone.value``'s own BG/NBD (built on another
-    branch): shopping days, time in weeks, ``x`` = repeat shopping days, ``t_x``
-    = last - first, ``T`` = cut - first; Nelder-Mead then BFGS on the log
-    parameters. Reproduces the issue's AUC 0.673 at the development cut.
+    ``purchase_summary(tx, as_of=cut, unit="W")`` (shopping days, weeks) then
+    ``fit_frequency(summary, method=...)`` and ``p_alive``: the models of
+    ``onetoone.value``, not a stand-in. Returns the ids and the scores.
     """
-    f = lapse_features(tx, as_of=cut, horizon_days=h)
-    x = f["frequency"] - 1.0
-    big_t = f["tenure_days"] / 7.0
-    t_x = (f["tenure_days"] - f["recency_days"]) / 7.0
-    rep = x > 0
-
-    def nll(p: np.ndarray) -> float:
-        r, alpha, a, b = np.exp(p)
-        base = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + betaln(a, b + x) - betaln(a, b)
-        l3 = -(r + x) * np.log(alpha + big_t)
-        l4 = np.full(len(x), -np.inf)
-        l4[rep] = np.log(a) - np.log(b + x[rep] - 1) - (r + x[rep]) * np.log(alpha + t_x[rep])
-        return float(-np.sum(base + np.logaddexp(l3, l4)))
-
-    opts = {"maxiter": 4000, "xatol": 1e-8, "fatol": 1e-8}
-    res = minimize(nll, np.zeros(4), method="Nelder-Mead", options=opts)
-    res = minimize(nll, res.x, method="BFGS")
-    r, alpha, a, b = np.exp(res.x)
-    odds = np.zeros(len(x))
-    odds[rep] = (a / (b + x[rep] - 1)) * ((alpha + big_t[rep]) / (alpha + t_x[rep])) ** (r + x[rep])
-    out: np.ndarray = odds / (1.0 + odds)
-    return out
+    s = purchase_summary(tx, as_of=cut, unit="W")
+    model = fit_frequency(s, method=method)  # type: ignore[arg-type]
+    if not model.success:
+        print(f"  warning: {method} fit at {str(cut)[:10]}: {model.message}")
+    return s.customers, 1.0 - p_alive(model, s)
 
 
 def evaluate(tx: Transactions, cut_s: str, h: float, n_boot: int) -> None:
@@ -197,7 +199,10 @@ def evaluate(tx: Transactions, cut_s: str, h: float, n_boot: int) -> None:
         "gap_survival (unfitted)": f["gap_survival"],
     }
     fits = {}
-    scores["1 - P(alive), BG/NBD"] = bgnbd_dropout(tx, cut, h)
+    for method, label in (("bgnbd", "BG/NBD"), ("mbgnbd", "MBG/NBD")):
+        ids, dead = frequency_dropout(tx, cut, method)
+        assert ids == f.customers
+        scores[f"1 - P(alive), {label}"] = dead
     scores["gamma renewal + dropout"] = renewal_dropout(tx, cut, h)
     for name, kw in (
         ("logistic model", {}),
@@ -220,15 +225,32 @@ def evaluate(tx: Transactions, cut_s: str, h: float, n_boot: int) -> None:
         f"lapsed, l2={fits['logistic model'].l2:g}); {elapsed:.1f} s"
     )
     base = scores["recency"]
-    for name, s in scores.items():
-        a = auc(s, y)
+    for name, sc in scores.items():
+        a = auc(sc, y)
         if name == "recency":
             print(f"  {name:26s} AUC {a:.3f}")
             continue
-        lo, hi = paired_diff(s, base, y, n_boot, seed=0)
+        lo, hi = paired_diff(sc, base, y, n_boot, seed=0)
         print(
             f"  {name:26s} AUC {a:.3f}  vs recency {a - auc(base, y):+.3f} [{lo:+.3f}, {hi:+.3f}]"
         )
+    # the lapse model against the STRONGEST baseline of the two the issue names at this
+    # cut (recency, or 1 - P(alive) of the MBG/NBD), paired bootstrap as above
+    strong = max(("recency", "1 - P(alive), MBG/NBD"), key=lambda k: auc(scores[k], y))
+    model_auc = auc(scores["logistic model"], y)
+    lo, hi = paired_diff(scores["logistic model"], scores[strong], y, n_boot, seed=0)
+    verdict = (
+        "beats it" if lo > 0 else ("worse" if hi < 0 else "does NOT beat it (interval spans 0)")
+    )
+    print(
+        f"  logistic vs strongest baseline ({strong}, AUC {auc(scores[strong], y):.3f}): "
+        f"{model_auc - auc(scores[strong], y):+.3f} [{lo:+.3f}, {hi:+.3f}] -> {verdict}"
+    )
+    lo, hi = paired_diff(scores["logistic model"], scores["1 - P(alive), MBG/NBD"], y, n_boot, 0)
+    print(
+        f"  logistic vs MBG/NBD: {model_auc - auc(scores['1 - P(alive), MBG/NBD'], y):+.3f} "
+        f"[{lo:+.3f}, {hi:+.3f}]"
+    )
     if y.sum():
         p = scores["logistic model"]
         print(

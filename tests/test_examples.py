@@ -40,3 +40,8 @@ def test_example_runs(script: Path, tmp_path: Path) -> None:
         tail = proc.stdout.split("== 6.")[1]
         assert "lapse risk" in tail and "at risk $" in tail
         assert len(tail.strip().splitlines()) >= 14
+        # step 7: the plan's lapsing households, shown in the report with the measured subgroup
+        assert "households at risk of lapsing" in proc.stdout.split("== 7.")[1]
+        page = (tmp_path / "campaign_8.html").read_text(encoding="utf-8")
+        assert "<h2>Lapsing customers in this campaign</h2>" in page
+        assert "Measured effect on the at-risk customers" in page

@@ -25,13 +25,15 @@ from typing import Any
 import attrs
 import numpy as np
 
+from onetoone._arrays import to_datetime64
+from onetoone._checks import check_int, check_real, is_int, is_real
 from onetoone._optional import import_optional
 from onetoone._version import __version__
 from onetoone.errors import ValidationError
 from onetoone.measurement import CampaignResult, Estimate, KpiSeries
 from onetoone.measurement._stats import check_currency, format_money
 
-__all__ = ["AllocationSummary", "render_html"]
+__all__ = ["AllocationSummary", "LapseSummary", "render_html"]
 
 _ALLOCATION_FIELDS = (
     "spend",
@@ -176,6 +178,200 @@ class AllocationSummary:
             raise ValidationError(
                 f"allocation values must be numbers (status a str): {exc}", field="allocation"
             ) from exc
+
+
+_LAPSE_FIELDS = (
+    "n_targeted",
+    "n_at_risk",
+    "threshold",
+    "mean_risk",
+    "at_risk_clv",
+    "at_risk_value",
+    "value_at_risk",
+    "total_value_at_risk",
+    "horizon_days",
+    "clv_horizon",
+    "n_missing",
+    "as_of",
+)
+
+
+def _opt_time(v: Any) -> np.datetime64 | None:
+    if v is None:
+        return None
+    try:
+        return to_datetime64(v, "LapseSummary.as_of")
+    except ValidationError as exc:
+        raise ValidationError(str(exc), field="as_of") from None
+
+
+def _as_count(v: Any) -> Any:
+    return int(v) if is_int(v) else v  # anything else is refused by the validator
+
+
+def _as_num(v: Any) -> Any:
+    return float(v) if is_real(v) else v
+
+
+def _as_opt_num(v: Any) -> Any:
+    return None if v is None else _as_num(v)
+
+
+def _lapse_check(attribute: Any, check: Any, value: Any) -> None:
+    if value is None and (attribute.default is None or attribute.name == "mean_risk"):
+        return
+    try:
+        check(value, f"LapseSummary.{attribute.name}")
+    except ValidationError as exc:
+        raise ValidationError(str(exc), field=attribute.name) from None
+
+
+def _v_count(inst: Any, attribute: Any, value: Any) -> None:
+    _lapse_check(attribute, lambda v, n: check_int(v, n, 0), value)
+
+
+def _v_money(inst: Any, attribute: Any, value: Any) -> None:
+    _lapse_check(attribute, lambda v, n: check_real(v, n, 0.0), value)
+
+
+def _v_prob(inst: Any, attribute: Any, value: Any) -> None:
+    _lapse_check(attribute, lambda v, n: check_real(v, n, 0.0, 1.0), value)
+
+
+def _v_positive(inst: Any, attribute: Any, value: Any) -> None:
+    _lapse_check(attribute, lambda v, n: check_real(v, n, 0.0, low_inclusive=False), value)
+
+
+def _opt_label(v: Any) -> str | None:
+    if v is not None and not isinstance(v, str):
+        raise ValidationError(
+            f"LapseSummary.clv_horizon must be a str such as '52 weeks' (or None), got "
+            f"{type(v).__name__}",
+            field="clv_horizon",
+        )
+    return v
+
+
+@attrs.frozen
+class LapseSummary:
+    """The lapsing customers a campaign targets, as plain numbers the report shows.
+
+    A plain record like :class:`AllocationSummary`, so the report needs no
+    value-model code: :func:`onetoone.value.targeted_risk` fills it
+    (``LapseSummary(**t.report_fields())``), and any other system can.
+
+    It validates itself: counts are ints >= 0 with ``n_at_risk`` and
+    ``n_missing`` at most ``n_targeted``; probabilities in [0, 1]; amounts
+    finite and >= 0, the at-risk customers' value at risk at most the plan's,
+    the plan's at most the whole base's; ``mean_risk`` given exactly when
+    someone is at risk, and at least ``threshold``.
+
+    Attributes
+    ----------
+    n_targeted : int
+        Distinct customers the campaign (the plan) targets.
+    n_at_risk : int
+        Of those, the customers whose lapse risk is ``>= threshold``.
+    threshold : float
+        The lapse risk from which a customer counts as at risk.
+    mean_risk : float or None
+        Mean lapse risk of the at-risk customers (None when there are none).
+    at_risk_clv, at_risk_value : float
+        Total CLV and total value at risk (lapse risk x CLV) of the at-risk customers.
+    value_at_risk : float
+        Value at risk of all the targeted customers: what the plan covers.
+    total_value_at_risk : float, optional
+        Value at risk of every customer, to show the share the plan covers.
+    horizon_days : float
+        Lapse = no purchase in the next ``horizon_days`` days.
+    clv_horizon : str, optional
+        The CLV's horizon in words, e.g. ``"52 weeks"``.
+    n_missing : int
+        Targeted customers without history (no risk, no value: counted as 0).
+    as_of : time, optional
+        When the risk was computed; with a measured subgroup it must be at or
+        before the campaign start.
+
+    Examples
+    --------
+    >>> s = LapseSummary(n_targeted=1000, n_at_risk=120, threshold=0.3, mean_risk=0.42,
+    ...                  at_risk_clv=30000.0, at_risk_value=12600.0, value_at_risk=20000.0,
+    ...                  horizon_days=28, as_of="2024-06-01")
+    >>> s.n_at_risk, s.horizon_days, str(s.as_of)
+    (120, 28.0, '2024-06-01T00:00:00')
+    """
+
+    n_targeted: int = attrs.field(converter=_as_count, validator=_v_count)
+    n_at_risk: int = attrs.field(converter=_as_count, validator=_v_count)
+    threshold: float = attrs.field(converter=_as_num, validator=_v_prob)
+    mean_risk: float | None = attrs.field(converter=_as_opt_num, validator=_v_prob)
+    at_risk_clv: float = attrs.field(converter=_as_num, validator=_v_money)
+    at_risk_value: float = attrs.field(converter=_as_num, validator=_v_money)
+    value_at_risk: float = attrs.field(converter=_as_num, validator=_v_money)
+    horizon_days: float = attrs.field(converter=_as_num, validator=_v_positive)
+    total_value_at_risk: float | None = attrs.field(
+        default=None, converter=_as_opt_num, validator=_v_money
+    )
+    clv_horizon: str | None = attrs.field(default=None, converter=_opt_label)
+    n_missing: int = attrs.field(default=0, converter=_as_count, validator=_v_count)
+    as_of: np.datetime64 | None = attrs.field(default=None, converter=_opt_time)
+
+    def __attrs_post_init__(self) -> None:
+        def bad(name: str, msg: str) -> ValidationError:
+            return ValidationError(f"LapseSummary.{name} {msg}", field=name)
+
+        if self.n_at_risk > self.n_targeted:
+            raise bad("n_at_risk", f"({self.n_at_risk}) exceeds n_targeted ({self.n_targeted})")
+        if self.n_missing > self.n_targeted:
+            raise bad("n_missing", f"({self.n_missing}) exceeds n_targeted ({self.n_targeted})")
+        if (self.mean_risk is None) != (self.n_at_risk == 0):
+            raise bad(
+                "mean_risk",
+                "must be given when n_at_risk > 0 and None when no one is at risk, got "
+                f"{self.mean_risk!r} with n_at_risk={self.n_at_risk}",
+            )
+        if self.mean_risk is not None and self.mean_risk < self.threshold:
+            raise bad(
+                "mean_risk",
+                f"({self.mean_risk:g}) is below the threshold ({self.threshold:g}): the "
+                "at-risk customers' mean risk cannot be",
+            )
+
+        def above(a: float, b: float) -> bool:
+            return a > b * (1 + 1e-9) + 1e-9
+
+        if above(self.at_risk_value, self.value_at_risk):
+            raise bad("at_risk_value", "exceeds value_at_risk (the at-risk are part of the plan)")
+        if self.total_value_at_risk is not None and above(
+            self.value_at_risk, self.total_value_at_risk
+        ):
+            raise bad("value_at_risk", "exceeds total_value_at_risk (the plan is part of the base)")
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> LapseSummary:
+        """Build from a mapping with the attribute names as keys.
+
+        Raises
+        ------
+        ValidationError
+            An unknown or missing key, or a value of the wrong type.
+
+        Examples
+        --------
+        >>> LapseSummary.from_mapping({"n_targeted": 10, "n_at_risk": 0, "threshold": 0.5,
+        ...     "mean_risk": None, "at_risk_clv": 0.0, "at_risk_value": 0.0,
+        ...     "value_at_risk": 3.5, "horizon_days": 28}).value_at_risk
+        3.5
+        """
+        unknown = sorted(set(values) - set(_LAPSE_FIELDS))
+        if unknown:
+            raise ValidationError(
+                f"lapse has unknown key(s) {unknown}; use {list(_LAPSE_FIELDS)}", field="lapse"
+            )
+        try:
+            return cls(**dict(values))
+        except TypeError as exc:
+            raise ValidationError(f"lapse is missing a field: {exc}", field="lapse") from exc
 
 
 # --------------------------------------------------------------------------- charts
@@ -857,6 +1053,83 @@ def _allocation_section(
     )
 
 
+def _lapse_section(s: LapseSummary, sub: CampaignResult | None, cur: str, used: set[int]) -> str:
+    mon = functools.partial(_money, cur=cur)
+    share = s.n_at_risk / s.n_targeted if s.n_targeted else float("nan")
+    when = f" as of {html.escape(_when(s.as_of))}" if s.as_of is not None else ""
+    clv_h = f" over {html.escape(s.clv_horizon)}" if s.clv_horizon else ""
+    rows = [
+        ("customers the plan targets", _fmt(s.n_targeted, ",d")),
+        (
+            f"at risk of lapsing (lapse risk &ge; {_pct(s.threshold, '.0f')})",
+            f"{s.n_at_risk:,} ({_pct(share)})",
+        ),
+        ("their mean lapse risk (%)", _pct(s.mean_risk)),
+        ("their CLV" + clv_h + _unit(cur), mon(s.at_risk_clv)),
+        ("their value at risk" + _unit(cur), mon(s.at_risk_value)),
+        ("value at risk covered by the plan (all targeted)" + _unit(cur), mon(s.value_at_risk)),
+    ]
+    if s.total_value_at_risk is not None:
+        cover = s.value_at_risk / s.total_value_at_risk if s.total_value_at_risk > 0 else None
+        rows.append(
+            (
+                "value at risk of all customers" + _unit(cur),
+                mon(s.total_value_at_risk)
+                + (f" (the plan covers {_pct(cover)})" if cover is not None else ""),
+            )
+        )
+    if s.n_missing:
+        rows.append(("targeted customers without history (counted as 0)", _fmt(s.n_missing, ",d")))
+    intro = (
+        f"<p>Lapse risk: the probability of no purchase in the next {s.horizon_days:g} days"
+        f"{when}. Value at risk: lapse risk &times; CLV{clv_h}, what the campaign stands to "
+        "keep if it brings a lapsing customer back.</p>"
+    )
+    if sub is None:
+        measured = (
+            '<p class="note">The effect on the at-risk customers is not measured here: '
+            "pass lapse_result=, the campaign measured on the at-risk customers of both arms "
+            "(risk computed before the campaign start), to show it.</p>"
+        )
+    else:
+        pct = round(100 * (1 - sub.alpha))
+        est = _table(
+            [
+                _est_row(
+                    "extra spend per treated at-risk customer" + _unit(cur), sub.lift, mon, used
+                ),
+                _est_row(
+                    f"extra revenue, {sub.treated.n_customers:,} treated at-risk customers"
+                    + _unit(cur),
+                    sub.incremental_revenue,
+                    mon,
+                    used,
+                ),
+            ],
+            ("", "estimate", f"{pct}% interval", "p-value", "how"),
+        )
+        caveat = (
+            " The comparison is not randomised: an association, not a proven effect."
+            if sub.observational
+            else ""
+        )
+        measured = (
+            f"<h3>Measured effect on the at-risk customers ({sub.treated.n_customers:,} treated, "
+            f"{sub.control.n_customers:,} control)</h3>\n" + est + '<p class="note">A subgroup '
+            "has fewer customers than the whole campaign, so its interval is wider."
+            + caveat
+            + "</p>"
+        )
+    return (
+        "<h2>Lapsing customers in this campaign</h2>\n"
+        + intro
+        + "\n"
+        + _table(rows)
+        + "\n"
+        + measured
+    )
+
+
 _CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2em auto;max-width:60em;
 color:#222;padding:0 1em}
@@ -870,6 +1143,42 @@ margin:1em 0}.warn{color:#811}.q p{margin:.2em 0 .6em}.note{color:#444}
 dt{font-weight:600;margin-top:.4em}dd{margin-left:1.2em}
 footer{margin-top:2em;color:#777;font-size:.85em}
 """
+
+
+def _lapse_iv(lapse: Any, lapse_result: Any) -> LapseSummary | None:
+    if lapse is None:
+        if lapse_result is not None:
+            raise ValidationError(
+                "lapse_result needs lapse= (the at-risk customers it measures)",
+                field="lapse_result",
+            )
+        return None
+    if isinstance(lapse, LapseSummary):
+        out = lapse
+    elif isinstance(lapse, Mapping):
+        out = LapseSummary.from_mapping(lapse)
+    else:
+        raise ValidationError(
+            "lapse must be a LapseSummary, a mapping of its fields (e.g. "
+            f"onetoone.value.targeted_risk(...).report_fields()), or None; got "
+            f"{type(lapse).__name__}",
+            field="lapse",
+        )
+    if lapse_result is not None:
+        if not isinstance(lapse_result, CampaignResult):
+            raise ValidationError(
+                f"lapse_result must be a CampaignResult, got {type(lapse_result).__name__}",
+                field="lapse_result",
+            )
+        if out.as_of is not None and out.as_of > lapse_result.start:
+            raise ValidationError(
+                f"lapse.as_of ({out.as_of}) is after the campaign start "
+                f"({lapse_result.start}): a subgroup chosen on risk measured during the "
+                "campaign is shaped by the campaign itself; compute the lapse risk at or "
+                "before the start to measure its effect on the at-risk customers",
+                field="lapse_result",
+            )
+    return out
 
 
 def _render_html_iv(
@@ -915,6 +1224,8 @@ def render_html(
     path: str | os.PathLike[str] | None = None,
     currency: str = "$",
     cost_note: str | None = None,
+    lapse: LapseSummary | Mapping[str, Any] | None = None,
+    lapse_result: CampaignResult | None = None,
 ) -> str:
     """Render one self-contained HTML report; optionally write it to ``path``.
 
@@ -938,6 +1249,15 @@ def render_html(
     cost_note : str, optional
         What the campaign's cost covers (e.g. "123 redeemed coupons at $1
         face value"), shown with the definition of cost.
+    lapse : LapseSummary or mapping, optional
+        The lapsing customers the campaign targets (how many, their lapse
+        risk, CLV and value at risk), e.g.
+        ``onetoone.value.targeted_risk(value, risk, plan.customers).report_fields()``:
+        adds the section "Lapsing customers in this campaign".
+    lapse_result : CampaignResult, optional
+        The campaign measured on the at-risk customers of both arms (pass
+        ``measure_campaign`` the at-risk treated and control ids); shown in that
+        section. The risk must be computed at or before the campaign start.
 
     Returns
     -------
@@ -947,7 +1267,9 @@ def render_html(
     Raises
     ------
     ValidationError
-        Neither ``result`` nor ``kpis``, or arguments of the wrong type.
+        Neither ``result`` nor ``kpis``, arguments of the wrong type, or a
+        ``lapse_result`` whose subgroup was chosen on risk computed after the
+        campaign start.
     MissingDependencyError
         Charts need matplotlib (``pip install 'onetoone[report]'``).
 
@@ -978,6 +1300,7 @@ def render_html(
     True
     """
     alloc = _render_html_iv(result, kpis, allocation, title, cost_note)
+    lapsing = _lapse_iv(lapse, lapse_result)
     cur = check_currency(currency)
     used: set[int] = {5}
     parts = [
@@ -997,6 +1320,8 @@ def render_html(
         parts.append(_kpi_section(kpis, cur))
     if alloc is not None:
         parts.append(_allocation_section(alloc, result, cur, used))
+    if lapsing is not None:
+        parts.append(_lapse_section(lapsing, lapse_result, cur, used))
     parts.append(_definitions(result, kpis, alloc, cur, cost_note))
     notes = dict(_FOOTNOTES)
     if alloc is not None and alloc.status:

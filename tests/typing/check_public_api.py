@@ -115,3 +115,26 @@ def value_models() -> None:
     back: FrequencyModel = oto.load("bg.npz", FrequencyModel)
     del alive, future, aligned, back
 
+
+def lapsing_in_the_report(value: object, risk: object, plan_ids: npt.NDArray[np.int64]) -> str:
+    """targeted_risk -> report_fields -> render_html(lapse=), and a LapseSummary by hand."""
+    from onetoone.report import LapseSummary, render_html
+    from onetoone.value import CustomerValue, LapseRisk, TargetedRisk, targeted_risk
+
+    assert isinstance(value, CustomerValue) and isinstance(risk, LapseRisk)
+    t: TargetedRisk = targeted_risk(value, risk, plan_ids, threshold=0.2)
+    at_risk: npt.NDArray[Any] = t.at_risk_ids
+    mean: float | None = t.mean_risk
+    own = LapseSummary(
+        n_targeted=10,
+        n_at_risk=0,
+        threshold=0.5,
+        mean_risk=None,
+        at_risk_clv=0.0,
+        at_risk_value=0.0,
+        value_at_risk=1.0,
+        horizon_days=28.0,
+        as_of="2024-01-01",
+    )
+    del at_risk, mean
+    return render_html(kpis=None, lapse=t.report_fields()) + render_html(kpis=None, lapse=own)

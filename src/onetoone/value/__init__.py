@@ -16,7 +16,10 @@ The stage between :mod:`onetoone.profiles` and the decision stages.
 - In decisions: :func:`value_features` (CLV, P(alive), lapse risk and value at
   risk aligned on ``Profiles.customers``: a :class:`ValueFeatures`, columns
   :data:`VALUE_FEATURES`) and :func:`value_at_risk` (``lapse risk x CLV``, the
-  weight of a win-back budget; :func:`onetoone.bench.win_back` spends on it).
+  weight of a win-back budget; :func:`onetoone.bench.win_back` spends on it);
+  :func:`targeted_risk` (a :class:`TargetedRisk`: who of a campaign's customers is
+  lapsing and what they are worth, the figures ``onetoone.report.render_html(lapse=)``
+  shows).
 
 Constants: :data:`METHODS` (``"bgnbd"``, ``"mbgnbd"``; the type
 ``FrequencyMethod`` spells them for type checkers), :data:`UNITS` (``"D"`` =
@@ -39,7 +42,9 @@ from __future__ import annotations
 from onetoone.value._clv import CustomerValue, customer_value
 from onetoone.value._decisions import (
     VALUE_FEATURES,
+    TargetedRisk,
     ValueFeatures,
+    targeted_risk,
     value_at_risk,
     value_features,
 )
@@ -82,6 +87,7 @@ __all__ = [
     "LapseRisk",
     "PurchaseSummary",
     "SpendModel",
+    "TargetedRisk",
     "ValueFeatures",
     "customer_value",
     "expected_purchases",
@@ -94,6 +100,7 @@ __all__ = [
     "p_alive",
     "purchase_summary",
     "save_lapse",
+    "targeted_risk",
     "unconditional_purchases",
     "value_at_risk",
     "value_features",

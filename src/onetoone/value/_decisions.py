@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from onetoone._arrays import readonly
+from onetoone._checks import check_real
 from onetoone._optional import import_optional
 from onetoone.data import IdIndex
 from onetoone.errors import ValidationError
@@ -29,7 +30,14 @@ from onetoone.value._lapse import LapseRisk
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["VALUE_FEATURES", "ValueFeatures", "value_at_risk", "value_features"]
+__all__ = [
+    "VALUE_FEATURES",
+    "TargetedRisk",
+    "ValueFeatures",
+    "targeted_risk",
+    "value_at_risk",
+    "value_features",
+]
 
 _F64 = npt.NDArray[np.float64]
 
@@ -306,3 +314,210 @@ def value_features(
         clv_horizon=value.horizon,
         lapse_horizon_days=risk.horizon_days,
     )
+
+
+def _threshold(value: Any) -> float:
+    return check_real(value, "threshold", 0.0, 1.0, what="must be a probability in [0, 1]")
+
+
+@attrs.frozen(eq=False)
+class TargetedRisk:
+    """Lapse risk and value of the customers a campaign targets (see :func:`targeted_risk`).
+
+    Plain numbers for the campaign report and the ids to measure the at-risk
+    subgroup with; :meth:`report_fields` gives the figures
+    :class:`onetoone.report.LapseSummary` takes (this module never imports the
+    report: the numbers travel as data).
+
+    Attributes
+    ----------
+    features : ValueFeatures
+        CLV, P(alive), lapse risk and value at risk, one row per targeted
+        customer (``has_value`` False for one without history before ``as_of``).
+    threshold : float
+        A customer is *at risk* when their lapse risk is ``>= threshold``.
+    base_value_at_risk : float
+        Value at risk of every customer with a value and a risk (the whole
+        base), to say what share the campaign covers.
+    as_of : numpy.datetime64
+        When the lapse risk was computed (``LapseRisk.as_of``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> f = ValueFeatures(IdIndex.from_values([1, 2]), has_value=[True, True],
+    ...                   p_alive=[0.9, 0.5], clv=[100.0, 40.0], lapse_risk=[0.2, 0.6],
+    ...                   value_at_risk=[20.0, 24.0], clv_horizon=52.0,
+    ...                   lapse_horizon_days=28.0)
+    >>> t = TargetedRisk(f, threshold=0.5, base_value_at_risk=88.0,
+    ...                  as_of=np.datetime64("2024-01-01", "s"))
+    >>> t.n_targeted, t.n_at_risk, t.at_risk_ids.tolist(), t.value_at_risk
+    (2, 1, [2], 44.0)
+    """
+
+    features: ValueFeatures
+    threshold: float = attrs.field(converter=_threshold)
+    base_value_at_risk: float
+    as_of: np.datetime64
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.features, ValueFeatures):
+            raise ValidationError(
+                f"features must be a ValueFeatures, got {type(self.features).__name__}",
+                field="features",
+            )
+        when: object = self.as_of  # checked at run time: attrs does not
+        if not isinstance(when, np.datetime64) or np.isnat(when):
+            raise ValidationError(
+                f"as_of must be a numpy.datetime64 (LapseRisk.as_of), got {self.as_of!r}",
+                field="as_of",
+            )
+        base = check_real(self.base_value_at_risk, "base_value_at_risk", 0.0)
+        if base < self.value_at_risk * (1 - 1e-9) - 1e-9:
+            raise ValidationError(
+                f"base_value_at_risk ({base:g}) is below the targeted customers' value at "
+                f"risk ({self.value_at_risk:g}); it must cover the whole base",
+                field="base_value_at_risk",
+            )
+
+    @property
+    def at_risk(self) -> npt.NDArray[np.bool_]:
+        """True for a targeted customer with history whose lapse risk is ``>= threshold``."""
+        f = self.features
+        out: npt.NDArray[np.bool_] = f.has_value & (f.lapse_risk >= self.threshold)
+        return out
+
+    @property
+    def at_risk_ids(self) -> npt.NDArray[Any]:
+        """The external ids of the at-risk customers (e.g. to measure that subgroup)."""
+        out: npt.NDArray[Any] = self.features.customers.values[self.at_risk]
+        return out
+
+    @property
+    def n_targeted(self) -> int:
+        """Distinct customers the campaign targets."""
+        return len(self.features)
+
+    @property
+    def n_at_risk(self) -> int:
+        """Targeted customers at risk (lapse risk ``>= threshold``)."""
+        return int(self.at_risk.sum())
+
+    @property
+    def mean_risk(self) -> float | None:
+        """Mean lapse risk of the at-risk customers (None when there are none)."""
+        m = self.at_risk
+        return float(self.features.lapse_risk[m].mean()) if m.any() else None
+
+    @property
+    def value_at_risk(self) -> float:
+        """Value at risk (lapse risk x CLV) summed over every targeted customer."""
+        return float(self.features.value_at_risk.sum())
+
+    @property
+    def at_risk_value(self) -> float:
+        """Value at risk summed over the at-risk customers only."""
+        return float(self.features.value_at_risk[self.at_risk].sum())
+
+    @property
+    def at_risk_clv(self) -> float:
+        """Total CLV of the at-risk customers."""
+        return float(self.features.clv[self.at_risk].sum())
+
+    def report_fields(self) -> dict[str, Any]:
+        """The figures as a dict keyed by :class:`onetoone.report.LapseSummary`'s fields.
+
+        Pass it as ``render_html(lapse=...)`` (a mapping is accepted there), or
+        build ``LapseSummary(**fields, clv_horizon="52 weeks")`` with the CLV
+        horizon's unit, which a :class:`CustomerValue` does not know.
+        """
+        return {
+            "n_targeted": self.n_targeted,
+            "n_at_risk": self.n_at_risk,
+            "threshold": self.threshold,
+            "mean_risk": self.mean_risk,
+            "at_risk_clv": self.at_risk_clv,
+            "at_risk_value": self.at_risk_value,
+            "value_at_risk": self.value_at_risk,
+            "total_value_at_risk": self.base_value_at_risk,
+            "horizon_days": self.features.lapse_horizon_days,
+            "n_missing": self.features.n_missing,
+            "as_of": self.as_of,
+        }
+
+
+def _targeted_risk_iv(value: object, risk: object, customer_ids: object) -> IdIndex:
+    _align_iv(value, risk, None)
+    if isinstance(customer_ids, IdIndex):
+        return customer_ids
+    if isinstance(customer_ids, (str, bytes)) or customer_ids is None:
+        raise ValidationError(
+            "customer_ids must be an array of the targeted customers' ids (e.g. "
+            "Plan.customers or the plan's customer_id column)",
+            field="customer_ids",
+        )
+    ids = np.asarray(customer_ids)
+    if ids.ndim != 1 or len(ids) == 0:
+        raise ValidationError(
+            f"customer_ids must be a non-empty 1-d array of ids, got shape {ids.shape}",
+            field="customer_ids",
+        )
+    return IdIndex.from_values(ids)
+
+
+def targeted_risk(
+    value: CustomerValue,
+    risk: LapseRisk,
+    customer_ids: npt.ArrayLike | IdIndex,
+    *,
+    threshold: float = 0.5,
+) -> TargetedRisk:
+    """Lapse risk and value at risk of the customers a campaign targets.
+
+    Parameters
+    ----------
+    value : CustomerValue
+        From :func:`customer_value`.
+    risk : LapseRisk
+        From :meth:`LapseModel.predict`; to measure the effect on the at-risk
+        subgroup, compute it at or before the campaign start (a subgroup chosen
+        on what happened during the campaign is not comparable between arms).
+    customer_ids : array of ids or IdIndex
+        The targeted customers, e.g. ``Plan.customers``; repeats (one row per
+        offer) count once.
+    threshold : float
+        At risk means a lapse risk ``>= threshold`` (default 0.5: more likely
+        to lapse than not). The risk is calibrated to the training cut's lapse
+        rate, so on a short horizon a lower threshold is often the useful one.
+
+    Returns
+    -------
+    TargetedRisk
+        Its :meth:`~TargetedRisk.report_fields` feed ``render_html(lapse=)``;
+        its ``at_risk_ids`` select the subgroup to measure.
+
+    Raises
+    ------
+    ValidationError
+        Arguments of the wrong type, ids of another kind, no targeted ids, a
+        threshold outside [0, 1].
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ids = IdIndex.from_values([7, 8, 9])
+    >>> v = CustomerValue(ids, p_alive=[0.9, 0.5, 0.2], expected_purchases=[4.0, 1.0, 0.5],
+    ...                   expected_spend=[25.0, 10.0, 10.0], clv=[100.0, 10.0, 5.0],
+    ...                   horizon=52.0, period=1.0, discount_rate=0.0, margin=1.0)
+    >>> r = LapseRisk(ids, [0.3, 0.9, 0.8], np.datetime64("2024-01-01", "s"), 28.0)
+    >>> t = targeted_risk(v, r, [7, 8, 8, 42], threshold=0.5)
+    >>> t.n_targeted, t.n_at_risk, t.at_risk_ids.tolist(), t.features.n_missing
+    (3, 1, [8], 1)
+    >>> t.value_at_risk, t.base_value_at_risk
+    (39.0, 43.0)
+    """
+    index = _targeted_risk_iv(value, risk, customer_ids)
+    thr = _threshold(threshold)
+    features = value_features(index, value=value, risk=risk)
+    base = float(value_at_risk(value, risk).sum())
+    return TargetedRisk(features, threshold=thr, base_value_at_risk=base, as_of=risk.as_of)
