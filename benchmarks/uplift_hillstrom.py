@@ -157,12 +157,15 @@ class Setup:
     random: str = "default_rng"  # default_rng | RandomState (the random row's generator)
     hgb: str = "default"  # default | no_early_stopping | native_categorical | skip
     n_splits: int = 20
+    first_seed: int = 0  # splits use seeds first_seed .. first_seed + n_splits - 1
+    onetoone: str = "methods"  # methods | s_rules (the S-learner's penalty selection rules)
 
     def label(self) -> str:
         return (
             f"encoding={self.encoding} lr=({self.lr_solver}, max_iter={self.lr_max_iter}) "
             f"stratify={self.stratify} k-strategy={self.strategy} random={self.random} "
-            f"hgb={self.hgb}"
+            f"hgb={self.hgb} seeds={self.first_seed}..{self.first_seed + self.n_splits - 1} "
+            f"onetoone={self.onetoone}"
         )
 
 
@@ -277,29 +280,64 @@ def onetoone_rows(
     except ImportError:
         return {}
     out: Scores = {}
+    if setup.onetoone == "s_rules":
+        return s_rule_rows(x_tr, t_tr, y_tr, x_te, seed)
     for method in uplift.METHODS:
         model = uplift.fit_uplift(x_tr, t_tr, y_tr, method=method, random_state=seed)
         out[f"onetoone_{method}"] = np.asarray(model.predict(x_te), dtype=np.float64)
     return out
 
 
+def s_rule_rows(
+    x_tr: FloatArray, t_tr: IntArray, y_tr: IntArray, x_te: FloatArray, seed: int
+) -> Scores:
+    """One row per selection rule of the S-learner's interaction penalty (``--s-rules``).
+
+    ``onetoone.uplift._learners._s_penalties`` runs the cross-validation once
+    and returns each rule's penalty (``to``, ``to_1se``, ``r``, ``r_1se``); the
+    S-learner refitted with that penalty is exactly what ``fit_uplift`` fits
+    when the rule is its default (same folds). ``onetoone_s_none`` (no
+    interactions) is a reading, not a candidate.
+    """
+    from onetoone import uplift
+    from onetoone.uplift import _learners
+
+    pens = _learners._s_penalties(x_tr, t_tr, y_tr, random_state=seed)
+    fitted: dict[float | None, FloatArray] = {}
+    out: Scores = {}
+    for rule in (*_learners._S_RULES, "none"):
+        pen = None if rule == "none" else pens[rule]
+        if pen not in fitted:
+            m = uplift.fit_uplift(
+                x_tr, t_tr, y_tr, method="s", interaction_l2=pen, random_state=seed
+            )
+            fitted[pen] = np.asarray(m.predict(x_te), dtype=np.float64)
+        out[f"onetoone_s_{rule}"] = fitted[pen]
+    return out
+
+
 REFERENCES = ("ct_logistic", "two_logistic", "two_hgb", "solo_logistic")
 
 
-def paired(res: Result, outcome: str = "visit") -> str:
+def paired(res: Result, outcome: str = "visit", against: str | None = None) -> str:
     """Each onetoone row minus the best reference (by mean Qini), paired over splits.
 
     Mean, sd and a paired 95 % t interval (df = splits - 1) of the per-split
-    differences, for the Qini coefficient and uplift@30 %.
+    differences, for the Qini coefficient and uplift@30 %. ``against`` names
+    another row to subtract instead (e.g. ``solo_logistic`` or ``onetoone_s_to``).
     """
     from scipy.stats import t as student
 
     q = res.qini[outcome]
     refs = [r for r in REFERENCES if r in q]
+    if against is not None:
+        if against not in q:
+            return ""
+        refs = [against]
     if not refs:
         return ""
     best = max(refs, key=lambda r: float(q[r].mean()))
-    lines = [f"{outcome}: onetoone row - best reference ({best}), paired over splits"]
+    lines = [f"{outcome}: onetoone row - {best}, paired over splits"]
     for name in q:
         if not name.startswith("onetoone_"):
             continue
@@ -312,7 +350,7 @@ def paired(res: Result, outcome: str = "visit") -> str:
                 f"{label} {d.mean():+.4f} (sd {d.std(ddof=1):.4f}) "
                 f"[95% {d.mean() - half:+.4f} .. {d.mean() + half:+.4f}]"
             )
-        lines.append(f"  {name:<15}" + "; ".join(parts))
+        lines.append(f"  {name:<19}" + "; ".join(parts))
     return "\n".join(lines)
 
 
@@ -466,7 +504,7 @@ def run(
         y = data.outcomes[outcome]
         q_o: dict[str, list[float]] = {}
         a_o: dict[str, list[float]] = {}
-        for seed in range(setup.n_splits):
+        for seed in range(setup.first_seed, setup.first_seed + setup.n_splits):
             tr, te = split(data, setup, outcome, seed)
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", ConvergenceWarning)
@@ -551,6 +589,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="3 splits (smoke run)")
     ap.add_argument("--readings", action="store_true", help="every plausible reading")
     ap.add_argument("--splits", type=int, default=20)
+    ap.add_argument("--seeds", type=int, default=0, help="first split seed (default 0)")
+    ap.add_argument(
+        "--s-rules",
+        action="store_true",
+        help="onetoone rows: the S-learner's penalty selection rules (not T/DR/X)",
+    )
     ap.add_argument(
         "--no-hgb", action="store_true", help="skip the two-models gradient boosting row"
     )
@@ -581,6 +625,10 @@ def main(argv: list[str] | None = None) -> int:
     setups = readings()[args.from_reading :] if args.readings else [Setup()]
     if args.no_hgb:
         setups = [replace(x, hgb="skip") for x in setups]
+    setups = [
+        replace(x, first_seed=args.seeds, onetoone="s_rules" if args.s_rules else "methods")
+        for x in setups
+    ]
     for setup in setups:
         res = run(data, replace(setup, n_splits=n), outcomes=tuple(args.outcomes))
         print()
@@ -588,6 +636,8 @@ def main(argv: list[str] | None = None) -> int:
         print(verdict(res))
         for outcome in res.qini:
             print(paired(res, outcome))
+            if args.s_rules:
+                print(paired(res, outcome, against="onetoone_s_to"))
     return 0
 
 
