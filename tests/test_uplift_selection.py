@@ -33,6 +33,18 @@ def test_choose_least_mean_loss_and_the_one_se_rule_by_hand() -> None:
     assert L._s_choose(loss, one_se=True) is None
 
 
+def test_paired_one_se_rule_uses_the_se_of_the_per_fold_difference() -> None:
+    # fold-level spread shared by every entry: the unpaired SE is wide, the paired one not
+    common = np.array([[0.0], [10.0], [20.0]])
+    loss = common + np.array([[1.30, 1.1, 1.0, 1.2, 1.3, 1.4]] * 3)
+    loss[:, 1] += [0.0, 0.01, -0.01]  # entry 1: +0.1 on average, SE of the difference 0.0058
+    loss[:, 2] += [0.0, 0.0, 0.0]
+    assert L._s_choose(loss, one_se=True) is None  # unpaired: SE 5.8 covers everything
+    assert L._s_choose(loss, one_se=True, paired=True) == INTERACTION_GRID[2]
+    loss[:, 1] = loss[:, 2] + [0.0, 0.02, -0.01]  # mean +0.0033, SE of the difference 0.0088
+    assert L._s_choose(loss, one_se=True, paired=True) == INTERACTION_GRID[1]
+
+
 def test_r_loss_matches_a_hand_computation_on_one_fold_layout() -> None:
     d = _continuous(n=600, seed=4)
     x, arm, y = d["x"], d["arm"], d["y"]
@@ -86,3 +98,5 @@ def test_the_one_se_rule_never_picks_a_less_penalised_entry() -> None:
         p = L._s_penalties(d["x"], d["arm"], d["y"], random_state=seed)
         assert order[p["to_1se"]] <= order[p["to"]]
         assert order[p["r_1se"]] <= order[p["r"]]
+        assert order[p["to_1se_d"]] <= order[p["to"]]
+        assert order[p["r_1se_d"]] <= order[p["r"]]
