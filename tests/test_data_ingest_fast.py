@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from onetoone import data
 from onetoone.data import IdIndex, Transactions
-from onetoone.errors import EmptyInputError
+from onetoone.errors import EmptyInputError, ValidationError
 
 U64_EXTREMES = [0, 1, 2**63 - 1, 2**63, 2**64 - 2, 2**64 - 1]
 ID_POOLS: dict[str, st.SearchStrategy[list[Any]]] = {
@@ -120,9 +120,15 @@ def test_arrow_ingestion_equals_sorting_reference(log: dict[str, Any]) -> None:
 
 
 @settings(max_examples=150, deadline=None)
-@given(log=logs(), runs=st.booleans(), grouped=st.booleans(), chrono=st.booleans())
+@given(
+    log=logs(),
+    runs=st.booleans(),
+    grouped=st.booleans(),
+    chrono=st.booleans(),
+    threads=st.sampled_from([1, 2]),
+)
 def test_basket_runs_equal_sorting_reference(
-    log: dict[str, Any], runs: bool, grouped: bool, chrono: bool
+    log: dict[str, Any], runs: bool, grouped: bool, chrono: bool, threads: int
 ) -> None:
     # rows written basket by basket (the usual log) or as drawn, in time order (baskets then
     # ordered by a counting sort on the customer) or not; runs of a basket's rows handled as
@@ -135,9 +141,36 @@ def test_basket_runs_equal_sorting_reference(
     if grouped:
         order = np.argsort(log["basket"], kind="stable")
         log = {k: v[order] for k, v in log.items()}
-    with mock.patch.object(data, "_RUNS_MAX_SHARE", 1.0 if runs else 0.0):
-        tx = Transactions.from_arrays(**log)
+    # threads: item ids hashed and columns gathered on a pool (its row threshold lowered)
+    with (
+        mock.patch.object(data, "_RUNS_MAX_SHARE", 1.0 if runs else 0.0),
+        mock.patch.object(data, "_POOL_MIN_ROWS", 0),
+    ):
+        tx = Transactions.from_arrays(**log, num_threads=threads)
     assert_same(tx, reference(log))
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, "2", True])
+def test_num_threads_is_validated(bad: Any) -> None:
+    with pytest.raises(ValidationError, match="num_threads"):
+        Transactions.from_arrays(
+            customer=[1], item=[1], timestamp=["2024-01-01"], value=[1.0], num_threads=bad
+        )
+
+
+def test_an_item_id_error_surfaces_from_the_thread() -> None:
+    with (
+        mock.patch.object(data, "_POOL_MIN_ROWS", 0),
+        pytest.raises(ValidationError, match="item"),
+    ):
+        Transactions.from_arrays(
+            customer=[1, 1],
+            item=[1, "1"],
+            timestamp=["2024-01-01"] * 2,
+            value=[1.0, 1.0],
+            basket=[5, 5],
+            num_threads=2,
+        )
 
 
 def test_basket_runs_of_a_large_grouped_log() -> None:

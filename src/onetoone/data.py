@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple, cast
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar, cast
 
 import attrs
 import numpy as np
@@ -30,10 +31,12 @@ from onetoone._arrays import (
     readonly,
     to_datetime64,
 )
+from onetoone._checks import check_num_threads
 from onetoone._deprecation import policy_value
 from onetoone._optional import import_optional
 from onetoone.errors import EmptyInputError, FormatError, UnknownIdError, ValidationError
 
+_T = TypeVar("_T")
 _log = logging.getLogger("onetoone.data")
 
 if TYPE_CHECKING:
@@ -782,6 +785,7 @@ class Transactions:
         zero_quantity: ZeroQuantityPolicy = "drop",
         customers: IdIndex | None = None,
         items: IdIndex | None = None,
+        num_threads: int = 0,
     ) -> Transactions:
         """Validate and index a transaction log given as columns.
 
@@ -825,6 +829,11 @@ class Transactions:
         customers, items : IdIndex, optional
             Use these indexes instead of building them from the data, e.g. to
             keep codes aligned with an earlier log or a fitted model.
+        num_threads : int
+            Threads for the independent stages of a large log (item ids hashed
+            while the baskets are ordered; the columns gathered in parallel):
+            0 (default) uses every core, 1 runs on the calling thread only. The
+            result does not depend on it.
 
         Returns
         -------
@@ -867,7 +876,9 @@ class Transactions:
         >>> later.customers.decode(later.customer).tolist(), dict(later.report.dropped)
         ([2], {'unknown_customer': 1})
         """
-        policies = _ingest_iv(returns, invalid, unknown, zero_quantity, customers, items)
+        policies = _ingest_iv(
+            returns, invalid, unknown, zero_quantity, customers, items, num_threads
+        )
         return _build_transactions(
             cls,
             customer=customer,
@@ -899,6 +910,7 @@ class Transactions:
         zero_quantity: ZeroQuantityPolicy = "drop",
         customers: IdIndex | None = None,
         items: IdIndex | None = None,
+        num_threads: int = 0,
     ) -> Transactions:
         """Build from a pandas DataFrame, naming the columns to use.
 
@@ -918,8 +930,8 @@ class Transactions:
             Names of the optional columns (see above for ``quantity``).
         discount : str or list of str, optional
             Name(s) of the discount column(s), summed.
-        returns, invalid, unknown, zero_quantity, customers, items
-            The policies and indexes of :meth:`from_arrays`.
+        returns, invalid, unknown, zero_quantity, customers, items, num_threads
+            The policies, indexes and threads of :meth:`from_arrays`.
 
         Returns
         -------
@@ -943,7 +955,9 @@ class Transactions:
         >>> tx.n_rows, dict(tx.report.dropped)
         (2, {'missing_id': 1})
         """
-        policies = _ingest_iv(returns, invalid, unknown, zero_quantity, customers, items)
+        policies = _ingest_iv(
+            returns, invalid, unknown, zero_quantity, customers, items, num_threads
+        )
         pd = import_optional("pandas", purpose="Transactions.from_pandas")
         if not isinstance(df, pd.DataFrame):
             raise ValidationError(
@@ -1005,14 +1019,15 @@ class Transactions:
         zero_quantity: ZeroQuantityPolicy = "drop",
         customers: IdIndex | None = None,
         items: IdIndex | None = None,
+        num_threads: int = 0,
     ) -> Transactions:
         """Build from an Arrow table, or anything Arrow can read as one.
 
         Accepts a ``pyarrow.Table``/``RecordBatch`` or any object exporting the
         Arrow C stream interface (a polars DataFrame, a DuckDB relation via
         ``.arrow()``, an ADBC cursor's ``fetch_arrow_table()``). Column arguments,
-        policies and indexes are those of :meth:`from_pandas`; nulls in id
-        columns count as ``missing_id``.
+        policies, indexes and ``num_threads`` are those of :meth:`from_pandas`;
+        nulls in id columns count as ``missing_id``.
 
         Returns
         -------
@@ -1034,7 +1049,9 @@ class Transactions:
         >>> tx.n_customers, float(tx.value.sum())
         (2, 6.0)
         """
-        policies = _ingest_iv(returns, invalid, unknown, zero_quantity, customers, items)
+        policies = _ingest_iv(
+            returns, invalid, unknown, zero_quantity, customers, items, num_threads
+        )
         pa = import_optional("pyarrow", purpose="Transactions.from_arrow")
         pc = import_optional("pyarrow.compute", purpose="Transactions.from_arrow")
         tbl = _to_arrow_table(pa, table)
@@ -1116,10 +1133,12 @@ class Transactions:
         zero_quantity: ZeroQuantityPolicy = "drop",
         customers: IdIndex | None = None,
         items: IdIndex | None = None,
+        num_threads: int = 0,
     ) -> Transactions:
         """Read the named columns of a Parquet file (or dataset directory).
 
-        Column arguments, policies and indexes are those of :meth:`from_pandas`.
+        Column arguments, policies, indexes and ``num_threads`` are those of
+        :meth:`from_pandas`.
 
         Returns
         -------
@@ -1145,7 +1164,7 @@ class Transactions:
         >>> Transactions.from_parquet(path).customers.to_list()
         ['x', 'y']
         """
-        _ingest_iv(returns, invalid, unknown, zero_quantity, customers, items)
+        _ingest_iv(returns, invalid, unknown, zero_quantity, customers, items, num_threads)
         pa = import_optional("pyarrow", purpose="Transactions.from_parquet")
         pq = import_optional("pyarrow.parquet", purpose="Transactions.from_parquet")
         if not isinstance(path, (str, os.PathLike)):
@@ -1176,6 +1195,7 @@ class Transactions:
             ) from exc
         return cls.from_arrow(
             table,
+            num_threads=num_threads,
             customer=customer,
             item=item,
             timestamp=timestamp,
@@ -1328,84 +1348,145 @@ def _build_transactions(
         cust_k, cust_index = _kept_codes(cust_raw, keep, customers, "customer", unknown)
         if bool((cust_k < 0).any()):
             keep, (cust_k,) = _drop_unknown(drop, "unknown_customer", n, keep, cust_k, ())
-    item_k, items = _kept_codes(item_raw, keep, items, "item", unknown)
-    if bool((item_k < 0).any()):
-        others = () if whole is not None else (cust_k,)
-        keep, (item_k, *rest) = _drop_unknown(drop, "unknown_item", n, keep, item_k, others)
-        if whole is None:
-            (cust_k,) = rest
-    if len(keep) == 0:
-        raise EmptyInputError(
-            "no rows left after dropping invalid rows "
-            f"({', '.join(f'{k}: {len(v)}' for k, v in dropped.items())})",
-            field="transactions",
+    with _Pool(policies.num_threads, n) as pool:
+        item_job = None
+        if items is None and pool.threads > 1:  # no unknown items to drop: hash them meanwhile
+            item_job = pool.submit(_kept_codes, item_raw, keep, None, "item", unknown)
+        else:
+            item_k, item_index = _kept_codes(item_raw, keep, items, "item", unknown)
+        if item_job is None and bool((item_k < 0).any()):
+            others = () if whole is not None else (cust_k,)
+            keep, (item_k, *rest) = _drop_unknown(drop, "unknown_item", n, keep, item_k, others)
+            if whole is None:
+                (cust_k,) = rest
+        try:
+            if len(keep) == 0:
+                raise EmptyInputError(
+                    "no rows left after dropping invalid rows "
+                    f"({', '.join(f'{k}: {len(v)}' for k, v in dropped.items())})",
+                    field="transactions",
+                )
+            all_rows = len(keep) == n
+            ts_k = ts.view(np.int64) if all_rows else ts.view(np.int64)[keep]
+            runs: _Runs | None = None
+            basket_ids: npt.NDArray[Any] | None
+            group_basket: npt.NDArray[np.int32] | None
+            g_cust: npt.NDArray[np.int32] | None
+            if whole is not None:  # runs of the whole log: keep those with kept rows, code them
+                cust_n, bsk_n, whole_runs = whole
+                kept_len = (
+                    whole_runs.length
+                    if all_rows
+                    else np.add.reduceat(alive, whole_runs.start, dtype=np.int64)
+                )
+                first = whole_runs.start if all_rows else whole_runs.start[kept_len > 0]
+                kept_len = kept_len if all_rows else kept_len[kept_len > 0]
+                runs = _Runs(start=np.cumsum(kept_len) - kept_len, length=kept_len)
+                cust_index, cust_k = IdIndex.factorize(cust_n[first], name="customer")
+                basket_ids, bcode = _run_basket_codes(bsk_n[first])
+                del cust_n, bsk_n, whole, first, kept_len
+                group, n_groups, group_basket, g_cust = _scoped_groups(
+                    cust_k, len(cust_index), bcode
+                )
+                del bcode
+            elif bsk_raw is None:  # a basket is a (customer, timestamp) pair
+                group, n_groups = _pair_groups(cust_k, len(cust_index), ts_k)
+                basket_ids = group_basket = g_cust = None
+            else:
+                bsk_k = _normalise_ids(bsk_raw if all_rows else bsk_raw[keep], "basket")
+                runs = _basket_runs(bsk_k, cust_k)
+                if runs is not None:  # rows come grouped by basket: work on the runs, not the rows
+                    bsk_k, cust_k = bsk_k[runs.start], cust_k[runs.start]
+                basket_ids, bcode = _first_seen_codes(bsk_k, "basket")
+                del bsk_k
+                group, n_groups, group_basket, g_cust = _scoped_groups(
+                    cust_k, len(cust_index), bcode
+                )
+                del bcode
+            order = _order_rows(
+                group, n_groups, cust_k, ts_k, basket_ids, group_basket, g_cust, runs
+            )
+        except BaseException:
+            if item_job is not None:
+                item_job.result()  # an error in the item ids comes first, as without threads
+            raise
+        del group, ts_k
+        perm = order.perm
+        rows = perm if all_rows else keep[perm]
+        if item_job is not None:
+            item_k, item_index = item_job.result()
+        report = IngestionReport(
+            n_input=n,
+            n_kept=len(rows),
+            dropped={k: len(v) for k, v in dropped.items()},
+            dropped_rows=dropped,
+            n_returns_kept=(
+                int(is_return[rows].sum()) if returns == "keep" and is_return is not None else 0
+            ),
+            policies={
+                "returns": returns,
+                "invalid": invalid,
+                "unknown": unknown,
+                "zero_quantity": zero_quantity,
+            },
         )
-    all_rows = len(keep) == n
-    ts_k = ts.view(np.int64) if all_rows else ts.view(np.int64)[keep]
-    runs: _Runs | None = None
-    basket_ids: npt.NDArray[Any] | None
-    group_basket: npt.NDArray[np.int32] | None
-    g_cust: npt.NDArray[np.int32] | None
-    if whole is not None:  # runs of the whole log: keep those with kept rows, code them
-        cust_n, bsk_n, whole_runs = whole
-        kept_len = (
-            whole_runs.length
-            if all_rows
-            else np.add.reduceat(alive, whole_runs.start, dtype=np.int64)
+        _log.info("%s", report.summary())
+        n_baskets = len(order.lines)
+        # the row gathers are independent: on the pool's threads (numpy releases the GIL)
+        item_c, qty_c, val_c, disc_c = pool.map(
+            lambda col, at: col[at], (item_k, qty, val, disc), (perm, rows, rows, rows)
         )
-        first = whole_runs.start if all_rows else whole_runs.start[kept_len > 0]
-        kept_len = kept_len if all_rows else kept_len[kept_len > 0]
-        runs = _Runs(start=np.cumsum(kept_len) - kept_len, length=kept_len)
-        cust_index, cust_k = IdIndex.factorize(cust_n[first], name="customer")
-        basket_ids, bcode = _run_basket_codes(bsk_n[first])
-        del cust_n, bsk_n, whole, first, kept_len
-        group, n_groups, group_basket, g_cust = _scoped_groups(cust_k, len(cust_index), bcode)
-        del bcode
-    elif bsk_raw is None:  # a basket is a (customer, timestamp) pair
-        group, n_groups = _pair_groups(cust_k, len(cust_index), ts_k)
-        basket_ids = group_basket = g_cust = None
-    else:
-        bsk_k = _normalise_ids(bsk_raw if all_rows else bsk_raw[keep], "basket")
-        runs = _basket_runs(bsk_k, cust_k)
-        if runs is not None:  # rows come grouped by basket: work on the runs, not the rows
-            bsk_k, cust_k = bsk_k[runs.start], cust_k[runs.start]
-        basket_ids, bcode = _first_seen_codes(bsk_k, "basket")
-        del bsk_k
-        group, n_groups, group_basket, g_cust = _scoped_groups(cust_k, len(cust_index), bcode)
-        del bcode
-    order = _order_rows(group, n_groups, cust_k, ts_k, basket_ids, group_basket, g_cust, runs)
-    del group, ts_k
-    perm = order.perm
-    rows = perm if all_rows else keep[perm]
-    report = IngestionReport(
-        n_input=n,
-        n_kept=len(rows),
-        dropped={k: len(v) for k, v in dropped.items()},
-        dropped_rows=dropped,
-        n_returns_kept=(
-            int(is_return[rows].sum()) if returns == "keep" and is_return is not None else 0
-        ),
-        policies={
-            "returns": returns,
-            "invalid": invalid,
-            "unknown": unknown,
-            "zero_quantity": zero_quantity,
-        },
-    )
-    _log.info("%s", report.summary())
-    n_baskets = len(order.lines)
-    return cls(
-        customer=np.repeat(order.customer, order.lines),
-        item=item_k[perm],
-        basket=np.repeat(np.arange(n_baskets, dtype=np.int32), order.lines),
-        timestamp=order.timestamp.view("datetime64[s]"),
-        quantity=np.ascontiguousarray(qty[rows], dtype=np.float64),
-        value=np.ascontiguousarray(val[rows], dtype=np.float64),
-        discount=np.ascontiguousarray(disc[rows], dtype=np.float64),
-        customers=cust_index,
-        items=items,
-        report=report,
-    )
+        return cls(
+            customer=np.repeat(order.customer, order.lines),
+            item=item_c,
+            basket=np.repeat(np.arange(n_baskets, dtype=np.int32), order.lines),
+            timestamp=order.timestamp.view("datetime64[s]"),
+            quantity=qty_c,
+            value=val_c,
+            discount=disc_c,
+            customers=cust_index,
+            items=item_index,
+            report=report,
+        )
+
+
+class _Pool:
+    """A thread pool for the independent stages of ingestion, or the calling thread.
+
+    ``num_threads`` follows the library's convention (0: every core); logs below
+    ``_POOL_MIN_ROWS`` rows, or one thread, run inline.
+    """
+
+    def __init__(self, num_threads: int, n_rows: int) -> None:
+        cores = os.cpu_count() or 1
+        wanted = cores if num_threads == 0 else num_threads
+        self.threads = 1 if n_rows < _POOL_MIN_ROWS else max(1, min(wanted, 4))
+        self._executor = ThreadPoolExecutor(self.threads) if self.threads > 1 else None
+
+    def __enter__(self) -> _Pool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+
+    def submit(self, fn: Callable[..., _T], *args: Any) -> Future[_T]:
+        """``fn(*args)`` on a thread of the pool, or now when there is none."""
+        if self._executor is not None:
+            return self._executor.submit(fn, *args)
+        done: Future[_T] = Future()
+        done.set_result(fn(*args))
+        return done
+
+    def map(self, fn: Callable[..., _T], *iterables: Any) -> list[_T]:
+        """``[fn(*args) for args in zip(*iterables)]``, on the pool's threads."""
+        if self._executor is None:
+            return [fn(*args) for args in zip(*iterables, strict=True)]
+        return list(self._executor.map(fn, *iterables))
+
+
+#: Below this many rows, ingestion runs on the calling thread (threads would not pay).
+_POOL_MIN_ROWS = 100_000
 
 
 def _kept_codes(
@@ -1730,6 +1811,7 @@ class _Policies:
     zero_quantity: ZeroQuantityPolicy
     customers: IdIndex | None
     items: IdIndex | None
+    num_threads: int
 
 
 def _ingest_iv(
@@ -1739,6 +1821,7 @@ def _ingest_iv(
     zero_quantity: object,
     customers: object,
     items: object,
+    num_threads: object = 0,
 ) -> _Policies:
     """Validate the policies shared by every ``Transactions.from_*`` constructor."""
     _check_policy("returns", returns, ("raise", "drop", "keep"))
@@ -1766,6 +1849,7 @@ def _ingest_iv(
         zero_quantity=cast(ZeroQuantityPolicy, zero_quantity),
         customers=cast("IdIndex | None", customers),
         items=cast("IdIndex | None", items),
+        num_threads=check_num_threads(num_threads),
     )
 
 
