@@ -857,9 +857,13 @@ class Transactions:
         Cost is linear in the rows except for two small sorts: ids are factorised
         by hashing (Arrow's hash kernel when pyarrow is installed, else
         ``np.unique``) and only the distinct ids are sorted; the baskets, about
-        ten times fewer than the lines, are sorted by (customer, first time,
-        basket id), and the lines then follow their basket by one counting sort.
-        No comparison sort runs over the whole log. Peak extra memory is about
+        ten times fewer than the lines, are put in (customer, first time, basket
+        id) order by a stable sort on time (linear on a log written in time
+        order) and a counting sort on the customer, and the lines then follow
+        their basket by one counting sort. When the lines of a basket are
+        adjacent (a log written basket by basket), integer customer and basket
+        ids are coded and ordered per run of lines rather than per line. No
+        comparison sort runs over the whole log. Peak extra memory is about
         1.5x the bytes of the input columns (``benchmarks/scale.py``).
 
         Examples
