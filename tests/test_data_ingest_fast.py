@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from onetoone import data
 from onetoone.data import IdIndex, Transactions
-from onetoone.errors import EmptyInputError
+from onetoone.errors import EmptyInputError, ValidationError
 
 U64_EXTREMES = [0, 1, 2**63 - 1, 2**63, 2**64 - 2, 2**64 - 1]
 ID_POOLS: dict[str, st.SearchStrategy[list[Any]]] = {
@@ -117,6 +117,98 @@ def test_arrow_ingestion_equals_sorting_reference(log: dict[str, Any]) -> None:
             pa.table(cols), basket="basket" if log["basket"] is not None else None
         )
     assert_same(tx, reference(log))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    log=logs(),
+    runs=st.booleans(),
+    grouped=st.booleans(),
+    chrono=st.booleans(),
+    threads=st.sampled_from([1, 2]),
+)
+def test_basket_runs_equal_sorting_reference(
+    log: dict[str, Any], runs: bool, grouped: bool, chrono: bool, threads: int
+) -> None:
+    # rows written basket by basket (the usual log) or as drawn, in time order (baskets then
+    # ordered by a counting sort on the customer) or not; runs of a basket's rows handled as
+    # units (share 1.0: always) or row by row (share 0.0: never); the same answer
+    if log["basket"] is None:
+        log["basket"] = log["customer"][np.arange(len(log["customer"])) // 3]
+    if chrono:
+        order = np.argsort(log["timestamp"], kind="stable")
+        log = {k: v[order] for k, v in log.items()}
+    if grouped:
+        order = np.argsort(log["basket"], kind="stable")
+        log = {k: v[order] for k, v in log.items()}
+    # threads: item ids hashed and columns gathered on a pool (its row threshold lowered)
+    with (
+        mock.patch.object(data, "_RUNS_MAX_SHARE", 1.0 if runs else 0.0),
+        mock.patch.object(data, "_POOL_MIN_ROWS", 0),
+    ):
+        tx = Transactions.from_arrays(**log, num_threads=threads)
+    assert_same(tx, reference(log))
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, "2", True])
+def test_num_threads_is_validated(bad: Any) -> None:
+    with pytest.raises(ValidationError, match="num_threads"):
+        Transactions.from_arrays(
+            customer=[1], item=[1], timestamp=["2024-01-01"], value=[1.0], num_threads=bad
+        )
+
+
+def test_an_item_id_error_surfaces_from_the_thread() -> None:
+    with (
+        mock.patch.object(data, "_POOL_MIN_ROWS", 0),
+        pytest.raises(ValidationError, match="item"),
+    ):
+        Transactions.from_arrays(
+            customer=[1, 1],
+            item=[1, "1"],
+            timestamp=["2024-01-01"] * 2,
+            value=[1.0, 1.0],
+            basket=[5, 5],
+            num_threads=2,
+        )
+
+
+def test_basket_runs_of_a_large_grouped_log() -> None:
+    # baskets written one after the other, but one basket split in two runs, lines of a
+    # basket out of time order, and a basket id shared by two customers
+    rng = np.random.default_rng(3)
+    n = 5000
+    basket = np.repeat(np.arange(500, dtype=np.int64) * 7919 % 1000, 10)
+    basket[4990:] = basket[0]  # basket 0 again, at the end: two runs
+    customer = basket % 37
+    customer[105:110] = 36 if customer[100] != 36 else 35  # one basket id, two customers
+    secs = rng.integers(0, 3, n) + basket // 10 * 100
+    log = {
+        "customer": customer,
+        "item": rng.integers(0, 2000, n),
+        "basket": basket,
+        "timestamp": np.datetime64("2024-01-01T00:00:00", "s") + secs,
+        "value": np.arange(n, dtype=np.float64),
+    }
+    assert data._basket_runs(basket, customer.astype(np.int32)) is not None
+    tx = Transactions.from_arrays(**log)
+    assert tx.n_baskets == 500  # 499 ids + the shared one counted twice
+    assert_same(tx, reference(log))
+    # zero-quantity lines dropped, among them every line of one basket: the runs shrink
+    qty = np.where(rng.random(n) < 0.1, 0.0, 1.0)
+    qty[200:210] = 0.0
+    tx = Transactions.from_arrays(**log, quantity=qty)
+    kept = {k: v[qty != 0] for k, v in log.items()}
+    assert tx.report.dropped == {"zero_quantity": int((qty == 0).sum())}
+    assert_same(tx, reference(kept))
+    # unknown items dropped after the runs are found
+    items = IdIndex.from_values(np.unique(log["item"])[5:])
+    tx = Transactions.from_arrays(**log, quantity=qty, items=items, unknown="drop")
+    ok = (qty != 0) & np.isin(log["item"], items.values)
+    ref = reference({k: v[ok] for k, v in log.items()})
+    assert tx.n_rows == int(ok.sum()) and tx.report.dropped["unknown_item"] > 0
+    assert np.array_equal(tx.customer, ref["customer"]) and np.array_equal(tx.value, ref["value"])
+    assert np.array_equal(tx.basket, ref["basket"])
 
 
 @st.composite
