@@ -34,6 +34,7 @@ from onetoone._arrays import (
 from onetoone._checks import check_num_threads
 from onetoone._deprecation import policy_value
 from onetoone._optional import import_optional
+from onetoone._progress import ProgressCallback, check_progress
 from onetoone.errors import EmptyInputError, FormatError, UnknownIdError, ValidationError
 
 _T = TypeVar("_T")
@@ -786,6 +787,7 @@ class Transactions:
         customers: IdIndex | None = None,
         items: IdIndex | None = None,
         num_threads: int = 0,
+        progress: ProgressCallback | None = None,
     ) -> Transactions:
         """Validate and index a transaction log given as columns.
 
@@ -834,6 +836,14 @@ class Transactions:
             while the baskets are ordered; the columns gathered in parallel):
             0 (default) uses every core, 1 runs on the calling thread only. The
             result does not depend on it.
+        progress : callable, optional
+            Called as ``progress(stage, 4)`` after each of the four stages of
+            ingestion: the rows checked (invalid rows counted and dropped), the
+            customer and basket ids coded, the rows ordered (item ids coded), the
+            columns gathered. Ingestion is a few vectorised passes over the whole
+            log, not a loop over blocks of rows, so it reports stages, not rows
+            (see :mod:`onetoone._progress`; the command line draws a bar). The
+            result does not depend on it.
 
         Returns
         -------
@@ -848,7 +858,7 @@ class Transactions:
         ValidationError
             An invalid row under ``invalid="raise"`` or a return line under
             ``returns="raise"``; the message names the column, counts the rows and
-            shows the first positions.
+            shows the first positions; or ``progress`` is not callable.
         UnknownIdError
             An id not in a given index under ``unknown="raise"``.
 
@@ -879,9 +889,16 @@ class Transactions:
         ...     value=[1.0, 1.0], customers=tx.customers, unknown="drop")
         >>> later.customers.decode(later.customer).tolist(), dict(later.report.dropped)
         ([2], {'unknown_customer': 1})
+        >>> seen = []
+        >>> _ = Transactions.from_arrays(
+        ...     customer=[1], item=["a"], timestamp=["2024-01-01"], value=[1.0],
+        ...     progress=lambda done, total: seen.append((done, total)))
+        >>> seen
+        [(1, 4), (2, 4), (3, 4), (4, 4)]
         """
         policies = _ingest_iv(
-            returns, invalid, unknown, zero_quantity, customers, items, num_threads
+            returns, invalid, unknown, zero_quantity, customers, items, num_threads,
+            progress=progress,
         )
         return _build_transactions(
             cls,
@@ -894,6 +911,7 @@ class Transactions:
             discount=discount,
             policies=policies,
             missing=None,
+            stages=_Stages(policies.progress, _BUILD_STAGES),
         )
 
     @classmethod
@@ -915,6 +933,7 @@ class Transactions:
         customers: IdIndex | None = None,
         items: IdIndex | None = None,
         num_threads: int = 0,
+        progress: ProgressCallback | None = None,
     ) -> Transactions:
         """Build from a pandas DataFrame, naming the columns to use.
 
@@ -936,6 +955,9 @@ class Transactions:
             Name(s) of the discount column(s), summed.
         returns, invalid, unknown, zero_quantity, customers, items, num_threads
             The policies, indexes and threads of :meth:`from_arrays`.
+        progress : callable, optional
+            Called as ``progress(stage, 5)`` after each stage: the frame's columns
+            read into arrays, then the four stages of :meth:`from_arrays`.
 
         Returns
         -------
@@ -945,8 +967,8 @@ class Transactions:
         ------
         ValidationError
             ``df`` is not a DataFrame, a named column is missing or appears
-            more than once, a column has the wrong type, a bad policy, or an
-            invalid row (see :meth:`from_arrays`).
+            more than once, a column has the wrong type, a bad policy or
+            ``progress``, or an invalid row (see :meth:`from_arrays`).
 
         Examples
         --------
@@ -960,7 +982,8 @@ class Transactions:
         (2, {'missing_id': 1})
         """
         policies = _ingest_iv(
-            returns, invalid, unknown, zero_quantity, customers, items, num_threads
+            returns, invalid, unknown, zero_quantity, customers, items, num_threads,
+            progress=progress,
         )
         pd = import_optional("pandas", purpose="Transactions.from_pandas")
         if not isinstance(df, pd.DataFrame):
@@ -992,17 +1015,19 @@ class Transactions:
                 return np.asarray(s.to_numpy(na_value=na))
             return np.asarray(s.to_numpy(dtype=object))
 
+        stages = _Stages(policies.progress, _BUILD_STAGES + 1)
+        columns = {
+            "customer": col(customer),
+            "item": col(item),
+            "timestamp": col(timestamp),
+            "value": col(value),
+            "quantity": None if quantity is None else col(quantity),
+            "basket": None if basket is None else col(basket),
+            "discount": _sum_discount(discount, col),
+        }
+        stages.step()  # the columns read into arrays
         return _build_transactions(
-            cls,
-            customer=col(customer),
-            item=col(item),
-            timestamp=col(timestamp),
-            value=col(value),
-            quantity=None if quantity is None else col(quantity),
-            basket=None if basket is None else col(basket),
-            discount=_sum_discount(discount, col),
-            policies=policies,
-            missing=missing,
+            cls, **columns, policies=policies, missing=missing, stages=stages
         )
 
     @classmethod
@@ -1024,6 +1049,7 @@ class Transactions:
         customers: IdIndex | None = None,
         items: IdIndex | None = None,
         num_threads: int = 0,
+        progress: ProgressCallback | None = None,
     ) -> Transactions:
         """Build from an Arrow table, or anything Arrow can read as one.
 
@@ -1031,7 +1057,10 @@ class Transactions:
         Arrow C stream interface (a polars DataFrame, a DuckDB relation via
         ``.arrow()``, an ADBC cursor's ``fetch_arrow_table()``). Column arguments,
         policies, indexes and ``num_threads`` are those of :meth:`from_pandas`;
-        nulls in id columns count as ``missing_id``.
+        nulls in id columns count as ``missing_id``. ``progress``, optional, is
+        called as ``progress(stage, 5)`` after each stage: the table's columns read
+        into arrays, then the four stages of :meth:`from_arrays` (stages, not
+        rows: each is one vectorised pass).
 
         Returns
         -------
@@ -1041,8 +1070,8 @@ class Transactions:
         ------
         ValidationError
             ``table`` cannot be read as an Arrow table, a named column is
-            missing, duplicated or of an unreadable type, a bad policy, or an
-            invalid row (see :meth:`from_arrays`).
+            missing, duplicated or of an unreadable type, a bad policy or
+            ``progress``, or an invalid row (see :meth:`from_arrays`).
 
         Examples
         --------
@@ -1054,7 +1083,8 @@ class Transactions:
         (2, 6.0)
         """
         policies = _ingest_iv(
-            returns, invalid, unknown, zero_quantity, customers, items, num_threads
+            returns, invalid, unknown, zero_quantity, customers, items, num_threads,
+            progress=progress,
         )
         pa = import_optional("pyarrow", purpose="Transactions.from_arrow")
         pc = import_optional("pyarrow.compute", purpose="Transactions.from_arrow")
@@ -1106,17 +1136,19 @@ class Transactions:
                 c = c.cast(pa.string())
             return np.asarray(c.to_numpy())
 
+        stages = _Stages(policies.progress, _BUILD_STAGES + 1)
+        columns = {
+            "customer": col(customer),
+            "item": col(item),
+            "timestamp": col(timestamp),
+            "value": col(value),
+            "quantity": None if quantity is None else col(quantity),
+            "basket": None if basket is None else col(basket),
+            "discount": _sum_discount(discount, col),
+        }
+        stages.step()  # the columns read into arrays
         return _build_transactions(
-            cls,
-            customer=col(customer),
-            item=col(item),
-            timestamp=col(timestamp),
-            value=col(value),
-            quantity=None if quantity is None else col(quantity),
-            basket=None if basket is None else col(basket),
-            discount=_sum_discount(discount, col),
-            policies=policies,
-            missing=missing,
+            cls, **columns, policies=policies, missing=missing, stages=stages
         )
 
     @classmethod
@@ -1138,11 +1170,14 @@ class Transactions:
         customers: IdIndex | None = None,
         items: IdIndex | None = None,
         num_threads: int = 0,
+        progress: ProgressCallback | None = None,
     ) -> Transactions:
         """Read the named columns of a Parquet file (or dataset directory).
 
         Column arguments, policies, indexes and ``num_threads`` are those of
-        :meth:`from_pandas`.
+        :meth:`from_pandas`. ``progress``, optional, is called as
+        ``progress(stage, 6)`` after each stage: the file read, then the five
+        stages of :meth:`from_arrow`.
 
         Returns
         -------
@@ -1168,7 +1203,11 @@ class Transactions:
         >>> Transactions.from_parquet(path).customers.to_list()
         ['x', 'y']
         """
-        _ingest_iv(returns, invalid, unknown, zero_quantity, customers, items, num_threads)
+        policies = _ingest_iv(
+            returns, invalid, unknown, zero_quantity, customers, items, num_threads,
+            progress=progress,
+        )
+        stages = _Stages(policies.progress, _BUILD_STAGES + 2)
         pa = import_optional("pyarrow", purpose="Transactions.from_parquet")
         pq = import_optional("pyarrow.parquet", purpose="Transactions.from_parquet")
         if not isinstance(path, (str, os.PathLike)):
@@ -1197,9 +1236,11 @@ class Transactions:
                 f"{where!r} is not a readable Parquet file ({exc}); check the path, or "
                 "rewrite the file (it may be truncated or in another format)"
             ) from exc
+        stages.step()  # the file read
         return cls.from_arrow(
             table,
             num_threads=num_threads,
+            progress=stages.rest(),
             customer=customer,
             item=item,
             timestamp=timestamp,
@@ -1244,11 +1285,13 @@ def _build_transactions(
     discount: Any,
     policies: _Policies,
     missing: npt.NDArray[np.bool_] | None,
+    stages: _Stages,
 ) -> Transactions:
     """The body of :meth:`Transactions.from_arrays` for validated policies.
 
     ``missing`` flags rows whose id was null in a DataFrame or Arrow table
     (counted as ``missing_id``); ``from_arrays`` itself has no nulls to flag.
+    ``stages`` is told when each of its last :data:`_BUILD_STAGES` stages ends.
     """
     returns, invalid, unknown = policies.returns, policies.invalid, policies.unknown
     zero_quantity = policies.zero_quantity
@@ -1345,6 +1388,7 @@ def _build_transactions(
             f"({', '.join(f'{k}: {len(v)}' for k, v in dropped.items())})",
             field="transactions",
         )
+    stages.step()  # the columns checked, invalid rows counted and dropped
     # ids, on the kept rows only: codes are built or looked up once. Integer customer and
     # basket ids written basket by basket are coded per run of rows, not per row.
     whole = _whole_runs(cust_raw, bsk_raw) if customers is None else None
@@ -1407,6 +1451,7 @@ def _build_transactions(
                     cust_k, len(cust_index), bcode
                 )
                 del bcode
+            stages.step()  # customer and basket ids coded
             order = _order_rows(
                 group, n_groups, cust_k, ts_k, basket_ids, group_basket, g_cust, runs
             )
@@ -1419,6 +1464,7 @@ def _build_transactions(
         rows = perm if all_rows else keep[perm]
         if item_job is not None:
             item_k, item_index = item_job.result()
+        stages.step()  # the rows ordered, the item ids coded
         report = IngestionReport(
             n_input=n,
             n_kept=len(rows),
@@ -1440,7 +1486,7 @@ def _build_transactions(
         item_c, qty_c, val_c, disc_c = pool.map(
             lambda col, at: col[at], (item_k, qty, val, disc), (perm, rows, rows, rows)
         )
-        return cls(
+        result = cls(
             customer=np.repeat(order.customer, order.lines),
             item=item_c,
             basket=np.repeat(np.arange(n_baskets, dtype=np.int32), order.lines),
@@ -1452,6 +1498,8 @@ def _build_transactions(
             items=item_index,
             report=report,
         )
+    stages.step()  # the columns gathered into the result
+    return result
 
 
 class _Pool:
@@ -1816,6 +1864,45 @@ class _Policies:
     customers: IdIndex | None
     items: IdIndex | None
     num_threads: int
+    progress: ProgressCallback | None = None
+
+
+#: Stages of :func:`_build_transactions`: rows checked, ids coded, rows ordered, columns
+#: gathered. ``from_arrow``/``from_pandas`` add one (columns read), ``from_parquet`` two.
+_BUILD_STAGES = 4
+
+
+class _Stages:
+    """Tells ``progress(done, total)`` when each of ``total`` ingestion stages ends.
+
+    Ingestion is a few vectorised passes over the whole log, not a loop over
+    blocks of rows, so its progress is counted in stages: a handful of calls
+    per log, none per row.
+    """
+
+    __slots__ = ("done", "progress", "total")
+
+    def __init__(self, progress: ProgressCallback | None, total: int) -> None:
+        self.progress = progress
+        self.total = total
+        self.done = 0
+
+    def step(self) -> None:
+        """One more stage done."""
+        self.done += 1
+        if self.progress is not None:
+            self.progress(self.done, self.total)
+
+    def rest(self) -> ProgressCallback | None:
+        """A callback for a nested constructor that runs the remaining stages."""
+        progress, offset = self.progress, self.done
+        if progress is None:
+            return None
+
+        def shifted(done: int, total: int | None) -> None:
+            progress(done + offset, None if total is None else total + offset)
+
+        return shifted
 
 
 def _ingest_iv(
@@ -1826,6 +1913,8 @@ def _ingest_iv(
     customers: object,
     items: object,
     num_threads: object = 0,
+    *,
+    progress: object = None,
 ) -> _Policies:
     """Validate the policies shared by every ``Transactions.from_*`` constructor."""
     _check_policy("returns", returns, ("raise", "drop", "keep"))
@@ -1854,6 +1943,7 @@ def _ingest_iv(
         customers=cast("IdIndex | None", customers),
         items=cast("IdIndex | None", items),
         num_threads=check_num_threads(num_threads),
+        progress=check_progress(progress),
     )
 
 

@@ -116,3 +116,91 @@ def test_measure_campaign_reports_its_bootstrap_blocks():
     assert seen == []
     with pytest.raises(ValidationError, match="progress must be None or a callable"):
         oto.measure_campaign(tx, progress=3, **kwargs)
+
+
+# ---------------------------------------------------------------------------- ingestion
+def _log_table():
+    import pyarrow as pa
+
+    tx = synthetic_transactions(80, 15, random_state=3)
+    frame = tx.to_pandas()
+    return pa.Table.from_pandas(frame, preserve_index=False)
+
+
+def _ingest(how: str, table, tmp_path, **kwargs):
+    if how == "arrays":
+        cols = {c: table.column(c).to_numpy() for c in
+                ("customer", "item", "timestamp", "value", "quantity", "basket", "discount")}
+        return oto.Transactions.from_arrays(**cols, **kwargs)
+    names = {"quantity": "quantity", "basket": "basket", "discount": "discount"}
+    if how == "arrow":
+        return oto.Transactions.from_arrow(table, **names, **kwargs)
+    if how == "pandas":
+        return oto.Transactions.from_pandas(table.to_pandas(), **names, **kwargs)
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "log.parquet"
+    if not path.exists():
+        pq.write_table(table, path)
+    return oto.Transactions.from_parquet(path, **names, **kwargs)
+
+
+_STAGES = {"arrays": 4, "arrow": 5, "pandas": 5, "parquet": 6}
+
+
+@pytest.mark.parametrize("how", sorted(_STAGES))
+@pytest.mark.parametrize("threads", [1, 2])
+def test_ingestion_reports_each_stage_and_changes_nothing(how, threads, tmp_path):
+    table = _log_table()
+    seen: list[tuple[int, int | None]] = []
+    with_cb = _ingest(how, table, tmp_path, num_threads=threads,
+                      progress=lambda d, t: seen.append((d, t)))
+    total = _STAGES[how]
+    assert seen == [(d, total) for d in range(1, total + 1)]
+    without = _ingest(how, table, tmp_path, num_threads=threads)
+    for name in ("customer", "item", "basket", "timestamp", "quantity", "value", "discount"):
+        assert np.array_equal(getattr(with_cb, name), getattr(without, name)), name
+    assert with_cb.customers == without.customers and with_cb.items == without.items
+    assert with_cb.report == without.report
+
+
+def test_ingestion_reports_nothing_past_a_failure():
+    seen: list[int] = []
+    with pytest.raises(ValidationError, match="return line"):
+        oto.Transactions.from_arrays(customer=[1, 2], item=[1, 1], timestamp=["2024-01-01"] * 2,
+                                     value=[1.0, 1.0], quantity=[1.0, -1.0],
+                                     progress=lambda d, t: seen.append(d))
+    assert seen == []  # the checks come first: no stage was finished
+
+
+@pytest.mark.parametrize("how", sorted(_STAGES))
+@pytest.mark.parametrize("bad", [1, "bar"])
+def test_ingestion_refuses_a_progress_that_is_not_callable(how, bad, tmp_path):
+    with pytest.raises(ValidationError, match="progress must be None or a callable") as info:
+        _ingest(how, _log_table(), tmp_path, progress=bad)
+    assert info.value.field == "progress"
+
+
+def _run_cli(stream: io.StringIO, *argv: str) -> int:
+    import contextlib
+
+    from onetoone.cli import main
+
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(stream):
+        return main(list(argv))
+
+
+def test_the_cli_draws_the_ingestion_stages_on_a_terminal_only(make_config, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # the plain bar: its text is known
+    cfg = make_config()
+    tty = _Tty()
+    assert _run_cli(tty, "validate", "-c", cfg) == 0
+    assert "ingesting" in tty.getvalue() and "] 5/5" in tty.getvalue()
+    quiet = _Tty()
+    assert _run_cli(quiet, "validate", "-c", cfg, "--quiet") == 0
+    assert quiet.getvalue() == ""
+    pipe = io.StringIO()
+    assert _run_cli(pipe, "validate", "-c", cfg) == 0
+    assert "ingesting" not in pipe.getvalue() and "\r" not in pipe.getvalue()

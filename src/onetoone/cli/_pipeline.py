@@ -374,9 +374,7 @@ class Campaign:
         with config_terms(keys, fields), ProgressBar(
             f"ingesting {table.num_rows} rows", enabled=self.progress
         ) as bar:
-            bar(0, 1)
-            tx = self._ingest(table, cols, discount, ingest)
-            bar(1, 1)
+            tx = self._ingest(table, cols, discount, ingest, progress=bar)
         report = tx.report  # its summary is logged by onetoone.data
         limit = float(ingest.get("max_dropped_share", 1.0))
         share = report.n_dropped / report.n_input if report.n_input else 0.0
@@ -390,7 +388,13 @@ class Campaign:
         return tx
 
     def _ingest(
-        self, table: Any, cols: Mapping[str, Any], discount: Any, ingest: Mapping[str, Any]
+        self,
+        table: Any,
+        cols: Mapping[str, Any],
+        discount: Any,
+        ingest: Mapping[str, Any],
+        *,
+        progress: ProgressBar | None = None,
     ) -> oto.Transactions:
         start = time.perf_counter()
         tx = oto.Transactions.from_arrow(
@@ -405,6 +409,7 @@ class Campaign:
             returns=ingest.get("returns", "raise"),
             invalid=ingest.get("invalid", "raise"),
             zero_quantity=ingest.get("zero_quantity", "drop"),
+            progress=progress,  # one tick per ingestion stage
         )
         log.debug("ingest: %d of %d rows kept, %d customers, %d items in %.2fs",
                  tx.report.n_kept, tx.report.n_input, tx.n_customers, tx.n_items,
