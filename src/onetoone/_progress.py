@@ -1,9 +1,9 @@
 """Progress reporting without a hard dependency.
 
 Long steps take an optional ``progress`` callback, ``progress(done, total)``,
-called with the units done so far (blocks scored, sweeps run, rows read) and
-the total when known. The library never draws anything itself: it calls the
-callback, or nothing when there is none. The command line passes a
+called with the units done so far (blocks scored, sweeps run, ingestion
+stages finished) and the total when known. The library never draws anything
+itself: it calls the callback, or nothing when there is none. The command line passes a
 :class:`ProgressBar`, which draws a bar on stderr only when stderr is a
 terminal (nothing in a pipe, a log file or under ``--quiet``); it uses
 ``tqdm`` when it is installed and a one-line bar otherwise.
