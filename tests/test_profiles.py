@@ -173,3 +173,21 @@ def test_matches_pandas_reference_on_complete_journey(cj: Any) -> None:
         np.testing.assert_allclose(
             getattr(ours, f)[codes], ref[f].to_numpy(dtype=float), rtol=1e-9, err_msg=f
         )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 6), st.integers(0, 9)), min_size=0, max_size=80),
+    st.booleans(),
+)
+def test_distinct_per_row_matches_sets(pairs: list[tuple[int, int]], wide: bool) -> None:
+    """The counting-sort kernel counts each (row, col) pair once, int32 or int64 indexes."""
+    from onetoone.data import distinct_per_row
+
+    pairs.sort(key=lambda p: p[0])  # entries sorted by row, columns in any order
+    row = np.array([p[0] for p in pairs], dtype=np.int32)
+    col = np.array([p[1] for p in pairs], dtype=np.int64 if wide else np.int32)
+    n_rows = 7
+    expected = [len({c for r, c in pairs if r == i}) for i in range(n_rows)]
+    got = distinct_per_row(row, col, (n_rows, 10))
+    assert got.tolist() == expected

@@ -2274,15 +2274,21 @@ def distinct_per_row(
     One counting sort by column (CSR -> CSC), after which each column's rows
     are sorted, so a repeated (row, col) pair is adjacent.
     """
-    n_rows = shape[0]
+    n_rows, n_cols = shape
     if len(row) == 0:
         return np.zeros(n_rows, dtype=np.int64)
-    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    # int32 index arrays when every size fits: scipy then neither copies ``col`` to
+    # int64 nor writes an int64 CSC (half the bytes moved by the counting sort)
+    fits = max(len(row), n_rows, n_cols) <= np.iinfo(np.int32).max
+    idx = np.int32 if fits else np.int64
+    indptr = np.zeros(n_rows + 1, dtype=idx)
     np.cumsum(np.bincount(row, minlength=n_rows), out=indptr[1:])
-    csc = sp.csr_array((np.ones(len(row), dtype=np.int8), col, indptr), shape=shape).tocsc()
+    data = np.ones(len(row), dtype=np.int8)
+    csc = sp.csr_array((data, col.astype(idx, copy=False), indptr), shape=shape).tocsc()
     r = csc.indices
-    first = np.ones(len(r), dtype=bool)
-    first[1:] = r[1:] != r[:-1]
+    first = np.empty(len(r), dtype=bool)
+    first[0] = True
+    np.not_equal(r[1:], r[:-1], out=first[1:])
     first[csc.indptr[:-1][np.diff(csc.indptr) > 0]] = True
     return np.bincount(r[first], minlength=n_rows)
 
