@@ -141,3 +141,18 @@ def test_policy_at_budget_refuses_repeated_arm_labels() -> None:
     with pytest.raises(ValidationError, match="distinct") as e:
         policy_at_budget([[0.1, 0.3], [0.5, -1.0]], 1, arms=[0, 1, 1])
     assert e.value.field == "arms"
+
+
+@pytest.mark.parametrize("mu", [[-1.0, 0.0], [np.nan, 0.0], [np.inf, 0.0]])
+def test_dual_step_refuses_bad_duals(mu: list[float]) -> None:
+    # was: a negative price silently changed the allocation; NaN/inf gave misleading errors
+    pa = pytest.importorskip("pyarrow")
+    from onetoone.distributed import candidate_block, dual_step
+
+    b = candidate_block(pa.table({"customer": [5, 5, 7], "offer": [0, 1, 1],
+                                  "value": [1.0, 2.0, 3.0]}), n_offers=2)
+    with pytest.raises(ValidationError, match="finite prices") as e:
+        dual_step(b, [], mu)
+    assert e.value.field == "mu"
+    with pytest.raises(ValidationError, match="CandidateBlock"):
+        dual_step("block", [], [0.0, 0.0])  # type: ignore[arg-type]
