@@ -101,6 +101,47 @@ def _response_file(method: str) -> Callable[[Path], None]:
     return make
 
 
+def _value_file(kind: str) -> Callable[[Path], None]:
+    def make(path: Path) -> None:
+        from onetoone import save
+        from onetoone.value import FrequencyModel, SpendModel
+
+        if kind == "spend":
+            model: Any = SpendModel({"p": 6.25, "q": 3.74, "gamma": 15.44},
+                                    {"p": 0.1, "q": 0.2, "gamma": 0.3}, log_likelihood=-9.5,
+                                    n_customers=40)
+        else:
+            model = FrequencyModel(kind, {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426},
+                                   {"r": 0.01, "alpha": 0.2, "a": 0.03, "b": 0.1},
+                                   log_likelihood=-9582.4, n_customers=2357, unit_days=7.0)
+        save(model, path)
+
+    return make
+
+
+def _lapse_file(path: Path) -> None:
+    from onetoone import save
+    from onetoone.datasets import synthetic_transactions
+    from onetoone.value import fit_lapse
+
+    tx = synthetic_transactions(n_customers=150, n_items=10, n_days=200, random_state=0)
+    save(fit_lapse(tx, as_of=tx.period[1], horizon_days=30, n_folds=3, random_state=0), path)
+
+
+def _uplift_file(method: str) -> Callable[[Path], None]:
+    def make(path: Path) -> None:
+        from onetoone import save
+        from onetoone.uplift import fit_uplift
+
+        rng = np.random.default_rng(0)
+        x = rng.normal(size=(400, 2))
+        arm = rng.integers(0, 3, 400)
+        y = (rng.random(400) < 0.3 + 0.1 * (arm == 1) + 0.05 * x[:, 0].clip(-1, 1)).astype(float)
+        save(fit_uplift(x, arm, y, method=method, random_state=0), path)
+
+    return make
+
+
 FORMATS: dict[str, Callable[[Path], None]] = {
     "plan": _plan_file,
     **{
@@ -108,6 +149,11 @@ FORMATS: dict[str, Callable[[Path], None]] = {
     },
     "response-isotonic": _response_file("isotonic"),
     "response-logistic": _response_file("logistic"),
+    "value-bgnbd": _value_file("bgnbd"),
+    "value-mbgnbd": _value_file("mbgnbd"),
+    "value-spend": _value_file("spend"),
+    "lapse": _lapse_file,
+    **{f"uplift-{m}": _uplift_file(m) for m in ("t", "s", "dr", "x")},
 }
 
 
@@ -469,6 +515,62 @@ def _use_response(obj: Any) -> None:
     obj.reliability.to_text()
 
 
+def _use_value(obj: Any) -> None:
+    from onetoone.value import (
+        FrequencyModel,
+        PurchaseSummary,
+        SpendModel,
+        customer_value,
+        expected_purchases,
+        expected_spend,
+        p_alive,
+    )
+
+    s = PurchaseSummary.from_arrays(
+        frequency=[0, 1, 2, 7, 40, 1000], recency=[0.0, 1e-9, 30.4, 38.0, 38.8, 38.86],
+        T=[38.86, 38.86, 38.86, 38.86, 38.86, 38.86], monetary=[0.0, 1e-3, 20.0, 35.0, 1e4, 12.0],
+    )
+    if isinstance(obj, SpendModel):
+        if obj.params["q"] > 1.0:
+            e = expected_spend(obj, s)
+            assert np.isfinite(e).all() and (e >= 0).all(), f"bad expected spend {e}"
+        return
+    assert isinstance(obj, FrequencyModel), type(obj)
+    pa = p_alive(obj, s)
+    assert ((pa >= 0) & (pa <= 1)).all(), f"p_alive outside [0, 1]: {pa}"
+    for t in (0.0, 1.0, 52.0, 1e6):
+        e = expected_purchases(obj, s, t)
+        assert np.isfinite(e).all() and (e >= 0).all(), f"bad expected purchases {e}"
+    v = customer_value(obj, SpendModel({"p": 6.25, "q": 3.74, "gamma": 15.44}), s, horizon=52,
+                       period=4.0, discount_rate=0.01)
+    assert np.isfinite(v.clv).all() and (v.clv >= 0).all(), f"bad CLV {v.clv}"
+
+
+def _use_lapse(obj: Any) -> None:
+    from onetoone.datasets import synthetic_transactions
+    from onetoone.value import LapseModel
+
+    assert isinstance(obj, LapseModel), type(obj)
+    tx = synthetic_transactions(n_customers=30, n_items=5, n_days=100, random_state=1)
+    r = obj.predict(tx, as_of=tx.period[1])
+    p = r.risk
+    assert ((p >= 0) & (p <= 1)).all(), f"lapse risk outside [0, 1]: {p}"
+
+
+def _use_uplift(obj: Any) -> None:
+    from onetoone.uplift import UpliftModel
+
+    assert isinstance(obj, UpliftModel), type(obj)
+    k = obj.outcome_coef.shape[1]
+    x = np.vstack([np.zeros(k), np.ones(k), -np.ones(k) * 3, np.full(k, 50.0)])
+    u = obj.predict(x)
+    assert np.isfinite(u).all(), f"non-finite uplift {u}"
+    if obj.outcome_type == "binary" and obj.method in ("t", "s"):  # DR/X: linear effect models
+        assert (np.abs(u) <= 1).all(), f"binary uplift outside [-1, 1]: {u}"
+    for arm, o in obj.predict_outcomes(x).items():
+        assert np.isfinite(o).all(), f"non-finite outcome of arm {arm!r}: {o}"
+
+
 def load_and_use(fmt: str, path: str) -> None:
     """Load ``path`` as format ``fmt`` and use the object (raises on any problem)."""
     if fmt == "selftest":  # exercises the harness: the file's text says what to do
@@ -490,6 +592,12 @@ def load_and_use(fmt: str, path: str) -> None:
         from onetoone.allocation import load_plan
 
         _use_plan(load_plan(path))
+        return
+    if fmt.startswith(("value", "lapse", "uplift")):
+        from onetoone import load as load_any
+
+        use = {"value": _use_value, "lapse": _use_lapse, "uplift": _use_uplift}
+        use[fmt.split("-")[0]](load_any(path))
         return
     from onetoone.affinity import load
 
@@ -586,12 +694,15 @@ def run_batch(
 
 
 def run(
-    n: int, seed: int, workdir: Path, *, batch: int = 250, verbose: bool = True
+    n: int, seed: int, workdir: Path, *, batch: int = 250, verbose: bool = True,
+    only: tuple[str, ...] = (),
 ) -> dict[str, Counter[str]]:
     """Fuzz every format with ``n`` mutations; return the outcome counts per format."""
     counts: dict[str, Counter[str]] = {}
     failures: list[str] = []
     for fmt, make in FORMATS.items():
+        if only and not any(fmt.startswith(o) for o in only):
+            continue
         t0 = time.perf_counter()
         fdir = workdir / fmt
         fdir.mkdir(parents=True, exist_ok=True)
@@ -629,13 +740,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=1000, help="mutations per format")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--batch", type=int, default=250, help="files per child process")
+    parser.add_argument("--only", nargs="*", default=[],
+                        help="fuzz only the formats whose name starts with one of these")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         child_main()
         return 0
     with tempfile.TemporaryDirectory(prefix="onetoone-fuzz-") as tmp:
-        counts = run(args.n, args.seed, Path(tmp), batch=args.batch)
+        counts = run(args.n, args.seed, Path(tmp), batch=args.batch, only=tuple(args.only))
     bad = sum(c[k] for c in counts.values() for k in FAILURES) + sum(
         1 for c in counts.values() if c["ok"] == 0
     )

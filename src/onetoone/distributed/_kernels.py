@@ -19,7 +19,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from onetoone._arrays import F64, I64, readonly
+from onetoone._arrays import F64, I64, as_float, readonly
 from onetoone._checks import is_int
 from onetoone._optional import import_optional
 from onetoone.allocation import customer_step
@@ -537,8 +537,20 @@ def dual_step(
     >>> s.lagr, s.spend.tolist(), s.use.tolist()
     (1.5, [1.0], [1.0, 0.0])
     """
-    lam_a = np.asarray(lam, dtype=np.float64)
-    mu_a = np.asarray(mu, dtype=np.float64)
+    if not isinstance(block, CandidateBlock):
+        raise ValidationError(
+            f"dual_step: block must be a CandidateBlock (from candidate_block), got "
+            f"{type(block).__name__}",
+            field="block",
+        )
+    lam_a = as_float(lam, "lam") if np.ndim(lam) else np.asarray(lam, dtype=np.float64)
+    mu_a = as_float(mu, "mu") if np.ndim(mu) else np.asarray(mu, dtype=np.float64)
+    for name, a in (("lam", lam_a), ("mu", mu_a)):  # duals: finite and >= 0
+        if not bool(np.all(np.isfinite(a) & (a >= 0))):
+            raise ValidationError(
+                f"dual_step: {name} must hold finite prices >= 0 (the duals), got {a.tolist()}",
+                field=name,
+            )
     nb = block.usage.shape[0]
     if lam_a.shape != (nb,) or mu_a.shape != (block.n_offers,):
         raise ValidationError(

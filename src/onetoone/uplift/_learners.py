@@ -736,7 +736,15 @@ def _s_choose(loss: _F64, one_se: bool, paired: bool = False) -> float | None:
     ``paired``: the standard error of each entry's per-fold difference to the
     least-loss entry (the same folds) instead of the least's own.
     """
-    mean = loss.mean(axis=0)
+    finite = np.isfinite(loss).all(axis=0)
+    if not finite.any():  # NaN losses made every comparison False (an IndexError before)
+        raise ValidationError(
+            "the S-learner's cross-validated losses overflowed for every interaction penalty: "
+            "the outcome or X hold values too large to fit (e.g. 1e300); rescale them",
+            field="outcome",
+        )
+    with np.errstate(invalid="ignore", over="ignore"):
+        mean = np.where(finite, loss.mean(axis=0), np.inf)
     best = int(np.argmin(mean))  # first of ties
     if one_se:
         k = loss.shape[0]

@@ -104,6 +104,10 @@ def policy_at_budget(scores: Any, k: int | float, *, arms: Any = None) -> npt.ND
             f"got {len(labels) if labels.ndim == 1 else labels.shape}",
             field="arms",
         )
+    if len(np.unique(labels)) != len(labels):  # a repeated label made the policy ambiguous
+        raise ValidationError(
+            f"arms must be distinct labels, got {labels.tolist()!r}", field="arms"
+        )
     best = np.argmax(s, axis=1)
     top = s[np.arange(n), best]
     chosen = np.argsort(-top, kind="stable")[:count]

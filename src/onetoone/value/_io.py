@@ -92,7 +92,7 @@ def load_value_model(path: str | os.PathLike[str]) -> FrequencyModel | SpendMode
     ------
     FormatError
         Not a value-model file, an unsupported version, or any part missing,
-        malformed or out of range (parameters must be finite and > 0).
+        malformed or out of range (parameters must lie in [1e-12, 1e12]).
     """
     arrays, meta = load_npz(
         path,
@@ -120,6 +120,9 @@ def load_value_model(path: str | os.PathLike[str]) -> FrequencyModel | SpendMode
         "iterations": int(meta["iterations"]),
         "elapsed_s": float(meta["elapsed_s"]),
     }
-    if is_freq:
-        return FrequencyModel(meta["method"], p, se, unit_days=meta["unit_days"], **common)
-    return SpendModel(p, se, **common)
+    try:
+        if is_freq:
+            return FrequencyModel(meta["method"], p, se, unit_days=meta["unit_days"], **common)
+        return SpendModel(p, se, **common)
+    except ValidationError as exc:  # e.g. unit_days = 0, a parameter out of range
+        raise FormatError(f"{os.fspath(path)}: inconsistent value-model file: {exc}") from exc

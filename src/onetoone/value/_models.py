@@ -43,6 +43,9 @@ METHODS: tuple[str, ...] = ("bgnbd", "mbgnbd")
 _FREQ_PARAMS = ("r", "alpha", "a", "b")
 _SPEND_PARAMS = ("p", "q", "gamma")
 _LOG_BOUND = 18.0  # |log parameter| <= 18: 1.5e-8 .. 6.6e7
+#: Parameters a model accepts: [1e-12, 1e12], far wider than the fitter's exp(+-18); beyond
+#: it the closed forms and the quadrature underflow to 0/0 (ZeroDivisionError, NaN).
+_PARAM_MIN, _PARAM_MAX = 1e-12, 1e12
 
 
 def _params(values: Any, names: tuple[str, ...]) -> Mapping[str, float]:
@@ -52,7 +55,11 @@ def _params(values: Any, names: tuple[str, ...]) -> Mapping[str, float]:
             f"{list(values) if isinstance(values, Mapping) else type(values).__name__}",
             field="params",
         )
-    out = {k: check_real(values[k], f"params[{k!r}]", 0.0, low_inclusive=False) for k in names}
+    out = {
+        k: check_real(values[k], f"params[{k!r}]", _PARAM_MIN, _PARAM_MAX,
+                      what=f"must be a finite number in [{_PARAM_MIN:g}, {_PARAM_MAX:g}]")
+        for k in names
+    }
     return MappingProxyType(out)
 
 

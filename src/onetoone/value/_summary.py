@@ -43,11 +43,12 @@ def _monetary(values: Any) -> F64:
 
 def _i64(values: Any) -> I64:
     a = as_float(values, "frequency")
-    bad = ~np.isfinite(a) | (a < 0) | (a != np.floor(a))
+    # <= 2**53: whole numbers float64 holds exactly (larger ones wrapped negative in int64)
+    bad = ~np.isfinite(a) | (a < 0) | (a != np.floor(a)) | (a > 2.0**53)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise ValidationError(
-            f"frequency must be whole numbers >= 0 (repeat purchases), got {a[i]!r} at "
+            f"frequency must be whole numbers in [0, 2**53] (repeat purchases), got {a[i]!r} at "
             f"position {i} ({int(bad.sum())} bad value(s))",
             field="frequency",
         )
