@@ -309,7 +309,8 @@ def load_config(path: str | os.PathLike[str]) -> Config:
     FileNotFoundError
         No such file.
     ConfigError
-        Not TOML, or a key missing, unknown or of the wrong type (named).
+        Not TOML (or not UTF-8, or nested too deeply), or a key missing,
+        unknown or of the wrong type (named).
     """
     text_path = os.fspath(path)
     try:
@@ -319,6 +320,18 @@ def load_config(path: str | os.PathLike[str]) -> Config:
         raise FileNotFoundError(f"cannot read the config {text_path}: no such file") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{text_path} is not valid TOML: {exc}", field="") from exc
+    except UnicodeDecodeError as exc:  # TOML is UTF-8; tomllib raises this one untyped
+        raise ConfigError(
+            f"{text_path} is not valid TOML: not UTF-8 text ({exc.reason} at byte "
+            f"{exc.start}); save the config as UTF-8",
+            field="",
+        ) from exc
+    except RecursionError:  # tomllib parses nested arrays and tables recursively
+        raise ConfigError(
+            f"{text_path} is not valid TOML for a campaign config: its arrays or tables are "
+            "nested too deeply",
+            field="",
+        ) from None
     data = validate_config(raw)
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":")).encode("utf-8")
     return Config(

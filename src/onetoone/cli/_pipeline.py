@@ -31,7 +31,7 @@ from onetoone._optional import import_optional
 from onetoone._progress import ProgressBar
 from onetoone.cli._config import Config, ConfigError
 from onetoone.errors import MissingDependencyError, UnknownIdError, ValidationError
-from onetoone.io import format_of, read_table, write_table
+from onetoone.io import _dsn, format_of, read_table, write_table
 
 log = logging.getLogger("onetoone.cli")
 
@@ -61,7 +61,7 @@ def jsonable(value: Any) -> Any:
 
 
 _URI_PASSWORD = re.compile(r"(://[^:/@]*:)([^@]*)@")
-_KV_PASSWORD = re.compile(r"(password\s*=\s*)('[^']*'|\S+)", re.IGNORECASE)
+_KV_PASSWORD = _dsn._KV_PASSWORD  # a quoted password may hold \' escapes
 
 #: Passwords of the connection strings this process resolved: scrubbed from every
 #: message the command prints, whatever a driver puts in its errors.
@@ -71,22 +71,17 @@ SECRETS: set[str] = set()
 def redact_dsn(dsn: str) -> str:
     """A connection string with its password replaced by ``***`` (URI and key=value forms)."""
     out = _URI_PASSWORD.sub(r"\1***@", dsn)
-    return _KV_PASSWORD.sub(r"\1***", out)
+    return _dsn.scrub(_KV_PASSWORD.sub(r"\1***", out), _dsn.passwords(dsn))
 
 
 def scrub(text: str) -> str:
     """``text`` with every password in :data:`SECRETS` replaced by ``***``."""
-    for secret in sorted(SECRETS, key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return text
+    return _dsn.scrub(text, list(SECRETS))
 
 
 def _remember_password(dsn: str) -> None:
-    for m in _URI_PASSWORD.finditer(dsn):
-        if m.group(2):
-            SECRETS.add(m.group(2))
-    for m in _KV_PASSWORD.finditer(dsn):
-        SECRETS.add(m.group(2).strip("'"))
+    # every spelling: as written, %-decoded, unquoted and unescaped (never the empty one)
+    SECRETS.update(_dsn.passwords(dsn))
 
 
 # --------------------------------------------------------------------------- config terms

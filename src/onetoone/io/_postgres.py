@@ -38,10 +38,12 @@ import logging
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
-from urllib.parse import parse_qsl, unquote, urlsplit
 
 from onetoone._optional import import_optional
 from onetoone.errors import DataSourceError, ValidationError
+from onetoone.io._dsn import _KV_PASSWORD, _URI_QUERY_PASSWORD, _URI_USERINFO
+from onetoone.io._dsn import passwords as _passwords
+from onetoone.io._dsn import scrub as _scrub
 
 __all__ = ["redact_dsn", "read_postgres", "write_postgres"]
 
@@ -51,9 +53,6 @@ _LOG = logging.getLogger("onetoone.io.postgres")
 METADATA_KEY = b"onetoone.postgres"
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
-_KV_PASSWORD = re.compile(r"""(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S*)""", re.IGNORECASE)
-_URI_USERINFO = re.compile(r"^(postgres(?:ql)?://[^:/?#@]*):([^@/?#]*)@", re.IGNORECASE)
-_URI_QUERY_PASSWORD = re.compile(r"([?&]password=)([^&#]*)", re.IGNORECASE)
 _PURPOSE = "PostgreSQL I/O"
 _FIX_CONNECT = (
     "check the host, port, database name, user and password in the DSN (for example "
@@ -63,28 +62,6 @@ _FIX_CONNECT = (
 
 
 # --------------------------------------------------------------------------- DSN
-
-
-def _passwords(dsn: str) -> list[str]:
-    """Every password spelled in ``dsn`` (URI userinfo, URI query, key=value)."""
-    found: list[str] = []
-    m = _URI_USERINFO.match(dsn)
-    if m:
-        found += [m.group(2), unquote(m.group(2))]
-    if dsn.lower().startswith(("postgresql://", "postgres://")):
-        try:
-            query = urlsplit(dsn).query
-            found += [v for k, v in parse_qsl(query, keep_blank_values=True) if k == "password"]
-        except ValueError:
-            pass
-        found += [m.group(2) for m in _URI_QUERY_PASSWORD.finditer(dsn)]
-        return sorted({p for p in found if p}, key=len, reverse=True)
-    for m in _KV_PASSWORD.finditer(dsn):
-        raw = m.group(2)
-        found.append(raw)
-        if raw.startswith("'") and raw.endswith("'") and len(raw) >= 2:
-            found.append(re.sub(r"\\(.)", r"\1", raw[1:-1]))
-    return sorted({p for p in found if p}, key=len, reverse=True)
 
 
 def redact_dsn(dsn: str) -> str:
@@ -113,12 +90,6 @@ def redact_dsn(dsn: str) -> str:
     if not dsn.lower().startswith(("postgresql://", "postgres://")):
         out = _KV_PASSWORD.sub(lambda m: f"{m.group(1)}***", out)
     return _scrub(out, _passwords(dsn))
-
-
-def _scrub(text: str, secrets: Sequence[str]) -> str:
-    for s in secrets:
-        text = text.replace(s, "***")
-    return text
 
 
 class _Source:
