@@ -163,6 +163,14 @@ def run(args: argparse.Namespace) -> None:
             total_cost = float(cand["cost"].sum().compute())
             offers = args.offers
             cap = np.full(offers, 0.6 * prof.n_customers / offers)  # binds on popular offers
+            trips = [0]
+            gather = client.gather
+
+            def counted(*a: Any, **k: Any) -> Any:
+                trips[0] += 1  # one gather = one round trip to every partition
+                return gather(*a, **k)
+
+            client.gather = counted
             t0 = time.perf_counter()
             res = od.allocate(
                 cand,
@@ -176,11 +184,12 @@ def run(args: argparse.Namespace) -> None:
                 progress=progress,
             )
             dt = time.perf_counter() - t0
+            client.gather = gather
             peaks = client.run(_peak_rss_mib)
             n_pairs = prof.n_customers * offers
             print(
                 f"allocation, {workers} workers: {n_pairs:,} candidate pairs, {dt:.1f} s, "
-                f"{res.sweeps} sweeps, {res.iterations} dual evaluations "
+                f"{res.sweeps} sweeps, {res.iterations} dual evaluations, {trips[0]} round trips "
                 f"({dt / max(res.iterations, 1):.2f} s each, primal rounds included), gap "
                 f"{res.gap:.2e} ({res.message}), {res.n_chosen:,} pairs chosen; "
                 f"{res.bytes_per_partition_iteration} bytes per partition per evaluation "

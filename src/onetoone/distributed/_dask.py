@@ -18,7 +18,8 @@ import numpy.typing as npt
 from onetoone._arrays import F64, I64, readonly
 from onetoone._checks import is_int
 from onetoone._optional import import_optional
-from onetoone.allocation import Budget, customer_step, entry_thresholds
+from onetoone.allocation import AllocationProblem, Budget, customer_step, entry_thresholds
+from onetoone.allocation import allocate as allocate_one
 from onetoone.distributed._dual import DualSearch
 from onetoone.distributed._kernels import (
     INGESTION_KEY,
@@ -844,9 +845,10 @@ def allocate(
         )
 
     def cap_targets(lam: F64, mu: F64, offers: I64) -> F64:
-        # margins stay on the workers; each round trip sends a grid of thresholds per
-        # offer and gets the cap usage above each back (64 x 8 bytes per offer)
-        qs = cl.map(_margins, blocks, lam=lam, mu=mu, pure=False)
+        # margins stay on the workers, sorted once per offer with their cap-usage
+        # tails; each round trip sends a grid of thresholds per offer and gets the
+        # cap usage above each back (257 x 8 bytes per offer): a binary search only
+        qs = cl.map(_margin_tails, blocks, lam=lam, mu=mu, offers=offers, pure=False)
         lo = np.zeros(len(offers))
         hi = np.maximum(top_c[offers], 1e-300)
         grid_n = 256
@@ -859,7 +861,7 @@ def allocate(
                 axis=1,
             )
             use = np.sum(
-                cl.gather(cl.map(_cap_counts, blocks, qs, offers=offers, grid=grid, pure=False)),
+                cl.gather(cl.map(_cap_counts, qs, grid=grid, pure=False)),
                 axis=0,
             )  # (len(offers), grid_n + 1), non-increasing along the grid
             fits = use <= caps[offers][:, None]
@@ -887,6 +889,12 @@ def allocate(
         lam=np.zeros(nb),
         mu=np.zeros(n_offers),
     )
+    n_rows = sum(s[6] for s in stats)
+    warm = _warm_start(cl, blocks, n_rows, limits, caps, n_offers, tol, max_iter)
+    if warm is not None:
+        search.lam[budgets_bind] = warm[0][budgets_bind]
+        search.mu[capped] = warm[1][capped]
+        _say(progress, f"allocate: prices from a sample of {warm[2]:,} customers")
     value_scale = max(float(np.max(top_c)) if n_offers else 1.0, 1e-300)
     best: tuple[float, list[Any]] | None = None
     sweeps, status = 0, 1
@@ -997,17 +1005,100 @@ def _margins(block: CandidateBlock, lam: F64, mu: F64) -> F64:
     return out
 
 
-def _cap_counts(block: CandidateBlock, q: F64, offers: I64, grid: F64) -> F64:
-    """Per offer of ``offers``, cap usage of its candidates with margin above each grid point."""
-    out = np.zeros(grid.shape)
-    for i, o in enumerate(offers.tolist()):  # loops over offers, not customers
+def _margin_tails(block: CandidateBlock, lam: F64, mu: F64, offers: I64) -> list[tuple[F64, F64]]:
+    """Per offer of ``offers``: its positive margins, sorted, and the cap usage at or above each.
+
+    Computed once per cap step and kept on the worker; :func:`_cap_counts` then
+    answers each grid round by binary search.
+    """
+    q = _margins(block, lam, mu)
+    out: list[tuple[F64, F64]] = []
+    for o in offers.tolist():  # loops over offers, not customers
         sel = (block.offer == o) & (q > 0)
         qo = q[sel]
         order = np.argsort(qo, kind="stable")
-        qs = qo[order]
         tail = np.concatenate([np.cumsum(block.cap_usage[sel][order][::-1])[::-1], [0.0]])
+        out.append((qo[order], tail))
+    return out
+
+
+def _cap_counts(tails: list[tuple[F64, F64]], grid: F64) -> F64:
+    """Per offer, cap usage of its candidates with margin above each grid point."""
+    out = np.zeros(grid.shape)
+    for i, (qs, tail) in enumerate(tails):
         out[i] = tail[np.searchsorted(qs, grid[i], side="right")]
     return out
+
+
+#: Customers in the sample whose one-machine prices start the search (as one machine).
+_SAMPLE_ROWS = 20_000
+
+
+def _sample_rows(block: CandidateBlock, step: int) -> tuple[I64, I64, F64, F64, F64, I64]:
+    """Every ``step``-th customer of the block: (row, offer, value, usage, cap use, k)."""
+    rows = _row_of(block)
+    keep = rows % step == 0
+    r = rows[keep]
+    return (
+        r,
+        block.offer[keep],
+        block.value[keep],
+        block.usage[:, keep],
+        block.cap_usage[keep],
+        block.k[::step].copy(),
+    )
+
+
+def _warm_start(
+    cl: Any,
+    blocks: list[Any],
+    n_rows: int,
+    limits: F64,
+    caps: F64,
+    n_offers: int,
+    tol: float,
+    max_iter: int,
+) -> tuple[F64, F64, int] | None:
+    """Prices from the one-machine dual on a systematic sample of customers.
+
+    As :func:`onetoone.allocation.allocate` does for a large problem: every
+    ``step``-th customer of each partition (about ``_SAMPLE_ROWS`` in all) is
+    gathered (one round trip), the limits and caps scaled by the sample's share,
+    and solved on the client; its prices start the distributed search. Only a
+    start: the bound and the plan come from the full data.
+    """
+    if n_rows <= 4 * _SAMPLE_ROWS:
+        return None
+    step = max(1, n_rows // _SAMPLE_ROWS)
+    parts = cl.gather(cl.map(_sample_rows, blocks, step=step, pure=False))
+    offsets = np.cumsum([0] + [len(x[5]) for x in parts])
+    cust = np.concatenate([x[0] // step + offsets[i] for i, x in enumerate(parts)])
+    off = np.concatenate([x[1] for x in parts])
+    val = np.concatenate([x[2] for x in parts])
+    usage = np.concatenate([x[3] for x in parts], axis=1)
+    w = np.concatenate([x[4] for x in parts])
+    k = np.concatenate([x[5] for x in parts])
+    n_sample = int(offsets[-1])
+    frac = n_sample / n_rows
+    budgets = [Budget(f"b{b}", float(limits[b] * frac), usage=usage[b]) for b in range(len(limits))]
+    problem = AllocationProblem.from_candidates(
+        cust,
+        off,
+        val,
+        usage[0] if len(limits) else np.zeros(len(val)),
+        n_customers=n_sample,
+        n_offers=n_offers,
+        budgets=budgets,
+        k=k,
+        cap=caps * frac,
+        cap_usage=w,
+    )
+    one = allocate_one(problem, "dual", tol=tol, max_iter=max_iter)
+    return (
+        np.asarray(one.budget_price, dtype=np.float64),
+        np.asarray(one.cap_price, dtype=np.float64),
+        n_sample,
+    )
 
 
 def _ids_frame(block: CandidateBlock, customer: str) -> Any:
@@ -1015,7 +1106,7 @@ def _ids_frame(block: CandidateBlock, customer: str) -> Any:
     return pd.DataFrame({customer: block.customer_ids})
 
 
-def _block_stats(block: CandidateBlock) -> tuple[int, int, F64, F64, F64, F64]:
+def _block_stats(block: CandidateBlock) -> tuple[int, int, F64, F64, F64, F64, int]:
     tot_c = np.bincount(block.offer, weights=block.cap_usage, minlength=block.n_offers)
     return (
         block.n_candidates,
@@ -1024,6 +1115,7 @@ def _block_stats(block: CandidateBlock) -> tuple[int, int, F64, F64, F64, F64]:
         block.max_cap_ratio,
         block.usage.sum(axis=1),
         tot_c.astype(np.float64),
+        len(block.k),
     )
 
 
