@@ -166,7 +166,7 @@ def run(args: argparse.Namespace) -> None:
             trips = [0]
             gather = client.gather
 
-            def counted(*a: Any, **k: Any) -> Any:
+            def counted(*a: Any, trips: list[int] = trips, gather: Any = gather, **k: Any) -> Any:
                 trips[0] += 1  # one gather = one round trip to every partition
                 return gather(*a, **k)
 

@@ -321,6 +321,10 @@ def test_allocation_refuses_split_customers_and_bad_input(client: Client) -> Non
         )
     with pytest.raises(ValidationError, match="n_offers"):
         od.allocate(frame, n_offers=0, client=client)
+    with pytest.raises(ValidationError, match="per-customer k array"):  # refused, not ignored
+        od.allocate(frame, n_offers=4, k=np.ones(200, dtype=np.int64), client=client)
+    with pytest.raises(TypeError, match="group"):  # no group= argument: refused by Python
+        od.allocate(frame, n_offers=4, group=np.zeros(4), client=client)  # type: ignore[call-arg]
     with pytest.raises(ValidationError, match="offer codes"):
         od.allocate(frame, n_offers=2, budgets=[Budget("t", 1.0)], client=client)
     dup = pd.concat([cand.iloc[:3], cand.iloc[:1]])

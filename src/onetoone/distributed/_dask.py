@@ -671,7 +671,12 @@ def _allocate_iv(
     if not is_int(n_offers) or n_offers < 1:
         raise ValidationError(f"n_offers must be an int >= 1, got {n_offers!r}", field="n_offers")
     if not is_int(k) or k < 0:
-        raise ValidationError(f"k must be an int >= 0, got {k!r}", field="k")
+        raise ValidationError(
+            f"k must be one int >= 0 for every customer, got {k!r}; a per-customer k array "
+            "(and offer groups) are not supported by onetoone.distributed.allocate yet: use "
+            "onetoone.allocation.allocate on one machine for them",
+            field="k",
+        )
     bl = list(budgets)
     for b in bl:
         if not isinstance(b, Budget):
