@@ -613,6 +613,25 @@ def _drop_list(
     )
 
 
+def _cap_drop_lists(
+    block: CandidateBlock, chosen: _B, lam: F64, offers: I64, excess: F64
+) -> tuple[I64, F64, F64, F64, I64, F64, F64]:
+    """:func:`_drop_list` for several over-used caps at once, concatenated."""
+    lists = [
+        _drop_list(block, chosen, lam, -1, o, e)
+        for o, e in zip(offers.tolist(), excess.tolist(), strict=True)
+    ]
+    return (
+        np.concatenate([x[0] for x in lists]),
+        np.concatenate([x[1] for x in lists]),
+        np.concatenate([x[2] for x in lists]),
+        np.concatenate([x[3] for x in lists], axis=1),
+        np.concatenate([x[4] for x in lists]),
+        np.concatenate([x[5] for x in lists]),
+        np.concatenate([x[6] for x in lists]),
+    )
+
+
 def _fill_list(
     block: CandidateBlock, chosen: _B, slack: F64, cap_slack: F64, weights: F64, max_items: int
 ) -> tuple[I64, F64, F64, F64, I64, F64, F64]:
@@ -1140,13 +1159,30 @@ def _primal(
     use = np.sum([f[2] for f in figs], axis=0)
     # repair: drop the worst pairs of each over-used cap, then budget (the one-machine
     # order: dropping for a cap frees budget)
-    over = [(-1, int(o)) for o in np.flatnonzero(use > caps).tolist()]
-    over += [(b, -1) for b in range(nb)]
-    for b, o in over:
-        excess = float(spend[b] - limits[b]) if b >= 0 else float(use[o] - caps[o])
+    over_c = np.flatnonzero(use > caps).astype(np.int64)
+    if len(over_c):
+        # the caps at once (each pair uses one offer's cap): one round trip for all
+        exc = (use - caps)[over_c]
+        lists = cl.gather(
+            cl.map(_cap_drop_lists, blocks, masks, lam=lam, offers=over_c, excess=exc)
+        )
+        part, idx, score, u, usage, offs, w, val = _merge(lists)
+        drops = []
+        for o, e in zip(over_c.tolist(), exc.tolist(), strict=True):  # offers, not customers
+            mine = np.flatnonzero(offs == o)
+            order = mine[np.argsort(score[mine], kind="stable")]
+            m = int(np.searchsorted(np.cumsum(u[order]), e, side="left")) + 1
+            drops.append(order[:m])
+        drop = np.concatenate(drops)
+        spend = spend - usage[:, drop].sum(axis=1)
+        use = use - np.bincount(offs[drop], weights=w[drop], minlength=len(use))
+        total -= float(val[drop].sum())
+        masks = _apply(cl, masks, part[drop], idx[drop], drop=True)
+    for b in range(nb):
+        excess = float(spend[b] - limits[b])
         if excess <= 0:
             continue
-        lists = cl.gather(cl.map(_drop_list, blocks, masks, lam=lam, b=b, o=o, excess=excess))
+        lists = cl.gather(cl.map(_drop_list, blocks, masks, lam=lam, b=b, o=-1, excess=excess))
         part, idx, score, u, usage, offs, w, val = _merge(lists)
         order = np.argsort(score, kind="stable")
         m = int(np.searchsorted(np.cumsum(u[order]), excess, side="left")) + 1
