@@ -876,6 +876,8 @@ def allocate(
         lo = np.zeros(len(offers))
         hi = np.maximum(top_c[offers], 1e-300)
         grid_n = 256
+        rows = np.arange(len(offers))
+        use_hi = np.zeros(len(offers))
         for _ in range(8):
             grid = np.concatenate(
                 [
@@ -884,17 +886,28 @@ def allocate(
                 ],
                 axis=1,
             )
-            use = np.sum(
-                cl.gather(cl.map(_cap_counts, qs, grid=grid, pure=False)),
-                axis=0,
-            )  # (len(offers), grid_n + 1), non-increasing along the grid
+            counts = np.sum(cl.gather(cl.map(_cap_counts, qs, grid=grid, pure=False)), axis=0)
+            use, num = counts[0], counts[1]  # (len(offers), grid_n + 1), non-increasing
             fits = use <= caps[offers][:, None]
             first = np.argmax(fits, axis=1)  # the last point (hi) always fits
-            new_hi = grid[np.arange(len(offers)), first]
-            new_lo = np.where(
-                first > 0, grid[np.arange(len(offers)), np.maximum(first - 1, 0)], 0.0
-            )
-            lo, hi = new_lo, new_hi
+            prev = np.maximum(first - 1, 0)
+            new_lo = np.where(first > 0, grid[rows, prev], 0.0)
+            lo, hi, use_hi = new_lo, grid[rows, first], use[rows, first]
+            inside = np.where(first > 0, num[rows, prev] - num[rows, first], 0.0)
+            if float(inside.sum()) <= _BRACKET_MAX:
+                # few margins left between lo and hi: gather them, the price is exact
+                brackets = cl.gather(cl.map(_bracket, qs, lo=lo, hi=hi, pure=False))
+                for i in np.flatnonzero(first > 0).tolist():  # offers, not customers
+                    q = np.concatenate([b[i][0] for b in brackets])
+                    w = np.concatenate([b[i][1] for b in brackets])
+                    order = np.argsort(q, kind="stable")
+                    q, w = q[order], w[order]
+                    tail = np.concatenate([np.cumsum(w[::-1])[::-1], [0.0]])
+                    at = use_hi[i] + tail[np.searchsorted(q, q, side="right")]
+                    ok = np.flatnonzero(at <= caps[offers[i]])
+                    if len(ok):
+                        hi[i] = q[ok[0]]
+                break
             if bool(np.all(hi - lo <= 1e-10 * np.maximum(hi, 1e-300))):
                 break
         out: F64 = np.asarray(hi, dtype=np.float64)
@@ -1047,10 +1060,27 @@ def _margin_tails(block: CandidateBlock, lam: F64, mu: F64, offers: I64) -> list
 
 
 def _cap_counts(tails: list[tuple[F64, F64]], grid: F64) -> F64:
-    """Per offer, cap usage of its candidates with margin above each grid point."""
-    out = np.zeros(grid.shape)
+    """Per offer, cap usage (``[0]``) and number (``[1]``) of its candidates with margin
+    above each grid point."""
+    out = np.zeros((2, *grid.shape))
     for i, (qs, tail) in enumerate(tails):
-        out[i] = tail[np.searchsorted(qs, grid[i], side="right")]
+        at = np.searchsorted(qs, grid[i], side="right")
+        out[0, i] = tail[at]
+        out[1, i] = len(qs) - at
+    return out
+
+
+#: Most margins gathered to the client to set the cap prices exactly (16 bytes each).
+_BRACKET_MAX = 200_000
+
+
+def _bracket(tails: list[tuple[F64, F64]], lo: F64, hi: F64) -> list[tuple[F64, F64]]:
+    """Per offer, the margins in ``(lo, hi]`` and their cap usage."""
+    out: list[tuple[F64, F64]] = []
+    for i, (qs, tail) in enumerate(tails):
+        a, b = np.searchsorted(qs, [lo[i], hi[i]], side="right").tolist()
+        w = tail[a:b] - tail[a + 1 : b + 1]
+        out.append((qs[a:b].copy(), w))
     return out
 
 
