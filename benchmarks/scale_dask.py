@@ -32,9 +32,9 @@ throughput and memory.
 
 Measured (issue 18, 2 shared cores, reusing the 40 M-line log: ``--lines 40_000_000
 --partitions 100 --memory 512MiB --workers 2 --tol 1e-3``): 16 M pairs, the caps binding,
-converged in 131 s (50 s laying out the blocks, 4 s for the sample's starting prices, one
-sweep of 68 s): 1 sweep, 3 dual evaluations, 24 round trips, gap 1.4e-4, 584 bytes per
-partition per evaluation, peak RSS 425 / 427 MiB per worker. Before the starting prices
+converged in 60 s (23 s laying out the blocks, 4 s for the sample's starting prices, one
+sweep of 29 s): 1 sweep, 3 dual evaluations, 17 round trips, gap 1.4e-4, 584 bytes per
+partition per evaluation, peak RSS 423 / 446 MiB per worker. Before the starting prices
 the same run was stopped after its first sweep (200 s, gap 0.117). See docs/scale.md.
 """
 
