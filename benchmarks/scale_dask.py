@@ -23,10 +23,19 @@ Method
    workers, one budget at 10 % of the total cost and a cap on every offer (60 % of the
    customers shared evenly, so the popular offers' caps bind);
    ``onetoone.distributed.allocate`` with 2 workers. Reported: sweeps, dual evaluations,
-   gap, bytes per partition per evaluation, elapsed time, peak memory per worker.
+   round trips (``client.gather`` calls during the allocation), gap, bytes per partition
+   per evaluation, elapsed time, peak memory per worker.
 
 Nothing is compared with one machine here (the identity is asserted by
-tests/distributed); the figures are throughput and memory.
+tests/dask_cluster, including a binding-cap case above the sample size); the figures are
+throughput and memory.
+
+Measured (issue 18, 2 shared cores, reusing the 40 M-line log: ``--lines 40_000_000
+--partitions 100 --memory 512MiB --workers 2 --tol 1e-3``): 16 M pairs, the caps binding,
+converged in 60 s (23 s laying out the blocks, 4 s for the sample's starting prices, one
+sweep of 29 s): 1 sweep, 3 dual evaluations, 17 round trips, gap 1.4e-4, 584 bytes per
+partition per evaluation, peak RSS 423 / 446 MiB per worker. Before the starting prices
+the same run was stopped after its first sweep (200 s, gap 0.117). See docs/scale.md.
 """
 
 from __future__ import annotations
@@ -163,6 +172,14 @@ def run(args: argparse.Namespace) -> None:
             total_cost = float(cand["cost"].sum().compute())
             offers = args.offers
             cap = np.full(offers, 0.6 * prof.n_customers / offers)  # binds on popular offers
+            trips = [0]
+            gather = client.gather
+
+            def counted(*a: Any, trips: list[int] = trips, gather: Any = gather, **k: Any) -> Any:
+                trips[0] += 1  # one gather = one round trip to every partition
+                return gather(*a, **k)
+
+            client.gather = counted
             t0 = time.perf_counter()
             res = od.allocate(
                 cand,
@@ -176,11 +193,12 @@ def run(args: argparse.Namespace) -> None:
                 progress=progress,
             )
             dt = time.perf_counter() - t0
+            client.gather = gather
             peaks = client.run(_peak_rss_mib)
             n_pairs = prof.n_customers * offers
             print(
                 f"allocation, {workers} workers: {n_pairs:,} candidate pairs, {dt:.1f} s, "
-                f"{res.sweeps} sweeps, {res.iterations} dual evaluations "
+                f"{res.sweeps} sweeps, {res.iterations} dual evaluations, {trips[0]} round trips "
                 f"({dt / max(res.iterations, 1):.2f} s each, primal rounds included), gap "
                 f"{res.gap:.2e} ({res.message}), {res.n_chosen:,} pairs chosen; "
                 f"{res.bytes_per_partition_iteration} bytes per partition per evaluation "

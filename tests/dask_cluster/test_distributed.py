@@ -229,6 +229,30 @@ def test_allocation_same_objective_and_bound(client: Client, k: int, cap_share: 
     assert res.bytes_per_partition_iteration < 2000  # O(budgets + offers), not O(customers)
 
 
+@pytest.mark.filterwarnings("ignore:Sending large graph:UserWarning")  # from_pandas
+def test_binding_caps_at_warm_start_size_same_answer(client: Client) -> None:
+    # above 4 x 20,000 customers both paths start from the prices of a sample; every
+    # cap binds (a quarter of the customers per offer, 6 offers) with the budget
+    p = random_problem(90_000, 6, cap_share=0.25, random_state=7)
+    one = allocate(p, "dual", tol=1e-3)
+    caps = np.asarray(p.cap)
+    cand = _candidates(p)
+    res = od.allocate(
+        dd.from_pandas(cand, npartitions=4, sort=False),
+        n_offers=p.n_offers,
+        budgets=[Budget("total", float(p.budget_limit[0]))],
+        cap=caps,
+        tol=1e-3,
+        partitioned=True,
+        client=client,
+    )
+    assert res.success and res.sweeps <= 3, res.message
+    assert res.iterations <= 12  # the sample's prices are near the optimum
+    assert bool(np.any(res.offer_use >= caps - 1.0))  # the caps do bind
+    _assert_same_answer(res, one, tol=1e-3)
+    _check_plan(res, cand, 1, caps, np.asarray(p.budget_limit))
+
+
 def test_allocation_two_budgets_on_offer_subsets(client: Client) -> None:
     rng = np.random.default_rng(5)
     n, m = 1200, 5
@@ -297,6 +321,10 @@ def test_allocation_refuses_split_customers_and_bad_input(client: Client) -> Non
         )
     with pytest.raises(ValidationError, match="n_offers"):
         od.allocate(frame, n_offers=0, client=client)
+    with pytest.raises(ValidationError, match="per-customer k array"):  # refused, not ignored
+        od.allocate(frame, n_offers=4, k=np.ones(200, dtype=np.int64), client=client)
+    with pytest.raises(TypeError, match="group"):  # no group= argument: refused by Python
+        od.allocate(frame, n_offers=4, group=np.zeros(4), client=client)  # type: ignore[call-arg]
     with pytest.raises(ValidationError, match="offer codes"):
         od.allocate(frame, n_offers=2, budgets=[Budget("t", 1.0)], client=client)
     dup = pd.concat([cand.iloc[:3], cand.iloc[:1]])

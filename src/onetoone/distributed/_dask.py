@@ -18,7 +18,8 @@ import numpy.typing as npt
 from onetoone._arrays import F64, I64, readonly
 from onetoone._checks import is_int
 from onetoone._optional import import_optional
-from onetoone.allocation import Budget, customer_step, entry_thresholds
+from onetoone.allocation import AllocationProblem, Budget, customer_step, entry_thresholds
+from onetoone.allocation import allocate as allocate_one
 from onetoone.distributed._dual import DualSearch
 from onetoone.distributed._kernels import (
     INGESTION_KEY,
@@ -612,6 +613,25 @@ def _drop_list(
     )
 
 
+def _cap_drop_lists(
+    block: CandidateBlock, chosen: _B, lam: F64, offers: I64, excess: F64
+) -> tuple[I64, F64, F64, F64, I64, F64, F64]:
+    """:func:`_drop_list` for several over-used caps at once, concatenated."""
+    lists = [
+        _drop_list(block, chosen, lam, -1, o, e)
+        for o, e in zip(offers.tolist(), excess.tolist(), strict=True)
+    ]
+    return (
+        np.concatenate([x[0] for x in lists]),
+        np.concatenate([x[1] for x in lists]),
+        np.concatenate([x[2] for x in lists]),
+        np.concatenate([x[3] for x in lists], axis=1),
+        np.concatenate([x[4] for x in lists]),
+        np.concatenate([x[5] for x in lists]),
+        np.concatenate([x[6] for x in lists]),
+    )
+
+
 def _fill_list(
     block: CandidateBlock, chosen: _B, slack: F64, cap_slack: F64, weights: F64, max_items: int
 ) -> tuple[I64, F64, F64, F64, I64, F64, F64]:
@@ -670,7 +690,12 @@ def _allocate_iv(
     if not is_int(n_offers) or n_offers < 1:
         raise ValidationError(f"n_offers must be an int >= 1, got {n_offers!r}", field="n_offers")
     if not is_int(k) or k < 0:
-        raise ValidationError(f"k must be an int >= 0, got {k!r}", field="k")
+        raise ValidationError(
+            f"k must be one int >= 0 for every customer, got {k!r}; a per-customer k array "
+            "(and offer groups) are not supported by onetoone.distributed.allocate yet: use "
+            "onetoone.allocation.allocate on one machine for them",
+            field="k",
+        )
     bl = list(budgets)
     for b in bl:
         if not isinstance(b, Budget):
@@ -844,12 +869,15 @@ def allocate(
         )
 
     def cap_targets(lam: F64, mu: F64, offers: I64) -> F64:
-        # margins stay on the workers; each round trip sends a grid of thresholds per
-        # offer and gets the cap usage above each back (64 x 8 bytes per offer)
-        qs = cl.map(_margins, blocks, lam=lam, mu=mu, pure=False)
+        # margins stay on the workers, sorted once per offer with their cap-usage
+        # tails; each round trip sends a grid of thresholds per offer and gets the
+        # cap usage above each back (257 x 8 bytes per offer): a binary search only
+        qs = cl.map(_margin_tails, blocks, lam=lam, mu=mu, offers=offers, pure=False)
         lo = np.zeros(len(offers))
         hi = np.maximum(top_c[offers], 1e-300)
         grid_n = 256
+        rows = np.arange(len(offers))
+        use_hi = np.zeros(len(offers))
         for _ in range(8):
             grid = np.concatenate(
                 [
@@ -858,17 +886,28 @@ def allocate(
                 ],
                 axis=1,
             )
-            use = np.sum(
-                cl.gather(cl.map(_cap_counts, blocks, qs, offers=offers, grid=grid, pure=False)),
-                axis=0,
-            )  # (len(offers), grid_n + 1), non-increasing along the grid
+            counts = np.sum(cl.gather(cl.map(_cap_counts, qs, grid=grid, pure=False)), axis=0)
+            use, num = counts[0], counts[1]  # (len(offers), grid_n + 1), non-increasing
             fits = use <= caps[offers][:, None]
             first = np.argmax(fits, axis=1)  # the last point (hi) always fits
-            new_hi = grid[np.arange(len(offers)), first]
-            new_lo = np.where(
-                first > 0, grid[np.arange(len(offers)), np.maximum(first - 1, 0)], 0.0
-            )
-            lo, hi = new_lo, new_hi
+            prev = np.maximum(first - 1, 0)
+            new_lo = np.where(first > 0, grid[rows, prev], 0.0)
+            lo, hi, use_hi = new_lo, grid[rows, first], use[rows, first]
+            inside = np.where(first > 0, num[rows, prev] - num[rows, first], 0.0)
+            if float(inside.sum()) <= _BRACKET_MAX:
+                # few margins left between lo and hi: gather them, the price is exact
+                brackets = cl.gather(cl.map(_bracket, qs, lo=lo, hi=hi, pure=False))
+                for i in np.flatnonzero(first > 0).tolist():  # offers, not customers
+                    q = np.concatenate([b[i][0] for b in brackets])
+                    w = np.concatenate([b[i][1] for b in brackets])
+                    order = np.argsort(q, kind="stable")
+                    q, w = q[order], w[order]
+                    tail = np.concatenate([np.cumsum(w[::-1])[::-1], [0.0]])
+                    at = use_hi[i] + tail[np.searchsorted(q, q, side="right")]
+                    ok = np.flatnonzero(at <= caps[offers[i]])
+                    if len(ok):
+                        hi[i] = q[ok[0]]
+                break
             if bool(np.all(hi - lo <= 1e-10 * np.maximum(hi, 1e-300))):
                 break
         out: F64 = np.asarray(hi, dtype=np.float64)
@@ -887,6 +926,12 @@ def allocate(
         lam=np.zeros(nb),
         mu=np.zeros(n_offers),
     )
+    n_rows = sum(s[6] for s in stats)
+    warm = _warm_start(cl, blocks, n_rows, limits, caps, n_offers, tol, max_iter)
+    if warm is not None:
+        search.lam[budgets_bind] = warm[0][budgets_bind]
+        search.mu[capped] = warm[1][capped]
+        _say(progress, f"allocate: prices from a sample of {warm[2]:,} customers")
     value_scale = max(float(np.max(top_c)) if n_offers else 1.0, 1e-300)
     best: tuple[float, list[Any]] | None = None
     sweeps, status = 0, 1
@@ -997,17 +1042,117 @@ def _margins(block: CandidateBlock, lam: F64, mu: F64) -> F64:
     return out
 
 
-def _cap_counts(block: CandidateBlock, q: F64, offers: I64, grid: F64) -> F64:
-    """Per offer of ``offers``, cap usage of its candidates with margin above each grid point."""
-    out = np.zeros(grid.shape)
-    for i, o in enumerate(offers.tolist()):  # loops over offers, not customers
+def _margin_tails(block: CandidateBlock, lam: F64, mu: F64, offers: I64) -> list[tuple[F64, F64]]:
+    """Per offer of ``offers``: its positive margins, sorted, and the cap usage at or above each.
+
+    Computed once per cap step and kept on the worker; :func:`_cap_counts` then
+    answers each grid round by binary search.
+    """
+    q = _margins(block, lam, mu)
+    out: list[tuple[F64, F64]] = []
+    for o in offers.tolist():  # loops over offers, not customers
         sel = (block.offer == o) & (q > 0)
         qo = q[sel]
         order = np.argsort(qo, kind="stable")
-        qs = qo[order]
         tail = np.concatenate([np.cumsum(block.cap_usage[sel][order][::-1])[::-1], [0.0]])
-        out[i] = tail[np.searchsorted(qs, grid[i], side="right")]
+        out.append((qo[order], tail))
     return out
+
+
+def _cap_counts(tails: list[tuple[F64, F64]], grid: F64) -> F64:
+    """Per offer, cap usage (``[0]``) and number (``[1]``) of its candidates with margin
+    above each grid point."""
+    out = np.zeros((2, *grid.shape))
+    for i, (qs, tail) in enumerate(tails):
+        at = np.searchsorted(qs, grid[i], side="right")
+        out[0, i] = tail[at]
+        out[1, i] = len(qs) - at
+    return out
+
+
+#: Most margins gathered to the client to set the cap prices exactly (16 bytes each).
+_BRACKET_MAX = 200_000
+
+
+def _bracket(tails: list[tuple[F64, F64]], lo: F64, hi: F64) -> list[tuple[F64, F64]]:
+    """Per offer, the margins in ``(lo, hi]`` and their cap usage."""
+    out: list[tuple[F64, F64]] = []
+    for i, (qs, tail) in enumerate(tails):
+        a, b = np.searchsorted(qs, [lo[i], hi[i]], side="right").tolist()
+        w = tail[a:b] - tail[a + 1 : b + 1]
+        out.append((qs[a:b].copy(), w))
+    return out
+
+
+#: Customers in the sample whose one-machine prices start the search (as one machine).
+_SAMPLE_ROWS = 20_000
+
+
+def _sample_rows(block: CandidateBlock, step: int) -> tuple[I64, I64, F64, F64, F64, I64]:
+    """Every ``step``-th customer of the block: (row, offer, value, usage, cap use, k)."""
+    rows = _row_of(block)
+    keep = rows % step == 0
+    r = rows[keep]
+    return (
+        r,
+        block.offer[keep],
+        block.value[keep],
+        block.usage[:, keep],
+        block.cap_usage[keep],
+        block.k[::step].copy(),
+    )
+
+
+def _warm_start(
+    cl: Any,
+    blocks: list[Any],
+    n_rows: int,
+    limits: F64,
+    caps: F64,
+    n_offers: int,
+    tol: float,
+    max_iter: int,
+) -> tuple[F64, F64, int] | None:
+    """Prices from the one-machine dual on a systematic sample of customers.
+
+    As :func:`onetoone.allocation.allocate` does for a large problem: every
+    ``step``-th customer of each partition (about ``_SAMPLE_ROWS`` in all) is
+    gathered (one round trip), the limits and caps scaled by the sample's share,
+    and solved on the client; its prices start the distributed search. Only a
+    start: the bound and the plan come from the full data.
+    """
+    if n_rows <= 4 * _SAMPLE_ROWS:
+        return None
+    step = max(1, n_rows // _SAMPLE_ROWS)
+    parts = cl.gather(cl.map(_sample_rows, blocks, step=step, pure=False))
+    offsets = np.cumsum([0] + [len(x[5]) for x in parts])
+    cust = np.concatenate([x[0] // step + offsets[i] for i, x in enumerate(parts)])
+    off = np.concatenate([x[1] for x in parts])
+    val = np.concatenate([x[2] for x in parts])
+    usage = np.concatenate([x[3] for x in parts], axis=1)
+    w = np.concatenate([x[4] for x in parts])
+    k = np.concatenate([x[5] for x in parts])
+    n_sample = int(offsets[-1])
+    frac = n_sample / n_rows
+    budgets = [Budget(f"b{b}", float(limits[b] * frac), usage=usage[b]) for b in range(len(limits))]
+    problem = AllocationProblem.from_candidates(
+        cust,
+        off,
+        val,
+        usage[0] if len(limits) else np.zeros(len(val)),
+        n_customers=n_sample,
+        n_offers=n_offers,
+        budgets=budgets,
+        k=k,
+        cap=caps * frac,
+        cap_usage=w,
+    )
+    one = allocate_one(problem, "dual", tol=tol, max_iter=max_iter)
+    return (
+        np.asarray(one.budget_price, dtype=np.float64),
+        np.asarray(one.cap_price, dtype=np.float64),
+        n_sample,
+    )
 
 
 def _ids_frame(block: CandidateBlock, customer: str) -> Any:
@@ -1015,7 +1160,7 @@ def _ids_frame(block: CandidateBlock, customer: str) -> Any:
     return pd.DataFrame({customer: block.customer_ids})
 
 
-def _block_stats(block: CandidateBlock) -> tuple[int, int, F64, F64, F64, F64]:
+def _block_stats(block: CandidateBlock) -> tuple[int, int, F64, F64, F64, F64, int]:
     tot_c = np.bincount(block.offer, weights=block.cap_usage, minlength=block.n_offers)
     return (
         block.n_candidates,
@@ -1024,6 +1169,7 @@ def _block_stats(block: CandidateBlock) -> tuple[int, int, F64, F64, F64, F64]:
         block.max_cap_ratio,
         block.usage.sum(axis=1),
         tot_c.astype(np.float64),
+        len(block.k),
     )
 
 
@@ -1043,13 +1189,30 @@ def _primal(
     use = np.sum([f[2] for f in figs], axis=0)
     # repair: drop the worst pairs of each over-used cap, then budget (the one-machine
     # order: dropping for a cap frees budget)
-    over = [(-1, int(o)) for o in np.flatnonzero(use > caps).tolist()]
-    over += [(b, -1) for b in range(nb)]
-    for b, o in over:
-        excess = float(spend[b] - limits[b]) if b >= 0 else float(use[o] - caps[o])
+    over_c = np.flatnonzero(use > caps).astype(np.int64)
+    if len(over_c):
+        # the caps at once (each pair uses one offer's cap): one round trip for all
+        exc = (use - caps)[over_c]
+        lists = cl.gather(
+            cl.map(_cap_drop_lists, blocks, masks, lam=lam, offers=over_c, excess=exc)
+        )
+        part, idx, score, u, usage, offs, w, val = _merge(lists)
+        drops = []
+        for o, e in zip(over_c.tolist(), exc.tolist(), strict=True):  # offers, not customers
+            mine = np.flatnonzero(offs == o)
+            order = mine[np.argsort(score[mine], kind="stable")]
+            m = int(np.searchsorted(np.cumsum(u[order]), e, side="left")) + 1
+            drops.append(order[:m])
+        drop = np.concatenate(drops)
+        spend = spend - usage[:, drop].sum(axis=1)
+        use = use - np.bincount(offs[drop], weights=w[drop], minlength=len(use))
+        total -= float(val[drop].sum())
+        masks = _apply(cl, masks, part[drop], idx[drop], drop=True)
+    for b in range(nb):
+        excess = float(spend[b] - limits[b])
         if excess <= 0:
             continue
-        lists = cl.gather(cl.map(_drop_list, blocks, masks, lam=lam, b=b, o=o, excess=excess))
+        lists = cl.gather(cl.map(_drop_list, blocks, masks, lam=lam, b=b, o=-1, excess=excess))
         part, idx, score, u, usage, offs, w, val = _merge(lists)
         order = np.argsort(score, kind="stable")
         m = int(np.searchsorted(np.cumsum(u[order]), excess, side="left")) + 1
