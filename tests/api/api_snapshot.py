@@ -9,6 +9,7 @@ difference from that file to be named in CHANGELOG.md's Unreleased section.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import inspect
 import json
 import sys
@@ -18,27 +19,20 @@ from typing import Any
 HERE = Path(__file__).parent
 RELEASED = HERE / "released.json"
 
-#: Every public namespace: a name in one of these ``__all__`` lists is a promise.
-MODULES = (
-    "onetoone",
-    "onetoone.data",
-    "onetoone.profiles",
-    "onetoone.value",
-    "onetoone.offers",
-    "onetoone.affinity",
-    "onetoone.response",
-    "onetoone.uplift",
-    "onetoone.allocation",
-    "onetoone.measurement",
-    "onetoone.report",
-    "onetoone.datasets",
-    "onetoone.io",
-    "onetoone.cli",
-    "onetoone.errors",
-    "onetoone.bench",
-    "onetoone.distributed",
-    "onetoone.strategies",
-)
+def _documented_modules() -> tuple[str, ...]:
+    """docs/gen_api.py's ``MODULES``: the one list of the documented public modules."""
+    path = HERE.parents[1] / "docs" / "gen_api.py"
+    spec = importlib.util.spec_from_file_location("_onetoone_gen_api", path)
+    assert spec is not None and spec.loader is not None, path
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return tuple(module.MODULES)
+
+
+#: Every public namespace: a name in one of these ``__all__`` lists is a promise. The
+#: documented modules, plus ``errors`` (its names are documented at the top level) and the
+#: deprecated ``strategies`` shim.
+MODULES = (*_documented_modules(), "onetoone.errors", "onetoone.strategies")
 
 
 def _sig(obj: Any) -> str:
