@@ -897,7 +897,13 @@ class Transactions:
         [(1, 4), (2, 4), (3, 4), (4, 4)]
         """
         policies = _ingest_iv(
-            returns, invalid, unknown, zero_quantity, customers, items, num_threads,
+            returns,
+            invalid,
+            unknown,
+            zero_quantity,
+            customers,
+            items,
+            num_threads,
             progress=progress,
         )
         return _build_transactions(
@@ -982,7 +988,13 @@ class Transactions:
         (2, {'missing_id': 1})
         """
         policies = _ingest_iv(
-            returns, invalid, unknown, zero_quantity, customers, items, num_threads,
+            returns,
+            invalid,
+            unknown,
+            zero_quantity,
+            customers,
+            items,
+            num_threads,
             progress=progress,
         )
         pd = import_optional("pandas", purpose="Transactions.from_pandas")
@@ -1083,7 +1095,13 @@ class Transactions:
         (2, 6.0)
         """
         policies = _ingest_iv(
-            returns, invalid, unknown, zero_quantity, customers, items, num_threads,
+            returns,
+            invalid,
+            unknown,
+            zero_quantity,
+            customers,
+            items,
+            num_threads,
             progress=progress,
         )
         pa = import_optional("pyarrow", purpose="Transactions.from_arrow")
@@ -1204,7 +1222,13 @@ class Transactions:
         ['x', 'y']
         """
         policies = _ingest_iv(
-            returns, invalid, unknown, zero_quantity, customers, items, num_threads,
+            returns,
+            invalid,
+            unknown,
+            zero_quantity,
+            customers,
+            items,
+            num_threads,
             progress=progress,
         )
         stages = _Stages(policies.progress, _BUILD_STAGES + 2)
@@ -1381,97 +1405,140 @@ def _build_transactions(
     for reason, mask in reasons.items():
         drop(reason, mask)
 
-    keep = np.flatnonzero(alive)
-    if len(keep) == 0:
+    # with no customer index the rows may be handled in the log's own positions (below):
+    # items of a given index are then coded on every row now, so unknown ones are dropped
+    # (or refused) before the rows are grouped; ids of rows dropped already are not reported
+    item_all: npt.NDArray[np.int32] | None = None
+    if items is not None and customers is None:
+        item_all = items.encode(item_raw, unknown="keep", field="item")
+        unknown_item = (item_all < 0) & alive
+        if bool(unknown_item.any()):
+            if unknown == "raise":
+                bad = np.asarray(item_raw)[unknown_item]
+                raise UnknownIdError(
+                    f"item: {len(bad)} row(s) with ids not in the given index, e.g. "
+                    f"{bad[:3].tolist()}; pass unknown='drop' to drop and count them, or pass "
+                    "a larger index",
+                    field="item",
+                )
+            drop("unknown_item", unknown_item)
+    if not bool(alive.any()):
         raise EmptyInputError(
             "no rows left after dropping invalid rows "
             f"({', '.join(f'{k}: {len(v)}' for k, v in dropped.items())})",
             field="transactions",
         )
     stages.step()  # the columns checked, invalid rows counted and dropped
-    # ids, on the kept rows only: codes are built or looked up once. Integer customer and
-    # basket ids written basket by basket are coded per run of rows, not per row.
-    whole = _whole_runs(cust_raw, bsk_raw) if customers is None else None
-    if whole is None:
-        cust_k, cust_index = _kept_codes(cust_raw, keep, customers, "customer", unknown)
-        if bool((cust_k < 0).any()):
-            keep, (cust_k,) = _drop_unknown(drop, "unknown_customer", n, keep, cust_k, ())
+    ts_i = ts.view(np.int64)
+    # Integer customer and basket ids written basket by basket are handled per run of
+    # rows (a basket's lines), in the log's own row positions: no copy of the kept rows
+    whole = (
+        _whole_runs(cust_raw, bsk_raw, alive if dropped else None) if customers is None else None
+    )
     with _Pool(policies.num_threads, n) as pool:
-        item_job = None
-        if items is None and pool.threads > 1:  # no unknown items to drop: hash them meanwhile
-            item_job = pool.submit(_kept_codes, item_raw, keep, None, "item", unknown)
+        item_job: (
+            Future[tuple[IdIndex, npt.NDArray[np.int32], npt.NDArray[np.int64] | None]] | None
+        ) = None
+        keep: npt.NDArray[np.intp] | None = None
+        basket_ids: npt.NDArray[Any] | None
+        group_basket: npt.NDArray[np.int32] | None
+        g_cust: npt.NDArray[np.int32] | None
+        if whole is not None:
+            cust_n, bsk_n, runs = whole
+            if items is None:  # every row's item, hashed meanwhile; pruned below if need be
+                item_job = pool.submit(_factorize_items, item_raw, bool(dropped))
+            try:
+                cust_index, cust_k = IdIndex.factorize(cust_n[runs.start], name="customer")
+                basket_ids, bcode = _run_basket_codes(bsk_n[runs.start], cust_n[runs.start])
+                del cust_n, bsk_n, whole
+                group, n_groups, group_basket, g_cust = _scoped_groups(
+                    cust_k, len(cust_index), bcode
+                )
+                del bcode
+                stages.step()  # customer and basket ids coded
+                order = _order_units(
+                    group,
+                    n_groups,
+                    cust_k,
+                    _run_min(ts_i, runs, n),
+                    basket_ids,
+                    group_basket,
+                    g_cust,
+                    runs,
+                )
+                del group
+                item_index, item_pos = _item_codes(item_job, item_all, items, dropped)
+            except BaseException:
+                if item_job is not None:
+                    item_job.result()  # an error in the item ids comes first
+                raise
         else:
-            item_k, item_index = _kept_codes(item_raw, keep, items, "item", unknown)
-        if item_job is None and bool((item_k < 0).any()):
-            others = () if whole is not None else (cust_k,)
-            keep, (item_k, *rest) = _drop_unknown(drop, "unknown_item", n, keep, item_k, others)
-            if whole is None:
-                (cust_k,) = rest
-        try:
-            if len(keep) == 0:
-                raise EmptyInputError(
-                    "no rows left after dropping invalid rows "
-                    f"({', '.join(f'{k}: {len(v)}' for k, v in dropped.items())})",
-                    field="transactions",
-                )
-            all_rows = len(keep) == n
-            ts_k = ts.view(np.int64) if all_rows else ts.view(np.int64)[keep]
-            runs: _Runs | None = None
-            basket_ids: npt.NDArray[Any] | None
-            group_basket: npt.NDArray[np.int32] | None
-            g_cust: npt.NDArray[np.int32] | None
-            if whole is not None:  # runs of the whole log: keep those with kept rows, code them
-                cust_n, bsk_n, whole_runs = whole
-                kept_len = (
-                    whole_runs.length
-                    if all_rows
-                    else np.add.reduceat(alive, whole_runs.start, dtype=np.int64)
-                )
-                first = whole_runs.start if all_rows else whole_runs.start[kept_len > 0]
-                kept_len = kept_len if all_rows else kept_len[kept_len > 0]
-                runs = _Runs(start=np.cumsum(kept_len) - kept_len, length=kept_len)
-                cust_index, cust_k = IdIndex.factorize(cust_n[first], name="customer")
-                basket_ids, bcode = _run_basket_codes(bsk_n[first])
-                del cust_n, bsk_n, whole, first, kept_len
-                group, n_groups, group_basket, g_cust = _scoped_groups(
-                    cust_k, len(cust_index), bcode
-                )
-                del bcode
-            elif bsk_raw is None:  # a basket is a (customer, timestamp) pair
-                group, n_groups = _pair_groups(cust_k, len(cust_index), ts_k)
-                basket_ids = group_basket = g_cust = None
+            keep = np.flatnonzero(alive)
+            cust_k, cust_index = _kept_codes(cust_raw, keep, customers, "customer", unknown)
+            if bool((cust_k < 0).any()):
+                keep, (cust_k,) = _drop_unknown(drop, "unknown_customer", n, keep, cust_k, ())
+                if len(keep) == 0:
+                    raise EmptyInputError(
+                        "no rows left after dropping invalid rows "
+                        f"({', '.join(f'{k}: {len(v)}' for k, v in dropped.items())})",
+                        field="transactions",
+                    )
+            item_job_k: Future[tuple[npt.NDArray[np.int32], IdIndex]] | None = None
+            if item_all is not None:
+                item_k, item_index = item_all[keep], cast(IdIndex, items)
+            elif items is None and pool.threads > 1:  # no unknown items: hash them meanwhile
+                item_job_k = pool.submit(_kept_codes, item_raw, keep, None, "item", unknown)
             else:
-                bsk_k = _normalise_ids(bsk_raw if all_rows else bsk_raw[keep], "basket")
-                runs = _basket_runs(bsk_k, cust_k)
-                if runs is not None:  # rows come grouped by basket: work on the runs, not the rows
-                    bsk_k, cust_k = bsk_k[runs.start], cust_k[runs.start]
-                basket_ids, bcode = _first_seen_codes(bsk_k, "basket")
-                del bsk_k
-                group, n_groups, group_basket, g_cust = _scoped_groups(
-                    cust_k, len(cust_index), bcode
+                item_k, item_index = _kept_codes(item_raw, keep, items, "item", unknown)
+                if bool((item_k < 0).any()):
+                    keep, (item_k, cust_k) = _drop_unknown(
+                        drop, "unknown_item", n, keep, item_k, (cust_k,)
+                    )
+                    if len(keep) == 0:
+                        raise EmptyInputError(
+                            "no rows left after dropping invalid rows "
+                            f"({', '.join(f'{k}: {len(v)}' for k, v in dropped.items())})",
+                            field="transactions",
+                        )
+            try:
+                ts_k = ts_i[keep]
+                runs = None
+                if bsk_raw is None:  # a basket is a (customer, timestamp) pair
+                    group, n_groups = _pair_groups(cust_k, len(cust_index), ts_k)
+                    basket_ids = group_basket = g_cust = None
+                else:
+                    bsk_k = _normalise_ids(bsk_raw[keep], "basket")
+                    runs = _basket_runs(bsk_k, cust_k)
+                    if runs is not None:  # rows grouped by basket: work on the runs, not rows
+                        bsk_k, cust_k = bsk_k[runs.start], cust_k[runs.start]
+                    basket_ids, bcode = _first_seen_codes(bsk_k, "basket")
+                    del bsk_k
+                    group, n_groups, group_basket, g_cust = _scoped_groups(
+                        cust_k, len(cust_index), bcode
+                    )
+                    del bcode
+                stages.step()  # customer and basket ids coded
+                t_unit = ts_k if runs is None else _run_min(ts_k, runs, len(ts_k))
+                order = _order_units(
+                    group, n_groups, cust_k, t_unit, basket_ids, group_basket, g_cust, runs
                 )
-                del bcode
-            stages.step()  # customer and basket ids coded
-            order = _order_rows(
-                group, n_groups, cust_k, ts_k, basket_ids, group_basket, g_cust, runs
-            )
-        except BaseException:
-            if item_job is not None:
-                item_job.result()  # an error in the item ids comes first, as without threads
-            raise
-        del group, ts_k
-        perm = order.perm
-        rows = perm if all_rows else keep[perm]
-        if item_job is not None:
-            item_k, item_index = item_job.result()
-        stages.step()  # the rows ordered, the item ids coded
+                del group, ts_k, t_unit
+            except BaseException:
+                if item_job_k is not None:
+                    item_job_k.result()  # an error in the item ids comes first
+                raise
+            if item_job_k is not None:
+                item_k, item_index = item_job_k.result()
+            item_pos = (item_k, None)
         report = IngestionReport(
             n_input=n,
-            n_kept=len(rows),
+            n_kept=int(order.lines.sum()),
             dropped={k: len(v) for k, v in dropped.items()},
             dropped_rows=dropped,
             n_returns_kept=(
-                int(is_return[rows].sum()) if returns == "keep" and is_return is not None else 0
+                int(np.count_nonzero(is_return & alive))
+                if returns == "keep" and is_return is not None
+                else 0
             ),
             policies={
                 "returns": returns,
@@ -1481,19 +1548,16 @@ def _build_transactions(
             },
         )
         _log.info("%s", report.summary())
-        n_baskets = len(order.lines)
-        # the row gathers are independent: on the pool's threads (numpy releases the GIL)
-        item_c, qty_c, val_c, disc_c = pool.map(
-            lambda col, at: col[at], (item_k, qty, val, disc), (perm, rows, rows, rows)
-        )
+        placed = _place_rows(order, runs, keep, (ts_i, qty, val, disc), item_pos, pool)
+        stages.step()  # the rows ordered, the item ids coded
         result = cls(
-            customer=np.repeat(order.customer, order.lines),
-            item=item_c,
-            basket=np.repeat(np.arange(n_baskets, dtype=np.int32), order.lines),
-            timestamp=order.timestamp.view("datetime64[s]"),
-            quantity=qty_c,
-            value=val_c,
-            discount=disc_c,
+            customer=placed.customer,
+            item=placed.item,
+            basket=placed.basket,
+            timestamp=placed.columns[0].view("datetime64[s]"),
+            quantity=placed.columns[1],
+            value=placed.columns[2],
+            discount=placed.columns[3],
             customers=cust_index,
             items=item_index,
             report=report,
@@ -1687,20 +1751,26 @@ class _Runs(NamedTuple):
 _RUNS_MAX_SHARE = 0.5
 
 
-def _basket_runs(bsk: npt.NDArray[Any], cust: npt.NDArray[Any]) -> _Runs | None:
+def _basket_runs(
+    bsk: npt.NDArray[Any], cust: npt.NDArray[Any], alive: npt.NDArray[np.bool_] | None = None
+) -> _Runs | None:
     """The runs of consecutive rows of one (customer, basket), if they are few enough.
 
     Logs are usually written basket by basket, so the ~10 lines of a basket are
     adjacent: hashing, ordering and placing the runs rather than the rows does
     ten times less random-access work. A basket may still span several runs
-    (rows interleaved); the runs are then grouped like rows would be. Returns
-    None when the rows are too shuffled for runs to pay.
+    (rows interleaved); the runs are then grouped like rows would be. With
+    ``alive``, a run also ends where a dropped row starts or ends, and the runs
+    of dropped rows are left out (the runs then have gaps between them).
+    Returns None when the rows are too shuffled for runs to pay.
     """
     n = len(bsk)
     if n < 2:
         return None
     brk = bsk[1:] != bsk[:-1]
     brk |= cust[1:] != cust[:-1]
+    if alive is not None:
+        brk |= alive[1:] != alive[:-1]
     n_runs = int(np.count_nonzero(brk)) + 1
     if n_runs > _RUNS_MAX_SHARE * n:
         return None
@@ -1711,77 +1781,151 @@ def _basket_runs(bsk: npt.NDArray[Any], cust: npt.NDArray[Any]) -> _Runs | None:
     length = np.empty(n_runs, dtype=np.int64)
     length[:-1] = start[1:] - start[:-1]
     length[-1] = n - start[-1]
+    if alive is not None:
+        live = alive[start]
+        start, length = start[live], length[live]
     return _Runs(start=start, length=length)
 
 
-def _run_basket_codes(ids: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], npt.NDArray[np.int32]]:
+def _run_min(ts_i: npt.NDArray[np.int64], runs: _Runs, n: int) -> npt.NDArray[np.int64]:
+    """The earliest time of each run (runs in increasing order, gaps allowed)."""
+    end = runs.start + runs.length
+    if len(runs.start) and bool(
+        (runs.start[1:] == end[:-1]).all() and runs.start[0] == 0 and end[-1] == n
+    ):
+        out: npt.NDArray[np.int64] = np.minimum.reduceat(ts_i, runs.start)
+        return out
+    # gaps: reduce over [start, end) pairs; the odd slots (a gap, or one row) are ignored
+    bounds = np.empty(2 * len(runs.start), dtype=np.intp)
+    bounds[0::2] = runs.start
+    bounds[1::2] = end
+    if bounds[-1] == n:
+        bounds = bounds[:-1]
+    out = np.minimum.reduceat(ts_i, bounds)[0::2]
+    return out
+
+
+def _run_basket_codes(
+    ids: npt.NDArray[Any], cust: npt.NDArray[Any]
+) -> tuple[npt.NDArray[Any], npt.NDArray[np.int32]]:
     """:func:`_first_seen_codes` of the runs' basket ids, without hashing when all differ.
 
-    Each basket is usually one run, so the runs' ids are usually distinct: then
-    they are their own codes. Checked by one sort of the ids, which is quick on
-    ids mostly in increasing order (as basket numbers are written).
+    Each basket is usually one run (or a few adjacent ones, where dropped rows
+    split it: those share a code), so the ids of runs that do not continue the
+    run before are usually distinct: then they are their own codes. Checked by
+    one sort of those ids, which is quick on ids mostly in increasing order (as
+    basket numbers are written). ``cust`` is each run's customer.
     """
     if len(ids) >= 2:
-        s = np.sort(ids, kind="stable")
+        new = np.ones(len(ids), dtype=bool)
+        new[1:] = (ids[1:] != ids[:-1]) | (cust[1:] != cust[:-1])
+        heads = ids[new] if not bool(new.all()) else ids
+        s = np.sort(heads, kind="stable")
         if bool((s[1:] != s[:-1]).all()):
-            return ids, np.arange(len(ids), dtype=np.int32)
+            del s
+            if len(heads) == len(ids):
+                return ids, np.arange(len(ids), dtype=np.int32)
+            codes = np.cumsum(new, dtype=np.int32)
+            codes -= 1
+            return heads, codes
         del s
     return _first_seen_codes(ids, "basket")
 
 
 def _whole_runs(
-    cust_raw: npt.NDArray[Any], bsk_raw: npt.NDArray[Any] | None
+    cust_raw: npt.NDArray[Any],
+    bsk_raw: npt.NDArray[Any] | None,
+    alive: npt.NDArray[np.bool_] | None,
 ) -> tuple[npt.NDArray[Any], npt.NDArray[Any], _Runs] | None:
-    """Integer customer and basket ids with the runs of the whole log, if runs pay.
+    """Integer customer and basket ids with the runs of the kept rows, if runs pay.
 
-    Only integer ids: they are read as they are, so no row that is later
-    dropped can make the ids fail to read. Returns None otherwise.
+    Only integer ids: they are read as they are, so no row that is dropped can
+    make the ids fail to read. ``alive`` (None: every row) marks the kept rows;
+    the runs hold only those. Returns None otherwise.
     """
     if bsk_raw is None or cust_raw.dtype.kind not in "iu" or bsk_raw.dtype.kind not in "iu":
         return None
     cust_n = _normalise_ids(cust_raw, "customer")
     bsk_n = _normalise_ids(bsk_raw, "basket")
-    runs = _basket_runs(bsk_n, cust_n)
+    runs = _basket_runs(bsk_n, cust_n, alive)
     return None if runs is None else (cust_n, bsk_n, runs)
 
 
-class _RowOrder(NamedTuple):
-    """Rows in log order: the permutation and, per basket, its customer and line count."""
+#: An item index, every row's code into it and, optionally, the rows per item.
+_ItemCodes = tuple[IdIndex, npt.NDArray[np.int32], npt.NDArray[np.int64] | None]
 
-    perm: npt.NDArray[Any]
+
+def _factorize_items(raw: npt.NDArray[Any], count: bool) -> _ItemCodes:
+    """The item index of every row, the codes and (if ``count``) the rows per item."""
+    index, codes = IdIndex.factorize(raw, name="item")
+    return index, codes, np.bincount(codes, minlength=len(index)) if count else None
+
+
+def _item_codes(
+    job: Future[_ItemCodes] | None,
+    coded: npt.NDArray[np.int32] | None,
+    items: IdIndex | None,
+    dropped: Mapping[str, npt.NDArray[np.int64]],
+) -> tuple[IdIndex, tuple[npt.NDArray[np.int32], npt.NDArray[np.int32] | None]]:
+    """The item index and every row's item code, with the recoding to apply, if any.
+
+    ``coded`` holds the codes into a given index ``items``; ``job`` the index
+    built from every row. An id seen only on dropped rows is not in the log:
+    it is then taken out of the index and the codes recoded (``remap[code]``).
+    """
+    if job is None:
+        return cast(IdIndex, items), (cast("npt.NDArray[np.int32]", coded), None)
+    index, codes, counts = job.result()
+    if not dropped or counts is None:
+        return index, (codes, None)
+    gone = np.concatenate(list(dropped.values()))
+    counts = counts - np.bincount(codes[gone], minlength=len(index))
+    used = counts > 0
+    if bool(used.all()):
+        return index, (codes, None)
+    remap = np.cumsum(used, dtype=np.int32) - 1
+    return IdIndex(index.values[used]), (codes, remap)
+
+
+class _UnitOrder(NamedTuple):
+    """Units (rows, or runs of rows) in log order, and the baskets they make.
+
+    ``perm`` lists the units in order; ``unit_rank`` is the basket rank of each
+    unit in that order (None when each basket is one unit: the rank is then the
+    position); ``lines`` and ``customer`` are per basket, in rank order.
+    """
+
+    perm: npt.NDArray[np.intp]
+    unit_rank: npt.NDArray[np.int32] | None
     lines: npt.NDArray[np.int64]
     customer: npt.NDArray[np.int32]
-    timestamp: npt.NDArray[np.int64]
 
 
-def _order_rows(
+def _order_units(
     group: npt.NDArray[np.int32],
     n_groups: int,
     cust: npt.NDArray[np.int32],
-    ts_i: npt.NDArray[np.int64],
+    t_unit: npt.NDArray[np.int64],
     basket_ids: npt.NDArray[Any] | None,
     group_basket: npt.NDArray[np.int32] | None,
     g_cust: npt.NDArray[np.int32] | None = None,
     runs: _Runs | None = None,
-) -> _RowOrder:
-    """Row order by (customer, basket's first time, basket id, line time, position).
+) -> _UnitOrder:
+    """Unit order by (customer, basket's first time, basket id, position).
 
     ``group`` is the dense basket code (any numbering) of each unit -- a row,
     or a run of rows when ``runs`` is given -- ``cust`` the customer of each
-    unit, ``ts_i`` the time of each row, ``g_cust`` the customer of each basket
+    unit, ``t_unit`` its earliest time, ``g_cust`` the customer of each basket
     when known already. The baskets, about ten times fewer than the rows, are
     put in order by a stable sort on their first time and a counting sort on
-    their customer (ties broken by the basket id); the units then follow their basket's
-    rank by one counting sort (linear, stable; a plain inverse when each basket
-    is one unit), runs are expanded into their rows, and the lines of a basket
-    are sorted by time only in the baskets whose lines are out of time order.
-    No comparison sort over the rows.
+    their customer (ties broken by the basket id); the units then follow their
+    basket's rank by one counting sort (linear, stable; a plain inverse when
+    each basket is one unit). No comparison sort over the rows.
     """
     n_units = len(group)
     if g_cust is None:
         g_cust = np.empty(n_groups, dtype=np.int32)
         g_cust[group] = cust  # every line of a basket has the basket's customer
-    t_unit = ts_i if runs is None else np.minimum.reduceat(ts_i, runs.start)
     if n_units == n_groups:  # one unit per basket: group is a permutation
         t_first = np.empty(n_groups, dtype=np.int64)
         t_first[group] = t_unit
@@ -1806,44 +1950,107 @@ def _order_rows(
             sub = border[pos]
             ids = basket_ids[group_basket[sub]]
             border[pos] = sub[np.lexsort((ids, t_first[sub], g_cust[sub]))]
-    del t_first, t_unit
+    del t_first
     rank = np.empty(n_groups, dtype=np.int32)
     rank[border] = np.arange(n_groups, dtype=np.int32)
     unit_rank = rank[group]
     del rank
+    sorted_rank: npt.NDArray[np.int32] | None = None
     if n_units == n_groups:
         uperm = np.empty(n_units, dtype=np.intp)
         uperm[unit_rank] = np.arange(n_units, dtype=np.intp)
     else:
-        uperm = _counting_argsort(unit_rank, n_groups)
+        uperm = _counting_argsort(unit_rank, n_groups).astype(np.intp, copy=False)
+        sorted_rank = unit_rank[uperm]
     if runs is None:
-        perm = uperm
         lines = np.bincount(unit_rank, minlength=n_groups)
+    elif n_units == n_groups:
+        lines = runs.length[uperm]
     else:
-        ulen = runs.length[uperm]
-        perm = _ranges(runs.start[uperm].astype(np.int64, copy=False), ulen)
-        if n_units == n_groups:
-            lines = ulen
+        lines = np.bincount(unit_rank, weights=runs.length, minlength=n_groups).astype(np.int64)
+    return _UnitOrder(perm=uperm, unit_rank=sorted_rank, lines=lines, customer=g_cust[border])
+
+
+class _Placed(NamedTuple):
+    """The result's row columns, in log order."""
+
+    customer: npt.NDArray[np.int32]
+    basket: npt.NDArray[np.int32]
+    item: npt.NDArray[np.int32]
+    columns: list[npt.NDArray[Any]]
+
+
+def _place_rows(
+    order: _UnitOrder,
+    runs: _Runs | None,
+    keep: npt.NDArray[np.intp] | None,
+    columns: Sequence[npt.NDArray[Any]],
+    item: tuple[npt.NDArray[np.int32], npt.NDArray[np.int32] | None],
+    pool: _Pool,
+) -> _Placed:
+    """Every column gathered into log order, in blocks of baskets on the pool's threads.
+
+    The units' positions (``runs`` of positions, or single positions) index
+    ``item[0]`` (recoded by ``item[1]`` when given); ``keep`` (None: the same
+    positions) maps them to the rows of ``columns``, whose first column is the
+    time as int64. Each block of baskets writes its own slice of every output
+    (numpy releases the GIL), so no full-length permutation is kept. Lines of a
+    basket are then sorted by time only in the baskets whose lines are out of
+    time order (no comparison sort over the rows).
+    """
+    lines = order.lines
+    n_b = len(lines)
+    ends = np.cumsum(lines)
+    n_out = int(ends[-1]) if n_b else 0
+    outs = [np.empty(n_out, dtype=c.dtype) for c in columns]
+    item_out = np.empty(n_out, dtype=np.int32)
+    customer = np.empty(n_out, dtype=np.int32)
+    basket = np.empty(n_out, dtype=np.int32)
+    # blocks of baskets with about the same number of rows, a few per thread
+    n_blocks = 1 if pool.threads == 1 else 4 * pool.threads
+    cuts = np.searchsorted(ends, np.arange(1, n_blocks) * (n_out / n_blocks), side="right")
+    b_bounds = np.unique(np.r_[0, cuts, n_b]).tolist()
+    if order.unit_rank is None:
+        u_bounds = b_bounds
+    else:
+        u_bounds = np.searchsorted(order.unit_rank, b_bounds).tolist()
+    codes, remap = item
+
+    def block(k: int) -> npt.NDArray[np.int64]:
+        b0, b1, u0, u1 = b_bounds[k], b_bounds[k + 1], u_bounds[k], u_bounds[k + 1]
+        r0 = int(ends[b0 - 1]) if b0 else 0
+        r1 = int(ends[b1 - 1]) if b1 else 0
+        units = order.perm[u0:u1]
+        if runs is None:
+            pos = units
         else:
-            lines = np.bincount(unit_rank, weights=runs.length, minlength=n_groups).astype(np.int64)
-        del ulen
-    del uperm, unit_rank
-    t_sorted = ts_i[perm]
-    # rows earlier in time than the row before them, other than a basket's first row
-    down = np.flatnonzero(t_sorted[1:] < t_sorted[:-1]) + 1
-    if len(down):
-        bstart = np.cumsum(lines) - lines
-        down = down[bstart[np.searchsorted(bstart, down, side="right") - 1] != down]
-    late = down - 1
+            pos = _ranges(runs.start[units].astype(np.int64, copy=False), runs.length[units])
+        rows = pos if keep is None else keep[pos]
+        for col, out in zip(columns, outs, strict=True):
+            np.take(col, rows, out=out[r0:r1], mode="clip")
+        del rows
+        if remap is None:
+            np.take(codes, pos, out=item_out[r0:r1], mode="clip")
+        else:
+            item_out[r0:r1] = remap[codes[pos]]
+        del pos
+        customer[r0:r1] = np.repeat(order.customer[b0:b1], lines[b0:b1])
+        basket[r0:r1] = np.repeat(np.arange(b0, b1, dtype=np.int32), lines[b0:b1])
+        # rows earlier in time than the row before them, other than a basket's first row
+        t = outs[0][r0:r1]
+        down = np.flatnonzero(t[1:] < t[:-1]) + (r0 + 1)
+        late: npt.NDArray[np.int64] = down[basket[down] == basket[down - 1]]
+        return late
+
+    late = np.concatenate([*pool.map(block, range(len(b_bounds) - 1)), np.zeros(0, np.int64)])
     if len(late):  # some baskets have lines out of time order: sort those lines only
-        sorted_b = np.repeat(np.arange(n_groups, dtype=np.int32), lines)  # basket rank by row
-        bad = np.zeros(n_groups, dtype=bool)
-        bad[sorted_b[late + 1]] = True
-        pos = np.flatnonzero(bad[sorted_b])
-        sub = perm[pos]
-        perm[pos] = sub[np.lexsort((sub, ts_i[sub], sorted_b[pos]))]
-        t_sorted[pos] = ts_i[perm[pos]]
-    return _RowOrder(perm=perm, lines=lines, customer=g_cust[border], timestamp=t_sorted)
+        bad = np.zeros(n_b, dtype=bool)
+        bad[basket[late]] = True
+        pos = np.flatnonzero(bad[basket])
+        new = pos[np.lexsort((pos, outs[0][pos], basket[pos]))]
+        for out in [*outs, item_out]:
+            out[pos] = out[new]
+    return _Placed(customer=customer, basket=basket, item=item_out, columns=outs)
 
 
 def _check_policy(name: str, value: object, allowed: tuple[str, ...]) -> None:
