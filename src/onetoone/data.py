@@ -1820,7 +1820,7 @@ def _run_basket_codes(
         new = np.ones(len(ids), dtype=bool)
         new[1:] = (ids[1:] != ids[:-1]) | (cust[1:] != cust[:-1])
         heads = ids[new] if not bool(new.all()) else ids
-        s = np.sort(heads, kind="stable")
+        s = np.sort(heads)
         if bool((s[1:] != s[:-1]).all()):
             del s
             if len(heads) == len(ids):
@@ -2498,6 +2498,53 @@ def distinct_per_row(
     np.not_equal(r[1:], r[:-1], out=first[1:])
     first[csc.indptr[:-1][np.diff(csc.indptr) > 0]] = True
     return np.bincount(r[first], minlength=n_rows)
+
+
+#: Rows per block when distinct values are counted block by block (a block's counting
+#: sort then stays in the CPU's cache).
+_DISTINCT_BLOCK_ROWS = 1 << 18
+
+
+def distinct_per_row_start(
+    row: npt.NDArray[np.integer[Any]],
+    col: npt.NDArray[np.integer[Any]],
+    shape: tuple[int, int],
+    pool: _Pool,
+) -> Callable[[], npt.NDArray[np.int64]]:
+    """:func:`distinct_per_row` started on ``pool``'s threads, block by block.
+
+    The entries (sorted by ``row``) are cut into blocks of about
+    :data:`_DISTINCT_BLOCK_ROWS` at row boundaries; each block's counting sort
+    is small enough to stay in cache, and the blocks run on the pool while the
+    caller goes on. Returns the function that waits for them and gives the
+    counts.
+    """
+    n = len(row)
+    n_rows = shape[0]
+    n_blocks = max(1, min(n // _DISTINCT_BLOCK_ROWS, n_rows))
+    if n_blocks == 1 or pool.threads == 1:
+        done = pool.submit(distinct_per_row, row, col, shape)
+        return done.result
+    cuts = np.arange(1, n_blocks) * (n // n_blocks)
+    # move each cut forward to the next change of row (blocks hold whole rows)
+    first = np.searchsorted(row, row[cuts], side="left")
+    bounds = np.unique(np.r_[0, first, n]).tolist()
+    out = np.zeros(n_rows, dtype=np.int64)
+
+    def block(k: int) -> None:
+        a, b = bounds[k], bounds[k + 1]
+        r = row[a:b]
+        r0, r1 = int(r[0]), int(r[-1]) + 1
+        out[r0:r1] = distinct_per_row(r - r0, col[a:b], (r1 - r0, shape[1]))
+
+    jobs = [pool.submit(block, k) for k in range(len(bounds) - 1)]
+
+    def result() -> npt.NDArray[np.int64]:
+        for job in jobs:
+            job.result()
+        return out
+
+    return result
 
 
 def customer_item_matrix(
