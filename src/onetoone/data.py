@@ -1317,6 +1317,40 @@ def _build_transactions(
     (counted as ``missing_id``); ``from_arrays`` itself has no nulls to flag.
     ``stages`` is told when each of its last :data:`_BUILD_STAGES` stages ends.
     """
+    n_rows = len(customer) if hasattr(customer, "__len__") else 0
+    with _Pool(policies.num_threads, n_rows) as pool:
+        return _build_on(
+            cls,
+            customer=customer,
+            item=item,
+            timestamp=timestamp,
+            value=value,
+            quantity=quantity,
+            basket=basket,
+            discount=discount,
+            policies=policies,
+            missing=missing,
+            stages=stages,
+            pool=pool,
+        )
+
+
+def _build_on(
+    cls: type[Transactions],
+    *,
+    customer: Any,
+    item: Any,
+    timestamp: Any,
+    value: Any,
+    quantity: Any,
+    basket: Any,
+    discount: Any,
+    policies: _Policies,
+    missing: npt.NDArray[np.bool_] | None,
+    stages: _Stages,
+    pool: _Pool,
+) -> Transactions:
+    """:func:`_build_transactions` with its thread pool."""
     returns, invalid, unknown = policies.returns, policies.invalid, policies.unknown
     zero_quantity = policies.zero_quantity
     customers, items = policies.customers, policies.items
@@ -1339,6 +1373,11 @@ def _build_transactions(
         missing=missing,
     )
     check_nonempty(n, "transactions")
+    # every row's item hashed on the pool from the start; the index is pruned to the kept
+    # rows' items once the drops are known
+    item_job: Future[tuple[IdIndex, npt.NDArray[np.int32]]] | None = None
+    if items is None and pool.threads > 1:
+        item_job = pool.submit(_factorize_items, item_raw)
 
     ts, bad_ts = _parse_timestamps(ts_raw, "timestamp")
     reasons: dict[str, npt.NDArray[np.bool_]] = {}
@@ -1435,43 +1474,39 @@ def _build_transactions(
     whole = (
         _whole_runs(cust_raw, bsk_raw, alive if dropped else None) if customers is None else None
     )
-    with _Pool(policies.num_threads, n) as pool:
-        item_job: (
-            Future[tuple[IdIndex, npt.NDArray[np.int32], npt.NDArray[np.int64] | None]] | None
-        ) = None
-        keep: npt.NDArray[np.intp] | None = None
-        basket_ids: npt.NDArray[Any] | None
-        group_basket: npt.NDArray[np.int32] | None
-        g_cust: npt.NDArray[np.int32] | None
+
+    def new_item_index() -> tuple[IdIndex, npt.NDArray[np.int32]]:
+        """The index of the kept rows' items and every row's code into it."""
+        built = item_job.result() if item_job is not None else _factorize_items(item_raw)
+        return _prune_items(*built, dropped)
+
+    keep: npt.NDArray[np.intp] | None = None
+    basket_ids: npt.NDArray[Any] | None
+    group_basket: npt.NDArray[np.int32] | None
+    g_cust: npt.NDArray[np.int32] | None
+    try:
         if whole is not None:
             cust_n, bsk_n, runs = whole
-            if items is None:  # every row's item, hashed meanwhile; pruned below if need be
-                item_job = pool.submit(_factorize_items, item_raw, bool(dropped))
-            try:
-                cust_index, cust_k = IdIndex.factorize(cust_n[runs.start], name="customer")
-                basket_ids, bcode = _run_basket_codes(bsk_n[runs.start], cust_n[runs.start])
-                del cust_n, bsk_n, whole
-                group, n_groups, group_basket, g_cust = _scoped_groups(
-                    cust_k, len(cust_index), bcode
-                )
-                del bcode
-                stages.step()  # customer and basket ids coded
-                order = _order_units(
-                    group,
-                    n_groups,
-                    cust_k,
-                    _run_min(ts_i, runs, n),
-                    basket_ids,
-                    group_basket,
-                    g_cust,
-                    runs,
-                )
-                del group
-                item_index, item_pos = _item_codes(item_job, item_all, items, dropped)
-            except BaseException:
-                if item_job is not None:
-                    item_job.result()  # an error in the item ids comes first
-                raise
+            items_done = None
+            if item_job is not None:  # pruned on the pool while the rows are ordered
+                items_done = pool.submit(new_item_index)
+            cust_index, cust_k = IdIndex.factorize(cust_n[runs.start], name="customer")
+            basket_ids, bcode = _run_basket_codes(bsk_n[runs.start], cust_n[runs.start])
+            del cust_n, bsk_n, whole
+            group, n_groups, group_basket, g_cust = _scoped_groups(cust_k, len(cust_index), bcode)
+            del bcode
+            stages.step()  # customer and basket ids coded
+            t_unit = _run_min(ts_i, runs, n)
+            order = _order_units(
+                group, n_groups, cust_k, t_unit, basket_ids, group_basket, g_cust, runs
+            )
+            del group, t_unit
+            if item_all is not None:
+                item_index, item_codes = cast(IdIndex, items), item_all
+            elif items_done is not None:
+                item_index, item_codes = items_done.result()
+            else:
+                item_index, item_codes = new_item_index()
         else:
             keep = np.flatnonzero(alive)
             cust_k, cust_index = _kept_codes(cust_raw, keep, customers, "customer", unknown)
@@ -1483,16 +1518,16 @@ def _build_transactions(
                         f"({', '.join(f'{k}: {len(v)}' for k, v in dropped.items())})",
                         field="transactions",
                     )
-            item_job_k: Future[tuple[npt.NDArray[np.int32], IdIndex]] | None = None
             if item_all is not None:
-                item_k, item_index = item_all[keep], cast(IdIndex, items)
-            elif items is None and pool.threads > 1:  # no unknown items: hash them meanwhile
-                item_job_k = pool.submit(_kept_codes, item_raw, keep, None, "item", unknown)
+                item_codes, item_index = item_all[keep], cast(IdIndex, items)
+            elif items is None:
+                item_index, item_codes = new_item_index()
+                item_codes = item_codes[keep]
             else:
-                item_k, item_index = _kept_codes(item_raw, keep, items, "item", unknown)
-                if bool((item_k < 0).any()):
-                    keep, (item_k, cust_k) = _drop_unknown(
-                        drop, "unknown_item", n, keep, item_k, (cust_k,)
+                item_codes, item_index = _kept_codes(item_raw, keep, items, "item", unknown)
+                if bool((item_codes < 0).any()):
+                    keep, (item_codes, cust_k) = _drop_unknown(
+                        drop, "unknown_item", n, keep, item_codes, (cust_k,)
                     )
                     if len(keep) == 0:
                         raise EmptyInputError(
@@ -1500,68 +1535,64 @@ def _build_transactions(
                             f"({', '.join(f'{k}: {len(v)}' for k, v in dropped.items())})",
                             field="transactions",
                         )
-            try:
-                ts_k = ts_i[keep]
-                runs = None
-                if bsk_raw is None:  # a basket is a (customer, timestamp) pair
-                    group, n_groups = _pair_groups(cust_k, len(cust_index), ts_k)
-                    basket_ids = group_basket = g_cust = None
-                else:
-                    bsk_k = _normalise_ids(bsk_raw[keep], "basket")
-                    runs = _basket_runs(bsk_k, cust_k)
-                    if runs is not None:  # rows grouped by basket: work on the runs, not rows
-                        bsk_k, cust_k = bsk_k[runs.start], cust_k[runs.start]
-                    basket_ids, bcode = _first_seen_codes(bsk_k, "basket")
-                    del bsk_k
-                    group, n_groups, group_basket, g_cust = _scoped_groups(
-                        cust_k, len(cust_index), bcode
-                    )
-                    del bcode
-                stages.step()  # customer and basket ids coded
-                t_unit = ts_k if runs is None else _run_min(ts_k, runs, len(ts_k))
-                order = _order_units(
-                    group, n_groups, cust_k, t_unit, basket_ids, group_basket, g_cust, runs
+            ts_k = ts_i[keep]
+            runs = None
+            if bsk_raw is None:  # a basket is a (customer, timestamp) pair
+                group, n_groups = _pair_groups(cust_k, len(cust_index), ts_k)
+                basket_ids = group_basket = g_cust = None
+            else:
+                bsk_k = _normalise_ids(bsk_raw[keep], "basket")
+                runs = _basket_runs(bsk_k, cust_k)
+                if runs is not None:  # rows grouped by basket: work on the runs, not rows
+                    bsk_k, cust_k = bsk_k[runs.start], cust_k[runs.start]
+                basket_ids, bcode = _first_seen_codes(bsk_k, "basket")
+                del bsk_k
+                group, n_groups, group_basket, g_cust = _scoped_groups(
+                    cust_k, len(cust_index), bcode
                 )
-                del group, ts_k, t_unit
-            except BaseException:
-                if item_job_k is not None:
-                    item_job_k.result()  # an error in the item ids comes first
-                raise
-            if item_job_k is not None:
-                item_k, item_index = item_job_k.result()
-            item_pos = (item_k, None)
-        report = IngestionReport(
-            n_input=n,
-            n_kept=int(order.lines.sum()),
-            dropped={k: len(v) for k, v in dropped.items()},
-            dropped_rows=dropped,
-            n_returns_kept=(
-                int(np.count_nonzero(is_return & alive))
-                if returns == "keep" and is_return is not None
-                else 0
-            ),
-            policies={
-                "returns": returns,
-                "invalid": invalid,
-                "unknown": unknown,
-                "zero_quantity": zero_quantity,
-            },
-        )
-        _log.info("%s", report.summary())
-        placed = _place_rows(order, runs, keep, (ts_i, qty, val, disc), item_pos, pool)
-        stages.step()  # the rows ordered, the item ids coded
-        result = cls(
-            customer=placed.customer,
-            item=placed.item,
-            basket=placed.basket,
-            timestamp=placed.columns[0].view("datetime64[s]"),
-            quantity=placed.columns[1],
-            value=placed.columns[2],
-            discount=placed.columns[3],
-            customers=cust_index,
-            items=item_index,
-            report=report,
-        )
+                del bcode
+            stages.step()  # customer and basket ids coded
+            t_unit = ts_k if runs is None else _run_min(ts_k, runs, len(ts_k))
+            order = _order_units(
+                group, n_groups, cust_k, t_unit, basket_ids, group_basket, g_cust, runs
+            )
+            del group, ts_k, t_unit
+    except BaseException:
+        if item_job is not None:
+            item_job.result()  # an error in the item ids comes first
+        raise
+    report = IngestionReport(
+        n_input=n,
+        n_kept=int(order.lines.sum()),
+        dropped={k: len(v) for k, v in dropped.items()},
+        dropped_rows=dropped,
+        n_returns_kept=(
+            int(np.count_nonzero(is_return & alive))
+            if returns == "keep" and is_return is not None
+            else 0
+        ),
+        policies={
+            "returns": returns,
+            "invalid": invalid,
+            "unknown": unknown,
+            "zero_quantity": zero_quantity,
+        },
+    )
+    _log.info("%s", report.summary())
+    placed = _place_rows(order, runs, keep, (ts_i, qty, val, disc), item_codes, pool)
+    stages.step()  # the rows ordered, the item ids coded
+    result = cls(
+        customer=placed.customer,
+        item=placed.item,
+        basket=placed.basket,
+        timestamp=placed.columns[0].view("datetime64[s]"),
+        quantity=placed.columns[1],
+        value=placed.columns[2],
+        discount=placed.columns[3],
+        customers=cust_index,
+        items=item_index,
+        report=report,
+    )
     stages.step()  # the columns gathered into the result
     return result
 
@@ -1851,40 +1882,30 @@ def _whole_runs(
     return None if runs is None else (cust_n, bsk_n, runs)
 
 
-#: An item index, every row's code into it and, optionally, the rows per item.
-_ItemCodes = tuple[IdIndex, npt.NDArray[np.int32], npt.NDArray[np.int64] | None]
+def _factorize_items(raw: npt.NDArray[Any]) -> tuple[IdIndex, npt.NDArray[np.int32]]:
+    """The index of every row's item and the codes (a function to run on a pool)."""
+    return IdIndex.factorize(raw, name="item")
 
 
-def _factorize_items(raw: npt.NDArray[Any], count: bool) -> _ItemCodes:
-    """The item index of every row, the codes and (if ``count``) the rows per item."""
-    index, codes = IdIndex.factorize(raw, name="item")
-    return index, codes, np.bincount(codes, minlength=len(index)) if count else None
+def _prune_items(
+    index: IdIndex, codes: npt.NDArray[np.int32], dropped: Mapping[str, npt.NDArray[np.int64]]
+) -> tuple[IdIndex, npt.NDArray[np.int32]]:
+    """``index`` without the ids seen only on dropped rows, and the codes into it.
 
-
-def _item_codes(
-    job: Future[_ItemCodes] | None,
-    coded: npt.NDArray[np.int32] | None,
-    items: IdIndex | None,
-    dropped: Mapping[str, npt.NDArray[np.int64]],
-) -> tuple[IdIndex, tuple[npt.NDArray[np.int32], npt.NDArray[np.int32] | None]]:
-    """The item index and every row's item code, with the recoding to apply, if any.
-
-    ``coded`` holds the codes into a given index ``items``; ``job`` the index
-    built from every row. An id seen only on dropped rows is not in the log:
-    it is then taken out of the index and the codes recoded (``remap[code]``).
+    An id seen only on dropped rows is not in the log: it is taken out of the
+    index and every code recoded (the codes of dropped rows are then meaningless).
     """
-    if job is None:
-        return cast(IdIndex, items), (cast("npt.NDArray[np.int32]", coded), None)
-    index, codes, counts = job.result()
-    if not dropped or counts is None:
-        return index, (codes, None)
+    if not dropped:
+        return index, codes
     gone = np.concatenate(list(dropped.values()))
-    counts = counts - np.bincount(codes[gone], minlength=len(index))
+    counts = np.bincount(codes, minlength=len(index))
+    counts -= np.bincount(codes[gone], minlength=len(index))
     used = counts > 0
     if bool(used.all()):
-        return index, (codes, None)
-    remap = np.cumsum(used, dtype=np.int32) - 1
-    return IdIndex(index.values[used]), (codes, remap)
+        return index, codes
+    remap = np.cumsum(used, dtype=np.int32)
+    remap -= 1
+    return IdIndex(index.values[used]), remap[codes]
 
 
 class _UnitOrder(NamedTuple):
@@ -1985,13 +2006,13 @@ def _place_rows(
     runs: _Runs | None,
     keep: npt.NDArray[np.intp] | None,
     columns: Sequence[npt.NDArray[Any]],
-    item: tuple[npt.NDArray[np.int32], npt.NDArray[np.int32] | None],
+    item: npt.NDArray[np.int32],
     pool: _Pool,
 ) -> _Placed:
     """Every column gathered into log order, in blocks of baskets on the pool's threads.
 
     The units' positions (``runs`` of positions, or single positions) index
-    ``item[0]`` (recoded by ``item[1]`` when given); ``keep`` (None: the same
+    ``item``; ``keep`` (None: the same
     positions) maps them to the rows of ``columns``, whose first column is the
     time as int64. Each block of baskets writes its own slice of every output
     (numpy releases the GIL), so no full-length permutation is kept. Lines of a
@@ -2014,7 +2035,6 @@ def _place_rows(
         u_bounds = b_bounds
     else:
         u_bounds = np.searchsorted(order.unit_rank, b_bounds).tolist()
-    codes, remap = item
 
     def block(k: int) -> npt.NDArray[np.int64]:
         b0, b1, u0, u1 = b_bounds[k], b_bounds[k + 1], u_bounds[k], u_bounds[k + 1]
@@ -2029,10 +2049,7 @@ def _place_rows(
         for col, out in zip(columns, outs, strict=True):
             np.take(col, rows, out=out[r0:r1], mode="clip")
         del rows
-        if remap is None:
-            np.take(codes, pos, out=item_out[r0:r1], mode="clip")
-        else:
-            item_out[r0:r1] = remap[codes[pos]]
+        np.take(item, pos, out=item_out[r0:r1], mode="clip")
         del pos
         customer[r0:r1] = np.repeat(order.customer[b0:b1], lines[b0:b1])
         basket[r0:r1] = np.repeat(np.arange(b0, b1, dtype=np.int32), lines[b0:b1])
