@@ -126,9 +126,10 @@ def test_arrow_ingestion_equals_sorting_reference(log: dict[str, Any]) -> None:
     grouped=st.booleans(),
     chrono=st.booleans(),
     threads=st.sampled_from([1, 2]),
+    copy_runs=st.booleans(),
 )
 def test_basket_runs_equal_sorting_reference(
-    log: dict[str, Any], runs: bool, grouped: bool, chrono: bool, threads: int
+    log: dict[str, Any], runs: bool, grouped: bool, chrono: bool, threads: int, copy_runs: bool
 ) -> None:
     # rows written basket by basket (the usual log) or as drawn, in time order (baskets then
     # ordered by a counting sort on the customer) or not; runs of a basket's rows handled as
@@ -142,9 +143,11 @@ def test_basket_runs_equal_sorting_reference(
         order = np.argsort(log["basket"], kind="stable")
         log = {k: v[order] for k, v in log.items()}
     # threads: item ids hashed and columns gathered on a pool (its row threshold lowered)
+    # copy_runs: runs placed by scipy's block copy, or by numpy's take
     with (
         mock.patch.object(data, "_RUNS_MAX_SHARE", 1.0 if runs else 0.0),
         mock.patch.object(data, "_POOL_MIN_ROWS", 0),
+        mock.patch.object(data, "_COPY_RUNS", copy_runs),
     ):
         tx = Transactions.from_arrays(**log, num_threads=threads)
     assert_same(tx, reference(log))
@@ -157,9 +160,15 @@ def test_basket_runs_equal_sorting_reference(
     grouped=st.booleans(),
     threads=st.sampled_from([1, 2]),
     index=st.booleans(),
+    copy_runs=st.booleans(),
 )
 def test_dropped_rows_inside_baskets_equal_sorting_reference(
-    log: dict[str, Any], data_: st.DataObject, grouped: bool, threads: int, index: bool
+    log: dict[str, Any],
+    data_: st.DataObject,
+    grouped: bool,
+    threads: int,
+    index: bool,
+    copy_runs: bool,
 ) -> None:
     # zero-quantity lines anywhere (inside a basket's run, a whole basket, every line of an
     # item) and, with an item index, unknown items dropped: the kept rows give the answer
@@ -187,6 +196,7 @@ def test_dropped_rows_inside_baskets_equal_sorting_reference(
     with (
         mock.patch.object(data, "_RUNS_MAX_SHARE", 1.0),
         mock.patch.object(data, "_POOL_MIN_ROWS", 0),
+        mock.patch.object(data, "_COPY_RUNS", copy_runs),
     ):
         tx = Transactions.from_arrays(**log, quantity=qty, num_threads=threads, **kwargs)
     ref = reference({k: v[ok] for k, v in log.items()})

@@ -1772,10 +1772,17 @@ def _scoped_groups(
 
 
 class _Runs(NamedTuple):
-    """Runs of consecutive rows with the same (customer, basket): first row and length."""
+    """Runs of consecutive rows with the same (customer, basket): first row and length.
+
+    ``bounds`` cuts the whole log into segments (every run, and the runs of
+    dropped rows between them): segment ``k`` is rows ``bounds[k]`` to
+    ``bounds[k + 1]``, and run ``i`` is segment ``segment[i]``.
+    """
 
     start: npt.NDArray[np.intp]
     length: npt.NDArray[np.int64]
+    bounds: npt.NDArray[np.int64]
+    segment: npt.NDArray[np.int64]
 
 
 #: Rows are handled run by run when the runs are at most this share of the rows.
@@ -1812,10 +1819,15 @@ def _basket_runs(
     length = np.empty(n_runs, dtype=np.int64)
     length[:-1] = start[1:] - start[:-1]
     length[-1] = n - start[-1]
-    if alive is not None:
-        live = alive[start]
-        start, length = start[live], length[live]
-    return _Runs(start=start, length=length)
+    bounds = np.empty(n_runs + 1, dtype=np.int64)
+    bounds[:-1] = start
+    bounds[-1] = n
+    if alive is None:
+        segment = np.arange(n_runs, dtype=np.int64)
+    else:
+        segment = np.flatnonzero(alive[start]).astype(np.int64, copy=False)
+        start, length = start[segment], length[segment]
+    return _Runs(start=start, length=length, bounds=bounds, segment=segment)
 
 
 def _run_min(ts_i: npt.NDArray[np.int64], runs: _Runs, n: int) -> npt.NDArray[np.int64]:
@@ -1992,6 +2004,59 @@ def _order_units(
     return _UnitOrder(perm=uperm, unit_rank=sorted_rank, lines=lines, customer=g_cust[border])
 
 
+try:  # scipy's compiled copy of selected CSR rows: one memmove per run, GIL released
+    from scipy.sparse._sparsetools import csr_row_index as _csr_row_index
+except ImportError:  # pragma: no cover - a scipy without it: numpy's take is used
+    _csr_row_index = None
+
+#: Runs are copied with :func:`_csr_row_index` (else gathered with ``numpy.take``).
+_COPY_RUNS = _csr_row_index is not None
+
+
+def _run_copier(
+    runs: _Runs | None,
+    keep: npt.NDArray[np.intp] | None,
+    columns: Sequence[npt.NDArray[Any]],
+    item: npt.NDArray[np.int32],
+) -> Callable[[npt.NDArray[np.intp], list[npt.NDArray[Any]], npt.NDArray[np.int32]], None] | None:
+    """A function copying whole runs of the log into the outputs, or None.
+
+    A run is a contiguous slice of every column, so placing the rows is a
+    series of short block copies. scipy's ``csr_row_index`` does exactly that
+    for the selected rows of a CSR matrix -- here the log's segments
+    (``runs.bounds``) -- copying an index-typed and a data-typed array per
+    call: (time, value), (quantity as int64 bits, discount), (item, a zero
+    byte). Bits are copied, never converted. Used only when the units are
+    runs in the log's own positions and the columns have the expected types.
+    """
+    if (
+        not _COPY_RUNS
+        or runs is None
+        or keep is not None
+        or len(columns) != 4
+        or columns[0].dtype != np.int64
+        or any(c.dtype != np.float64 or not c.flags.c_contiguous for c in columns[1:])
+        or not columns[0].flags.c_contiguous
+        or item.dtype != np.int32
+        or len(item) >= np.iinfo(np.int32).max
+    ):
+        return None
+    ts, qty, val, disc = columns
+    qty_bits = qty.view(np.int64)
+    bounds, bounds32 = runs.bounds, runs.bounds.astype(np.int32)
+    zero = np.zeros(len(item), dtype=np.bool_)  # never written: the kernel's second array
+
+    def copy(units: npt.NDArray[np.intp], outs: list[npt.NDArray[Any]], item_out: Any) -> None:
+        seg = runs.segment[units]
+        m = len(seg)
+        cast(Any, _csr_row_index)(m, seg, bounds, ts, val, outs[0], outs[2])
+        cast(Any, _csr_row_index)(m, seg, bounds, qty_bits, disc, outs[1].view(np.int64), outs[3])
+        scratch = np.empty(len(item_out), dtype=np.bool_)
+        cast(Any, _csr_row_index)(m, seg.astype(np.int32), bounds32, item, zero, item_out, scratch)
+
+    return copy
+
+
 class _Placed(NamedTuple):
     """The result's row columns, in log order."""
 
@@ -2036,21 +2101,25 @@ def _place_rows(
     else:
         u_bounds = np.searchsorted(order.unit_rank, b_bounds).tolist()
 
+    copy_runs = _run_copier(runs, keep, columns, item)
+
     def block(k: int) -> npt.NDArray[np.int64]:
         b0, b1, u0, u1 = b_bounds[k], b_bounds[k + 1], u_bounds[k], u_bounds[k + 1]
         r0 = int(ends[b0 - 1]) if b0 else 0
         r1 = int(ends[b1 - 1]) if b1 else 0
         units = order.perm[u0:u1]
-        if runs is None:
-            pos = units
+        if copy_runs is not None:  # run by run, straight from the log's columns
+            copy_runs(units, [out[r0:r1] for out in outs], item_out[r0:r1])
         else:
-            pos = _ranges(runs.start[units].astype(np.int64, copy=False), runs.length[units])
-        rows = pos if keep is None else keep[pos]
-        for col, out in zip(columns, outs, strict=True):
-            np.take(col, rows, out=out[r0:r1], mode="clip")
-        del rows
-        np.take(item, pos, out=item_out[r0:r1], mode="clip")
-        del pos
+            pos = units
+            if runs is not None:
+                pos = _ranges(runs.start[units].astype(np.int64, copy=False), runs.length[units])
+            rows = pos if keep is None else keep[pos]
+            for col, out in zip(columns, outs, strict=True):
+                np.take(col, rows, out=out[r0:r1], mode="clip")
+            del rows
+            np.take(item, pos, out=item_out[r0:r1], mode="clip")
+            del pos
         customer[r0:r1] = np.repeat(order.customer[b0:b1], lines[b0:b1])
         basket[r0:r1] = np.repeat(np.arange(b0, b1, dtype=np.int32), lines[b0:b1])
         # rows earlier in time than the row before them, other than a basket's first row
