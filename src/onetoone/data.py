@@ -1488,15 +1488,17 @@ def _build_on(
         if whole is not None:
             cust_n, bsk_n, runs = whole
             items_done = None
-            if item_job is not None:  # pruned on the pool while the rows are ordered
-                items_done = pool.submit(new_item_index)
+            if item_job is not None:  # pruned by the item thread when it is done
+                items_done = _then(item_job, new_item_index)
+            # the runs' first times (a pass over the rows) on the pool meanwhile
+            t_job = pool.submit(_run_min, ts_i, runs, n)
             cust_index, cust_k = IdIndex.factorize(cust_n[runs.start], name="customer")
             basket_ids, bcode = _run_basket_codes(bsk_n[runs.start], cust_n[runs.start])
             del cust_n, bsk_n, whole
             group, n_groups, group_basket, g_cust = _scoped_groups(cust_k, len(cust_index), bcode)
             del bcode
             stages.step()  # customer and basket ids coded
-            t_unit = _run_min(ts_i, runs, n)
+            t_unit = t_job.result()
             order = _order_units(
                 group, n_groups, cust_k, t_unit, basket_ids, group_basket, g_cust, runs
             )
@@ -1892,6 +1894,20 @@ def _whole_runs(
     bsk_n = _normalise_ids(bsk_raw, "basket")
     runs = _basket_runs(bsk_n, cust_n, alive)
     return None if runs is None else (cust_n, bsk_n, runs)
+
+
+def _then(job: Future[Any], fn: Callable[[], _T]) -> Future[_T]:
+    """``fn()`` run by ``job``'s thread as soon as ``job`` is done (no thread waits)."""
+    out: Future[_T] = Future()
+
+    def run(_: Future[Any]) -> None:
+        try:
+            out.set_result(fn())
+        except BaseException as exc:  # handed to whoever waits for the result
+            out.set_exception(exc)
+
+    job.add_done_callback(run)
+    return out
 
 
 def _factorize_items(raw: npt.NDArray[Any]) -> tuple[IdIndex, npt.NDArray[np.int32]]:
