@@ -1939,13 +1939,14 @@ def _prune_items(
 class _UnitOrder(NamedTuple):
     """Units (rows, or runs of rows) in log order, and the baskets they make.
 
-    ``perm`` lists the units in order; ``unit_rank`` is the basket rank of each
-    unit in that order (None when each basket is one unit: the rank is then the
-    position); ``lines`` and ``customer`` are per basket, in rank order.
+    ``perm`` lists the units in order; ``first_unit[r]`` is the position in
+    ``perm`` of the first unit of the basket of rank ``r`` (None when each
+    basket is one unit: it is then ``r``); ``lines`` and ``customer`` are per
+    basket, in rank order.
     """
 
     perm: npt.NDArray[np.intp]
-    unit_rank: npt.NDArray[np.int32] | None
+    first_unit: npt.NDArray[np.int64] | None
     lines: npt.NDArray[np.int64]
     customer: npt.NDArray[np.int32]
 
@@ -1975,9 +1976,14 @@ def _order_units(
     if g_cust is None:
         g_cust = np.empty(n_groups, dtype=np.int32)
         g_cust[group] = cust  # every line of a basket has the basket's customer
+    # a basket split only by dropped lines is consecutive units: codes never decrease
+    head: npt.NDArray[np.intp] | None = None
     if n_units == n_groups:  # one unit per basket: group is a permutation
         t_first = np.empty(n_groups, dtype=np.int64)
         t_first[group] = t_unit
+    elif bool((group[1:] >= group[:-1]).all()):
+        head = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+        t_first = np.minimum.reduceat(t_unit, head)
     else:
         t_first = np.full(n_groups, np.iinfo(np.int64).max, dtype=np.int64)
         np.minimum.at(t_first, group, t_unit)
@@ -2000,24 +2006,31 @@ def _order_units(
             ids = basket_ids[group_basket[sub]]
             border[pos] = sub[np.lexsort((ids, t_first[sub], g_cust[sub]))]
     del t_first
+    if head is not None:  # each basket's units are consecutive: expand the baskets
+        count = np.diff(np.r_[head, n_units]).astype(np.int64)[border]
+        uperm = _ranges(head[border].astype(np.int64), count).astype(np.intp, copy=False)
+        first_unit: npt.NDArray[np.int64] | None = np.r_[0, np.cumsum(count)]
+        weights = runs.length if runs is not None else np.ones(n_units, dtype=np.int64)
+        lines = np.add.reduceat(weights, head)[border].astype(np.int64, copy=False)
+        return _UnitOrder(perm=uperm, first_unit=first_unit, lines=lines, customer=g_cust[border])
     rank = np.empty(n_groups, dtype=np.int32)
     rank[border] = np.arange(n_groups, dtype=np.int32)
     unit_rank = rank[group]
     del rank
-    sorted_rank: npt.NDArray[np.int32] | None = None
+    first_unit = None
     if n_units == n_groups:
         uperm = np.empty(n_units, dtype=np.intp)
         uperm[unit_rank] = np.arange(n_units, dtype=np.intp)
     else:
         uperm = _counting_argsort(unit_rank, n_groups).astype(np.intp, copy=False)
-        sorted_rank = unit_rank[uperm]
+        first_unit = np.r_[0, np.cumsum(np.bincount(unit_rank, minlength=n_groups))]
     if runs is None:
         lines = np.bincount(unit_rank, minlength=n_groups)
     elif n_units == n_groups:
         lines = runs.length[uperm]
     else:
         lines = np.bincount(unit_rank, weights=runs.length, minlength=n_groups).astype(np.int64)
-    return _UnitOrder(perm=uperm, unit_rank=sorted_rank, lines=lines, customer=g_cust[border])
+    return _UnitOrder(perm=uperm, first_unit=first_unit, lines=lines, customer=g_cust[border])
 
 
 try:  # scipy's compiled copy of selected CSR rows: one memmove per run, GIL released
@@ -2112,10 +2125,7 @@ def _place_rows(
     n_blocks = 1 if pool.threads == 1 else 4 * pool.threads
     cuts = np.searchsorted(ends, np.arange(1, n_blocks) * (n_out / n_blocks), side="right")
     b_bounds = np.unique(np.r_[0, cuts, n_b]).tolist()
-    if order.unit_rank is None:
-        u_bounds = b_bounds
-    else:
-        u_bounds = np.searchsorted(order.unit_rank, b_bounds).tolist()
+    u_bounds = b_bounds if order.first_unit is None else order.first_unit[b_bounds].tolist()
 
     copy_runs = _run_copier(runs, keep, columns, item)
 
