@@ -2330,8 +2330,11 @@ def _sum_discount(discount: str | Sequence[str] | None, col: Any) -> npt.NDArray
     if discount is None:
         return None
     names = [discount] if isinstance(discount, str) else list(discount)
-    total = as_float(col(names[0]), names[0]).copy()
-    for name in names[1:]:
+    first = as_float(col(names[0]), names[0])
+    if len(names) == 1:
+        return first  # only read
+    total = np.add(first, as_float(col(names[1]), names[1]))  # no copy of the first column
+    for name in names[2:]:
         total += as_float(col(name), name)
     return total
 
