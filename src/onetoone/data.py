@@ -567,12 +567,15 @@ class IngestionReport:
 # --------------------------------------------------------------------------- parsing helpers
 def _parse_timestamps(
     values: Any, name: str
-) -> tuple[npt.NDArray[np.datetime64], npt.NDArray[np.bool_]]:
-    """Return (timestamps as datetime64[s], bad mask). Bad rows hold NaT."""
+) -> tuple[npt.NDArray[np.datetime64], npt.NDArray[np.bool_] | None]:
+    """Return (timestamps as datetime64[s], bad mask or None if none). Bad rows hold NaT."""
     a = as_1d(values, name)
     if a.dtype.kind == "M":
         ts = a.astype("datetime64[s]")
-        return ts, np.isnat(ts)
+        # NaT is the smallest int64: the mask is built only when the minimum is NaT
+        if len(ts) and int(ts.view(np.int64).min()) == np.iinfo(np.int64).min:
+            return ts, np.isnat(ts)
+        return ts, None
     if a.dtype.kind in "iuf" or a.dtype.kind == "b":
         raise ValidationError(
             f"{name} must be datetimes or ISO strings, got numbers ({a.dtype}); for epoch "
@@ -1383,7 +1386,8 @@ def _build_on(
     reasons: dict[str, npt.NDArray[np.bool_]] = {}
     if missing is not None and missing.any():
         reasons["missing_id"] = missing
-    reasons["bad_timestamp"] = bad_ts
+    if bad_ts is not None:
+        reasons["bad_timestamp"] = bad_ts
     # a mask is built only when a reduction shows some row may be flagged (a finite sum
     # has no NaN or inf term; NaN fails every comparison, so the masks are then built)
     if not all(np.isfinite(np.sum(c)) for c in (val, qty, disc)):
