@@ -272,3 +272,33 @@ def _entry_thresholds(
     t = np.empty((n, d), dtype=np.float64)
     np.put_along_axis(t, order, ts, axis=1)
     return np.maximum(t, 0.0)
+
+
+def _chosen_index(r2: F64, k: I64, groups: _I | None, gmax: int) -> I64:
+    """Flat indices (within the block) of the customers' best plans.
+
+    The per-customer step of every engine (one machine and each partition of a
+    cluster): :func:`_customer_step`, with a fast path for one offer per customer
+    and no groups.
+    """
+    n, d = r2.shape
+    if groups is None and n and int(k.min()) == int(k.max()) == 1:
+        j = np.argmax(r2, axis=1)
+        flat = np.arange(n, dtype=np.int64) * d + j
+        out: I64 = flat[r2.ravel()[flat] > 0.0]
+        return out
+    return np.flatnonzero(_customer_step(r2, k, groups, gmax))
+
+
+def _room_in_group(
+    row_chosen: I64, group_chosen: _I, row_pool: I64, group_pool: _I, group_max: int
+) -> _B:
+    """Whether each pool pair's (customer row, group) holds fewer than ``group_max`` chosen."""
+    if not len(row_chosen):
+        return np.ones(len(row_pool), dtype=bool)
+    base = int(max(int(group_chosen.max()), int(group_pool.max()) if len(group_pool) else 0)) + 1
+    keys, counts = np.unique(row_chosen.astype(np.int64) * base + group_chosen, return_counts=True)
+    q = row_pool.astype(np.int64) * base + group_pool
+    pos = np.minimum(np.searchsorted(keys, q), len(keys) - 1)
+    have = np.where(keys[pos] == q, counts[pos], 0)
+    return np.asarray(have < group_max)
