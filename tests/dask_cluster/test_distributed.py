@@ -321,10 +321,15 @@ def test_allocation_refuses_split_customers_and_bad_input(client: Client) -> Non
         )
     with pytest.raises(ValidationError, match="n_offers"):
         od.allocate(frame, n_offers=0, client=client)
-    with pytest.raises(ValidationError, match="per-customer k array"):  # refused, not ignored
-        od.allocate(frame, n_offers=4, k=np.ones(200, dtype=np.int64), client=client)
-    with pytest.raises(TypeError, match="group"):  # no group= argument: refused by Python
-        od.allocate(frame, n_offers=4, group=np.zeros(4), client=client)  # type: ignore[call-arg]
+    # a per-customer k comes as a column (the customers are only known in the partitions)
+    with pytest.raises(ValidationError, match="name of a column") as err:
+        od.allocate(frame, n_offers=4, k=np.ones(200, dtype=np.int64), client=client)  # type: ignore[arg-type]
+    assert err.value.field == "k"
+    with pytest.raises(ValidationError, match="one group per offer") as err:
+        od.allocate(frame, n_offers=4, group=np.zeros(3, dtype=int), client=client)
+    assert err.value.field == "group"
+    with pytest.raises(ValidationError, match=r"\['kk'\] missing"):
+        od.allocate(frame, n_offers=4, k="kk", client=client)
     with pytest.raises(ValidationError, match="offer codes"):
         od.allocate(frame, n_offers=2, budgets=[Budget("t", 1.0)], client=client)
     dup = pd.concat([cand.iloc[:3], cand.iloc[:1]])
