@@ -14,6 +14,8 @@ block can be processed anywhere, e.g. on a Dask partition.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
@@ -72,11 +74,23 @@ def _row_topk(r2: F64, k: I64) -> _B:
     return valid & (rank < k[:, None])
 
 
+def _array(a: object, name: str, func: str) -> npt.NDArray[Any]:
+    """``np.asarray(a)``; a ragged nest of lists is refused naming the argument."""
+    try:
+        return np.asarray(a)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(
+            f"{func}: {name} must be a rectangular array (every row the same length), got "
+            f"{type(a).__name__} that numpy cannot make one array of",
+            field=name,
+        ) from exc
+
+
 def _block_iv(
     r: object, k: object, groups: object, group_max: object, func: str
 ) -> tuple[F64, I64, _I | None, int]:
     """Check a block's arrays for :func:`customer_step` / :func:`entry_thresholds`."""
-    ra = np.asarray(r)
+    ra = _array(r, "r", func)
     if ra.ndim != 2 or ra.dtype.kind not in "iuf":
         raise ValidationError(
             f"{func}: r must be a 2-D numeric array (one row per customer, one column per "
@@ -90,7 +104,7 @@ def _block_iv(
             field="r",
         )
     n = ra.shape[0]
-    ka = np.asarray(k)
+    ka = _array(k, "k", func)
     if ka.ndim == 0 and ka.dtype.kind in "iu":
         ka = np.full(n, ka[()], dtype=np.int64)
     if ka.ndim != 1 or ka.dtype.kind not in "iu":
@@ -108,7 +122,7 @@ def _block_iv(
         raise ValidationError(f"{func}: k must be >= 0, got {int(ka.min())}", field="k")
     ga: _I | None = None
     if groups is not None:
-        ga = np.asarray(groups)
+        ga = _array(groups, "groups", func)
         if ga.shape != ra.shape or ga.dtype.kind not in "iu":
             raise ValidationError(
                 f"{func}: groups must be an int array of r's shape {ra.shape}, got "
@@ -136,7 +150,7 @@ def _entry_thresholds_iv(
     r: object, chosen: object, k: object, groups: object, group_max: object
 ) -> tuple[F64, _B, I64, _I | None, int]:
     ra, ka, ga, gm = _block_iv(r, k, groups, group_max, "entry_thresholds")
-    ch = np.asarray(chosen)
+    ch = _array(chosen, "chosen", "entry_thresholds")
     if ch.shape != ra.shape or ch.dtype != np.bool_:
         raise ValidationError(
             f"entry_thresholds: chosen must be a bool array of r's shape {ra.shape} (from "

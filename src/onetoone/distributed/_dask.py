@@ -845,15 +845,6 @@ def allocate(
     t0 = time.perf_counter()
     dask, dd, _ = _dask()
     bl, k_arg, grp, caps = _allocate_iv(budgets, n_offers, k, group, group_max, cap, tol, max_iter)
-    cl = _client(client)
-    cols = [customer, offer, value] + [cost if b.usage is None else b.usage for b in bl]
-    if cap_usage is not None:
-        cols.append(cap_usage)
-    if isinstance(k_arg, str):
-        cols.append(k_arg)
-    parts = _partitions(
-        candidates, list(dict.fromkeys(cols)), customer, partitioned, npartitions, "candidates"
-    )
     specs = _budget_specs_iv(
         [
             (
@@ -866,6 +857,15 @@ def allocate(
         ],
         n_offers,
         "allocate",
+    )
+    cl = _client(client)
+    cols = [customer, offer, value] + [cost if b.usage is None else b.usage for b in bl]
+    if cap_usage is not None:
+        cols.append(cap_usage)
+    if isinstance(k_arg, str):
+        cols.append(k_arg)
+    parts = _partitions(
+        candidates, list(dict.fromkeys(cols)), customer, partitioned, npartitions, "candidates"
     )
     names = tuple(b.name for b in bl)
     limits = np.array([float(b.limit) for b in bl], dtype=np.float64)

@@ -54,6 +54,19 @@ def _require_columns(table: Any, names: Sequence[str], func: str) -> None:
         )
 
 
+def _options(opts: Any, name: str, func: str) -> dict[str, Any]:
+    """Keyword options passed through: a mapping of str to values (or None)."""
+    if opts is None:
+        return {}
+    if not isinstance(opts, Mapping) or not all(isinstance(k, str) for k in opts):
+        raise ValidationError(
+            f"{func}: {name} must be a mapping of keyword arguments (a dict with str keys) "
+            f"or None, got {type(opts).__name__}",
+            field=name,
+        )
+    return dict(opts)
+
+
 # ------------------------------------------------------------------------- profiles
 def profile_partition(
     table: Any,
@@ -110,7 +123,7 @@ def profile_partition(
     pa = _pa()
     table = _as_table(table, "profile_partition")
     _require_columns(table, [customer], "profile_partition")
-    opts = dict(ingest or {})
+    opts = _options(ingest, "ingest", "profile_partition")
     tx = Transactions.from_arrow(table, customer=customer, **opts)
     prof = build_profiles(tx, as_of=as_of, since=since)
     cols = prof.to_dict()
@@ -196,7 +209,8 @@ def score_partition(
     table = _as_table(table, "score_partition")
     _require_columns(table, [customer], "score_partition")
     ids = pc.unique(table.column(customer)).to_numpy(zero_copy_only=False)
-    s = score_offers(model, ids, offers, top_k=top_k, **dict(options or {}))
+    opts = _options(options, "options", "score_partition")
+    s = score_offers(model, ids, offers, top_k=top_k, **opts)
     cust = s.customers.values
     off = s.offers.values
     if s.dense is not None:
@@ -576,6 +590,7 @@ def candidate_block(
             diff = np.flatnonzero(same_c & (k_s[1:] != k_s[:-1]))
             if len(diff):
                 who = uniq[c_s[diff[0]]]
+                who = who.item() if isinstance(who, np.generic) else who
                 raise _bad(
                     k_arg,  # type: ignore[arg-type]
                     f"customer {who!r} has different k on its rows of column {k_arg!r}; "
