@@ -490,3 +490,61 @@ def test_allocate_bad_arguments_are_typed_before_any_work(
     with pytest.raises(ValidationError) as err:
         od.allocate("no-such.parquet", **kwargs)
     assert err.value.field == field
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_small_problems_same_answer(client: Client, seed: int) -> None:
+    # random sizes, groups, per-customer k, caps and a second budget on some offers
+    rng = np.random.default_rng(100 + seed)
+    n, m = int(rng.integers(100, 400)), int(rng.integers(3, 8))
+    value = rng.lognormal(0.0, 1.0, (n, m))
+    cost = rng.uniform(0.1, 1.0, (n, m))
+    sms = rng.uniform(0.0, 1.0, (n, m))
+    eligible = rng.random((n, m)) < rng.uniform(0.5, 1.0)
+    k = rng.integers(0, 4, n)
+    group = rng.integers(0, max(1, m // 2), m) if seed % 3 else None
+    group_max = int(rng.integers(1, 3))
+    cap = np.where(rng.random(m) < 0.6, np.ceil(rng.uniform(0.05, 0.4) * n), np.inf)
+    limits = [rng.uniform(0.05, 0.3) * float(cost.sum()) / m, 0.05 * float(sms.sum()) / m]
+    sms_offers = np.arange(max(1, m // 2))
+    p = AllocationProblem.from_dense(
+        value,
+        cost,
+        budgets=[
+            Budget("total", limits[0]),
+            Budget("sms", limits[1], usage=sms, offers=sms_offers),
+        ],
+        k=k,
+        eligible=eligible,
+        group=group,
+        group_max=group_max,
+        cap=cap,
+    )
+    one = allocate(p, "dual")
+    rows, cols = np.nonzero(eligible)
+    cand = pd.DataFrame(
+        {
+            "customer": rows.astype(np.int64),
+            "offer": cols.astype(np.int64),
+            "value": value[rows, cols],
+            "cost": cost[rows, cols],
+            "sms": sms[rows, cols],
+            "k": k[rows],
+        }
+    )
+    res = od.allocate(
+        dd.from_pandas(cand, npartitions=2, sort=False),
+        n_offers=m,
+        budgets=[
+            Budget("total", limits[0]),
+            Budget("sms", limits[1], usage="sms", offers=sms_offers),
+        ],
+        k="k",
+        group=group,
+        group_max=group_max,
+        cap=cap,
+        client=client,
+    )
+    _assert_same_answer(res, one, tol=1e-4)
+    _check_plan(res, cand, 3, cap, np.array(limits))
+    _check_constraints(res, cand, group, group_max)

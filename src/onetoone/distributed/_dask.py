@@ -900,14 +900,15 @@ def allocate(
 
     budgets_bind = np.flatnonzero(np.isfinite(limits) & (tot_b > limits)).astype(np.int64)
     capped = np.flatnonzero(np.isfinite(caps) & (tot_c > caps)).astype(np.int64)
-    value_scale = max(float(np.max(top_c)) if n_offers else 1.0, 1e-300)
+    # the box step's first box, as one machine sizes it: a thousandth of the mean value
+    mean_value = math.fsum(s[7] for s in stats) / n_cand if n_cand else 0.0
     search = PriceSearch(
         oracle=DaskOracle(client=cl, blocks=blocks, caps=caps, top_b=top_b, top_c=top_c),
         limits=limits,
         caps=caps,
         budgets=budgets_bind,
         capped=capped,
-        box_scale=1e-3 * value_scale,
+        box_scale=1e-3 * mean_value if n_cand else 1.0,
         lam=np.zeros(nb),
         mu=np.zeros(n_offers),
     )
@@ -1084,7 +1085,7 @@ def _ids_frame(block: CandidateBlock, customer: str) -> Any:
     return pd.DataFrame({customer: block.customer_ids})
 
 
-def _block_stats(block: CandidateBlock) -> tuple[int, int, F64, F64, F64, F64, int]:
+def _block_stats(block: CandidateBlock) -> tuple[int, int, F64, F64, F64, F64, int, float]:
     tot_c = np.bincount(block.offer, weights=block.cap_usage, minlength=block.n_offers)
     return (
         block.n_candidates,
@@ -1094,6 +1095,7 @@ def _block_stats(block: CandidateBlock) -> tuple[int, int, F64, F64, F64, F64, i
         block.usage.sum(axis=1),
         tot_c.astype(np.float64),
         len(block.k),
+        math.fsum(block.value.tolist()),
     )
 
 
