@@ -154,7 +154,7 @@ def run_onetoone(tbl: pa.Table) -> Any:
     return build_profiles(tx, as_of=AS_OF)
 
 
-def run_ingest(tbl: pa.Table) -> Any:
+def run_ingest(tbl: pa.Table, **options: Any) -> Any:
     return Transactions.from_arrow(
         tbl,
         customer="household_id",
@@ -164,6 +164,7 @@ def run_ingest(tbl: pa.Table) -> Any:
         value="sales_value",
         quantity="quantity",
         discount=DISCOUNTS,
+        **options,
     )
 
 
@@ -411,15 +412,8 @@ def stage_times(tbl: pa.Table, num_threads: int) -> tuple[list[float], float]:
     marks: list[float] = []
     t0 = time.perf_counter()
     c0 = time.process_time()
-    tx = Transactions.from_arrow(
+    tx = run_ingest(
         tbl,
-        customer="household_id",
-        item="product_id",
-        basket="basket_id",
-        timestamp="transaction_timestamp",
-        value="sales_value",
-        quantity="quantity",
-        discount=DISCOUNTS,
         num_threads=num_threads,
         progress=lambda done, total: marks.append(time.perf_counter()),
     )

@@ -1304,38 +1304,17 @@ def _build_transactions(
     cls: type[Transactions],
     *,
     customer: Any,
-    item: Any,
-    timestamp: Any,
-    value: Any,
-    quantity: Any,
-    basket: Any,
-    discount: Any,
     policies: _Policies,
-    missing: npt.NDArray[np.bool_] | None,
-    stages: _Stages,
+    **columns: Any,
 ) -> Transactions:
     """The body of :meth:`Transactions.from_arrays` for validated policies.
 
-    ``missing`` flags rows whose id was null in a DataFrame or Arrow table
-    (counted as ``missing_id``); ``from_arrays`` itself has no nulls to flag.
-    ``stages`` is told when each of its last :data:`_BUILD_STAGES` stages ends.
+    ``columns`` are the other keywords of :func:`_build_on` but ``pool``: the
+    thread pool (``policies.num_threads``) lives as long as the ingestion.
     """
     n_rows = len(customer) if hasattr(customer, "__len__") else 0
     with _Pool(policies.num_threads, n_rows) as pool:
-        return _build_on(
-            cls,
-            customer=customer,
-            item=item,
-            timestamp=timestamp,
-            value=value,
-            quantity=quantity,
-            basket=basket,
-            discount=discount,
-            policies=policies,
-            missing=missing,
-            stages=stages,
-            pool=pool,
-        )
+        return _build_on(cls, customer=customer, policies=policies, pool=pool, **columns)
 
 
 def _build_on(
@@ -1353,7 +1332,12 @@ def _build_on(
     stages: _Stages,
     pool: _Pool,
 ) -> Transactions:
-    """:func:`_build_transactions` with its thread pool."""
+    """:func:`_build_transactions` with its thread pool.
+
+    ``missing`` flags rows whose id was null in a DataFrame or Arrow table
+    (counted as ``missing_id``); ``from_arrays`` itself has no nulls to flag.
+    ``stages`` is told when each of its last :data:`_BUILD_STAGES` stages ends.
+    """
     returns, invalid, unknown = policies.returns, policies.invalid, policies.unknown
     zero_quantity = policies.zero_quantity
     customers, items = policies.customers, policies.items
