@@ -91,7 +91,7 @@ def make_run_dir(storage_dir: str | None, run_id: str) -> str:
     path = run_dir(storage_dir, run_id)
     try:
         os.makedirs(path, exist_ok=True)
-        probe = os.path.join(path, ".probe")
+        probe = os.path.join(path, f".probe-{os.getpid()}-{uuid.uuid4().hex}")  # one per worker
         with open(probe, "wb") as f:
             f.write(b"0")
         os.remove(probe)
