@@ -12,30 +12,59 @@ Method
 1. A synthetic log of ``--lines`` lines (customer int64, item int64, timestamp, value
    float64; ~20 lines per customer, Zipf-like items) is written as a Parquet dataset of
    ``--partitions`` files, hash-partitioned by customer (file = customer id mod
-   partitions), chunk by chunk: the log is never in one process's memory.
-2. Profiles: ``onetoone.distributed.build_profiles(path, partitioned=True)`` on a
-   LocalCluster of real worker processes, each limited to ``--memory`` (Dask pauses /
-   spills a worker above its limit and restarts it at 95 %), once with 1 worker and once
-   with 2; throughput in lines per second, and each worker's peak resident memory
-   (``ru_maxrss`` of the worker process, read with ``client.run``).
-3. Allocation: ``--offers`` candidate offers per customer (value from the customer's
-   profile spend times a random affinity, cost uniform) generated per partition on the
-   workers, one budget at 10 % of the total cost and a cap on every offer (60 % of the
-   customers shared evenly, so the popular offers' caps bind);
-   ``onetoone.distributed.allocate`` with 2 workers. Reported: sweeps, dual evaluations,
-   round trips (``client.gather`` calls during the allocation), gap, bytes per partition
-   per evaluation, elapsed time, peak memory per worker.
+   partitions), one chunk of 2**20 lines at a time: the log is never in one process's
+   memory. Progress every 5 % of the files.
+2. Profiles: ``onetoone.distributed.build_profiles(path, partitioned=True)`` on a fresh
+   LocalCluster of real worker processes, each limited to ``--memory`` (Dask spills a
+   worker's data to its disk above 60 %, pauses it at 80 % and restarts it at 95 %), once
+   per count in ``--workers`` (e.g. 2 then 1); throughput in lines per second. After
+   the first, the profiles are written to Parquet for step 4.
+3. ``--compare FILES``: the customers of the first FILES profile files are allocated
+   twice, ``storage="memory"`` and ``storage="disk"``, each on a fresh cluster; the run
+   stops unless the bound, the plan, the prices and the chosen pairs are identical.
+4. Allocation on a fresh cluster of ``--alloc-workers`` workers: ``--offers`` candidate
+   offers per customer (value from the customer's spend times a random affinity, cost
+   uniform), generated on the workers from the profile files (one partition per file), one
+   budget at 10 % of the total cost and a cap on every offer (60 % of the customers shared
+   evenly, so the caps bind); ``onetoone.distributed.allocate(storage=--storage,
+   batch_size=--batch-size)``. Reported: sweeps, dual evaluations, round trips
+   (``client.gather`` calls during the allocation), gap, bytes of the blocks, bytes per
+   partition per evaluation, elapsed time; progress lines timed from the start.
+
+For every stage: each worker's peak resident memory (``ru_maxrss`` of the worker process,
+read with ``client.run``; a fresh cluster per stage, so the peak is the stage's) against
+the limit, and what Dask did: pauses and "unmanaged memory is high" warnings (counted in
+the worker logs), restarts (nanny logs, and worker processes that were not there at the
+start) and data spilled to Dask's own disk (count and bytes, the workers' spill metrics).
+The data go to ``--dir`` (reused if there) and are deleted at the end unless ``--keep``.
 
 Nothing is compared with one machine here (the identity is asserted by
 tests/dask_cluster, including a binding-cap case above the sample size); the figures are
 throughput and memory.
 
-Measured (issue 18, 2 shared cores, reusing the 40 M-line log: ``--lines 40_000_000
---partitions 100 --memory 512MiB --workers 2 --tol 1e-3``): 16 M pairs, the caps binding,
-converged in 60 s (23 s laying out the blocks, 4 s for the sample's starting prices, one
-sweep of 29 s): 1 sweep, 3 dual evaluations, 17 round trips, gap 1.4e-4, 584 bytes per
-partition per evaluation, peak RSS 423 / 446 MiB per worker. Before the starting prices
-the same run was stopped after its first sweep (200 s, gap 0.117). See docs/scale.md.
+Measured (issue 18, 2 shared cores, 24 GiB, another session's jobs running: load average
+4 to 6), the issue's out-of-core case, 18 minutes end to end::
+
+    python benchmarks/scale_dask.py --lines 200_000_000 --partitions 200 --memory 2GiB \
+        --workers 2 1 --offers 16 --storage disk --batch-size 262144 --compare 8 \
+        --dir /tmp/onetoone-scale200
+
+- log: 200 M lines, 10 M customers, 200 files, written in 79 s; 2.35 GiB Parquet, 5.96 GiB
+  as Arrow columns (3.0x one worker's 2 GiB, 1.5x two workers').
+- profiles, 2 workers: 173 s, 1.16 M lines/s, peak RSS 1,218 / 1,388 MiB (59 / 68 % of the
+  limit), no pause or restart, Dask spilled 871 MiB of profiles; 1 worker: 280 s, 0.72 M
+  lines/s, peak RSS 1,466 MiB (72 %), no pause or restart, Dask spilled 5.7 GiB over the
+  run (the 10 M profiles, 1.45 GB, are kept by build_profiles).
+- compare, 6.4 M pairs: memory and disk identical; 15.2 s in memory, 18.3 s on disk.
+- allocation, 160 M pairs (16 offers per customer), 2 workers, blocks 4.92 GiB on disk:
+  427 s (layout 114 s, partitioning check 36 s, sample prices 12 s, one sweep 225 s,
+  exact bound and plan 39 s), 1 sweep, 3 dual evaluations, 17 round trips, gap 4.3e-5,
+  712 bytes per partition per evaluation, 6.0 M pairs chosen; peak RSS 574 / 579 MiB
+  (28 % of the limit), no pause, spill or restart. See docs/scale.md.
+
+Earlier (40 M lines, ``--partitions 100 --memory 512MiB --workers 2 --tol 1e-3``, blocks
+in memory): 16 M pairs, the caps binding, converged in 60 s: 1 sweep, 3 dual evaluations,
+17 round trips, gap 1.4e-4, peak RSS 423 / 446 MiB per worker.
 """
 
 from __future__ import annotations
