@@ -144,6 +144,9 @@ def test_disk_pieces_equal_memory_pieces(run: tuple[str, str], ids: str) -> None
     # on disk the handle holds the bounds of the pieces, not the pairs
     assert len(pickle.dumps(disk)) < 2000 + 200 * len(disk.pieces)
     assert len(pickle.dumps(mem)) > block.nbytes()
+    # and Dask's memory accounting knows it
+    dk._register_sizeof()
+    assert dask.sizeof.sizeof(mem) >= block.nbytes() > 10 * dask.sizeof.sizeof(disk)
 
 
 def test_one_piece_gives_the_whole_block_exactly(run: tuple[str, str]) -> None:

@@ -1471,6 +1471,7 @@ def _lay_out(
     run_id: str | None,
 ) -> StoredBlock:
     """One partition's candidates laid out (:func:`candidate_block`) and stored."""
+    _register_sizeof()
     block = candidate_block(part, **kw)
     del part
     host = None
@@ -1485,6 +1486,18 @@ def _lay_out(
         host=host,
         stats=(*_block_stats(block), block.nbytes()),
     )
+
+
+def _register_sizeof() -> None:
+    """Tell Dask's memory accounting what a stored block holds in memory (its arrays
+    in memory, a few numbers per batch on disk), so that it spills and pauses on true
+    figures."""
+    dask, _, _ = _dask()
+    dask.sizeof.sizeof.register(StoredBlock, _stored_sizeof)
+
+
+def _stored_sizeof(store: StoredBlock) -> int:
+    return 1000 + 200 * len(store.pieces) + (0 if store.on_disk else store.nbytes)
 
 
 def _s_host(store: StoredBlock) -> str | None:
