@@ -163,6 +163,34 @@ def _pid() -> int:
     return os.getpid()
 
 
+def _reset_peak() -> bool:
+    """Reset this process's peak RSS (Linux ``clear_refs``: VmHWM starts again)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        return False
+    return True
+
+
+def _status_mib(field: str) -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+def _hwm_mib() -> float:
+    """Peak RSS since the last reset (VmHWM), MiB."""
+    return _status_mib("VmHWM")
+
+
+def _rss_mib() -> float:
+    """RSS now (VmRSS), MiB."""
+    return _status_mib("VmRSS")
+
+
 class Watch:
     """Peak RSS, pauses, spills and restarts of a LocalCluster's workers during a stage."""
 
@@ -176,6 +204,7 @@ class Watch:
         self.client = client
         self.pids = set(client.run(_pid).values())
         self.before = self._counts()
+        self.rss0 = client.run(_rss_mib)
 
     def _counts(self) -> dict[str, int]:
         cl = self.client
@@ -194,7 +223,9 @@ class Watch:
         b_sp = sum(b for _, b in spills.values())
         mib = limit / 2**20
         return (
-            "peak RSS per worker "
+            "RSS per worker at the start "
+            + ", ".join(f"{v:,.0f} MiB" for v in self.rss0.values())
+            + "; peak RSS per worker "
             + ", ".join(f"{v:,.0f} MiB ({v / mib:.0%} of the limit)" for v in peaks.values())
             + "; Dask "
             + ", ".join(f"{k} {v}" for k, v in counts.items())
@@ -282,6 +313,15 @@ def run_allocation(
     total_cost = float(cand["cost"].sum().compute())
     offers = args.offers
     cap = np.full(offers, 0.6 * n_customers / offers)  # binds on the popular offers
+    reset = [False]
+
+    def watch_steps(line: str) -> None:
+        # once the blocks are laid out: the workers' peak RSS starts again, to measure the
+        # memory of the steps apart from the layout's
+        if "candidate pairs in" in line and not reset[0]:
+            reset[0] = all(client.run(_reset_peak).values())
+        progress(line)
+
     trips = counting(client)
     t0 = time.perf_counter()
     kw: dict[str, Any] = {}
@@ -299,12 +339,19 @@ def run_allocation(
             storage=storage,
             batch_size=args.batch_size,
             client=client,
-            progress=progress,
+            progress=watch_steps,
             **kw,
         )
     finally:
         del client.gather  # the instance attribute: back to the method
-    return res, time.perf_counter() - t0, trips[0]
+    dt = time.perf_counter() - t0
+    if reset[0]:
+        steps = client.run(_hwm_mib)
+        progress(
+            "peak RSS per worker after the layout (the steps, the plan's pairs held): "
+            + ", ".join(f"{v:,.0f} MiB" for v in steps.values())
+        )
+    return res, dt, trips[0]
 
 
 def describe(res: Any, dt: float, trips: int) -> str:
@@ -371,6 +418,8 @@ def run(args: argparse.Namespace) -> None:
             del prof
     if args.no_allocate:
         return _cleanup(root, args)
+    if not profiles.exists():
+        raise SystemExit(f"no profiles in {profiles}: profile first (--workers 2)")
     n_profiles = max(args.lines // 20, 1)
     if args.compare:
         # the same candidates (the first files' customers), in memory and on disk, each
@@ -435,8 +484,9 @@ def main() -> None:
     ap.add_argument("--lines", type=int, default=50_000_000)
     ap.add_argument("--partitions", type=int, default=100)
     ap.add_argument("--memory", default="512MiB", help="memory limit per worker")
-    ap.add_argument("--workers", type=int, nargs="+", default=[2, 1],
-                    help="profile with each of these numbers of workers")  # fmt: skip
+    ap.add_argument("--workers", type=int, nargs="*", default=[2, 1],
+                    help="profile with each of these numbers of workers (none: reuse the "
+                    "profiles kept in --dir by an earlier run with --keep)")  # fmt: skip
     ap.add_argument("--alloc-workers", type=int, default=2)
     ap.add_argument("--offers", type=int, default=8)
     ap.add_argument("--storage", choices=["memory", "disk"], default="disk")

@@ -1006,6 +1006,7 @@ def _allocate(
             cl.map(lambda bk: _s_ids_frame(bk, customer), blocks), verify_meta=False
         )
         _raise_split(check_partitioned(ids, customer=customer), "allocate")
+        del ids  # the customer ids: not needed any more
     stats = cl.gather(cl.map(_s_block_stats, blocks))
     n_cand = sum(s[0] for s in stats)
     n_inel = sum(s[1] for s in stats)
@@ -1664,7 +1665,7 @@ def _s_sample_rows(store: StoredBlock, step: int) -> tuple[I64, I64, F64, F64, F
 def _s_margin_tails(store: StoredBlock, lam: F64, mu: F64, offers: I64) -> Any:
     """Each piece's sorted margins per offer, kept (memory) or written (disk) once
     per cap step."""
-    return store.save_tails([_margin_tails(b, lam, mu, offers) for _, b in store.blocks()])
+    return store.save_tails(_margin_tails(b, lam, mu, offers) for _, b in store.blocks())
 
 
 def _s_cap_counts(tails: Any, grid: F64) -> F64:

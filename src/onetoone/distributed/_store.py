@@ -29,7 +29,7 @@ import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import attrs
@@ -299,10 +299,11 @@ class StoredBlock:
         np.save(path, packed, allow_pickle=False)
         return MaskFile(path)
 
-    def save_tails(self, tails: list[list[tuple[F64, F64]]]) -> list[Any] | TailsFile:
-        """Keep a cap step's sorted margins per piece and offer (see ``load_tails``)."""
+    def save_tails(self, tails: Iterable[list[tuple[F64, F64]]]) -> list[Any] | TailsFile:
+        """Keep a cap step's sorted margins per piece and offer (see ``load_tails``); on
+        disk each piece's are written as they come, so one piece's are in memory."""
         if self.memory is not None:
-            return tails
+            return list(tails)
         pa = _pa()
         path = _new_path(self.storage_dir, self.run_id or "", ".tails.arrow")
         offsets: list[tuple[int, ...]] = []
