@@ -60,7 +60,16 @@ Measured (issue 18, 2 shared cores, 24 GiB, another session's jobs running: load
   427 s (layout 114 s, partitioning check 36 s, sample prices 12 s, one sweep 225 s,
   exact bound and plan 39 s), 1 sweep, 3 dual evaluations, 17 round trips, gap 4.3e-5,
   712 bytes per partition per evaluation, 6.0 M pairs chosen; peak RSS 574 / 579 MiB
-  (28 % of the limit), no pause, spill or restart. See docs/scale.md.
+  (28 % of the limit), no pause, spill or restart.
+- again with ``--workers 2`` and no ``--compare`` on a quieter machine (load 2 to 4):
+  profiles 143 s (1.40 M lines/s, peak RSS 1,425 / 1,247 MiB); allocation 194 s (layout
+  56 s, check 22 s, sample 6 s, sweep 89 s, bound and plan 21 s), the same answer, peak RSS
+  577 / 564 MiB, the same after the layout.
+
+Memory against the number of pairs (``--lines 40_000_000 --partitions 100 --memory 2GiB``,
+2 M customers, then ``--workers`` with no count to reuse the profiles): 8, 32 and 64 M
+pairs on disk, peak RSS per worker 301-305, 326-330 and 337-342 MiB; 32 M pairs in memory
+913-966 MiB. See docs/scale.md.
 
 Earlier (40 M lines, ``--partitions 100 --memory 512MiB --workers 2 --tol 1e-3``, blocks
 in memory): 16 M pairs, the caps binding, converged in 60 s: 1 sweep, 3 dual evaluations,
