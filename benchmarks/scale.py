@@ -35,8 +35,9 @@ Method
     load from other processes on a shared machine hits both sides of a ratio.
     ``ratio >= 1`` means onetoone end to end is at least as fast as the engine.
     The CPU time of each engine (``time.process_time``, every thread) is
-    reported too: the engines use all cores, onetoone mostly one, and on a
-    loaded machine CPU time is the steadier measure of the work done.
+    reported too: all three use every core (onetoone through ``num_threads=0``,
+    the default), and on a loaded machine CPU time is the steadier measure of
+    the work done.
     Peak extra memory: each engine runs alone in a fresh subprocess that reads
     the table from an Arrow IPC file, resets the kernel's high-water mark
     (``/proc/self/clear_refs``), runs once warm and once measured, and reports
@@ -44,7 +45,8 @@ Method
     own allocators all count); it is compared with the bytes of the input
     columns the work reads.
 
-Run: ``python benchmarks/scale.py [--quick] [--runs N] [--times K] [--no-memory]``.
+Run: ``python benchmarks/scale.py [--quick] [--runs N] [--times K] [--no-memory] [--stages]``
+(``--stages``: where onetoone's time goes, stage by stage, with all cores and one thread).
 """
 
 from __future__ import annotations
@@ -365,10 +367,63 @@ def print_report(results: list[dict[str, Any]]) -> None:
         "(timed alone), e2e = both; engine order rotated each round; vs X = X's time / "
         "onetoone e2e time, median of per-round ratios (min-max); >= 1 means onetoone end "
         "to end is at least as fast. CPU time counts "
-        "every thread of the process (polars and DuckDB run on all cores, onetoone mostly on "
-        "one): on a loaded machine it is the steadier measure of the work done",
+        "every thread of the process (all three engines run on all cores): on a loaded "
+        "machine it is the steadier measure of the work done",
         flush=True,
     )
+
+
+STAGES = (
+    "read columns",
+    "validate, drop",
+    "code ids",
+    "order + place",
+    "result",
+    "profiles",
+)
+
+
+def stage_times(tbl: pa.Table, num_threads: int) -> tuple[list[float], float]:
+    """Wall time of each ingestion stage (from the progress callback) and of the profiles."""
+    marks: list[float] = []
+    t0 = time.perf_counter()
+    c0 = time.process_time()
+    tx = Transactions.from_arrow(
+        tbl,
+        customer="household_id",
+        item="product_id",
+        basket="basket_id",
+        timestamp="transaction_timestamp",
+        value="sales_value",
+        quantity="quantity",
+        discount=DISCOUNTS,
+        num_threads=num_threads,
+        progress=lambda done, total: marks.append(time.perf_counter()),
+    )
+    t1 = time.perf_counter()
+    build_profiles(tx, as_of=AS_OF, num_threads=num_threads)
+    t2 = time.perf_counter()
+    cpu = time.process_time() - c0
+    steps = [b - a for a, b in zip([t0, *marks[:-1]], marks, strict=True)]
+    steps[-1] += t1 - marks[-1]
+    return [*steps, t2 - t1], cpu
+
+
+def print_stages(name: str, tbl: pa.Table, runs: int) -> None:
+    """Where onetoone's end-to-end time goes: medians over ``runs`` per thread count."""
+    print(f"\nwhere the time goes, {name} (ms, median of {runs}; stages of from_arrow, then")
+    print("build_profiles; 'all cores' vs one thread; CPU = process time, every thread)")
+    cols = {}
+    for threads in (0, 1):
+        stage_times(tbl, threads)  # warm-up
+        rounds = [stage_times(tbl, threads) for _ in range(runs)]
+        per = [statistics.median(r[0][i] for r in rounds) for i in range(len(STAGES))]
+        cols[threads] = (per, statistics.median(r[1] for r in rounds))
+    print(f"{'stage':<18}{'all cores':>11}{'1 thread':>11}")
+    for i, stage in enumerate(STAGES):
+        print(f"{stage:<18}{cols[0][0][i] * 1e3:>11.1f}{cols[1][0][i] * 1e3:>11.1f}")
+    print(f"{'total wall':<18}{sum(cols[0][0]) * 1e3:>11.1f}{sum(cols[1][0]) * 1e3:>11.1f}")
+    print(f"{'total CPU':<18}{cols[0][1] * 1e3:>11.1f}{cols[1][1] * 1e3:>11.1f}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -377,6 +432,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--times", type=int, default=10, help="replication factor")
     ap.add_argument("--no-memory", action="store_true", help="skip the memory subprocesses")
+    ap.add_argument(
+        "--stages", action="store_true", help="also where onetoone's time goes, stage by stage"
+    )
     ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
@@ -401,6 +459,12 @@ def main(argv: list[str] | None = None) -> int:
         )
     if len(results) > 1:
         print_report(results)
+    if args.stages:
+        tables = [("complete journey", cj)]
+        if not args.quick:
+            tables.append((f"complete journey x{args.times}", big))
+        for name, tbl in tables:
+            print_stages(name, tbl, runs)
     print(f"load average at end: {os.getloadavg()[0]:.2f}")
     return 0
 

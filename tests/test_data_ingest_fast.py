@@ -126,9 +126,10 @@ def test_arrow_ingestion_equals_sorting_reference(log: dict[str, Any]) -> None:
     grouped=st.booleans(),
     chrono=st.booleans(),
     threads=st.sampled_from([1, 2]),
+    copy_runs=st.booleans(),
 )
 def test_basket_runs_equal_sorting_reference(
-    log: dict[str, Any], runs: bool, grouped: bool, chrono: bool, threads: int
+    log: dict[str, Any], runs: bool, grouped: bool, chrono: bool, threads: int, copy_runs: bool
 ) -> None:
     # rows written basket by basket (the usual log) or as drawn, in time order (baskets then
     # ordered by a counting sort on the customer) or not; runs of a basket's rows handled as
@@ -142,12 +143,70 @@ def test_basket_runs_equal_sorting_reference(
         order = np.argsort(log["basket"], kind="stable")
         log = {k: v[order] for k, v in log.items()}
     # threads: item ids hashed and columns gathered on a pool (its row threshold lowered)
+    # copy_runs: runs placed by scipy's block copy, or by numpy's take
     with (
         mock.patch.object(data, "_RUNS_MAX_SHARE", 1.0 if runs else 0.0),
         mock.patch.object(data, "_POOL_MIN_ROWS", 0),
+        mock.patch.object(data, "_COPY_RUNS", copy_runs),
     ):
         tx = Transactions.from_arrays(**log, num_threads=threads)
     assert_same(tx, reference(log))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    log=logs(),
+    data_=st.data(),
+    grouped=st.booleans(),
+    threads=st.sampled_from([1, 2]),
+    index=st.booleans(),
+    copy_runs=st.booleans(),
+)
+def test_dropped_rows_inside_baskets_equal_sorting_reference(
+    log: dict[str, Any],
+    data_: st.DataObject,
+    grouped: bool,
+    threads: int,
+    index: bool,
+    copy_runs: bool,
+) -> None:
+    # zero-quantity lines anywhere (inside a basket's run, a whole basket, every line of an
+    # item) and, with an item index, unknown items dropped: the kept rows give the answer
+    # of the reference on the kept rows, items seen only on dropped rows are not indexed
+    n = len(log["customer"])
+    if log["basket"] is None:
+        log["basket"] = log["customer"][np.arange(n) // 3]
+    if grouped:
+        order = np.argsort(log["basket"], kind="stable")
+        log = {k: v[order] for k, v in log.items()}
+    log["value"] = np.arange(n, dtype=np.float64)  # a row's value is its position
+    zero = np.array(data_.draw(st.lists(st.booleans(), min_size=n, max_size=n)))
+    qty = np.where(zero, 0.0, 1.0)
+    ok = ~zero
+    kwargs: dict[str, Any] = {}
+    if index:
+        known = np.unique(log["item"])[1:]
+        kwargs = {"items": IdIndex.from_values(known), "unknown": "drop"} if len(known) else {}
+        if kwargs:
+            ok &= np.isin(log["item"], known)
+    if not ok.any():
+        with pytest.raises(EmptyInputError):
+            Transactions.from_arrays(**log, quantity=qty, **kwargs)
+        return
+    with (
+        mock.patch.object(data, "_RUNS_MAX_SHARE", 1.0),
+        mock.patch.object(data, "_POOL_MIN_ROWS", 0),
+        mock.patch.object(data, "_COPY_RUNS", copy_runs),
+    ):
+        tx = Transactions.from_arrays(**log, quantity=qty, num_threads=threads, **kwargs)
+    ref = reference({k: v[ok] for k, v in log.items()})
+    if kwargs:  # the index is the one given
+        assert tx.items == kwargs["items"]
+        ref["items"] = kwargs["items"].values
+        ref["item"] = kwargs["items"].encode(log["item"][ref["value"].astype(np.int64)])
+    assert_same(tx, ref)
+    assert tx.report.n_kept == int(ok.sum())
+    assert sum(tx.report.dropped.values()) == n - int(ok.sum())
 
 
 @pytest.mark.parametrize("bad", [-1, 1.5, "2", True])

@@ -191,3 +191,50 @@ def test_distinct_per_row_matches_sets(pairs: list[tuple[int, int]], wide: bool)
     expected = [len({c for r, c in pairs if r == i}) for i in range(n_rows)]
     got = distinct_per_row(row, col, (n_rows, 10))
     assert got.tolist() == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n_cust=st.integers(1, 30),
+    n_rows=st.integers(1, 400),
+    n_items=st.integers(1, 12),
+    block=st.integers(1, 50),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_profiles_do_not_depend_on_threads_or_blocks(
+    n_cust: int, n_rows: int, n_items: int, block: int, seed: int
+) -> None:
+    # the distinct-items count runs in blocks of rows on threads: every feature equals the
+    # one-thread answer and distinct_items equals a set count per customer
+    from unittest import mock
+
+    from onetoone import data
+
+    rng = np.random.default_rng(seed)
+    cust = rng.integers(0, n_cust, n_rows)
+    item = rng.integers(0, n_items, n_rows)
+    tx = Transactions.from_arrays(
+        customer=cust,
+        item=item,
+        timestamp=np.datetime64("2024-01-01", "s") + rng.integers(0, 86400 * 30, n_rows),
+        value=rng.random(n_rows),
+        discount=(disc := np.where(rng.random(n_rows) < 0.3, 0.5, 0.0)),
+    )
+    one = build_profiles(tx, as_of="2024-03-01", num_threads=1)
+    with (
+        mock.patch.object(data, "_POOL_MIN_ROWS", 0),
+        mock.patch.object(data, "_DISTINCT_BLOCK_ROWS", block),
+    ):
+        two = build_profiles(tx, as_of="2024-03-01", num_threads=2)
+    for f in FEATURES:
+        np.testing.assert_array_equal(getattr(two, f), getattr(one, f), err_msg=f)
+    want = [len(set(item[cust == c].tolist())) for c in tx.customers.values]
+    assert two.distinct_items.tolist() == want
+    promo = [float((disc[cust == c] > 0).mean()) for c in tx.customers.values]
+    np.testing.assert_allclose(two.promo_line_share, promo, rtol=1e-12)
+
+
+@pytest.mark.parametrize("bad", [-1, 2.5, "2", None])
+def test_profiles_num_threads_is_validated(bad: Any) -> None:
+    with pytest.raises(ValidationError, match="num_threads"):
+        build_profiles(_log(), as_of="2024-01-26", num_threads=bad)

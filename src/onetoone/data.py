@@ -567,12 +567,15 @@ class IngestionReport:
 # --------------------------------------------------------------------------- parsing helpers
 def _parse_timestamps(
     values: Any, name: str
-) -> tuple[npt.NDArray[np.datetime64], npt.NDArray[np.bool_]]:
-    """Return (timestamps as datetime64[s], bad mask). Bad rows hold NaT."""
+) -> tuple[npt.NDArray[np.datetime64], npt.NDArray[np.bool_] | None]:
+    """Return (timestamps as datetime64[s], bad mask or None if none). Bad rows hold NaT."""
     a = as_1d(values, name)
     if a.dtype.kind == "M":
         ts = a.astype("datetime64[s]")
-        return ts, np.isnat(ts)
+        # NaT is the smallest int64: the mask is built only when the minimum is NaT
+        if len(ts) and int(ts.view(np.int64).min()) == np.iinfo(np.int64).min:
+            return ts, np.isnat(ts)
+        return ts, None
     if a.dtype.kind in "iuf" or a.dtype.kind == "b":
         raise ValidationError(
             f"{name} must be datetimes or ISO strings, got numbers ({a.dtype}); for epoch "
@@ -897,7 +900,13 @@ class Transactions:
         [(1, 4), (2, 4), (3, 4), (4, 4)]
         """
         policies = _ingest_iv(
-            returns, invalid, unknown, zero_quantity, customers, items, num_threads,
+            returns,
+            invalid,
+            unknown,
+            zero_quantity,
+            customers,
+            items,
+            num_threads,
             progress=progress,
         )
         return _build_transactions(
@@ -982,7 +991,13 @@ class Transactions:
         (2, {'missing_id': 1})
         """
         policies = _ingest_iv(
-            returns, invalid, unknown, zero_quantity, customers, items, num_threads,
+            returns,
+            invalid,
+            unknown,
+            zero_quantity,
+            customers,
+            items,
+            num_threads,
             progress=progress,
         )
         pd = import_optional("pandas", purpose="Transactions.from_pandas")
@@ -1083,7 +1098,13 @@ class Transactions:
         (2, 6.0)
         """
         policies = _ingest_iv(
-            returns, invalid, unknown, zero_quantity, customers, items, num_threads,
+            returns,
+            invalid,
+            unknown,
+            zero_quantity,
+            customers,
+            items,
+            num_threads,
             progress=progress,
         )
         pa = import_optional("pyarrow", purpose="Transactions.from_arrow")
@@ -1204,7 +1225,13 @@ class Transactions:
         ['x', 'y']
         """
         policies = _ingest_iv(
-            returns, invalid, unknown, zero_quantity, customers, items, num_threads,
+            returns,
+            invalid,
+            unknown,
+            zero_quantity,
+            customers,
+            items,
+            num_threads,
             progress=progress,
         )
         stages = _Stages(policies.progress, _BUILD_STAGES + 2)
@@ -1293,6 +1320,40 @@ def _build_transactions(
     (counted as ``missing_id``); ``from_arrays`` itself has no nulls to flag.
     ``stages`` is told when each of its last :data:`_BUILD_STAGES` stages ends.
     """
+    n_rows = len(customer) if hasattr(customer, "__len__") else 0
+    with _Pool(policies.num_threads, n_rows) as pool:
+        return _build_on(
+            cls,
+            customer=customer,
+            item=item,
+            timestamp=timestamp,
+            value=value,
+            quantity=quantity,
+            basket=basket,
+            discount=discount,
+            policies=policies,
+            missing=missing,
+            stages=stages,
+            pool=pool,
+        )
+
+
+def _build_on(
+    cls: type[Transactions],
+    *,
+    customer: Any,
+    item: Any,
+    timestamp: Any,
+    value: Any,
+    quantity: Any,
+    basket: Any,
+    discount: Any,
+    policies: _Policies,
+    missing: npt.NDArray[np.bool_] | None,
+    stages: _Stages,
+    pool: _Pool,
+) -> Transactions:
+    """:func:`_build_transactions` with its thread pool."""
     returns, invalid, unknown = policies.returns, policies.invalid, policies.unknown
     zero_quantity = policies.zero_quantity
     customers, items = policies.customers, policies.items
@@ -1315,12 +1376,18 @@ def _build_transactions(
         missing=missing,
     )
     check_nonempty(n, "transactions")
+    # every row's item hashed on the pool from the start; the index is pruned to the kept
+    # rows' items once the drops are known
+    item_job: Future[tuple[IdIndex, npt.NDArray[np.int32]]] | None = None
+    if items is None and pool.threads > 1:
+        item_job = pool.submit(_factorize_items, item_raw)
 
     ts, bad_ts = _parse_timestamps(ts_raw, "timestamp")
     reasons: dict[str, npt.NDArray[np.bool_]] = {}
     if missing is not None and missing.any():
         reasons["missing_id"] = missing
-    reasons["bad_timestamp"] = bad_ts
+    if bad_ts is not None:
+        reasons["bad_timestamp"] = bad_ts
     # a mask is built only when a reduction shows some row may be flagged (a finite sum
     # has no NaN or inf term; NaN fails every comparison, so the masks are then built)
     if not all(np.isfinite(np.sum(c)) for c in (val, qty, disc)):
@@ -1381,69 +1448,108 @@ def _build_transactions(
     for reason, mask in reasons.items():
         drop(reason, mask)
 
-    keep = np.flatnonzero(alive)
-    if len(keep) == 0:
+    # with no customer index the rows may be handled in the log's own positions (below):
+    # items of a given index are then coded on every row now, so unknown ones are dropped
+    # (or refused) before the rows are grouped; ids of rows dropped already are not reported
+    item_all: npt.NDArray[np.int32] | None = None
+    if items is not None and customers is None:
+        item_all = items.encode(item_raw, unknown="keep", field="item")
+        unknown_item = (item_all < 0) & alive
+        if bool(unknown_item.any()):
+            if unknown == "raise":
+                bad = np.asarray(item_raw)[unknown_item]
+                raise UnknownIdError(
+                    f"item: {len(bad)} row(s) with ids not in the given index, e.g. "
+                    f"{bad[:3].tolist()}; pass unknown='drop' to drop and count them, or pass "
+                    "a larger index",
+                    field="item",
+                )
+            drop("unknown_item", unknown_item)
+    if not bool(alive.any()):
         raise EmptyInputError(
             "no rows left after dropping invalid rows "
             f"({', '.join(f'{k}: {len(v)}' for k, v in dropped.items())})",
             field="transactions",
         )
     stages.step()  # the columns checked, invalid rows counted and dropped
-    # ids, on the kept rows only: codes are built or looked up once. Integer customer and
-    # basket ids written basket by basket are coded per run of rows, not per row.
-    whole = _whole_runs(cust_raw, bsk_raw) if customers is None else None
-    if whole is None:
-        cust_k, cust_index = _kept_codes(cust_raw, keep, customers, "customer", unknown)
-        if bool((cust_k < 0).any()):
-            keep, (cust_k,) = _drop_unknown(drop, "unknown_customer", n, keep, cust_k, ())
-    with _Pool(policies.num_threads, n) as pool:
-        item_job = None
-        if items is None and pool.threads > 1:  # no unknown items to drop: hash them meanwhile
-            item_job = pool.submit(_kept_codes, item_raw, keep, None, "item", unknown)
+    ts_i = ts.view(np.int64)
+    # Integer customer and basket ids written basket by basket are handled per run of
+    # rows (a basket's lines), in the log's own row positions: no copy of the kept rows
+    whole = (
+        _whole_runs(cust_raw, bsk_raw, alive if dropped else None) if customers is None else None
+    )
+
+    def new_item_index() -> tuple[IdIndex, npt.NDArray[np.int32]]:
+        """The index of the kept rows' items and every row's code into it."""
+        built = item_job.result() if item_job is not None else _factorize_items(item_raw)
+        return _prune_items(*built, dropped)
+
+    keep: npt.NDArray[np.intp] | None = None
+    basket_ids: npt.NDArray[Any] | None
+    group_basket: npt.NDArray[np.int32] | None
+    g_cust: npt.NDArray[np.int32] | None
+    try:
+        if whole is not None:
+            cust_n, bsk_n, runs = whole
+            items_done = None
+            if item_job is not None:  # pruned by the item thread when it is done
+                items_done = _then(item_job, new_item_index)
+            # the runs' first times (a pass over the rows) on the pool meanwhile
+            t_job = pool.submit(_run_min, ts_i, runs, n)
+            cust_index, cust_k = IdIndex.factorize(cust_n[runs.start], name="customer")
+            basket_ids, bcode = _run_basket_codes(bsk_n[runs.start], cust_n[runs.start])
+            del cust_n, bsk_n, whole
+            group, n_groups, group_basket, g_cust = _scoped_groups(cust_k, len(cust_index), bcode)
+            del bcode
+            stages.step()  # customer and basket ids coded
+            t_unit = t_job.result()
+            order = _order_units(
+                group, n_groups, cust_k, t_unit, basket_ids, group_basket, g_cust, runs
+            )
+            del group, t_unit
+            if item_all is not None:
+                item_index, item_codes = cast(IdIndex, items), item_all
+            elif items_done is not None:
+                item_index, item_codes = items_done.result()
+            else:
+                item_index, item_codes = new_item_index()
         else:
-            item_k, item_index = _kept_codes(item_raw, keep, items, "item", unknown)
-        if item_job is None and bool((item_k < 0).any()):
-            others = () if whole is not None else (cust_k,)
-            keep, (item_k, *rest) = _drop_unknown(drop, "unknown_item", n, keep, item_k, others)
-            if whole is None:
-                (cust_k,) = rest
-        try:
-            if len(keep) == 0:
-                raise EmptyInputError(
-                    "no rows left after dropping invalid rows "
-                    f"({', '.join(f'{k}: {len(v)}' for k, v in dropped.items())})",
-                    field="transactions",
-                )
-            all_rows = len(keep) == n
-            ts_k = ts.view(np.int64) if all_rows else ts.view(np.int64)[keep]
-            runs: _Runs | None = None
-            basket_ids: npt.NDArray[Any] | None
-            group_basket: npt.NDArray[np.int32] | None
-            g_cust: npt.NDArray[np.int32] | None
-            if whole is not None:  # runs of the whole log: keep those with kept rows, code them
-                cust_n, bsk_n, whole_runs = whole
-                kept_len = (
-                    whole_runs.length
-                    if all_rows
-                    else np.add.reduceat(alive, whole_runs.start, dtype=np.int64)
-                )
-                first = whole_runs.start if all_rows else whole_runs.start[kept_len > 0]
-                kept_len = kept_len if all_rows else kept_len[kept_len > 0]
-                runs = _Runs(start=np.cumsum(kept_len) - kept_len, length=kept_len)
-                cust_index, cust_k = IdIndex.factorize(cust_n[first], name="customer")
-                basket_ids, bcode = _run_basket_codes(bsk_n[first])
-                del cust_n, bsk_n, whole, first, kept_len
-                group, n_groups, group_basket, g_cust = _scoped_groups(
-                    cust_k, len(cust_index), bcode
-                )
-                del bcode
-            elif bsk_raw is None:  # a basket is a (customer, timestamp) pair
+            keep = np.flatnonzero(alive)
+            cust_k, cust_index = _kept_codes(cust_raw, keep, customers, "customer", unknown)
+            if bool((cust_k < 0).any()):
+                keep, (cust_k,) = _drop_unknown(drop, "unknown_customer", n, keep, cust_k, ())
+                if len(keep) == 0:
+                    raise EmptyInputError(
+                        "no rows left after dropping invalid rows "
+                        f"({', '.join(f'{k}: {len(v)}' for k, v in dropped.items())})",
+                        field="transactions",
+                    )
+            if item_all is not None:
+                item_codes, item_index = item_all[keep], cast(IdIndex, items)
+            elif items is None:
+                item_index, item_codes = new_item_index()
+                item_codes = item_codes[keep]
+            else:
+                item_codes, item_index = _kept_codes(item_raw, keep, items, "item", unknown)
+                if bool((item_codes < 0).any()):
+                    keep, (item_codes, cust_k) = _drop_unknown(
+                        drop, "unknown_item", n, keep, item_codes, (cust_k,)
+                    )
+                    if len(keep) == 0:
+                        raise EmptyInputError(
+                            "no rows left after dropping invalid rows "
+                            f"({', '.join(f'{k}: {len(v)}' for k, v in dropped.items())})",
+                            field="transactions",
+                        )
+            ts_k = ts_i[keep]
+            runs = None
+            if bsk_raw is None:  # a basket is a (customer, timestamp) pair
                 group, n_groups = _pair_groups(cust_k, len(cust_index), ts_k)
                 basket_ids = group_basket = g_cust = None
             else:
-                bsk_k = _normalise_ids(bsk_raw if all_rows else bsk_raw[keep], "basket")
+                bsk_k = _normalise_ids(bsk_raw[keep], "basket")
                 runs = _basket_runs(bsk_k, cust_k)
-                if runs is not None:  # rows come grouped by basket: work on the runs, not the rows
+                if runs is not None:  # rows grouped by basket: work on the runs, not rows
                     bsk_k, cust_k = bsk_k[runs.start], cust_k[runs.start]
                 basket_ids, bcode = _first_seen_codes(bsk_k, "basket")
                 del bsk_k
@@ -1452,52 +1558,47 @@ def _build_transactions(
                 )
                 del bcode
             stages.step()  # customer and basket ids coded
-            order = _order_rows(
-                group, n_groups, cust_k, ts_k, basket_ids, group_basket, g_cust, runs
+            t_unit = ts_k if runs is None else _run_min(ts_k, runs, len(ts_k))
+            order = _order_units(
+                group, n_groups, cust_k, t_unit, basket_ids, group_basket, g_cust, runs
             )
-        except BaseException:
-            if item_job is not None:
-                item_job.result()  # an error in the item ids comes first, as without threads
-            raise
-        del group, ts_k
-        perm = order.perm
-        rows = perm if all_rows else keep[perm]
+            del group, ts_k, t_unit
+    except BaseException:
         if item_job is not None:
-            item_k, item_index = item_job.result()
-        stages.step()  # the rows ordered, the item ids coded
-        report = IngestionReport(
-            n_input=n,
-            n_kept=len(rows),
-            dropped={k: len(v) for k, v in dropped.items()},
-            dropped_rows=dropped,
-            n_returns_kept=(
-                int(is_return[rows].sum()) if returns == "keep" and is_return is not None else 0
-            ),
-            policies={
-                "returns": returns,
-                "invalid": invalid,
-                "unknown": unknown,
-                "zero_quantity": zero_quantity,
-            },
-        )
-        _log.info("%s", report.summary())
-        n_baskets = len(order.lines)
-        # the row gathers are independent: on the pool's threads (numpy releases the GIL)
-        item_c, qty_c, val_c, disc_c = pool.map(
-            lambda col, at: col[at], (item_k, qty, val, disc), (perm, rows, rows, rows)
-        )
-        result = cls(
-            customer=np.repeat(order.customer, order.lines),
-            item=item_c,
-            basket=np.repeat(np.arange(n_baskets, dtype=np.int32), order.lines),
-            timestamp=order.timestamp.view("datetime64[s]"),
-            quantity=qty_c,
-            value=val_c,
-            discount=disc_c,
-            customers=cust_index,
-            items=item_index,
-            report=report,
-        )
+            item_job.result()  # an error in the item ids comes first
+        raise
+    report = IngestionReport(
+        n_input=n,
+        n_kept=int(order.lines.sum()),
+        dropped={k: len(v) for k, v in dropped.items()},
+        dropped_rows=dropped,
+        n_returns_kept=(
+            int(np.count_nonzero(is_return & alive))
+            if returns == "keep" and is_return is not None
+            else 0
+        ),
+        policies={
+            "returns": returns,
+            "invalid": invalid,
+            "unknown": unknown,
+            "zero_quantity": zero_quantity,
+        },
+    )
+    _log.info("%s", report.summary())
+    placed = _place_rows(order, runs, keep, (ts_i, qty, val, disc), item_codes, pool)
+    stages.step()  # the rows ordered, the item ids coded
+    result = cls(
+        customer=placed.customer,
+        item=placed.item,
+        basket=placed.basket,
+        timestamp=placed.columns[0].view("datetime64[s]"),
+        quantity=placed.columns[1],
+        value=placed.columns[2],
+        discount=placed.columns[3],
+        customers=cust_index,
+        items=item_index,
+        report=report,
+    )
     stages.step()  # the columns gathered into the result
     return result
 
@@ -1677,30 +1778,43 @@ def _scoped_groups(
 
 
 class _Runs(NamedTuple):
-    """Runs of consecutive rows with the same (customer, basket): first row and length."""
+    """Runs of consecutive rows with the same (customer, basket): first row and length.
+
+    ``bounds`` cuts the whole log into segments (every run, and the runs of
+    dropped rows between them): segment ``k`` is rows ``bounds[k]`` to
+    ``bounds[k + 1]``, and run ``i`` is segment ``segment[i]``.
+    """
 
     start: npt.NDArray[np.intp]
     length: npt.NDArray[np.int64]
+    bounds: npt.NDArray[np.int64]
+    segment: npt.NDArray[np.int64]
 
 
 #: Rows are handled run by run when the runs are at most this share of the rows.
 _RUNS_MAX_SHARE = 0.5
 
 
-def _basket_runs(bsk: npt.NDArray[Any], cust: npt.NDArray[Any]) -> _Runs | None:
+def _basket_runs(
+    bsk: npt.NDArray[Any], cust: npt.NDArray[Any], alive: npt.NDArray[np.bool_] | None = None
+) -> _Runs | None:
     """The runs of consecutive rows of one (customer, basket), if they are few enough.
 
     Logs are usually written basket by basket, so the ~10 lines of a basket are
     adjacent: hashing, ordering and placing the runs rather than the rows does
     ten times less random-access work. A basket may still span several runs
-    (rows interleaved); the runs are then grouped like rows would be. Returns
-    None when the rows are too shuffled for runs to pay.
+    (rows interleaved); the runs are then grouped like rows would be. With
+    ``alive``, a run also ends where a dropped row starts or ends, and the runs
+    of dropped rows are left out (the runs then have gaps between them).
+    Returns None when the rows are too shuffled for runs to pay.
     """
     n = len(bsk)
     if n < 2:
         return None
     brk = bsk[1:] != bsk[:-1]
     brk |= cust[1:] != cust[:-1]
+    if alive is not None:
+        brk |= alive[1:] != alive[:-1]
     n_runs = int(np.count_nonzero(brk)) + 1
     if n_runs > _RUNS_MAX_SHARE * n:
         return None
@@ -1711,80 +1825,169 @@ def _basket_runs(bsk: npt.NDArray[Any], cust: npt.NDArray[Any]) -> _Runs | None:
     length = np.empty(n_runs, dtype=np.int64)
     length[:-1] = start[1:] - start[:-1]
     length[-1] = n - start[-1]
-    return _Runs(start=start, length=length)
+    bounds = np.empty(n_runs + 1, dtype=np.int64)
+    bounds[:-1] = start
+    bounds[-1] = n
+    if alive is None:
+        segment = np.arange(n_runs, dtype=np.int64)
+    else:
+        segment = np.flatnonzero(alive[start]).astype(np.int64, copy=False)
+        start, length = start[segment], length[segment]
+    return _Runs(start=start, length=length, bounds=bounds, segment=segment)
 
 
-def _run_basket_codes(ids: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], npt.NDArray[np.int32]]:
+def _run_min(ts_i: npt.NDArray[np.int64], runs: _Runs, n: int) -> npt.NDArray[np.int64]:
+    """The earliest time of each run (runs in increasing order, gaps allowed)."""
+    end = runs.start + runs.length
+    if len(runs.start) and bool(
+        (runs.start[1:] == end[:-1]).all() and runs.start[0] == 0 and end[-1] == n
+    ):
+        out: npt.NDArray[np.int64] = np.minimum.reduceat(ts_i, runs.start)
+        return out
+    # gaps: reduce over [start, end) pairs; the odd slots (a gap, or one row) are ignored
+    bounds = np.empty(2 * len(runs.start), dtype=np.intp)
+    bounds[0::2] = runs.start
+    bounds[1::2] = end
+    if bounds[-1] == n:
+        bounds = bounds[:-1]
+    out = np.minimum.reduceat(ts_i, bounds)[0::2]
+    return out
+
+
+def _run_basket_codes(
+    ids: npt.NDArray[Any], cust: npt.NDArray[Any]
+) -> tuple[npt.NDArray[Any], npt.NDArray[np.int32]]:
     """:func:`_first_seen_codes` of the runs' basket ids, without hashing when all differ.
 
-    Each basket is usually one run, so the runs' ids are usually distinct: then
-    they are their own codes. Checked by one sort of the ids, which is quick on
-    ids mostly in increasing order (as basket numbers are written).
+    Each basket is usually one run (or a few adjacent ones, where dropped rows
+    split it: those share a code), so the ids of runs that do not continue the
+    run before are usually distinct: then they are their own codes. Checked by
+    one sort of those ids, which is quick on ids mostly in increasing order (as
+    basket numbers are written). ``cust`` is each run's customer.
     """
     if len(ids) >= 2:
-        s = np.sort(ids, kind="stable")
+        new = np.ones(len(ids), dtype=bool)
+        new[1:] = (ids[1:] != ids[:-1]) | (cust[1:] != cust[:-1])
+        heads = ids[new] if not bool(new.all()) else ids
+        s = np.sort(heads)
         if bool((s[1:] != s[:-1]).all()):
-            return ids, np.arange(len(ids), dtype=np.int32)
+            del s
+            if len(heads) == len(ids):
+                return ids, np.arange(len(ids), dtype=np.int32)
+            codes = np.cumsum(new, dtype=np.int32)
+            codes -= 1
+            return heads, codes
         del s
     return _first_seen_codes(ids, "basket")
 
 
 def _whole_runs(
-    cust_raw: npt.NDArray[Any], bsk_raw: npt.NDArray[Any] | None
+    cust_raw: npt.NDArray[Any],
+    bsk_raw: npt.NDArray[Any] | None,
+    alive: npt.NDArray[np.bool_] | None,
 ) -> tuple[npt.NDArray[Any], npt.NDArray[Any], _Runs] | None:
-    """Integer customer and basket ids with the runs of the whole log, if runs pay.
+    """Integer customer and basket ids with the runs of the kept rows, if runs pay.
 
-    Only integer ids: they are read as they are, so no row that is later
-    dropped can make the ids fail to read. Returns None otherwise.
+    Only integer ids: they are read as they are, so no row that is dropped can
+    make the ids fail to read. ``alive`` (None: every row) marks the kept rows;
+    the runs hold only those. Returns None otherwise.
     """
     if bsk_raw is None or cust_raw.dtype.kind not in "iu" or bsk_raw.dtype.kind not in "iu":
         return None
     cust_n = _normalise_ids(cust_raw, "customer")
     bsk_n = _normalise_ids(bsk_raw, "basket")
-    runs = _basket_runs(bsk_n, cust_n)
+    runs = _basket_runs(bsk_n, cust_n, alive)
     return None if runs is None else (cust_n, bsk_n, runs)
 
 
-class _RowOrder(NamedTuple):
-    """Rows in log order: the permutation and, per basket, its customer and line count."""
+def _then(job: Future[Any], fn: Callable[[], _T]) -> Future[_T]:
+    """``fn()`` run by ``job``'s thread as soon as ``job`` is done (no thread waits)."""
+    out: Future[_T] = Future()
 
-    perm: npt.NDArray[Any]
+    def run(_: Future[Any]) -> None:
+        try:
+            out.set_result(fn())
+        except BaseException as exc:  # handed to whoever waits for the result
+            out.set_exception(exc)
+
+    job.add_done_callback(run)
+    return out
+
+
+def _factorize_items(raw: npt.NDArray[Any]) -> tuple[IdIndex, npt.NDArray[np.int32]]:
+    """The index of every row's item and the codes (a function to run on a pool)."""
+    return IdIndex.factorize(raw, name="item")
+
+
+def _prune_items(
+    index: IdIndex, codes: npt.NDArray[np.int32], dropped: Mapping[str, npt.NDArray[np.int64]]
+) -> tuple[IdIndex, npt.NDArray[np.int32]]:
+    """``index`` without the ids seen only on dropped rows, and the codes into it.
+
+    An id seen only on dropped rows is not in the log: it is taken out of the
+    index and every code recoded (the codes of dropped rows are then meaningless).
+    """
+    if not dropped:
+        return index, codes
+    gone = np.concatenate(list(dropped.values()))
+    counts = np.bincount(codes, minlength=len(index))
+    counts -= np.bincount(codes[gone], minlength=len(index))
+    used = counts > 0
+    if bool(used.all()):
+        return index, codes
+    remap = np.cumsum(used, dtype=np.int32)
+    remap -= 1
+    return IdIndex(index.values[used]), remap[codes]
+
+
+class _UnitOrder(NamedTuple):
+    """Units (rows, or runs of rows) in log order, and the baskets they make.
+
+    ``perm`` lists the units in order; ``first_unit[r]`` is the position in
+    ``perm`` of the first unit of the basket of rank ``r`` (None when each
+    basket is one unit: it is then ``r``); ``lines`` and ``customer`` are per
+    basket, in rank order.
+    """
+
+    perm: npt.NDArray[np.intp]
+    first_unit: npt.NDArray[np.int64] | None
     lines: npt.NDArray[np.int64]
     customer: npt.NDArray[np.int32]
-    timestamp: npt.NDArray[np.int64]
 
 
-def _order_rows(
+def _order_units(
     group: npt.NDArray[np.int32],
     n_groups: int,
     cust: npt.NDArray[np.int32],
-    ts_i: npt.NDArray[np.int64],
+    t_unit: npt.NDArray[np.int64],
     basket_ids: npt.NDArray[Any] | None,
     group_basket: npt.NDArray[np.int32] | None,
     g_cust: npt.NDArray[np.int32] | None = None,
     runs: _Runs | None = None,
-) -> _RowOrder:
-    """Row order by (customer, basket's first time, basket id, line time, position).
+) -> _UnitOrder:
+    """Unit order by (customer, basket's first time, basket id, position).
 
     ``group`` is the dense basket code (any numbering) of each unit -- a row,
     or a run of rows when ``runs`` is given -- ``cust`` the customer of each
-    unit, ``ts_i`` the time of each row, ``g_cust`` the customer of each basket
+    unit, ``t_unit`` its earliest time, ``g_cust`` the customer of each basket
     when known already. The baskets, about ten times fewer than the rows, are
     put in order by a stable sort on their first time and a counting sort on
-    their customer (ties broken by the basket id); the units then follow their basket's
-    rank by one counting sort (linear, stable; a plain inverse when each basket
-    is one unit), runs are expanded into their rows, and the lines of a basket
-    are sorted by time only in the baskets whose lines are out of time order.
-    No comparison sort over the rows.
+    their customer (ties broken by the basket id); the units then follow their
+    basket's rank by one counting sort (linear, stable; a plain inverse when
+    each basket is one unit). No comparison sort over the rows.
     """
     n_units = len(group)
     if g_cust is None:
         g_cust = np.empty(n_groups, dtype=np.int32)
         g_cust[group] = cust  # every line of a basket has the basket's customer
-    t_unit = ts_i if runs is None else np.minimum.reduceat(ts_i, runs.start)
+    # a basket split only by dropped lines is consecutive units: codes never decrease
+    head: npt.NDArray[np.intp] | None = None
     if n_units == n_groups:  # one unit per basket: group is a permutation
         t_first = np.empty(n_groups, dtype=np.int64)
         t_first[group] = t_unit
+    elif bool((group[1:] >= group[:-1]).all()):
+        head = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+        t_first = np.minimum.reduceat(t_unit, head)
     else:
         t_first = np.full(n_groups, np.iinfo(np.int64).max, dtype=np.int64)
         np.minimum.at(t_first, group, t_unit)
@@ -1806,44 +2009,164 @@ def _order_rows(
             sub = border[pos]
             ids = basket_ids[group_basket[sub]]
             border[pos] = sub[np.lexsort((ids, t_first[sub], g_cust[sub]))]
-    del t_first, t_unit
+    del t_first
+    if head is not None:  # each basket's units are consecutive: expand the baskets
+        count = np.diff(np.r_[head, n_units]).astype(np.int64)[border]
+        uperm = _ranges(head[border].astype(np.int64), count).astype(np.intp, copy=False)
+        first_unit: npt.NDArray[np.int64] | None = np.r_[0, np.cumsum(count)]
+        weights = runs.length if runs is not None else np.ones(n_units, dtype=np.int64)
+        lines = np.add.reduceat(weights, head)[border].astype(np.int64, copy=False)
+        return _UnitOrder(perm=uperm, first_unit=first_unit, lines=lines, customer=g_cust[border])
     rank = np.empty(n_groups, dtype=np.int32)
     rank[border] = np.arange(n_groups, dtype=np.int32)
     unit_rank = rank[group]
     del rank
+    first_unit = None
     if n_units == n_groups:
         uperm = np.empty(n_units, dtype=np.intp)
         uperm[unit_rank] = np.arange(n_units, dtype=np.intp)
     else:
-        uperm = _counting_argsort(unit_rank, n_groups)
+        uperm = _counting_argsort(unit_rank, n_groups).astype(np.intp, copy=False)
+        first_unit = np.r_[0, np.cumsum(np.bincount(unit_rank, minlength=n_groups))]
     if runs is None:
-        perm = uperm
         lines = np.bincount(unit_rank, minlength=n_groups)
+    elif n_units == n_groups:
+        lines = runs.length[uperm]
     else:
-        ulen = runs.length[uperm]
-        perm = _ranges(runs.start[uperm].astype(np.int64, copy=False), ulen)
-        if n_units == n_groups:
-            lines = ulen
+        lines = np.bincount(unit_rank, weights=runs.length, minlength=n_groups).astype(np.int64)
+    return _UnitOrder(perm=uperm, first_unit=first_unit, lines=lines, customer=g_cust[border])
+
+
+try:  # scipy's compiled copy of selected CSR rows: one memmove per run, GIL released
+    from scipy.sparse._sparsetools import csr_row_index as _csr_row_index
+except ImportError:  # pragma: no cover - a scipy without it: numpy's take is used
+    _csr_row_index = None
+
+#: Runs are copied with :func:`_csr_row_index` (else gathered with ``numpy.take``).
+_COPY_RUNS = _csr_row_index is not None
+
+
+def _run_copier(
+    runs: _Runs | None,
+    keep: npt.NDArray[np.intp] | None,
+    columns: Sequence[npt.NDArray[Any]],
+    item: npt.NDArray[np.int32],
+) -> Callable[[npt.NDArray[np.intp], list[npt.NDArray[Any]], npt.NDArray[np.int32]], None] | None:
+    """A function copying whole runs of the log into the outputs, or None.
+
+    A run is a contiguous slice of every column, so placing the rows is a
+    series of short block copies. scipy's ``csr_row_index`` does exactly that
+    for the selected rows of a CSR matrix -- here the log's segments
+    (``runs.bounds``) -- copying an index-typed and a data-typed array per
+    call: (time, value), (quantity as int64 bits, discount), (item, a zero
+    byte). Bits are copied, never converted. Used only when the units are
+    runs in the log's own positions and the columns have the expected types.
+    """
+    if (
+        not _COPY_RUNS
+        or runs is None
+        or keep is not None
+        or len(columns) != 4
+        or columns[0].dtype != np.int64
+        or any(c.dtype != np.float64 or not c.flags.c_contiguous for c in columns[1:])
+        or not columns[0].flags.c_contiguous
+        or item.dtype != np.int32
+        or len(item) >= np.iinfo(np.int32).max
+    ):
+        return None
+    ts, qty, val, disc = columns
+    qty_bits = qty.view(np.int64)
+    bounds, bounds32 = runs.bounds, runs.bounds.astype(np.int32)
+    zero = np.zeros(len(item), dtype=np.bool_)  # never written: the kernel's second array
+
+    def copy(units: npt.NDArray[np.intp], outs: list[npt.NDArray[Any]], item_out: Any) -> None:
+        seg = runs.segment[units]
+        m = len(seg)
+        cast(Any, _csr_row_index)(m, seg, bounds, ts, val, outs[0], outs[2])
+        cast(Any, _csr_row_index)(m, seg, bounds, qty_bits, disc, outs[1].view(np.int64), outs[3])
+        scratch = np.empty(len(item_out), dtype=np.bool_)
+        cast(Any, _csr_row_index)(m, seg.astype(np.int32), bounds32, item, zero, item_out, scratch)
+
+    return copy
+
+
+class _Placed(NamedTuple):
+    """The result's row columns, in log order."""
+
+    customer: npt.NDArray[np.int32]
+    basket: npt.NDArray[np.int32]
+    item: npt.NDArray[np.int32]
+    columns: list[npt.NDArray[Any]]
+
+
+def _place_rows(
+    order: _UnitOrder,
+    runs: _Runs | None,
+    keep: npt.NDArray[np.intp] | None,
+    columns: Sequence[npt.NDArray[Any]],
+    item: npt.NDArray[np.int32],
+    pool: _Pool,
+) -> _Placed:
+    """Every column gathered into log order, in blocks of baskets on the pool's threads.
+
+    The units' positions (``runs`` of positions, or single positions) index
+    ``item``; ``keep`` (None: the same
+    positions) maps them to the rows of ``columns``, whose first column is the
+    time as int64. Each block of baskets writes its own slice of every output
+    (numpy releases the GIL), so no full-length permutation is kept. Lines of a
+    basket are then sorted by time only in the baskets whose lines are out of
+    time order (no comparison sort over the rows).
+    """
+    lines = order.lines
+    n_b = len(lines)
+    ends = np.cumsum(lines)
+    n_out = int(ends[-1]) if n_b else 0
+    outs = [np.empty(n_out, dtype=c.dtype) for c in columns]
+    item_out = np.empty(n_out, dtype=np.int32)
+    customer = np.empty(n_out, dtype=np.int32)
+    basket = np.empty(n_out, dtype=np.int32)
+    # blocks of baskets with about the same number of rows, a few per thread
+    n_blocks = 1 if pool.threads == 1 else 4 * pool.threads
+    cuts = np.searchsorted(ends, np.arange(1, n_blocks) * (n_out / n_blocks), side="right")
+    b_bounds = np.unique(np.r_[0, cuts, n_b]).tolist()
+    u_bounds = b_bounds if order.first_unit is None else order.first_unit[b_bounds].tolist()
+
+    copy_runs = _run_copier(runs, keep, columns, item)
+
+    def block(k: int) -> npt.NDArray[np.int64]:
+        b0, b1, u0, u1 = b_bounds[k], b_bounds[k + 1], u_bounds[k], u_bounds[k + 1]
+        r0 = int(ends[b0 - 1]) if b0 else 0
+        r1 = int(ends[b1 - 1]) if b1 else 0
+        units = order.perm[u0:u1]
+        if copy_runs is not None:  # run by run, straight from the log's columns
+            copy_runs(units, [out[r0:r1] for out in outs], item_out[r0:r1])
         else:
-            lines = np.bincount(unit_rank, weights=runs.length, minlength=n_groups).astype(np.int64)
-        del ulen
-    del uperm, unit_rank
-    t_sorted = ts_i[perm]
-    # rows earlier in time than the row before them, other than a basket's first row
-    down = np.flatnonzero(t_sorted[1:] < t_sorted[:-1]) + 1
-    if len(down):
-        bstart = np.cumsum(lines) - lines
-        down = down[bstart[np.searchsorted(bstart, down, side="right") - 1] != down]
-    late = down - 1
+            pos = units
+            if runs is not None:
+                pos = _ranges(runs.start[units].astype(np.int64, copy=False), runs.length[units])
+            rows = pos if keep is None else keep[pos]
+            for col, out in zip(columns, outs, strict=True):
+                np.take(col, rows, out=out[r0:r1], mode="clip")
+            del rows
+            np.take(item, pos, out=item_out[r0:r1], mode="clip")
+            del pos
+        customer[r0:r1] = np.repeat(order.customer[b0:b1], lines[b0:b1])
+        basket[r0:r1] = np.repeat(np.arange(b0, b1, dtype=np.int32), lines[b0:b1])
+        # rows earlier in time than the row before them, other than a basket's first row
+        t = outs[0][r0:r1]
+        down = np.flatnonzero(t[1:] < t[:-1]) + (r0 + 1)
+        late: npt.NDArray[np.int64] = down[basket[down] == basket[down - 1]]
+        return late
+
+    late = np.concatenate([*pool.map(block, range(len(b_bounds) - 1)), np.zeros(0, np.int64)])
     if len(late):  # some baskets have lines out of time order: sort those lines only
-        sorted_b = np.repeat(np.arange(n_groups, dtype=np.int32), lines)  # basket rank by row
-        bad = np.zeros(n_groups, dtype=bool)
-        bad[sorted_b[late + 1]] = True
-        pos = np.flatnonzero(bad[sorted_b])
-        sub = perm[pos]
-        perm[pos] = sub[np.lexsort((sub, ts_i[sub], sorted_b[pos]))]
-        t_sorted[pos] = ts_i[perm[pos]]
-    return _RowOrder(perm=perm, lines=lines, customer=g_cust[border], timestamp=t_sorted)
+        bad = np.zeros(n_b, dtype=bool)
+        bad[basket[late]] = True
+        pos = np.flatnonzero(bad[basket])
+        new = pos[np.lexsort((pos, outs[0][pos], basket[pos]))]
+        for out in [*outs, item_out]:
+            out[pos] = out[new]
+    return _Placed(customer=customer, basket=basket, item=item_out, columns=outs)
 
 
 def _check_policy(name: str, value: object, allowed: tuple[str, ...]) -> None:
@@ -2011,8 +2334,11 @@ def _sum_discount(discount: str | Sequence[str] | None, col: Any) -> npt.NDArray
     if discount is None:
         return None
     names = [discount] if isinstance(discount, str) else list(discount)
-    total = as_float(col(names[0]), names[0]).copy()
-    for name in names[1:]:
+    first = as_float(col(names[0]), names[0])
+    if len(names) == 1:
+        return first  # only read
+    total = np.add(first, as_float(col(names[1]), names[1]))  # no copy of the first column
+    for name in names[2:]:
         total += as_float(col(name), name)
     return total
 
@@ -2291,6 +2617,53 @@ def distinct_per_row(
     np.not_equal(r[1:], r[:-1], out=first[1:])
     first[csc.indptr[:-1][np.diff(csc.indptr) > 0]] = True
     return np.bincount(r[first], minlength=n_rows)
+
+
+#: Rows per block when distinct values are counted block by block (a block's counting
+#: sort then stays in the CPU's cache).
+_DISTINCT_BLOCK_ROWS = 1 << 18
+
+
+def distinct_per_row_start(
+    row: npt.NDArray[np.integer[Any]],
+    col: npt.NDArray[np.integer[Any]],
+    shape: tuple[int, int],
+    pool: _Pool,
+) -> Callable[[], npt.NDArray[np.int64]]:
+    """:func:`distinct_per_row` started on ``pool``'s threads, block by block.
+
+    The entries (sorted by ``row``) are cut into blocks of about
+    :data:`_DISTINCT_BLOCK_ROWS` at row boundaries; each block's counting sort
+    is small enough to stay in cache, and the blocks run on the pool while the
+    caller goes on. Returns the function that waits for them and gives the
+    counts.
+    """
+    n = len(row)
+    n_rows = shape[0]
+    n_blocks = max(1, min(n // _DISTINCT_BLOCK_ROWS, n_rows))
+    if n_blocks == 1 or pool.threads == 1:
+        done = pool.submit(distinct_per_row, row, col, shape)
+        return done.result
+    cuts = np.arange(1, n_blocks) * (n // n_blocks)
+    # move each cut forward to the next change of row (blocks hold whole rows)
+    first = np.searchsorted(row, row[cuts], side="left")
+    bounds = np.unique(np.r_[0, first, n]).tolist()
+    out = np.zeros(n_rows, dtype=np.int64)
+
+    def block(k: int) -> None:
+        a, b = bounds[k], bounds[k + 1]
+        r = row[a:b]
+        r0, r1 = int(r[0]), int(r[-1]) + 1
+        out[r0:r1] = distinct_per_row(r - r0, col[a:b], (r1 - r0, shape[1]))
+
+    jobs = [pool.submit(block, k) for k in range(len(bounds) - 1)]
+
+    def result() -> npt.NDArray[np.int64]:
+        for job in jobs:
+            job.result()
+        return out
+
+    return result
 
 
 def customer_item_matrix(

@@ -18,14 +18,16 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from onetoone._arrays import SECONDS_PER_DAY, TimeLike, readonly, to_datetime64
+from onetoone._checks import check_num_threads
 from onetoone._deprecation import renamed_kwargs
 from onetoone._optional import import_optional
 from onetoone.data import (
     Catalogue,
     IdIndex,
     Transactions,
+    _Pool,
     check_transactions,
-    distinct_per_row,
+    distinct_per_row_start,
     grouped_csr,
 )
 from onetoone.errors import ValidationError
@@ -289,6 +291,7 @@ def build_profiles(
     as_of: TimeLike,
     since: TimeLike | None = None,
     catalogue: Catalogue | None = None,
+    num_threads: int = 0,
 ) -> Profiles:
     """Compute each customer's behavioural profile from rows before ``as_of``.
 
@@ -304,6 +307,10 @@ def build_profiles(
         Only rows with ``timestamp >= since`` are read (a look-back window).
     catalogue : Catalogue, optional
         Item -> category; adds the sparse category mix (share of spend).
+    num_threads : int, default 0
+        Threads for the distinct-items count, which runs block by block beside
+        the other features (0: every core, 1: the calling thread only). The
+        result does not depend on it.
 
     Returns
     -------
@@ -312,8 +319,8 @@ def build_profiles(
     Raises
     ------
     ValidationError
-        ``since`` not before ``as_of``, or a catalogue whose item ids have
-        another type than the log's.
+        ``since`` not before ``as_of``, a catalogue whose item ids have
+        another type than the log's, or a bad ``num_threads``.
 
     Notes
     -----
@@ -341,9 +348,24 @@ def build_profiles(
     (10.0, 2.5)
     """
     as_of64, since64 = _build_profiles_iv(transactions, as_of, since, catalogue)
+    threads = check_num_threads(num_threads)
     tx = transactions.between(since64, as_of64)
+    with _Pool(threads, tx.n_rows) as pool:
+        return _profiles(tx, as_of64, since64, catalogue, pool)
+
+
+def _profiles(
+    tx: Transactions,
+    as_of64: np.datetime64,
+    since64: np.datetime64 | None,
+    catalogue: Catalogue | None,
+    pool: _Pool,
+) -> Profiles:
+    """The body of :func:`build_profiles`, on the rows of the window."""
     n_c = tx.n_customers
     c = tx.customer
+    # the distinct items per customer, the longest step, run on the pool meanwhile
+    distinct_result = distinct_per_row_start(c, tx.item, (n_c, tx.n_items), pool)
     ts = tx.timestamp.view(np.int64)
     as_of_s = int(as_of64.astype(np.int64))
 
@@ -365,7 +387,11 @@ def build_profiles(
     monetary = per_customer(np.add, tx.value, 0.0)
     units = per_customer(np.add, tx.quantity, 0.0)
     disc = per_customer(np.add, tx.discount, 0.0)
-    promo = per_customer(np.add, tx.discount > 0, 0.0, np.float64)
+    # promotional lines: counted between the customers' first rows (no cast of a mask)
+    promo = np.zeros(n_c)
+    promo[ccode] = np.diff(
+        np.searchsorted(np.flatnonzero(tx.discount > 0), np.r_[cstart, tx.n_rows])
+    )
     first_t = per_customer(np.minimum, ts, np.iinfo(np.int64).min)
     last_t = per_customer(np.maximum, ts, np.iinfo(np.int64).min)
 
@@ -393,7 +419,7 @@ def build_profiles(
     recency = np.where(has, (as_of_s - last_t) / SECONDS_PER_DAY, np.nan)
     tenure = np.where(has, (as_of_s - first_t) / SECONDS_PER_DAY, np.nan)
 
-    distinct = distinct_per_row(c, tx.item, (n_c, tx.n_items)).astype(np.float64)
+    distinct = distinct_result().astype(np.float64)
 
     mix = None
     categories = None

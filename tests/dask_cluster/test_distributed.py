@@ -321,10 +321,15 @@ def test_allocation_refuses_split_customers_and_bad_input(client: Client) -> Non
         )
     with pytest.raises(ValidationError, match="n_offers"):
         od.allocate(frame, n_offers=0, client=client)
-    with pytest.raises(ValidationError, match="per-customer k array"):  # refused, not ignored
-        od.allocate(frame, n_offers=4, k=np.ones(200, dtype=np.int64), client=client)
-    with pytest.raises(TypeError, match="group"):  # no group= argument: refused by Python
-        od.allocate(frame, n_offers=4, group=np.zeros(4), client=client)  # type: ignore[call-arg]
+    # a per-customer k comes as a column (the customers are only known in the partitions)
+    with pytest.raises(ValidationError, match="name of a column") as err:
+        od.allocate(frame, n_offers=4, k=np.ones(200, dtype=np.int64), client=client)  # type: ignore[arg-type]
+    assert err.value.field == "k"
+    with pytest.raises(ValidationError, match="one group per offer") as err:
+        od.allocate(frame, n_offers=4, group=np.zeros(3, dtype=int), client=client)
+    assert err.value.field == "group"
+    with pytest.raises(ValidationError, match=r"\['kk'\] missing"):
+        od.allocate(frame, n_offers=4, k="kk", client=client)
     with pytest.raises(ValidationError, match="offer codes"):
         od.allocate(frame, n_offers=2, budgets=[Budget("t", 1.0)], client=client)
     dup = pd.concat([cand.iloc[:3], cand.iloc[:1]])
@@ -335,3 +340,211 @@ def test_allocation_refuses_split_customers_and_bad_input(client: Client) -> Non
             budgets=[Budget("t", 1.0)],
             client=client,
         )
+
+
+# ------------------------------------------------- groups and per-customer k (issue 18)
+def _constrained(
+    n: int, m: int, seed: int, *, groups: bool, per_k: bool, group_max: int = 1
+) -> tuple[AllocationProblem, pd.DataFrame, Any, float, Any]:
+    """A problem with offer groups and/or each customer's own k; caps and budget bind."""
+    rng = np.random.default_rng(seed)
+    value = rng.lognormal(0.0, 1.0, (n, m))
+    cost = rng.uniform(0.1, 1.0, (n, m))
+    eligible = rng.random((n, m)) < 0.8  # customers with different numbers of candidates
+    k: Any = rng.integers(0, 4, n) if per_k else 2
+    group = rng.integers(0, m // 2, m) if groups else None
+    cap = np.ceil(0.3 * n / m * rng.uniform(0.5, 1.5, m))
+    limit = 0.15 * float(cost.sum()) / m
+    p = AllocationProblem.from_dense(
+        value,
+        cost,
+        budgets=[Budget("total", limit)],
+        k=k,
+        eligible=eligible,
+        group=group,
+        group_max=group_max,
+        cap=cap,
+    )
+    rows, cols = np.nonzero(eligible)
+    cand = pd.DataFrame(
+        {
+            "customer": rows.astype(np.int64) + 10**12,  # ids, not codes
+            "offer": cols.astype(np.int64),
+            "value": value[rows, cols],
+            "cost": cost[rows, cols],
+            "k": np.broadcast_to(np.asarray(k), (n,))[rows],
+        }
+    )
+    return p, cand, group, limit, cap
+
+
+def _check_constraints(res: Any, cand: pd.DataFrame, group: Any, group_max: int) -> None:
+    """Every customer within its own k and every group within group_max."""
+    plan = res.pairs.compute()
+    k_of = cand.groupby("customer")["k"].first()
+    per_customer = plan.groupby("customer").size()
+    assert bool((per_customer <= k_of.loc[per_customer.index]).all())
+    if group is not None:
+        g = np.asarray(group)[plan["offer"].to_numpy()]
+        assert int(plan.assign(g=g).groupby(["customer", "g"]).size().max()) <= group_max
+
+
+@pytest.mark.parametrize(
+    ("groups", "per_k", "group_max"),
+    [(True, False, 1), (False, True, 1), (True, True, 1), (True, True, 2)],
+)
+def test_groups_and_per_customer_k_same_answer(
+    client: Client, groups: bool, per_k: bool, group_max: int
+) -> None:
+    p, cand, group, limit, cap = _constrained(
+        1000, 6, 11, groups=groups, per_k=per_k, group_max=group_max
+    )
+    one = allocate(p, "dual")
+    res = od.allocate(
+        dd.from_pandas(cand, npartitions=3, sort=False),
+        n_offers=6,
+        budgets=[Budget("total", limit)],
+        k="k" if per_k else 2,
+        group=group,
+        group_max=group_max,
+        cap=cap,
+        client=client,
+    )
+    _assert_same_answer(res, one, tol=1e-4)
+    assert bool(np.any(res.offer_use >= cap - 1.0))  # some caps bind
+    assert float(res.budget_spend[0]) >= 0.99 * limit  # and the budget
+    _check_plan(res, cand, 3, cap, np.array([limit]))
+    _check_constraints(res, cand, group, group_max)
+    # the constraints matter: without them the plan is worth more
+    free = AllocationProblem.from_dense(
+        _dense(p, "value"),
+        _dense(p, "cost"),
+        budgets=[Budget("total", limit)],
+        k=3 if per_k else 2,
+        eligible=_dense(p, "value") > 0,
+        cap=cap,
+    )
+    assert allocate(free, "dual").objective > res.objective * (1 + 1e-3)
+
+
+def _dense(p: AllocationProblem, name: str) -> Any:
+    out = np.zeros((p.n_customers, p.n_offers))
+    out[p.customer, p.offer] = getattr(p, name)
+    return out
+
+
+@pytest.mark.filterwarnings("ignore:Sending large graph:UserWarning")  # from_pandas
+def test_groups_and_per_customer_k_at_warm_start_size(client: Client) -> None:
+    # above 4 x 20,000 customers both paths start from a sample's prices: the sample
+    # keeps each customer's k and the groups
+    p, cand, group, limit, cap = _constrained(90_000, 6, 12, groups=True, per_k=True)
+    one = allocate(p, "dual", tol=1e-3)
+    res = od.allocate(
+        dd.from_pandas(cand, npartitions=4, sort=False),
+        n_offers=6,
+        budgets=[Budget("total", limit)],
+        k="k",
+        group=group,
+        cap=cap,
+        tol=1e-3,
+        client=client,
+    )
+    assert res.success, res.message
+    assert bool(np.any(res.offer_use >= cap - 1.0))
+    _assert_same_answer(res, one, tol=1e-3)
+    _check_constraints(res, cand, group, 1)
+
+
+def test_k_column_must_be_one_k_per_customer(client: Client) -> None:
+    _, cand, _, limit, _ = _constrained(200, 4, 13, groups=False, per_k=True)
+    bad = cand.copy()
+    first = bad.index[bad["customer"] == bad["customer"].iloc[0]]
+    bad.loc[first[-1], "k"] = int(bad.loc[first[0], "k"]) + 1
+    with pytest.raises(ValidationError, match="different k") as err:
+        od.allocate(
+            dd.from_pandas(bad, npartitions=1),
+            n_offers=4,
+            budgets=[Budget("total", limit)],
+            k="k",
+            client=client,
+        )
+    assert err.value.field == "k"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"n_offers": 10**15}, "n_offers"),
+        ({"n_offers": 4, "k": -1}, "k"),
+        ({"n_offers": 4, "group": [0, 1]}, "group"),
+        ({"n_offers": 4, "group": [0, 0, 1, 1], "group_max": 0}, "group_max"),
+        ({"n_offers": 4, "cap": "x"}, "cap"),
+        ({"n_offers": 4, "budgets": Budget("t", 1.0)}, "budgets"),
+        ({"n_offers": 4, "budgets": [Budget("t", 1.0, offers=[7])]}, "budgets"),
+    ],
+)
+def test_allocate_bad_arguments_are_typed_before_any_work(
+    kwargs: dict[str, Any], field: str
+) -> None:
+    # checked before the client is looked up or a partition read
+    with pytest.raises(ValidationError) as err:
+        od.allocate("no-such.parquet", **kwargs)
+    assert err.value.field == field
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_small_problems_same_answer(client: Client, seed: int) -> None:
+    # random sizes, groups, per-customer k, caps and a second budget on some offers
+    rng = np.random.default_rng(100 + seed)
+    n, m = int(rng.integers(100, 400)), int(rng.integers(3, 8))
+    value = rng.lognormal(0.0, 1.0, (n, m))
+    cost = rng.uniform(0.1, 1.0, (n, m))
+    sms = rng.uniform(0.0, 1.0, (n, m))
+    eligible = rng.random((n, m)) < rng.uniform(0.5, 1.0)
+    k = rng.integers(0, 4, n)
+    group = rng.integers(0, max(1, m // 2), m) if seed % 3 else None
+    group_max = int(rng.integers(1, 3))
+    cap = np.where(rng.random(m) < 0.6, np.ceil(rng.uniform(0.05, 0.4) * n), np.inf)
+    limits = [rng.uniform(0.05, 0.3) * float(cost.sum()) / m, 0.05 * float(sms.sum()) / m]
+    sms_offers = np.arange(max(1, m // 2))
+    p = AllocationProblem.from_dense(
+        value,
+        cost,
+        budgets=[
+            Budget("total", limits[0]),
+            Budget("sms", limits[1], usage=sms, offers=sms_offers),
+        ],
+        k=k,
+        eligible=eligible,
+        group=group,
+        group_max=group_max,
+        cap=cap,
+    )
+    one = allocate(p, "dual")
+    rows, cols = np.nonzero(eligible)
+    cand = pd.DataFrame(
+        {
+            "customer": rows.astype(np.int64),
+            "offer": cols.astype(np.int64),
+            "value": value[rows, cols],
+            "cost": cost[rows, cols],
+            "sms": sms[rows, cols],
+            "k": k[rows],
+        }
+    )
+    res = od.allocate(
+        dd.from_pandas(cand, npartitions=2, sort=False),
+        n_offers=m,
+        budgets=[
+            Budget("total", limits[0]),
+            Budget("sms", limits[1], usage="sms", offers=sms_offers),
+        ],
+        k="k",
+        group=group,
+        group_max=group_max,
+        cap=cap,
+        client=client,
+    )
+    _assert_same_answer(res, one, tol=1e-4)
+    _check_plan(res, cand, 3, cap, np.array(limits))
+    _check_constraints(res, cand, group, group_max)

@@ -11,10 +11,12 @@ from __future__ import annotations
 import itertools
 import os
 import pickle
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import attrs
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -34,6 +36,7 @@ from distributed import Client, LocalCluster
 from onetoone import distributed as od
 from onetoone.allocation import AllocationProblem, Budget, allocate, random_problem
 from onetoone.distributed import _dask as dk
+from onetoone.distributed import _dual as du
 from onetoone.distributed import _store as sto
 from onetoone.errors import ValidationError
 
@@ -45,9 +48,16 @@ pytestmark = [
 
 
 def _random_block(
-    seed: int, n_customers: int = 300, n_offers: int = 5, nb: int = 2, ids: str = "int"
+    seed: int,
+    n_customers: int = 300,
+    n_offers: int = 5,
+    nb: int = 2,
+    ids: str = "int",
+    constrained: bool = False,
 ) -> od.CandidateBlock:
-    """Customers with 1..n_offers candidates (several dense chunks), ``nb`` budgets."""
+    """Customers with 1..n_offers candidates (several dense chunks), ``nb`` budgets;
+    ``constrained``: each customer's own k (0..3) and two offer groups, at most
+    ``group_max`` = 2 per group."""
     rng = np.random.default_rng(seed)
     cust = np.repeat(np.arange(n_customers), n_offers)
     off = np.tile(np.arange(n_offers), n_customers)
@@ -62,9 +72,35 @@ def _random_block(
     for b in range(nb):
         cols[f"u{b}"] = rng.uniform(0.1, 1.0, len(cust))
         budgets.append((f"b{b}", 50.0, f"u{b}", None if b == 0 else [0, 2]))
+    extra: dict[str, Any] = {"k": 2}
+    if constrained:
+        cols["own_k"] = rng.integers(0, 4, n_customers)[cust]
+        extra = {"k": "own_k", "group": np.arange(n_offers) % 2, "group_max": 2}
     return od.candidate_block(
-        pa.table(cols), n_offers=n_offers, budgets=budgets, k=2, cap=np.full(n_offers, 40.0)
+        pa.table(cols), n_offers=n_offers, budgets=budgets, cap=np.full(n_offers, 40.0), **extra
     )
+
+
+#: Fields of a CandidateBlock that describe the whole partition: kept in a stored
+#: block's ``stats``, not on its pieces.
+_PARTITION_WIDE = {"n_ineligible", "max_ratio", "max_cap_ratio"}
+
+
+def _piece_fields(block: od.CandidateBlock, p: sto.Piece) -> dict[str, Any]:
+    """What each field of a piece's block must hold: the block's rows and pairs of the
+    piece, its chunks, and the per-offer fields unchanged."""
+    return {
+        "customer_ids": block.customer_ids[p.row0 : p.row1],
+        "k": block.k[p.row0 : p.row1],
+        "offer": block.offer[p.c0 : p.c1],
+        "value": block.value[p.c0 : p.c1],
+        "usage": block.usage[:, p.c0 : p.c1],
+        "cap_usage": block.cap_usage[p.c0 : p.c1],
+        "chunks": p.chunks,
+        "n_offers": block.n_offers,
+        "group": block.group,
+        "group_max": block.group_max,
+    }
 
 
 @pytest.fixture
@@ -128,18 +164,29 @@ def test_packed_masks_match_a_bool_array(n: int, cuts: list[int], idx: list[int]
     assert sto.mask_piece(packed, sto.Piece(0, 0, 0, n, ())).tolist() == want.tolist()
 
 
-@pytest.mark.parametrize("ids", ["int", "str"])
-def test_disk_pieces_equal_memory_pieces(run: tuple[str, str], ids: str) -> None:
-    block = _random_block(1, ids=ids)
+@pytest.mark.parametrize(("ids", "constrained"), [("int", False), ("str", False), ("int", True)])
+def test_disk_pieces_equal_memory_pieces(run: tuple[str, str], ids: str, constrained: bool) -> None:
+    block = _random_block(1, ids=ids, constrained=constrained)
+    assert (block.group is not None) == constrained
     mem, disk = _stores(block, 97, run)
     assert len(mem.pieces) > 5 and disk.on_disk and not mem.on_disk
     got = list(disk.blocks(ids=True))
     assert len(got) == len(mem.pieces)
     for (pm, bm), (pd_, bd) in zip(mem.blocks(), got, strict=True):
-        assert pm == pd_ and bm.chunks == bd.chunks
-        for name in ("offer", "value", "usage", "cap_usage", "k", "customer_ids"):
-            a, b = getattr(bm, name), getattr(bd, name)
-            assert a.dtype == b.dtype and a.tolist() == b.tolist(), name
+        assert pm == pd_
+        want = _piece_fields(block, pm)
+        # every field of CandidateBlock is restored on a piece, in both storages (a
+        # field added to CandidateBlock and not stored fails here)
+        names = {f.name for f in attrs.fields(od.CandidateBlock)}
+        assert set(want) == names - _PARTITION_WIDE
+        for name, w in want.items():
+            for piece in (bm, bd):
+                x = getattr(piece, name)
+                if isinstance(w, np.ndarray):
+                    assert x is not None and x.dtype == w.dtype, name
+                    assert x.tolist() == w.tolist(), name
+                else:
+                    assert x == w, name
     assert disk.customer_ids().tolist() == block.customer_ids.tolist()
     # on disk the handle holds the bounds of the pieces, not the pairs
     assert len(pickle.dumps(disk)) < 2000 + 200 * len(disk.pieces)
@@ -155,7 +202,7 @@ def test_one_piece_gives_the_whole_block_exactly(run: tuple[str, str]) -> None:
     for store in _stores(block, 10**9, run):
         assert len(store.pieces) == 1
         for exact in (False, True):
-            a, b = dk._s_step(store, lam, mu, exact=exact), dual_step_whole(block, lam, mu, exact)
+            a, b = du._s_step(store, lam, mu, exact=exact), dual_step_whole(block, lam, mu, exact)
             assert (a.lagr, a.magnitude, a.value) == (b.lagr, b.magnitude, b.value)
             assert a.spend.tolist() == b.spend.tolist() and a.use.tolist() == b.use.tolist()
 
@@ -164,16 +211,19 @@ def dual_step_whole(block: od.CandidateBlock, lam: Any, mu: Any, exact: bool) ->
     return od.dual_step(block, lam, mu, want_chosen=exact)
 
 
+@pytest.mark.parametrize("constrained", [False, True])
 @pytest.mark.parametrize("batch", [1, 37, 500])
-def test_every_step_over_pieces_equals_the_whole_block(run: tuple[str, str], batch: int) -> None:
-    block = _random_block(3, n_customers=400)
+def test_every_step_over_pieces_equals_the_whole_block(
+    run: tuple[str, str], batch: int, constrained: bool
+) -> None:
+    block = _random_block(3, n_customers=400, constrained=constrained)
     lam, mu = np.array([0.5, 0.3]), np.array([0.2, 0.0, 0.4, 0.0, 0.1])
     whole = od.dual_step(block, lam, mu, want_chosen=True)
     assert whole.chosen is not None
     offers = np.array([0, 2, 4], dtype=np.int64)
     results = []
     for store in _stores(block, batch, run):
-        s = dk._s_step(store, lam, mu, exact=True)
+        s = du._s_step(store, lam, mu, exact=True)
         np.testing.assert_allclose(s.lagr, whole.lagr, rtol=1e-14)
         np.testing.assert_allclose(s.spend, whole.spend, rtol=1e-14)
         np.testing.assert_array_equal(s.use, whole.use)  # integer counts
@@ -211,13 +261,17 @@ def test_every_step_over_pieces_equals_the_whole_block(run: tuple[str, str], bat
         for x, y in zip(sample, ref_s, strict=True):
             assert x.tolist() == y.tolist()
         # a cap step's margins: counts above a grid, and the margins in a bracket
-        tails = dk._s_margin_tails(store, lam, mu, offers)
-        ref_t = dk._margin_tails(block, lam, mu, offers)
+        tails, at = du._s_margin_tails(store, lam, mu, offers)
+        ref_t, ref_at = du._margin_tails(block, lam, mu, offers)
+        # with them, the figures at (lam, mu): the cap step's evaluation
+        np.testing.assert_allclose(at.lagr, ref_at.lagr, rtol=1e-12)
+        np.testing.assert_allclose(at.spend, ref_at.spend, rtol=1e-12)
+        np.testing.assert_array_equal(at.use, ref_at.use)
         grid = np.tile(np.linspace(0.0, 3.0, 9), (3, 1))
-        np.testing.assert_allclose(dk._s_cap_counts(tails, grid), dk._cap_counts(ref_t, grid))
+        np.testing.assert_allclose(du._s_cap_counts(tails, grid), du._cap_counts(ref_t, grid))
         lo, hi = np.full(3, 0.1), np.full(3, 1.5)
         for (q, w), (rq, rw) in zip(
-            dk._s_bracket(tails, lo, hi), dk._bracket(ref_t, lo, hi), strict=True
+            du._s_bracket(tails, lo, hi), du._bracket(ref_t, lo, hi), strict=True
         ):
             assert sorted(q.tolist()) == sorted(rq.tolist())
             np.testing.assert_allclose(w.sum(), rw.sum())
@@ -235,7 +289,7 @@ def test_an_empty_partition_is_stored(run: tuple[str, str]) -> None:
     block = od.candidate_block(t, n_offers=1, budgets=[("t", 1.0, "cost", None)])
     for store in _stores(block, 10, run):
         assert store.pieces == () and store.n_candidates == 0
-        s = dk._s_step(store, np.zeros(1), np.zeros(1), exact=True)
+        s = du._s_step(store, np.zeros(1), np.zeros(1), exact=True)
         assert s.lagr == 0.0 and s.use.tolist() == [0.0]
         mask = dk._s_choose(store, np.zeros(1), np.zeros(1))
         assert len(dk._s_plan_pandas(store, mask, ("t",))) == 0
@@ -343,6 +397,115 @@ def test_disk_at_the_warm_start_size_binding_caps(client: Client, tmp_path: Path
     assert disk.success and bool(np.any(disk.offer_use >= np.asarray(p.cap) - 1.0))
     _assert_identical(mem, disk)
     assert _leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("group_max", [1, 2])
+def test_disk_gives_the_memory_answer_groups_and_own_k(
+    client: Client, tmp_path: Path, group_max: int
+) -> None:
+    # offer groups, each customer's own k (a column) and binding caps and budget, in
+    # several batches per partition: the pieces on disk carry the groups and the k
+    rng = np.random.default_rng(21)
+    n, m = 2400, 6
+    value = rng.lognormal(0.0, 1.0, (n, m))
+    cost = rng.uniform(0.1, 1.0, (n, m))
+    eligible = rng.random((n, m)) < 0.8
+    own_k = rng.integers(0, 5, n)
+    group = np.array([0, 0, 0, 1, 1, 2])
+    cap = np.ceil(0.3 * n / m * rng.uniform(0.5, 1.5, m))
+    limit = 0.15 * float(cost.sum()) / m
+    rows, cols = np.nonzero(eligible)
+    cand = pd.DataFrame(
+        {
+            "customer": rows.astype(np.int64) + 10**12,
+            "offer": cols.astype(np.int64),
+            "value": value[rows, cols],
+            "cost": cost[rows, cols],
+            "own_k": own_k[rows],
+        }
+    )
+    frame = dd.from_pandas(cand, npartitions=3, sort=False)
+    kw: dict[str, Any] = {
+        "n_offers": m,
+        "budgets": [Budget("total", limit)],
+        "k": "own_k",
+        "group": group,
+        "group_max": group_max,
+        "cap": cap,
+        "batch_size": 1000,  # several batches per partition
+        "client": client,
+    }
+    mem = od.allocate(frame, **kw)
+    disk = od.allocate(frame, storage="disk", storage_dir=tmp_path, **kw)
+    _assert_identical(mem, disk)
+    assert _leftovers(tmp_path) == []
+    assert bool(np.any(disk.offer_use >= cap - 1.0))  # some caps bind
+    assert bool(np.all(disk.offer_use <= cap)) and float(disk.budget_spend[0]) <= limit
+    # every customer within its own k, every group within group_max
+    plan = disk.pairs.compute()
+    per_customer = plan.groupby("customer").size()
+    k_of = cand.groupby("customer")["own_k"].first()
+    assert bool((per_customer <= k_of.loc[per_customer.index]).all())
+    per_group = plan.assign(g=group[plan["offer"].to_numpy()]).groupby(["customer", "g"]).size()
+    assert int(per_group.max()) == group_max  # the groups bind
+    # the one-machine answer with the same groups and k, within the certificates
+    p = AllocationProblem.from_dense(
+        value,
+        cost,
+        budgets=[Budget("total", limit)],
+        k=own_k,
+        eligible=eligible,
+        group=group,
+        group_max=group_max,
+        cap=cap,
+    )
+    one = allocate(p, "dual")
+    assert disk.objective <= one.bound and one.objective <= disk.bound
+    assert abs(disk.objective - one.objective) <= max(1e-4, one.gap) * one.bound
+    # without the groups and the own k the plan is worth more: they were applied
+    free = od.allocate(frame, **{**kw, "k": 4, "group": None, "storage": "disk"})
+    assert free.objective > disk.bound
+
+
+def test_oracle_over_stored_blocks_removes_each_cap_steps_margins(
+    client: Client, run: tuple[str, str]
+) -> None:
+    # the one oracle of the price search, over stored blocks: the same figures in
+    # memory and on disk as the whole block's, and on disk each cap step's margins
+    # file is removed once the step is done (the blocks' files stay)
+    block = _random_block(4, constrained=True)
+    stats = (*dk._block_stats(block), block.nbytes())
+    lam, mu = np.array([0.5, 0.3]), np.array([0.0, 0.2, 0.0, 0.0, 0.1])
+    offers = np.array([0, 2, 3], dtype=np.int64)
+    where = Path(sto.run_dir(run[0], run[1]))
+    out = []
+    for disk in (False, True):
+        kw: dict[str, Any] = {"storage_dir": run[0], "run_id": run[1]} if disk else {}
+        stores = [client.submit(sto.store_block, block, 50, stats=stats, pure=False, **kw)]
+        oracle = du.DaskOracle(
+            client=client,
+            blocks=stores,
+            caps=np.full(5, 40.0),
+            top_b=stats[2],
+            top_c=stats[3],
+            disk=disk,
+        )
+        ev = oracle.evaluate(lam, mu)
+        whole = od.dual_step(block, lam, mu)
+        np.testing.assert_allclose(ev.lagr, whole.lagr, rtol=1e-12)
+        np.testing.assert_array_equal(ev.use, whole.use)
+        targets, at = oracle.cap_targets(lam, mu, offers)
+        np.testing.assert_allclose(at.lagr, whole.lagr, rtol=1e-12)
+        np.testing.assert_allclose(at.spend, whole.spend, rtol=1e-12)
+        out.append((targets.tolist(), at.lagr, ev.lagr))
+        if disk:
+            for _ in range(100):  # removed by a task the client does not wait for
+                if not list(where.glob("*.tails.arrow")):
+                    break
+                time.sleep(0.05)
+            assert list(where.glob("*.tails.arrow")) == []
+            assert len(list(where.glob("*.cand.arrow"))) == 1
+    assert out[0] == out[1]  # memory and disk: identical
 
 
 def test_disk_on_worker_processes_default_directory(tmp_path: Path) -> None:

@@ -14,6 +14,8 @@ block can be processed anywhere, e.g. on a Dask partition.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
@@ -72,11 +74,23 @@ def _row_topk(r2: F64, k: I64) -> _B:
     return valid & (rank < k[:, None])
 
 
+def _array(a: object, name: str, func: str) -> npt.NDArray[Any]:
+    """``np.asarray(a)``; a ragged nest of lists is refused naming the argument."""
+    try:
+        return np.asarray(a)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(
+            f"{func}: {name} must be a rectangular array (every row the same length), got "
+            f"{type(a).__name__} that numpy cannot make one array of",
+            field=name,
+        ) from exc
+
+
 def _block_iv(
     r: object, k: object, groups: object, group_max: object, func: str
 ) -> tuple[F64, I64, _I | None, int]:
     """Check a block's arrays for :func:`customer_step` / :func:`entry_thresholds`."""
-    ra = np.asarray(r)
+    ra = _array(r, "r", func)
     if ra.ndim != 2 or ra.dtype.kind not in "iuf":
         raise ValidationError(
             f"{func}: r must be a 2-D numeric array (one row per customer, one column per "
@@ -90,7 +104,7 @@ def _block_iv(
             field="r",
         )
     n = ra.shape[0]
-    ka = np.asarray(k)
+    ka = _array(k, "k", func)
     if ka.ndim == 0 and ka.dtype.kind in "iu":
         ka = np.full(n, ka[()], dtype=np.int64)
     if ka.ndim != 1 or ka.dtype.kind not in "iu":
@@ -108,7 +122,7 @@ def _block_iv(
         raise ValidationError(f"{func}: k must be >= 0, got {int(ka.min())}", field="k")
     ga: _I | None = None
     if groups is not None:
-        ga = np.asarray(groups)
+        ga = _array(groups, "groups", func)
         if ga.shape != ra.shape or ga.dtype.kind not in "iu":
             raise ValidationError(
                 f"{func}: groups must be an int array of r's shape {ra.shape}, got "
@@ -136,7 +150,7 @@ def _entry_thresholds_iv(
     r: object, chosen: object, k: object, groups: object, group_max: object
 ) -> tuple[F64, _B, I64, _I | None, int]:
     ra, ka, ga, gm = _block_iv(r, k, groups, group_max, "entry_thresholds")
-    ch = np.asarray(chosen)
+    ch = _array(chosen, "chosen", "entry_thresholds")
     if ch.shape != ra.shape or ch.dtype != np.bool_:
         raise ValidationError(
             f"entry_thresholds: chosen must be a bool array of r's shape {ra.shape} (from "
@@ -272,3 +286,33 @@ def _entry_thresholds(
     t = np.empty((n, d), dtype=np.float64)
     np.put_along_axis(t, order, ts, axis=1)
     return np.maximum(t, 0.0)
+
+
+def _chosen_index(r2: F64, k: I64, groups: _I | None, gmax: int) -> I64:
+    """Flat indices (within the block) of the customers' best plans.
+
+    The per-customer step of every engine (one machine and each partition of a
+    cluster): :func:`_customer_step`, with a fast path for one offer per customer
+    and no groups.
+    """
+    n, d = r2.shape
+    if groups is None and n and int(k.min()) == int(k.max()) == 1:
+        j = np.argmax(r2, axis=1)
+        flat = np.arange(n, dtype=np.int64) * d + j
+        out: I64 = flat[r2.ravel()[flat] > 0.0]
+        return out
+    return np.flatnonzero(_customer_step(r2, k, groups, gmax))
+
+
+def _room_in_group(
+    row_chosen: I64, group_chosen: _I, row_pool: I64, group_pool: _I, group_max: int
+) -> _B:
+    """Whether each pool pair's (customer row, group) holds fewer than ``group_max`` chosen."""
+    if not len(row_chosen):
+        return np.ones(len(row_pool), dtype=bool)
+    base = int(max(int(group_chosen.max()), int(group_pool.max()) if len(group_pool) else 0)) + 1
+    keys, counts = np.unique(row_chosen.astype(np.int64) * base + group_chosen, return_counts=True)
+    q = row_pool.astype(np.int64) * base + group_pool
+    pos = np.minimum(np.searchsorted(keys, q), len(keys) - 1)
+    have = np.where(keys[pos] == q, counts[pos], 0)
+    return np.asarray(have < group_max)

@@ -13,17 +13,19 @@ from collections.abc import Callable
 import attrs
 import numpy as np
 import numpy.typing as npt
-from scipy.optimize import linprog
 
 from onetoone._arrays import F64, I64, readonly
-from onetoone.allocation._kernel import _customer_step, _entry_thresholds
+from onetoone.allocation._kernel import (
+    _chosen_index,
+    _customer_step,
+    _entry_thresholds,
+    _room_in_group,
+)
 from onetoone.allocation._problem import AllocationProblem, _Layout
+from onetoone.allocation._search import MAX_PRICE, PriceSearch
 
 _B = npt.NDArray[np.bool_]
 _EPS = float(np.finfo(np.float64).eps)
-#: Largest price tried: ``price * usage`` and ``price * limit`` stay finite for inputs
-#: within the accepted magnitudes (``<= 1e100``) of all but subnormal limits.
-_MAX_PRICE = 1e200
 
 
 # ------------------------------------------------------- exact sums (the report's)
@@ -265,17 +267,6 @@ def _groups(ctx: _Ctx, c0: int, c1: int, n: int, d: int) -> npt.NDArray[np.int32
     return g[ctx.p.offer[c0:c1]].reshape(n, d)
 
 
-def _chosen_index(r2: F64, k: I64, groups: npt.NDArray[np.int32] | None, gmax: int) -> I64:
-    """Flat indices (within the block) of the customers' best plans."""
-    n, d = r2.shape
-    if groups is None and n and int(k.min()) == int(k.max()) == 1:
-        j = np.argmax(r2, axis=1)
-        flat = np.arange(n, dtype=np.int64) * d + j
-        out: I64 = flat[r2.ravel()[flat] > 0.0]
-        return out
-    return np.flatnonzero(_customer_step(r2, k, groups, gmax))
-
-
 def _evaluate(ctx: _Ctx, lam: F64, mu: F64, *, want_chosen: bool = False) -> _Eval:
     """Solve every customer's subproblem at prices (lam, mu)."""
     p = ctx.p
@@ -299,12 +290,6 @@ def _evaluate(ctx: _Ctx, lam: F64, mu: F64, *, want_chosen: bool = False) -> _Ev
         if chosen is not None:
             chosen[gsel] = True
     return _Eval(lagr, spend, use, chosen)
-
-
-def _dual_value(p: AllocationProblem, lam: F64, mu: F64, lagr: float) -> float:
-    fb = np.isfinite(p.budget_limit)
-    fc = np.isfinite(p.cap)
-    return float(lagr + lam[fb] @ p.budget_limit[fb] + mu[fc] @ p.cap[fc])
 
 
 def _margins(ctx: _Ctx, lam: F64, mu: F64) -> tuple[F64, _Eval]:
@@ -363,171 +348,26 @@ def _cap_price(q: F64, w: F64 | None, cap: float) -> float:
 
 # ------------------------------------------------------------------ dual solver
 @attrs.define
-class _DualState:
-    lam: F64
-    mu: F64
-    budgets: I64  # budgets with a finite limit (their prices are free)
-    capped: I64  # offers whose cap may bind
-    bound: float = np.inf
-    best_lam: F64 | None = None
-    best_mu: F64 | None = None
-    evals: int = 0
-    cuts_y: list[F64] = attrs.Factory(list)
-    cuts_f: list[float] = attrs.Factory(list)
-    cuts_g: list[F64] = attrs.Factory(list)
+class _LocalOracle:
+    """The price search's oracle on one machine: sums over blocks of customers."""
 
-    def pack(self, lam: F64, mu: F64) -> F64:
-        return np.concatenate([lam[self.budgets], mu[self.capped]])
+    ctx: _Ctx
+    _top: dict[int, float] = attrs.Factory(dict)
 
-    def unpack(self, y: F64) -> tuple[F64, F64]:
-        lam = np.zeros_like(self.lam)
-        mu = np.zeros_like(self.mu)
-        nb = len(self.budgets)
-        lam[self.budgets] = y[:nb]
-        mu[self.capped] = y[nb:]
-        return lam, mu
+    def evaluate(self, lam: F64, mu: F64) -> _Eval:
+        return _evaluate(self.ctx, lam, mu)
 
-    def track(self, p: AllocationProblem, lam: F64, mu: F64, ev: _Eval) -> float:
-        """Record the dual value at (lam, mu) and its subgradient as a cutting plane."""
-        val = _dual_value(p, lam, mu, ev.lagr)
-        self.evals += 1
-        g = np.concatenate(
-            [
-                p.budget_limit[self.budgets] - ev.spend[self.budgets],
-                p.cap[self.capped] - ev.use[self.capped],
-            ]
-        )
-        self.cuts_y.append(self.pack(lam, mu))
-        self.cuts_f.append(val)
-        self.cuts_g.append(g)
-        if val < self.bound:
-            self.bound = val
-            self.best_lam = lam.copy()
-            self.best_mu = mu.copy()
-        return val
+    def cap_targets(self, lam: F64, mu: F64, offers: I64) -> tuple[F64, _Eval]:
+        q, ev = _margins(self.ctx, lam, mu)
+        return _cap_targets(self.ctx, q, offers), ev
 
-
-def _box_step(ctx: _Ctx, st: _DualState, n_steps: int, tol: float) -> bool:
-    """Cutting planes in a moving box (Marsten's box-step) from the best prices.
-
-    Every evaluation so far is a cut ``L(y) >= f_i + g_i . (y - y_i)``; the model's
-    minimum in a box around the best point is the next trial point. Used when
-    coordinate steps stall at a kink of the (piecewise-linear) dual.
-    """
-    p = ctx.p
-    assert st.best_lam is not None and st.best_mu is not None
-    center = st.pack(st.best_lam, st.best_mu)
-    dim = len(center)
-    if dim == 0:
-        return True
-    scale = max(
-        float(np.abs(center).max()), 1e-3 * float(np.mean(p.value)) if p.n_candidates else 1.0
-    )
-    delta = 0.5 * scale
-    for _ in range(n_steps):
-        ys = np.array(st.cuts_y)
-        fs = np.array(st.cuts_f)
-        gs = np.array(st.cuts_g)
-        # variables (y, t): minimise t s.t. g_i.y - t <= g_i.y_i - f_i
-        a_ub = np.hstack([gs, -np.ones((len(fs), 1))])
-        b_ub = np.einsum("ij,ij->i", gs, ys) - fs
-        lo = np.maximum(center - delta, 0.0)
-        hi = center + delta
-        c = np.zeros(dim + 1)
-        c[-1] = 1.0
-        res = linprog(
-            c,
-            A_ub=a_ub,
-            b_ub=b_ub,
-            bounds=[*zip(lo.tolist(), hi.tolist(), strict=True), (None, None)],
-            method="highs",
-        )
-        if res.x is None:
-            return False
-        y = np.maximum(np.asarray(res.x[:dim], dtype=np.float64), 0.0)
-        model = float(res.x[-1])
-        f_best = st.bound
-        predicted = f_best - model
-        if predicted <= 0.1 * tol * max(abs(f_best), 1e-300):
-            in_box = bool(
-                np.all((y > lo + 1e-9 * delta) | (lo == 0.0)) and np.all(y < hi - 1e-9 * delta)
-            )
-            if in_box:
-                return True  # the model certifies the dual is minimised to within tolerance
-            delta *= 2.0
-            continue
-        lam, mu = st.unpack(y)
-        ev = _evaluate(ctx, lam, mu)
-        f = st.track(p, lam, mu, ev)
-        if f <= f_best - 0.1 * predicted:
-            center = y
-            if bool(np.any(np.isclose(y, hi)) or np.any(np.isclose(y, lo) & (lo > 0))):
-                delta *= 2.0
-        else:
-            delta *= 0.5
-    return False
-
-
-def _line_search(ctx: _Ctx, st: _DualState, b: int, rel_tol: float) -> float:
-    """Minimise the dual along budget ``b``'s price (Illinois false position)."""
-    p = ctx.p
-    lim = float(p.budget_limit[b])
-    if not np.isfinite(lim):
-        return 0.0
-
-    def run(x: float) -> tuple[float, float]:
-        lam = st.lam.copy()
-        lam[b] = x
-        ev = _evaluate(ctx, lam, st.mu)
-        return float(ev.spend[b]) - lim, st.track(p, lam, st.mu, ev)
-
-    x0 = float(st.lam[b])
-    g0, _ = run(x0)
-    if g0 <= 0.0:
-        if x0 == 0.0:
-            return 0.0
-        hi, ghi = x0, g0
-        lo = x0 / 4.0
-        glo, _ = run(lo)
-        if glo <= 0.0:
-            g_zero, _ = run(0.0)
-            if g_zero <= 0.0:
-                return 0.0
-            hi, ghi, lo, glo = lo, glo, 0.0, g_zero
-    else:
-        lo, glo = x0, g0
-        a = p.usage[b]
-        pos = a > 0
-        top = float(np.max(p.value[pos] / a[pos])) if bool(pos.any()) else 0.0
-        top = min(top, _MAX_PRICE)  # a price above it makes every such pair worthless
-        hi = min(max(2.0 * x0, 1e-12), top) if x0 > 0 else top
-        ghi, _ = run(hi)
-        if ghi > 0.0 and hi < top:
-            lo, glo = hi, ghi
-            hi = top
-            ghi, _ = run(hi)
-    side = 0
-    for _ in range(40):
-        scale = max(abs(st.bound), 1e-300) if np.isfinite(st.bound) else 1.0
-        if (hi - lo) * max(-ghi, 0.0) <= rel_tol * scale and (hi - lo) * glo <= rel_tol * scale:
-            break
-        if hi - lo <= 1e-12 * max(hi, 1e-300):
-            break
-        x = hi - ghi * (hi - lo) / (ghi - glo) if ghi != glo else 0.5 * (lo + hi)
-        span = hi - lo
-        x = min(max(x, lo + 1e-3 * span), hi - 1e-3 * span)
-        gx, _ = run(x)
-        if gx > 0.0:
-            lo, glo = x, gx
-            if side == -1:
-                ghi *= 0.5
-            side = -1
-        else:
-            hi, ghi = x, gx
-            if side == 1:
-                glo *= 0.5
-            side = 1
-    return hi
+    def budget_top(self, b: int) -> float:
+        if b not in self._top:
+            p = self.ctx.p
+            a = p.usage[b]
+            pos = a > 0
+            self._top[b] = float(np.max(p.value[pos] / a[pos])) if bool(pos.any()) else 0.0
+        return self._top[b]
 
 
 def _cap_targets(ctx: _Ctx, q: F64, offers: I64) -> F64:
@@ -539,30 +379,6 @@ def _cap_targets(ctx: _Ctx, q: F64, offers: I64) -> F64:
         w = None if ctx.w is None else ctx.w[idx]
         out[i] = _cap_price(q[idx], w, float(p.cap[o]))
     return out
-
-
-def _cap_sweep(ctx: _Ctx, st: _DualState) -> None:
-    """Coordinate minimisation over the cap prices: Jacobi step, safeguarded."""
-    p = ctx.p
-    caps = ctx.capped
-    q, ev = _margins(ctx, st.lam, st.mu)
-    cur = st.track(p, st.lam, st.mu, ev)
-    target = _cap_targets(ctx, q, caps)
-    step = target - st.mu[caps]
-    if not bool(np.any(step != 0.0)):
-        return
-    for alpha in (1.0, 0.5):
-        mu = st.mu.copy()
-        mu[caps] += alpha * step
-        ev2 = _evaluate(ctx, st.lam, mu)
-        if st.track(p, st.lam, mu, ev2) <= cur:
-            st.mu = mu
-            return
-    # Gauss-Seidel fallback: one offer at a time, exact.
-    for o in caps[np.argsort(-np.abs(step), kind="stable")].tolist():
-        q, ev = _margins(ctx, st.lam, st.mu)
-        st.track(p, st.lam, st.mu, ev)
-        st.mu[o] = _cap_targets(ctx, q, np.array([o]))[0]
 
 
 def _subsample(p: AllocationProblem, n_rows: int) -> AllocationProblem:
@@ -650,30 +466,27 @@ def solve_dual(
         lam, mu = warm.lam.copy(), warm.mu.copy()
         mu[np.isin(np.arange(p.n_offers), ctx.capped, invert=True)] = 0.0
     active_b = [b for b in range(p.n_budgets) if np.isfinite(p.budget_limit[b])]
-    st = _DualState(lam=lam, mu=mu, budgets=np.array(active_b, dtype=np.int64), capped=ctx.capped)
-    dim = len(active_b) + len(ctx.capped)
+    st = PriceSearch(
+        oracle=_LocalOracle(ctx),
+        limits=p.budget_limit,
+        caps=p.cap,
+        budgets=np.array(active_b, dtype=np.int64),
+        capped=ctx.capped,
+        box_scale=1e-3 * float(np.mean(p.value)) if p.n_candidates else 1.0,
+        lam=lam,
+        mu=mu,
+    )
     chosen = np.zeros(p.n_candidates, dtype=bool)
     objective = 0.0
     converged = False
     sweeps = 0
     prev_bound = np.inf
-    ls_tol = 0.05 * tol
     box_mode = False
     certified = False
     for sweeps in range(1, max_iter + 1):
         if progress is not None and sweeps > 1:
             progress(sweeps - 1, max_iter)
-        if dim == 0:
-            st.track(p, st.lam, st.mu, _evaluate(ctx, st.lam, st.mu))
-            certified = True
-        elif not box_mode:
-            for b in active_b:
-                st.lam[b] = _line_search(ctx, st, b, ls_tol)
-            if len(ctx.capped):
-                _cap_sweep(ctx, st)
-            certified = dim == 1
-        else:
-            certified = _box_step(ctx, st, 8 + 2 * dim, tol)
+        certified = st.step(box_mode, tol)
         gain = prev_bound - st.bound if np.isfinite(prev_bound) else np.inf
         small = gain <= 0.02 * tol * max(abs(st.bound), 1e-300)
         prev_bound = st.bound
@@ -892,15 +705,10 @@ def fill(ctx: _Ctx, chosen: _B, score_fn: Callable[[I64], F64]) -> int:
 def _group_room(ctx: _Ctx, chosen: _B, row_of: I64, pool: I64) -> _B:
     p = ctx.p
     assert p.group is not None
-    base = int(p.group.max()) + 1
     idx = np.flatnonzero(chosen)
-    keys, counts = np.unique(row_of[idx] * base + p.group[p.offer[idx]], return_counts=True)
-    q = row_of[pool] * base + p.group[p.offer[pool]]
-    if not len(keys):
-        return np.ones(len(pool), dtype=bool)
-    pos = np.minimum(np.searchsorted(keys, q), len(keys) - 1)
-    have = np.where(keys[pos] == q, counts[pos], 0)
-    return np.asarray(have < p.group_max)
+    return _room_in_group(
+        row_of[idx], p.group[p.offer[idx]], row_of[pool], p.group[p.offer[pool]], p.group_max
+    )
 
 
 def primal_from_prices(ctx: _Ctx, lam: F64, mu: F64) -> _B:
@@ -949,7 +757,7 @@ def greedy_bound(p: AllocationProblem, chosen: _B, *, block_size: int) -> tuple[
         lam = np.zeros(p.n_budgets)
         for b in finite:
             lim = float(p.budget_limit[b])
-            lam[b] = min(rho / lim, _MAX_PRICE) if lim > 0 else 0.0
+            lam[b] = min(rho / lim, MAX_PRICE) if lim > 0 else 0.0
         if not bool(np.all(np.isfinite(lam))):
             continue
         val = certified_bound(ctx, lam, mu)

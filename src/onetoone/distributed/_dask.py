@@ -22,13 +22,20 @@ import numpy.typing as npt
 from onetoone._arrays import F64, I64, readonly
 from onetoone._checks import is_int
 from onetoone._optional import import_optional
-from onetoone.allocation import AllocationProblem, Budget, customer_step, entry_thresholds
+from onetoone.allocation import AllocationProblem, Budget
 from onetoone.allocation import allocate as allocate_one
-from onetoone.distributed._dual import DualSearch
+from onetoone.allocation._kernel import _room_in_group
+from onetoone.allocation._search import PriceSearch
+from onetoone.distributed._dual import DaskOracle, _s_step
 from onetoone.distributed._kernels import (
     INGESTION_KEY,
     CandidateBlock,
     StepSummary,
+    _budget_specs_iv,
+    _caps_iv,
+    _group_iv,
+    _k_iv,
+    _n_offers_iv,
     candidate_block,
     dual_step,
     profile_partition,
@@ -39,11 +46,9 @@ from onetoone.distributed._store import (
     MaskFile,
     StoredBlock,
     load_mask,
-    load_tails,
     make_run_dir,
     mask_piece,
     pack_into,
-    remove_file,
     remove_run_dir,
     set_bits,
     store_block,
@@ -652,7 +657,12 @@ def _cap_drop_lists(
 def _fill_list(
     block: CandidateBlock, chosen: _B, slack: F64, cap_slack: F64, weights: F64, max_items: int
 ) -> tuple[I64, F64, F64, F64, I64, F64, F64]:
-    """Each customer with a free slot: its best unchosen pair that fits alone, by ratio."""
+    """Each customer with a free slot: its best unchosen pair that fits alone, by ratio.
+
+    A pair fits when its customer has fewer than ``k`` chosen, fewer than
+    ``group_max`` in its offer's group, and its usage is within every slack. One
+    pair per customer, so accepting any of them keeps ``k`` and the groups.
+    """
     rows = _row_of(block)
     cnt = np.bincount(rows[chosen], minlength=len(block.k))
     ok = ~chosen & (cnt[rows] < block.k[rows]) & (block.value > 0)
@@ -660,6 +670,13 @@ def _fill_list(
     for b in range(block.usage.shape[0]):
         ok &= block.usage[b] <= slack[b]
     idx = np.flatnonzero(ok)
+    if block.group is not None and len(idx):  # at most group_max per group and customer
+        sel = np.flatnonzero(chosen)
+        g = block.group
+        room = _room_in_group(
+            rows[sel], g[block.offer[sel]], rows[idx], g[block.offer[idx]], block.group_max
+        )
+        idx = idx[room]
     load = weights @ block.usage[:, idx] if len(weights) else np.zeros(len(idx))
     score = block.value[idx] / np.maximum(load, 1e-300) if len(weights) else block.value[idx]
     # best per customer
@@ -707,16 +724,23 @@ def _plan_pandas(block: CandidateBlock, chosen: _B, names: tuple[str, ...]) -> A
 
 
 def _allocate_iv(
-    budgets: Any, n_offers: Any, k: Any, cap: Any, tol: Any, max_iter: Any
-) -> tuple[list[Budget], F64]:
-    if not is_int(n_offers) or n_offers < 1:
-        raise ValidationError(f"n_offers must be an int >= 1, got {n_offers!r}", field="n_offers")
-    if not is_int(k) or k < 0:
+    budgets: Any,
+    n_offers: Any,
+    k: Any,
+    group: Any,
+    group_max: Any,
+    cap: Any,
+    tol: Any,
+    max_iter: Any,
+) -> tuple[list[Budget], int | str, npt.NDArray[np.int32] | None, F64]:
+    n_offers = _n_offers_iv(n_offers, "allocate")
+    k_arg = _k_iv(k, n_offers, "allocate")
+    grp = _group_iv(group, group_max, n_offers, "allocate")
+    if isinstance(budgets, (str, bytes, Budget)) or not isinstance(budgets, Sequence):
         raise ValidationError(
-            f"k must be one int >= 0 for every customer, got {k!r}; a per-customer k array "
-            "(and offer groups) are not supported by onetoone.distributed.allocate yet: use "
-            "onetoone.allocation.allocate on one machine for them",
-            field="k",
+            f"allocate: budgets must be a sequence of onetoone.allocation.Budget, got "
+            f"{type(budgets).__name__}; pass budgets=[Budget(name, limit), ...]",
+            field="budgets",
         )
     bl = list(budgets)
     for b in bl:
@@ -733,18 +757,12 @@ def _allocate_iv(
             )
         if b.limit < 0:
             raise ValidationError(f"budget {b.name!r}: limit must be >= 0", field="budgets")
-    caps = np.full(n_offers, np.inf) if cap is None else np.asarray(cap, dtype=np.float64)
-    if caps.ndim == 0:
-        caps = np.full(n_offers, float(caps))
-    if caps.shape != (n_offers,) or bool(np.isnan(caps).any()) or bool((caps < 0).any()):
-        raise ValidationError(
-            f"cap must be a number or one number >= 0 per offer ({n_offers})", field="cap"
-        )
+    caps = _caps_iv(cap, n_offers, "allocate")
     if not (isinstance(tol, float) and 0 < tol < 1):
         raise ValidationError(f"tol must be a float in (0, 1), got {tol!r}", field="tol")
     if not is_int(max_iter) or max_iter < 1:
         raise ValidationError(f"max_iter must be an int >= 1, got {max_iter!r}", field="max_iter")
-    return bl, caps
+    return bl, k_arg, grp, caps
 
 
 def allocate(
@@ -756,7 +774,9 @@ def allocate(
     offer: str = "offer",
     value: str = "value",
     cost: str = "cost",
-    k: int = 1,
+    k: int | str = 1,
+    group: npt.ArrayLike | None = None,
+    group_max: int = 1,
     cap: float | npt.ArrayLike | None = None,
     cap_usage: str | None = None,
     partitioned: bool = False,
@@ -776,13 +796,15 @@ def allocate(
     their memory or, with ``storage="disk"``, on their local disks, read back
     batch by batch at every step (out of core). Each dual evaluation sends
     the prices to every partition, runs :func:`~onetoone.distributed.dual_step`
-    (each customer's best plan by :func:`onetoone.allocation.customer_step`) and
-    reduces only the per-budget spend, the per-offer cap usage and two sums to
-    the client; the price search (:mod:`onetoone.distributed._dual`) is the
-    one-machine solver's: line searches, cap bisection, box-step cutting planes.
+    (each customer's best plan by the one-machine per-customer step,
+    :func:`onetoone.allocation.customer_step`, with its ``k`` and the offer
+    groups) and reduces only the per-budget spend, the per-offer cap usage and two
+    sums to the client; the price search is the one-machine solver's own (line
+    searches, a safeguarded cap step, box-step cutting planes) over that oracle.
     The plan is the customers' choices at the best prices, repaired (the worst
     pairs of an over-used budget or cap dropped) and greedily filled with what is
-    left, both by gathering only the few pairs concerned.
+    left (within each customer's ``k`` and groups), both by gathering only the few
+    pairs concerned.
 
     Parameters
     ----------
@@ -795,8 +817,14 @@ def allocate(
         ``Budget.offers`` restricts a budget to some offer codes.
     customer, offer, value, cost : str
         Column names.
-    k : int
-        Most offers per customer.
+    k : int or str
+        Most offers per customer: one int, or the name of a column holding each
+        customer's own ``k`` (the same on all its rows; the one-machine
+        ``AllocationProblem``'s per-customer ``k``).
+    group : int array of shape (n_offers,), optional
+        Group of each offer: a customer receives at most ``group_max`` offers of a
+        group (as :class:`onetoone.allocation.AllocationProblem`'s ``group``).
+    group_max : int
     cap : float or array of shape (n_offers,), optional
         Per-offer cap on the sum of ``cap_usage`` (default 1 per pair).
     cap_usage : str, optional
@@ -836,23 +864,24 @@ def allocate(
     Returns
     -------
     DistributedAllocation
-        Never over a budget or cap; at most ``k`` offers per customer.
+        Never over a budget or cap; at most ``k`` offers per customer and
+        ``group_max`` per group.
 
     Raises
     ------
     MissingDependencyError
         Dask is not installed.
     ValidationError
-        A bad argument, a missing column, a pair listed twice, a customer split
-        over partitions under ``partitioned=True``, or (``storage="disk"``) a
-        ``storage_dir`` a worker cannot create or write (every such worker named).
+        A bad argument, a missing column, a pair listed twice, a customer whose
+        ``k`` column differs between its rows, a customer split over partitions
+        under ``partitioned=True``, or (``storage="disk"``) a ``storage_dir`` a
+        worker cannot create or write (every such worker named).
     OSError
         (``storage="disk"``) a worker's disk is full or fails while writing.
 
     Notes
     -----
-    Groups (``group=`` of :class:`onetoone.allocation.AllocationProblem`) are not
-    supported here yet. Communication per dual evaluation and partition is
+    Communication per dual evaluation and partition is
     ``O(n_budgets + n_offers)`` numbers, whatever the number of customers; see
     ``docs/scale.md`` for the projection to 100 machines.
 
@@ -872,14 +901,42 @@ def allocate(
     """
     t0 = time.perf_counter()
     _dask()
-    bl, caps = _allocate_iv(budgets, n_offers, k, cap, tol, max_iter)
+    bl, k_arg, grp, caps = _allocate_iv(budgets, n_offers, k, group, group_max, cap, tol, max_iter)
+    specs = _budget_specs_iv(
+        [
+            (
+                b.name,
+                float(b.limit),
+                cost if b.usage is None else b.usage,
+                None if b.offers is None else np.asarray(b.offers).ravel(),
+            )
+            for b in bl
+        ],
+        n_offers,
+        "allocate",
+    )
     where = _storage_iv(storage, storage_dir, batch_size)
+    cols = [customer, offer, value] + [cost if b.usage is None else b.usage for b in bl]
+    if cap_usage is not None:
+        cols.append(cap_usage)
+    if isinstance(k_arg, str):
+        cols.append(k_arg)
+    kw: dict[str, Any] = {  # candidate_block's arguments
+        "n_offers": n_offers,
+        "budgets": specs,
+        "customer": customer,
+        "offer": offer,
+        "value": value,
+        "k": k_arg,
+        "group": grp,
+        "group_max": group_max,
+        "cap": caps,
+        "cap_usage": cap_usage,
+    }
+    args = (candidates, list(dict.fromkeys(cols)), kw, bl, partitioned, npartitions, tol, max_iter)
     cl = _client(client)
     if where is None:
-        return _allocate(
-            cl, candidates, n_offers, bl, customer, offer, value, cost, k, caps, cap_usage,
-            partitioned, npartitions, tol, max_iter, None, batch_size, progress, t0,
-        )  # fmt: skip
+        return _allocate(cl, *args, None, batch_size, progress, t0)
     run_id = uuid.uuid4().hex[:16]
     bad = {w: e for w, e in cl.run(make_run_dir, where, run_id).items() if e}
     if bad:
@@ -892,10 +949,7 @@ def allocate(
         )
     run = _RunClient(cl)
     try:
-        res = _allocate(
-            run, candidates, n_offers, bl, customer, offer, value, cost, k, caps, cap_usage,
-            partitioned, npartitions, tol, max_iter, (where, run_id), batch_size, progress, t0,
-        )  # fmt: skip
+        res = _allocate(run, *args, (where, run_id), batch_size, progress, t0)
     except BaseException:
         # nothing more may start; a task still running fails on the missing directory.
         # The error that stopped the run is the one raised.
@@ -948,15 +1002,9 @@ def _storage_iv(storage: Any, storage_dir: Any, batch_size: Any) -> str | None:
 def _allocate(
     cl: Any,
     candidates: Any,
-    n_offers: int,
+    cols: list[str],
+    kw: dict[str, Any],
     bl: list[Budget],
-    customer: str,
-    offer: str,
-    value: str,
-    cost: str,
-    k: int,
-    caps: F64,
-    cap_usage: str | None,
     partitioned: bool,
     npartitions: int | None,
     tol: float,
@@ -966,35 +1014,15 @@ def _allocate(
     progress: Progress | None,
     t0: float,
 ) -> DistributedAllocation:
-    """The body of :func:`allocate` (``disk``: the storage directory and run id)."""
+    """The body of :func:`allocate`: ``cols`` the columns read, ``kw`` the arguments of
+    :func:`candidate_block` (checked), ``disk`` the storage directory and run id."""
     dask, dd, distributed = _dask()
-    cols = [customer, offer, value] + [cost if b.usage is None else b.usage for b in bl]
-    if cap_usage is not None:
-        cols.append(cap_usage)
-    parts = _partitions(
-        candidates, list(dict.fromkeys(cols)), customer, partitioned, npartitions, "candidates"
-    )
-    specs = [
-        (
-            b.name,
-            float(b.limit),
-            cost if b.usage is None else b.usage,
-            None if b.offers is None else [int(o) for o in np.asarray(b.offers).ravel()],
-        )
-        for b in bl
-    ]
+    customer: str = kw["customer"]
+    n_offers: int = kw["n_offers"]
+    caps: F64 = kw["cap"]
+    parts = _partitions(candidates, cols, customer, partitioned, npartitions, "candidates")
     names = tuple(b.name for b in bl)
     limits = np.array([float(b.limit) for b in bl], dtype=np.float64)
-    kw = {
-        "n_offers": n_offers,
-        "budgets": specs,
-        "customer": customer,
-        "offer": offer,
-        "value": value,
-        "k": k,
-        "cap": caps,
-        "cap_usage": cap_usage,
-    }
     store_dir, run_id = (disk[0] or None, disk[1]) if disk is not None else (None, None)
     lay_out = dask.delayed(_lay_out, pure=False)
     blocks = cl.compute([lay_out(p, kw, batch_size, store_dir, run_id) for p in parts])
@@ -1024,96 +1052,37 @@ def _allocate(
         + f" (batches of up to {batch_size:,} pairs)",
     )
 
-    def oracle(lam: F64, mu: F64) -> tuple[float, F64, F64, float]:
-        steps = cl.gather(cl.map(_s_step, blocks, lam=lam, mu=mu, pure=False))
-        return (
-            float(sum(s.lagr for s in steps)),
-            np.sum([s.spend for s in steps], axis=0) if nb else np.zeros(0),
-            np.sum([s.use for s in steps], axis=0),
-            float(sum(s.magnitude for s in steps)),
-        )
-
-    def cap_targets(lam: F64, mu: F64, offers: I64) -> F64:
-        # margins stay on the workers, sorted once per offer with their cap-usage
-        # tails; each round trip sends a grid of thresholds per offer and gets the
-        # cap usage above each back (257 x 8 bytes per offer): a binary search only
-        qs = cl.map(_s_margin_tails, blocks, lam=lam, mu=mu, offers=offers, pure=False)
-        lo = np.zeros(len(offers))
-        hi = np.maximum(top_c[offers], 1e-300)
-        grid_n = 256
-        rows = np.arange(len(offers))
-        use_hi = np.zeros(len(offers))
-        for _ in range(8):
-            grid = np.concatenate(
-                [
-                    np.zeros((len(offers), 1)),
-                    lo[:, None] + (hi - lo)[:, None] * np.linspace(0.0, 1.0, grid_n + 1)[None, 1:],
-                ],
-                axis=1,
-            )
-            counts = np.sum(cl.gather(cl.map(_s_cap_counts, qs, grid=grid, pure=False)), axis=0)
-            use, num = counts[0], counts[1]  # (len(offers), grid_n + 1), non-increasing
-            fits = use <= caps[offers][:, None]
-            first = np.argmax(fits, axis=1)  # the last point (hi) always fits
-            prev = np.maximum(first - 1, 0)
-            new_lo = np.where(first > 0, grid[rows, prev], 0.0)
-            lo, hi, use_hi = new_lo, grid[rows, first], use[rows, first]
-            inside = np.where(first > 0, num[rows, prev] - num[rows, first], 0.0)
-            if float(inside.sum()) <= _BRACKET_MAX:
-                # few margins left between lo and hi: gather them, the price is exact
-                brackets = cl.gather(cl.map(_s_bracket, qs, lo=lo, hi=hi, pure=False))
-                for i in np.flatnonzero(first > 0).tolist():  # offers, not customers
-                    q = np.concatenate([b[i][0] for b in brackets])
-                    w = np.concatenate([b[i][1] for b in brackets])
-                    order = np.argsort(q, kind="stable")
-                    q, w = q[order], w[order]
-                    tail = np.concatenate([np.cumsum(w[::-1])[::-1], [0.0]])
-                    at = use_hi[i] + tail[np.searchsorted(q, q, side="right")]
-                    ok = np.flatnonzero(at <= caps[offers[i]])
-                    if len(ok):
-                        hi[i] = q[ok[0]]
-                break
-            if bool(np.all(hi - lo <= 1e-10 * np.maximum(hi, 1e-300))):
-                break
-        if disk is not None:  # this step's sorted margins are not needed any more
-            distributed.fire_and_forget(cl.map(remove_file, qs))
-        out: F64 = np.asarray(hi, dtype=np.float64)
-        return out
-
     budgets_bind = np.flatnonzero(np.isfinite(limits) & (tot_b > limits)).astype(np.int64)
     capped = np.flatnonzero(np.isfinite(caps) & (tot_c > caps)).astype(np.int64)
-    search = DualSearch(
-        oracle=oracle,
+    # the box step's first box, as one machine sizes it: a thousandth of the mean value
+    mean_value = math.fsum(s[7] for s in stats) / n_cand if n_cand else 0.0
+    search = PriceSearch(
+        oracle=DaskOracle(
+            client=cl, blocks=blocks, caps=caps, top_b=top_b, top_c=top_c, disk=disk is not None
+        ),
         limits=limits,
         caps=caps,
         budgets=budgets_bind,
         capped=capped,
-        top_b=top_b,
-        top_c=top_c,
+        box_scale=1e-3 * mean_value if n_cand else 1.0,
         lam=np.zeros(nb),
         mu=np.zeros(n_offers),
     )
     n_rows = sum(s[6] for s in stats)
-    warm = _warm_start(cl, blocks, n_rows, limits, caps, n_offers, tol, max_iter)
+    warm = _warm_start(
+        cl, blocks, n_rows, limits, caps, n_offers, tol, max_iter,
+        group=kw["group"], group_max=kw["group_max"],
+    )  # fmt: skip
     if warm is not None:
         search.lam[budgets_bind] = warm[0][budgets_bind]
         search.mu[capped] = warm[1][capped]
         _say(progress, f"allocate: prices from a sample of {warm[2]:,} customers")
-    value_scale = max(float(np.max(top_c)) if n_offers else 1.0, 1e-300)
     best: tuple[float, list[Any]] | None = None
     sweeps, status = 0, 1
     box_mode = False
     prev = np.inf
     for sweeps in range(1, max_iter + 1):
-        if search.dim == 0:
-            search.run(search.lam, search.mu)
-        elif not box_mode:
-            for b in budgets_bind.tolist():
-                search.line_search(int(b), 0.05 * tol)
-            if len(capped):
-                search.cap_step(cap_targets)
-        else:
-            search.box_step(8 + 2 * search.dim, tol, value_scale)
+        certified = search.step(box_mode, tol)
         assert search.best_lam is not None and search.best_mu is not None
         obj, masks = _primal(cl, blocks, search.best_lam, search.best_mu, limits, caps, nb)
         if best is None or obj >= best[0]:
@@ -1126,6 +1095,8 @@ def _allocate(
         )
         if gap <= tol or search.bound <= 0.0 or search.dim == 0:
             status = 0
+            break
+        if certified:  # the prices are optimal: more sweeps cannot lower the bound
             break
         small = prev - search.bound <= 0.02 * tol * max(abs(search.bound), 1e-300)
         if box_mode and small:
@@ -1193,67 +1164,6 @@ def _allocate(
     )
 
 
-def _margins(block: CandidateBlock, lam: F64, mu: F64) -> F64:
-    """Per candidate, the largest own-offer cap price at which it is still chosen."""
-    r = block.value - lam @ block.usage if len(lam) else block.value.copy()
-    mu_c = mu[block.offer] * block.cap_usage
-    r = r - mu_c
-    q = np.empty(block.n_candidates)
-    for r0, r1, c0, c1, d in block.chunks:
-        r2 = r[c0:c1].reshape(r1 - r0, d)
-        ch = customer_step(r2, block.k[r0:r1])
-        q[c0:c1] = (r2 - entry_thresholds(r2, ch, block.k[r0:r1])).ravel()
-    num = q + mu_c
-    w = block.cap_usage
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out: F64 = np.where(
-            w > 0, num / np.where(w > 0, w, 1.0), np.where(num > 0, np.inf, -np.inf)
-        )
-    return out
-
-
-def _margin_tails(block: CandidateBlock, lam: F64, mu: F64, offers: I64) -> list[tuple[F64, F64]]:
-    """Per offer of ``offers``: its positive margins, sorted, and the cap usage at or above each.
-
-    Computed once per cap step and kept on the worker; :func:`_cap_counts` then
-    answers each grid round by binary search.
-    """
-    q = _margins(block, lam, mu)
-    out: list[tuple[F64, F64]] = []
-    for o in offers.tolist():  # loops over offers, not customers
-        sel = (block.offer == o) & (q > 0)
-        qo = q[sel]
-        order = np.argsort(qo, kind="stable")
-        tail = np.concatenate([np.cumsum(block.cap_usage[sel][order][::-1])[::-1], [0.0]])
-        out.append((qo[order], tail))
-    return out
-
-
-def _cap_counts(tails: list[tuple[F64, F64]], grid: F64) -> F64:
-    """Per offer, cap usage (``[0]``) and number (``[1]``) of its candidates with margin
-    above each grid point."""
-    out = np.zeros((2, *grid.shape))
-    for i, (qs, tail) in enumerate(tails):
-        at = np.searchsorted(qs, grid[i], side="right")
-        out[0, i] = tail[at]
-        out[1, i] = len(qs) - at
-    return out
-
-
-#: Most margins gathered to the client to set the cap prices exactly (16 bytes each).
-_BRACKET_MAX = 200_000
-
-
-def _bracket(tails: list[tuple[F64, F64]], lo: F64, hi: F64) -> list[tuple[F64, F64]]:
-    """Per offer, the margins in ``(lo, hi]`` and their cap usage."""
-    out: list[tuple[F64, F64]] = []
-    for i, (qs, tail) in enumerate(tails):
-        a, b = np.searchsorted(qs, [lo[i], hi[i]], side="right").tolist()
-        w = tail[a:b] - tail[a + 1 : b + 1]
-        out.append((qs[a:b].copy(), w))
-    return out
-
-
 #: Customers in the sample whose one-machine prices start the search (as one machine).
 _SAMPLE_ROWS = 20_000
 
@@ -1287,6 +1197,9 @@ def _warm_start(
     n_offers: int,
     tol: float,
     max_iter: int,
+    *,
+    group: npt.NDArray[np.int32] | None = None,
+    group_max: int = 1,
 ) -> tuple[F64, F64, int] | None:
     """Prices from the one-machine dual on a systematic sample of customers.
 
@@ -1319,6 +1232,8 @@ def _warm_start(
         n_offers=n_offers,
         budgets=budgets,
         k=k,
+        group=group,
+        group_max=group_max,
         cap=caps * frac,
         cap_usage=w,
     )
@@ -1335,7 +1250,7 @@ def _ids_frame(block: CandidateBlock, customer: str) -> Any:
     return pd.DataFrame({customer: block.customer_ids})
 
 
-def _block_stats(block: CandidateBlock) -> tuple[int, int, F64, F64, F64, F64, int]:
+def _block_stats(block: CandidateBlock) -> tuple[int, int, F64, F64, F64, F64, int, float]:
     tot_c = np.bincount(block.offer, weights=block.cap_usage, minlength=block.n_offers)
     return (
         block.n_candidates,
@@ -1345,6 +1260,7 @@ def _block_stats(block: CandidateBlock) -> tuple[int, int, F64, F64, F64, F64, i
         block.usage.sum(axis=1),
         tot_c.astype(np.float64),
         len(block.k),
+        math.fsum(block.value.tolist()),
     )
 
 
@@ -1463,7 +1379,9 @@ def _apply(cl: Any, masks: list[Any], part: I64, idx: I64, *, drop: bool) -> lis
 # Every per-partition step of the allocation runs over the pieces of a StoredBlock
 # (memory or disk: the same pieces, the same arithmetic, so the same answers); the
 # per-block functions above do the work on each piece, and these combine the pieces
-# in order. A plan is a packed bit mask (an array, or a .npy file on disk).
+# in order (the dual evaluation's and the cap step's, used by the price search's
+# oracle, are in _dual.py). A plan is a packed bit mask (an array, or a .npy file on
+# disk).
 def _lay_out(
     part: Any,
     kw: Mapping[str, Any],
@@ -1498,7 +1416,10 @@ def _register_sizeof() -> None:
 
 
 def _stored_sizeof(store: StoredBlock) -> int:
-    return 1000 + 200 * len(store.pieces) + (0 if store.on_disk else store.nbytes)
+    if not store.on_disk:
+        return 1000 + 200 * len(store.pieces) + store.nbytes
+    # on disk: the piece bounds and the offers' groups only
+    return 1000 + 200 * len(store.pieces) + (0 if store.group is None else store.group.nbytes)
 
 
 def _s_host(store: StoredBlock) -> str | None:
@@ -1515,29 +1436,6 @@ def _s_ids_frame(store: StoredBlock, customer: str) -> Any:
     pd = import_optional("pandas", purpose="onetoone.distributed.allocate")
     frames = [_ids_frame(b, customer) for _, b in store.blocks(ids=True)]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({customer: []})
-
-
-def _combine_steps(steps: list[StepSummary], exact: bool, nb: int, n_offers: int) -> StepSummary:
-    """The partition's summary from its pieces' (one piece: that piece's, unchanged)."""
-
-    def add(xs: list[float]) -> float:
-        return math.fsum(xs) if exact else float(sum(xs))
-
-    if not steps:
-        return StepSummary(0.0, 0.0, np.zeros(nb), np.zeros(n_offers), 0.0)
-    return StepSummary(
-        lagr=add([s.lagr for s in steps]),
-        magnitude=float(sum(s.magnitude for s in steps)),
-        spend=np.array([add([float(s.spend[b]) for s in steps]) for b in range(nb)]),
-        use=np.sum([s.use for s in steps], axis=0),
-        value=add([s.value for s in steps]),
-    )
-
-
-def _s_step(store: StoredBlock, lam: F64, mu: F64, exact: bool = False) -> StepSummary:
-    """:func:`dual_step` over the pieces; ``exact``: exact sums (the reported bound)."""
-    steps = [dual_step(b, lam, mu, want_chosen=exact) for _, b in store.blocks()]
-    return _combine_steps(steps, exact, store.n_budgets, store.n_offers)
 
 
 def _s_choose(store: StoredBlock, lam: F64, mu: F64) -> _U8 | MaskFile:
@@ -1660,32 +1558,6 @@ def _s_sample_rows(store: StoredBlock, step: int) -> tuple[I64, I64, F64, F64, F
         np.concatenate([x[4] for x in parts]),
         np.concatenate([x[5] for x in parts]),
     )
-
-
-def _s_margin_tails(store: StoredBlock, lam: F64, mu: F64, offers: I64) -> Any:
-    """Each piece's sorted margins per offer, kept (memory) or written (disk) once
-    per cap step."""
-    return store.save_tails(_margin_tails(b, lam, mu, offers) for _, b in store.blocks())
-
-
-def _s_cap_counts(tails: Any, grid: F64) -> F64:
-    out = np.zeros((2, *grid.shape))
-    for piece in load_tails(tails):
-        out += _cap_counts(piece, grid)
-    return out
-
-
-def _s_bracket(tails: Any, lo: F64, hi: F64) -> list[tuple[F64, F64]]:
-    pieces = [_bracket(piece, lo, hi) for piece in load_tails(tails)]
-    if len(pieces) == 1:
-        return pieces[0]
-    return [
-        (
-            np.concatenate([p[i][0] for p in pieces]) if pieces else np.zeros(0),
-            np.concatenate([p[i][1] for p in pieces]) if pieces else np.zeros(0),
-        )
-        for i in range(len(lo))
-    ]
 
 
 class _RunClient:

@@ -19,10 +19,10 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from onetoone._arrays import F64, I64, as_float, readonly
-from onetoone._checks import is_int
+from onetoone._arrays import F64, I64, readonly
+from onetoone._checks import is_int, is_real
 from onetoone._optional import import_optional
-from onetoone.allocation import customer_step
+from onetoone.allocation._kernel import _chosen_index
 from onetoone.errors import ValidationError
 
 __all__ = [
@@ -52,6 +52,19 @@ def _require_columns(table: Any, names: Sequence[str], func: str) -> None:
             f"{table.column_names}); pass the right column names",
             field="table",
         )
+
+
+def _options(opts: Any, name: str, func: str) -> dict[str, Any]:
+    """Keyword options passed through: a mapping of str to values (or None)."""
+    if opts is None:
+        return {}
+    if not isinstance(opts, Mapping) or not all(isinstance(k, str) for k in opts):
+        raise ValidationError(
+            f"{func}: {name} must be a mapping of keyword arguments (a dict with str keys) "
+            f"or None, got {type(opts).__name__}",
+            field=name,
+        )
+    return dict(opts)
 
 
 # ------------------------------------------------------------------------- profiles
@@ -110,7 +123,7 @@ def profile_partition(
     pa = _pa()
     table = _as_table(table, "profile_partition")
     _require_columns(table, [customer], "profile_partition")
-    opts = dict(ingest or {})
+    opts = _options(ingest, "ingest", "profile_partition")
     tx = Transactions.from_arrow(table, customer=customer, **opts)
     prof = build_profiles(tx, as_of=as_of, since=since)
     cols = prof.to_dict()
@@ -196,7 +209,8 @@ def score_partition(
     table = _as_table(table, "score_partition")
     _require_columns(table, [customer], "score_partition")
     ids = pc.unique(table.column(customer)).to_numpy(zero_copy_only=False)
-    s = score_offers(model, ids, offers, top_k=top_k, **dict(options or {}))
+    opts = _options(options, "options", "score_partition")
+    s = score_offers(model, ids, offers, top_k=top_k, **opts)
     cust = s.customers.values
     off = s.offers.values
     if s.dense is not None:
@@ -225,18 +239,30 @@ def score_partition(
 
 
 # ------------------------------------------------------------------------ allocation
+#: Largest offer code space of the distributed allocation. Every dual evaluation
+#: sends each partition one price per offer and gets one cap usage per offer back
+#: (16 bytes per offer), so 2**24 offers are already 256 MiB per partition per
+#: evaluation.
+MAX_OFFERS = 2**24
+
+
+def _group_converter(g: Any) -> npt.NDArray[np.int32] | None:
+    return None if g is None else readonly(g)
+
+
 @attrs.frozen(eq=False)
 class CandidateBlock:
     """One partition's candidate pairs, laid out for the per-customer step.
 
     Build it with :func:`candidate_block`. Candidates are grouped by customer and
     the customers by number of candidates ``d``, so each group is a dense
-    ``(n, d)`` block handed to :func:`onetoone.allocation.customer_step`.
+    ``(n, d)`` block handed to the one-machine per-customer step
+    (:func:`onetoone.allocation.customer_step`).
 
     Attributes
     ----------
     customer_ids : array
-        External id of each candidate's customer (block order).
+        External id of each row's customer (block order).
     offer : int64 array
         Offer code of each candidate.
     value : float64 array
@@ -258,6 +284,10 @@ class CandidateBlock:
         above which no such candidate is chosen).
     max_cap_ratio : float64 array of shape (n_offers,)
         Largest ``value / cap_usage`` per offer.
+    group : int32 array of shape (n_offers,) or None
+        Group of each offer: a customer receives at most ``group_max`` offers of
+        one group.
+    group_max : int
 
     Examples
     --------
@@ -280,6 +310,8 @@ class CandidateBlock:
     n_ineligible: int
     max_ratio: F64 = attrs.field(converter=readonly)
     max_cap_ratio: F64 = attrs.field(converter=readonly)
+    group: npt.NDArray[np.int32] | None = attrs.field(default=None, converter=_group_converter)
+    group_max: int = 1
 
     @property
     def n_candidates(self) -> int:
@@ -288,14 +320,150 @@ class CandidateBlock:
 
     def nbytes(self) -> int:
         """Bytes held by the block's arrays."""
-        return int(
-            sum(a.nbytes for a in (self.offer, self.value, self.usage, self.cap_usage, self.k))
-            + self.customer_ids.nbytes
-        )
+        arrays = (self.offer, self.value, self.usage, self.cap_usage, self.k, self.customer_ids)
+        extra = 0 if self.group is None else self.group.nbytes
+        return int(sum(a.nbytes for a in arrays) + extra)
+
+    def groups(self, c0: int, c1: int) -> npt.NDArray[np.int32] | None:
+        """Group of each candidate ``c0:c1`` (None without groups)."""
+        return None if self.group is None else self.group[self.offer[c0:c1]]
 
 
 #: A budget as the kernels see it: (name, limit, usage column, offer codes or None).
 BudgetSpec = tuple[str, float, str, Sequence[int] | None]
+
+
+def _bad(field: str, msg: str, func: str = "candidate_block") -> ValidationError:
+    return ValidationError(f"{func}: {msg}", field=field)
+
+
+def _n_offers_iv(n_offers: Any, func: str) -> int:
+    if not is_int(n_offers) or not 1 <= n_offers <= MAX_OFFERS:
+        raise ValidationError(
+            f"{func}: n_offers must be an int from 1 to {MAX_OFFERS:,} (each dual evaluation "
+            f"sends 16 bytes per offer to and from every partition), got {n_offers!r}; pass "
+            "the number of distinct offers, coded 0 .. n_offers - 1 (onetoone.IdIndex)",
+            field="n_offers",
+        )
+    return int(n_offers)
+
+
+def _budget_specs_iv(
+    budgets: Any, n_offers: int, func: str = "candidate_block"
+) -> list[BudgetSpec]:
+    if isinstance(budgets, (str, bytes)) or not isinstance(budgets, Sequence):
+        raise _bad(
+            "budgets",
+            f"budgets must be a sequence of (name, limit, usage column, offer codes or None), "
+            f"got {type(budgets).__name__}",
+            func,
+        )
+    out: list[BudgetSpec] = []
+    for spec in budgets:
+        if not isinstance(spec, (tuple, list)) or len(spec) != 4:
+            raise _bad(
+                "budgets",
+                f"each budget must be a 4-tuple (name, limit, usage column, offer codes or "
+                f"None), e.g. ('total', 100.0, 'cost', None); got {spec!r}",
+                func,
+            )
+        name, lim, col, offs = spec
+        if not isinstance(name, str) or not isinstance(col, str):
+            raise _bad(
+                "budgets", f"budget {spec!r}: the name and the usage column must be str", func
+            )
+        if not is_real(lim) or math.isnan(lim) or lim < 0:
+            raise _bad(
+                "budgets",
+                f"budget {name!r}: limit must be a number >= 0 (math.inf for none), got {lim!r}",
+                func,
+            )
+        codes: list[int] | None = None
+        if offs is not None:
+            arr = np.asarray(offs)
+            if arr.ndim != 1 or (len(arr) and arr.dtype.kind not in "iu"):
+                raise _bad(
+                    "budgets",
+                    f"budget {name!r}: offers must be a 1-D list of int offer codes",
+                    func,
+                )
+            if len(arr) and (int(arr.min()) < 0 or int(arr.max()) >= n_offers):
+                raise _bad(
+                    "budgets",
+                    f"budget {name!r}: offer codes must lie in [0, {n_offers}), got "
+                    f"[{int(arr.min())}, {int(arr.max())}]",
+                    func,
+                )
+            codes = [int(o) for o in arr.tolist()]
+        out.append((name, float(lim), col, codes))
+    return out
+
+
+def _caps_iv(cap: Any, n_offers: int, func: str = "candidate_block") -> F64:
+    if cap is None:
+        return np.full(n_offers, np.inf)
+    arr = np.asarray(cap)
+    if arr.dtype.kind not in "iuf" or arr.ndim > 1 or (arr.ndim == 1 and arr.shape != (n_offers,)):
+        raise _bad(
+            "cap",
+            f"cap must be a number or one number per offer ({n_offers}), got "
+            f"{arr.dtype} of shape {arr.shape}",
+            func,
+        )
+    caps = np.full(n_offers, float(arr)) if arr.ndim == 0 else arr.astype(np.float64)
+    if bool(np.isnan(caps).any()) or bool((caps < 0).any()):
+        raise _bad("cap", "cap must be >= 0 per offer (inf for no cap), not NaN or negative", func)
+    return caps
+
+
+def _group_iv(
+    group: Any, group_max: Any, n_offers: int, func: str = "candidate_block"
+) -> npt.NDArray[np.int32] | None:
+    if not is_int(group_max) or group_max < 1:
+        raise _bad("group_max", f"group_max must be an int >= 1, got {group_max!r}", func)
+    if group is None:
+        return None
+    g = np.asarray(group)
+    if g.shape != (n_offers,) or g.dtype.kind not in "iu":
+        raise _bad(
+            "group",
+            f"group must be an int array with one group per offer (length {n_offers}), got "
+            f"{g.dtype} of shape {g.shape}",
+            func,
+        )
+    if n_offers and (int(g.min()) < 0 or int(g.max()) >= 2**31):
+        raise _bad("group", "group codes must lie in [0, 2**31); code the groups 0, 1, ...", func)
+    return g.astype(np.int32)
+
+
+def _k_iv(k: Any, n_offers: int, func: str = "candidate_block") -> int | str:
+    if isinstance(k, str):
+        return k
+    if not is_int(k) or k < 0:
+        raise _bad(
+            "k",
+            f"k must be an int >= 0 (offers per customer) or the name of a column holding "
+            f"each customer's k, got {k!r}",
+            func,
+        )
+    return min(int(k), n_offers)
+
+
+def _k_column(table: Any, name: str, n_offers: int) -> I64:
+    a = np.asarray(table.column(name).to_numpy(zero_copy_only=False))
+    ok = a.dtype.kind in "iu" or (
+        a.dtype.kind == "f" and bool(np.all(np.isfinite(a))) and bool(np.all(a == np.round(a)))
+    )
+    if not ok:
+        raise _bad(
+            name,
+            f"column {name!r} (k, offers per customer) must hold whole numbers, got {a.dtype}"
+            + (" with nulls or fractions" if a.dtype.kind == "f" else ""),
+        )
+    if len(a) and a.min() < 0:
+        raise _bad(name, f"column {name!r} (k, offers per customer) must be >= 0")
+    out: I64 = np.minimum(a, n_offers).astype(np.int64)
+    return out
 
 
 def candidate_block(
@@ -306,8 +474,10 @@ def candidate_block(
     customer: str = "customer",
     offer: str = "offer",
     value: str = "value",
-    k: int = 1,
-    cap: npt.ArrayLike | None = None,
+    k: int | str = 1,
+    group: npt.ArrayLike | None = None,
+    group_max: int = 1,
+    cap: float | npt.ArrayLike | None = None,
     cap_usage: str | None = None,
 ) -> CandidateBlock:
     """Lay out one partition's candidate pairs for :func:`dual_step`.
@@ -318,15 +488,22 @@ def candidate_block(
         One row per (customer, offer) candidate; every candidate of a customer in
         this partition.
     n_offers : int
-        Size of the offer code space; ``offer`` holds codes in ``[0, n_offers)``.
+        Size of the offer code space; ``offer`` holds codes in ``[0, n_offers)``;
+        at most ``2**24`` (each dual evaluation sends 16 bytes per offer to and
+        from every partition).
     budgets : sequence of (name, limit, usage column, offer codes or None)
         Each budget's per-pair usage column (e.g. ``"cost"``) and the offers it
         applies to (``None``: all).
     customer, offer, value : str
         Column names.
-    k : int
-        Most offers per customer.
-    cap : array of shape (n_offers,), optional
+    k : int or str
+        Most offers per customer: one int for every customer, or the name of a
+        column holding each customer's own ``k`` (the same on all its rows).
+    group : int array of shape (n_offers,), optional
+        Group of each offer (as :class:`onetoone.allocation.AllocationProblem`'s
+        ``group``): a customer receives at most ``group_max`` offers of a group.
+    group_max : int
+    cap : float or array of shape (n_offers,), optional
         Per-offer cap (``inf``: none).
     cap_usage : str, optional
         Column of each pair's use of its offer's cap (default: 1 per pair).
@@ -338,8 +515,11 @@ def candidate_block(
     Raises
     ------
     ValidationError
-        A missing column, offer codes out of range, a pair listed twice,
-        non-finite values or negative usages; the message names the column.
+        A missing column, offer codes out of range, a pair listed twice, a
+        customer whose ``k`` differs between its rows, non-finite values,
+        negative usages, or an argument of the wrong type or size (``n_offers``
+        above ``2**24``, a malformed budget, ``cap`` or ``group`` not one
+        entry per offer); the message names the column or argument.
 
     Examples
     --------
@@ -348,17 +528,28 @@ def candidate_block(
     ...               "cost": [1.0, 1.0]})
     >>> candidate_block(t, n_offers=2, budgets=[("total", 5.0, "cost", None)]).n_ineligible
     1
+
+    Each customer's own ``k`` from a column, and offer groups:
+
+    >>> t = pa.table({"customer": ["a", "a", "a", "b"], "offer": [0, 1, 2, 2],
+    ...               "value": [3.0, 2.0, 1.0, 4.0], "k": [2, 2, 2, 0]})
+    >>> b = candidate_block(t, n_offers=3, k="k", group=[0, 0, 1])
+    >>> b.k.tolist(), dual_step(b, [], [0.0, 0.0, 0.0]).value  # a: offers 0 and 2
+    ([0, 2], 4.0)
     """
     table = _as_table(table, "candidate_block")
-    if not is_int(n_offers) or n_offers < 1:
-        raise ValidationError(
-            f"candidate_block: n_offers must be an int >= 1, got {n_offers!r}", field="n_offers"
-        )
-    if not is_int(k) or k < 0:
-        raise ValidationError(f"candidate_block: k must be an int >= 0, got {k!r}", field="k")
-    need = [customer, offer, value, *[b[2] for b in budgets]]
+    n_offers = _n_offers_iv(n_offers, "candidate_block")
+    specs = _budget_specs_iv(budgets, n_offers)
+    k_arg = _k_iv(k, n_offers)
+    grp = _group_iv(group, group_max, n_offers)
+    caps = _caps_iv(cap, n_offers)
+    if cap_usage is not None and not isinstance(cap_usage, str):
+        raise _bad("cap_usage", f"cap_usage must be a column name or None, got {cap_usage!r}")
+    need = [customer, offer, value, *[b[2] for b in specs]]
     if cap_usage is not None:
         need.append(cap_usage)
+    if isinstance(k_arg, str):
+        need.append(k_arg)
     _require_columns(table, list(dict.fromkeys(need)), "candidate_block")
     off = np.asarray(table.column(offer).to_numpy(zero_copy_only=False))
     if off.dtype.kind not in "iu" or (len(off) and (off.min() < 0 or off.max() >= n_offers)):
@@ -368,38 +559,50 @@ def candidate_block(
         )
     off = off.astype(np.int64)
     val = _float_column(table, value, allow_negative=True)
-    nb = len(budgets)
+    nb = len(specs)
     use = np.zeros((nb, len(val)))
-    limits = np.array([float(b[1]) for b in budgets])
-    for i, (_name, _lim, col, offers_of) in enumerate(budgets):
+    limits = np.array([b[1] for b in specs], dtype=np.float64)
+    for i, (_name, _lim, col, offers_of) in enumerate(specs):
         u = _float_column(table, col, allow_negative=False)
         if offers_of is not None:
-            u = np.where(np.isin(off, np.asarray(list(offers_of), dtype=np.int64)), u, 0.0)
+            u = np.where(np.isin(off, np.asarray(offers_of, dtype=np.int64)), u, 0.0)
         use[i] = u
     w = np.ones(len(val)) if cap_usage is None else _float_column(table, cap_usage, False)
-    caps = np.full(n_offers, np.inf) if cap is None else np.asarray(cap, dtype=np.float64)
-    if caps.shape != (n_offers,):
-        raise ValidationError(
-            f"candidate_block: cap must have one entry per offer ({n_offers})", field="cap"
-        )
+    kcol = _k_column(table, k_arg, n_offers) if isinstance(k_arg, str) else None
     # customer codes inside the partition (Arrow's hash dictionary: linear time)
     pc = import_optional("pyarrow.compute", purpose="onetoone.distributed")
     enc = pc.dictionary_encode(table.column(customer)).combine_chunks()
+    if enc.indices.null_count:
+        raise _bad(customer, f"column {customer!r} holds nulls; every candidate needs a customer")
     uniq = enc.dictionary.to_numpy(zero_copy_only=False)
     code = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
     if len(code) > 1:  # a pair listed twice, eligible or not: adjacent once sorted
         pair_order = np.lexsort((off, code))
         c_s, o_s = code[pair_order], off[pair_order]
-        if bool(np.any((c_s[1:] == c_s[:-1]) & (o_s[1:] == o_s[:-1]))):
+        same_c = c_s[1:] == c_s[:-1]
+        if bool(np.any(same_c & (o_s[1:] == o_s[:-1]))):
             raise ValidationError(
                 "candidate_block: a (customer, offer) pair is listed twice; list each pair once",
                 field=offer,
             )
+        if kcol is not None:
+            k_s = kcol[pair_order]
+            diff = np.flatnonzero(same_c & (k_s[1:] != k_s[:-1]))
+            if len(diff):
+                who = uniq[c_s[diff[0]]]
+                who = who.item() if isinstance(who, np.generic) else who
+                raise _bad(
+                    k_arg,  # type: ignore[arg-type]
+                    f"customer {who!r} has different k on its rows of column {k_arg!r}; "
+                    "give each customer one k",
+                )
     fits = (val > 0) & (w <= caps[off])
     for i in range(nb):
         fits &= use[i] <= limits[i]
     n_inel = int((~fits).sum())
     code, off, val, use, w = code[fits], off[fits], val[fits], use[:, fits], w[fits]
+    if kcol is not None:
+        kcol = kcol[fits]
     # group by customer, customers by degree
     deg = np.bincount(code, minlength=len(uniq))
     order = np.lexsort((off, code, deg[code]))
@@ -422,18 +625,25 @@ def candidate_block(
         ratio_c = np.where(w > 0, val / np.where(w > 0, w, 1.0), 0.0)
     max_cap = np.zeros(n_offers)
     np.maximum.at(max_cap, off, ratio_c)
+    row_k = (
+        np.full(len(row_cust), k_arg, dtype=np.int64)
+        if kcol is None
+        else kcol[order][rows_c].astype(np.int64)
+    )
     return CandidateBlock(
         customer_ids=np.asarray(uniq)[row_cust] if len(row_cust) else np.asarray(uniq)[:0],
         offer=off,
         value=val,
         usage=use,
         cap_usage=w,
-        k=np.full(len(row_cust), k, dtype=np.int64),
+        k=row_k,
         chunks=tuple(chunks),
         n_offers=int(n_offers),
         n_ineligible=n_inel,
         max_ratio=max_ratio,
         max_cap_ratio=max_cap,
+        group=grp,
+        group_max=int(group_max),
     )
 
 
@@ -447,7 +657,7 @@ def _float_column(table: Any, name: str, allow_negative: bool) -> F64:
     a = np.asarray(a, dtype=np.float64)
     if not bool(np.isfinite(a).all()):
         raise ValidationError(
-            f"candidate_block: column {name!r} holds NaN or inf; pass finite numbers",
+            f"candidate_block: column {name!r} holds NaN or inf (or nulls); pass finite numbers",
             field=name,
         )
     if not allow_negative and bool((a < 0).any()):
@@ -502,14 +712,95 @@ def _float_sum(a: F64) -> float:
     return float(a.sum())
 
 
+def _prices_iv(block: CandidateBlock, lam: object, mu: object) -> tuple[F64, F64]:
+    nb = block.usage.shape[0]
+    out: list[F64] = []
+    for name, x, n in (("lam", lam, nb), ("mu", mu, block.n_offers)):
+        what = "one budget price per budget" if name == "lam" else "one cap price per offer"
+        try:
+            a = np.asarray(x, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(
+                f"dual_step: {name} must be a 1-D array of numbers ({what}, {n}), got "
+                f"{type(x).__name__}",
+                field=name,
+            ) from exc
+        if a.shape != (n,):
+            raise ValidationError(
+                f"dual_step: {name} must have shape ({n},) ({what}), got {a.shape}", field=name
+            )
+        if not bool(np.all(np.isfinite(a) & (a >= 0))):  # duals: finite and >= 0
+            raise ValidationError(
+                f"dual_step: {name} must hold finite prices >= 0 (the duals), got {a.tolist()}",
+                field=name,
+            )
+        out.append(a)
+    return out[0], out[1]
+
+
+def _reduced(block: CandidateBlock, lam: F64, mu: F64) -> F64:
+    """``value - lam . usage - mu[offer] * cap_usage`` per candidate."""
+    r = block.value.copy()
+    for b in range(block.usage.shape[0]):
+        if lam[b] != 0.0:
+            r -= lam[b] * block.usage[b]
+    if bool(np.any(mu != 0.0)):
+        r -= mu[block.offer] * block.cap_usage
+    return r
+
+
+def _best_plans(block: CandidateBlock, r: F64) -> I64:
+    """Indices of every customer's best plan at reduced values ``r`` (the one-machine step)."""
+    parts = [np.empty(0, dtype=np.int64)]
+    for r0, r1, c0, c1, d in block.chunks:
+        g = block.groups(c0, c1)
+        n = r1 - r0
+        sel = _chosen_index(
+            r[c0:c1].reshape(n, d),
+            block.k[r0:r1],
+            None if g is None else g.reshape(n, d),
+            block.group_max,
+        )
+        parts.append(c0 + sel)
+    return np.concatenate(parts)
+
+
+def _summarise(
+    block: CandidateBlock, lam: F64, mu: F64, r: F64, sel: I64, *, exact: bool
+) -> StepSummary:
+    """The partition's figures for the plans ``sel`` at prices (lam, mu)."""
+    # iterations use numpy sums (the bound's margin covers their rounding); the
+    # final plan (exact) is summed exactly, as the one-machine report is
+    total = _fsum if exact else _float_sum
+    nb = block.usage.shape[0]
+    lagr = total(r[sel])
+    mag = float(np.abs(block.value[sel]).sum() + np.abs(r[sel]).sum())
+    for b in range(nb):
+        if lam[b] != 0.0:
+            mag += float(lam[b] * block.usage[b][sel].sum())
+    if bool(np.any(mu != 0.0)):
+        mag += float((mu[block.offer[sel]] * block.cap_usage[sel]).sum())
+    spend = np.array([total(block.usage[b][sel]) for b in range(nb)], dtype=np.float64)
+    use = np.bincount(block.offer[sel], weights=block.cap_usage[sel], minlength=block.n_offers)
+    return StepSummary(
+        lagr=lagr,
+        magnitude=mag,
+        spend=spend,
+        use=use.astype(np.float64),
+        value=total(block.value[sel]),
+    )
+
+
 def dual_step(
     block: CandidateBlock, lam: npt.ArrayLike, mu: npt.ArrayLike, *, want_chosen: bool = False
 ) -> StepSummary:
     """Every customer's best plan at budget prices ``lam`` and cap prices ``mu``.
 
     The reduced value of a pair is ``value - lam . usage - mu[offer] * cap_usage``;
-    each customer takes its top-``k`` positive reduced values
-    (:func:`onetoone.allocation.customer_step` on each dense block). Only the
+    each customer takes its best plan: its positive reduced values in decreasing
+    order, at most ``group_max`` per offer group, at most its ``k`` (the
+    one-machine solver's per-customer step,
+    :func:`onetoone.allocation.customer_step`, on each dense block). Only the
     partition's sums travel back: the Lagrangian term, the spend of each budget
     and the cap usage of each offer.
 
@@ -527,6 +818,12 @@ def dual_step(
     -------
     StepSummary
 
+    Raises
+    ------
+    ValidationError
+        ``block`` is not a :class:`CandidateBlock`, or ``lam`` / ``mu`` is not a
+        1-D array of finite numbers ``>= 0`` of the right length.
+
     Examples
     --------
     >>> import pyarrow as pa
@@ -543,50 +840,12 @@ def dual_step(
             f"{type(block).__name__}",
             field="block",
         )
-    lam_a = as_float(lam, "lam") if np.ndim(lam) else np.asarray(lam, dtype=np.float64)
-    mu_a = as_float(mu, "mu") if np.ndim(mu) else np.asarray(mu, dtype=np.float64)
-    for name, a in (("lam", lam_a), ("mu", mu_a)):  # duals: finite and >= 0
-        if not bool(np.all(np.isfinite(a) & (a >= 0))):
-            raise ValidationError(
-                f"dual_step: {name} must hold finite prices >= 0 (the duals), got {a.tolist()}",
-                field=name,
-            )
-    nb = block.usage.shape[0]
-    if lam_a.shape != (nb,) or mu_a.shape != (block.n_offers,):
-        raise ValidationError(
-            f"dual_step: lam must have shape ({nb},) and mu ({block.n_offers},), got "
-            f"{lam_a.shape} and {mu_a.shape}",
-            field="lam",
-        )
-    r = block.value.copy()
-    for b in range(nb):
-        if lam_a[b] != 0.0:
-            r -= lam_a[b] * block.usage[b]
-    priced_caps = bool(np.any(mu_a != 0.0))
-    if priced_caps:
-        r -= mu_a[block.offer] * block.cap_usage
-    chosen = np.zeros(len(r), dtype=bool)
-    for r0, r1, c0, c1, d in block.chunks:
-        ch = customer_step(r[c0:c1].reshape(r1 - r0, d), block.k[r0:r1])
-        chosen[c0:c1] = ch.ravel()
-    sel = np.flatnonzero(chosen)
-    # iterations use numpy sums (the bound's margin covers their rounding); the
-    # final plan (want_chosen) is summed exactly, as the one-machine report is
-    total = _fsum if want_chosen else _float_sum
-    lagr = total(r[sel])
-    mag = float(np.abs(block.value[sel]).sum() + np.abs(r[sel]).sum())
-    for b in range(nb):
-        if lam_a[b] != 0.0:
-            mag += float(lam_a[b] * block.usage[b][sel].sum())
-    if priced_caps:
-        mag += float((mu_a[block.offer[sel]] * block.cap_usage[sel]).sum())
-    spend = np.array([total(block.usage[b][sel]) for b in range(nb)], dtype=np.float64)
-    use = np.bincount(block.offer[sel], weights=block.cap_usage[sel], minlength=block.n_offers)
-    return StepSummary(
-        lagr=lagr,
-        magnitude=mag,
-        spend=spend,
-        use=use.astype(np.float64),
-        value=total(block.value[sel]),
-        chosen=chosen if want_chosen else None,
-    )
+    lam_a, mu_a = _prices_iv(block, lam, mu)
+    r = _reduced(block, lam_a, mu_a)
+    sel = _best_plans(block, r)
+    out = _summarise(block, lam_a, mu_a, r, sel, exact=bool(want_chosen))
+    if not want_chosen:
+        return out
+    chosen = np.zeros(block.n_candidates, dtype=bool)
+    chosen[sel] = True
+    return attrs.evolve(out, chosen=chosen)

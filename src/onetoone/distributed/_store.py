@@ -195,6 +195,8 @@ def _piece_block(
     cap_usage: F64,
     k: I64,
     n_offers: int,
+    group: npt.NDArray[np.int32] | None,
+    group_max: int,
 ) -> CandidateBlock:
     nb = usage.shape[0]
     return CandidateBlock(
@@ -209,6 +211,8 @@ def _piece_block(
         n_ineligible=0,
         max_ratio=np.zeros(nb),  # the partition's figures are on StoredBlock
         max_cap_ratio=np.zeros(n_offers),
+        group=group,
+        group_max=group_max,
     )
 
 
@@ -218,8 +222,12 @@ class StoredBlock:
     """One partition's candidate block, in pieces, in memory or in files on disk.
 
     Holds the partition's sizes, ``stats`` (figures of the whole block computed
-    before it was cut, opaque here) and, in memory, the pieces; on disk only the
-    paths and the piece bounds (a few numbers per piece).
+    before it was cut, opaque here), the offers' ``group`` and ``group_max``
+    (per offer, not per pair: kept in memory in both storages) and, in memory,
+    the pieces; on disk only the paths and the piece bounds (a few numbers per
+    piece). Every field of :class:`CandidateBlock` a step reads is restored on
+    each piece (the partition-wide ``n_ineligible``, ``max_ratio`` and
+    ``max_cap_ratio`` are in ``stats``).
     """
 
     n_offers: int
@@ -229,6 +237,8 @@ class StoredBlock:
     pieces: tuple[Piece, ...]
     nbytes: int
     stats: Any = None
+    group: npt.NDArray[np.int32] | None = None
+    group_max: int = 1
     memory: tuple[CandidateBlock, ...] | None = None
     cands_path: str | None = None
     rows_path: str | None = None
@@ -277,6 +287,8 @@ class StoredBlock:
                         cols[2 + nb],
                         rb.column(0).to_numpy(),
                         self.n_offers,
+                        self.group,
+                        self.group_max,
                     ),
                 )
                 del cb, rb, cols, usage
@@ -424,6 +436,8 @@ def store_block(
         "n_rows": len(block.k),
         "pieces": pieces,
         "stats": stats,
+        "group": block.group,
+        "group_max": block.group_max,
     }
     if run_id is None:
         mem = tuple(
@@ -436,6 +450,8 @@ def store_block(
                 block.cap_usage[p.c0 : p.c1],
                 block.k[p.row0 : p.row1],
                 block.n_offers,
+                block.group,
+                block.group_max,
             )
             for p in pieces
         )
