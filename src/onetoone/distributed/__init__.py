@@ -13,7 +13,8 @@ function of Arrow / numpy data, and results equal the one-machine results.
   :func:`build_profiles` (-> :class:`DistributedProfiles`),
   :func:`score_offers` (the model broadcast once), :func:`allocate` (the
   Lagrangian dual; only per-budget and per-cap usage reduced each iteration;
-  -> :class:`DistributedAllocation`).
+  the candidate blocks in the workers' memory or, ``storage="disk"``, out of
+  core on their disks; -> :class:`DistributedAllocation`).
 
 See ``docs/scale.md``.
 

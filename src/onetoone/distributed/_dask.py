@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import math
 import os
 import pickle
 import time
+import uuid
+import warnings
+import weakref
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 import numpy as np
@@ -22,7 +26,7 @@ from onetoone.allocation import AllocationProblem, Budget
 from onetoone.allocation import allocate as allocate_one
 from onetoone.allocation._kernel import _room_in_group
 from onetoone.allocation._search import PriceSearch
-from onetoone.distributed._dual import DaskOracle
+from onetoone.distributed._dual import DaskOracle, _s_step
 from onetoone.distributed._kernels import (
     INGESTION_KEY,
     CandidateBlock,
@@ -37,6 +41,18 @@ from onetoone.distributed._kernels import (
     profile_partition,
     score_partition,
 )
+from onetoone.distributed._store import (
+    RUN_PREFIX,
+    MaskFile,
+    StoredBlock,
+    load_mask,
+    make_run_dir,
+    mask_piece,
+    pack_into,
+    remove_run_dir,
+    set_bits,
+    store_block,
+)
 from onetoone.errors import MissingDependencyError, ValidationError
 
 __all__ = [
@@ -50,6 +66,7 @@ __all__ = [
 ]
 
 _B = npt.NDArray[np.bool_]
+_U8 = npt.NDArray[np.uint8]
 Progress = Callable[[str], None]
 
 
@@ -532,6 +549,11 @@ class DistributedAllocation:
         0 converged, 1 stopped at ``max_iter``.
     message : str
     elapsed_s : float
+    storage : str
+        ``"memory"`` or ``"disk"``: where the candidate blocks stayed.
+    block_bytes : int
+        Bytes of the laid-out candidate blocks over all partitions: in the
+        workers' memory, or written to their disks (Arrow IPC).
 
     Examples
     --------
@@ -559,15 +581,8 @@ class DistributedAllocation:
     status: int
     message: str
     elapsed_s: float
-
-
-def _summary(step: StepSummary) -> StepSummary:
-    return attrs.evolve(step, chosen=None)
-
-
-def _chosen(step: StepSummary) -> _B:
-    assert step.chosen is not None
-    return step.chosen
+    storage: str = "memory"
+    block_bytes: int = 0
 
 
 def _row_of(block: CandidateBlock) -> I64:
@@ -682,10 +697,15 @@ def _fill_list(
     )
 
 
-def _set_mask(chosen: _B, add: I64, drop: I64) -> _B:
-    out = chosen.copy()
-    out[drop] = False
-    out[add] = True
+def _set_mask(chosen: _U8 | MaskFile, add: I64, drop: I64) -> _U8 | MaskFile:
+    """A new packed mask: ``drop`` cleared, then ``add`` set (on disk: a new file)."""
+    out = np.array(load_mask(chosen, mmap=False))
+    set_bits(out, drop, False)
+    set_bits(out, add, True)
+    if isinstance(chosen, MaskFile):
+        path = os.path.join(os.path.dirname(chosen.path), uuid.uuid4().hex + ".mask.npy")
+        np.save(path, out, allow_pickle=False)
+        return MaskFile(path)
     return out
 
 
@@ -763,13 +783,18 @@ def allocate(
     npartitions: int | None = None,
     tol: float = 1e-4,
     max_iter: int = 50,
+    storage: Literal["memory", "disk"] = "memory",
+    storage_dir: str | os.PathLike[str] | None = None,
+    batch_size: int = 1_048_576,
     client: Any = None,
     progress: Progress | None = None,
 ) -> DistributedAllocation:
     """The Lagrangian dual allocation on a Dask cluster, decomposed by customer.
 
-    The candidate pairs stay in the workers' memory, laid out once per partition
-    (:func:`~onetoone.distributed.candidate_block`). Each dual evaluation sends
+    The candidate pairs are laid out once per partition
+    (:func:`~onetoone.distributed.candidate_block`) and kept on the workers, in
+    their memory or, with ``storage="disk"``, on their local disks, read back
+    batch by batch at every step (out of core). Each dual evaluation sends
     the prices to every partition, runs :func:`~onetoone.distributed.dual_step`
     (each customer's best plan by the one-machine per-customer step,
     :func:`onetoone.allocation.customer_step`, with its ``k`` and the offer
@@ -810,9 +835,31 @@ def allocate(
         Stop when the relative gap to the bound is below ``tol``.
     max_iter : int
         Most sweeps over the prices.
+    storage : {"memory", "disk"}
+        Where each partition's laid-out candidates stay between the steps.
+        ``"memory"`` (default): in the workers' memory, about ``26 + 8
+        n_budgets`` bytes per pair. ``"disk"``: written once, as Arrow IPC
+        files, to the worker's local disk, and read back one batch at a time
+        by every dual evaluation, cap step and primal round (plans are bit
+        masks in ``.npy`` files next to them), so a worker's memory stays about
+        one partition while laying out and one batch afterwards, whatever the
+        number of pairs. The files are removed when ``allocate`` returns or
+        fails. The plan and bound are identical in both storages.
+    storage_dir : str or os.PathLike, optional
+        With ``storage="disk"``: the directory, on every worker's machine, under
+        which each call writes (and then removes) its own subdirectory
+        ``onetoone-alloc-<id>``; a relative path is taken from the client's
+        working directory. Default: Dask's ``temporary-directory`` setting on
+        each worker, else the system's temporary directory.
+    batch_size : int
+        Candidate pairs per batch (whole customers; a customer with more
+        candidates is a batch alone): the unit each worker reads and steps
+        through at a time, in both storages. Memory during the steps is about
+        ``60 + 8 n_budgets`` bytes per pair of a batch (64 MiB for the default
+        ``2 ** 20`` pairs and one budget).
     client : dask.distributed.Client, optional
     progress : callable, optional
-        Called with a line of text after each sweep.
+        Called with a line of text at each stage and after each sweep.
 
     Returns
     -------
@@ -826,14 +873,24 @@ def allocate(
         Dask is not installed.
     ValidationError
         A bad argument, a missing column, a pair listed twice, a customer whose
-        ``k`` column differs between its rows, or a customer split over
-        partitions under ``partitioned=True``.
+        ``k`` column differs between its rows, a customer split over partitions
+        under ``partitioned=True``, or (``storage="disk"``) a ``storage_dir`` a
+        worker cannot create or write (every such worker named).
+    OSError
+        (``storage="disk"``) a worker's disk is full or fails while writing.
 
     Notes
     -----
     Communication per dual evaluation and partition is
     ``O(n_budgets + n_offers)`` numbers, whatever the number of customers; see
     ``docs/scale.md`` for the projection to 100 machines.
+
+    With ``storage="disk"`` a partition's tasks run on the machine whose disk
+    holds its files (Dask host restrictions); if that machine leaves the cluster
+    during the call, its tasks wait for it (set Dask's
+    ``distributed.scheduler.no-workers-timeout`` to make that an error), and
+    ``allocate`` must be run again. ``pairs`` of the result is computed before
+    the files are removed and held by the workers (spilled by Dask if need be).
 
     Examples
     --------
@@ -843,7 +900,7 @@ def allocate(
     'allocate'
     """
     t0 = time.perf_counter()
-    dask, dd, _ = _dask()
+    _dask()
     bl, k_arg, grp, caps = _allocate_iv(budgets, n_offers, k, group, group_max, cap, tol, max_iter)
     specs = _budget_specs_iv(
         [
@@ -858,18 +915,13 @@ def allocate(
         n_offers,
         "allocate",
     )
-    cl = _client(client)
+    where = _storage_iv(storage, storage_dir, batch_size)
     cols = [customer, offer, value] + [cost if b.usage is None else b.usage for b in bl]
     if cap_usage is not None:
         cols.append(cap_usage)
     if isinstance(k_arg, str):
         cols.append(k_arg)
-    parts = _partitions(
-        candidates, list(dict.fromkeys(cols)), customer, partitioned, npartitions, "candidates"
-    )
-    names = tuple(b.name for b in bl)
-    limits = np.array([float(b.limit) for b in bl], dtype=np.float64)
-    kw = {
+    kw: dict[str, Any] = {  # candidate_block's arguments
         "n_offers": n_offers,
         "budgets": specs,
         "customer": customer,
@@ -881,14 +933,109 @@ def allocate(
         "cap": caps,
         "cap_usage": cap_usage,
     }
-    blocks = cl.compute([dask.delayed(candidate_block)(p, **kw) for p in parts])
+    args = (candidates, list(dict.fromkeys(cols)), kw, bl, partitioned, npartitions, tol, max_iter)
+    cl = _client(client)
+    if where is None:
+        return _allocate(cl, *args, None, batch_size, progress, t0)
+    run_id = uuid.uuid4().hex[:16]
+    bad = {w: e for w, e in cl.run(make_run_dir, where, run_id).items() if e}
+    if bad:
+        cl.run(remove_run_dir, where, run_id)
+        raise ValidationError(
+            f"storage_dir: {len(bad)} worker(s) cannot write their storage directory: "
+            + "; ".join(f"{w}: {e}" for w, e in sorted(bad.items()))
+            + "; pass storage_dir= a directory every worker can create and write",
+            field="storage_dir",
+        )
+    run = _RunClient(cl)
+    try:
+        res = _allocate(run, *args, (where, run_id), batch_size, progress, t0)
+    except BaseException:
+        # nothing more may start; a task still running fails on the missing directory.
+        # The error that stopped the run is the one raised.
+        with contextlib.suppress(Exception):
+            cl.cancel(list(run.futures))
+        with contextlib.suppress(Exception):
+            cl.run(remove_run_dir, where, run_id)
+        raise
+    left = [w for w, gone in cl.run(remove_run_dir, where, run_id).items() if not gone]
+    if left:
+        warnings.warn(
+            f"allocate: could not remove the storage directory {RUN_PREFIX}{run_id} on "
+            f"{len(left)} worker(s) ({', '.join(sorted(left))}); delete it by hand",
+            ResourceWarning,
+            stacklevel=2,
+        )
+    return res
+
+
+def _storage_iv(storage: Any, storage_dir: Any, batch_size: Any) -> str | None:
+    """The storage directory to pass to the workers (``""``: their default), or None
+    for memory."""
+    if storage not in ("memory", "disk"):
+        raise ValidationError(
+            f"storage must be 'memory' or 'disk', got {storage!r}", field="storage"
+        )
+    if not is_int(batch_size) or batch_size < 1:
+        raise ValidationError(
+            f"batch_size must be an int >= 1 (candidate pairs per batch), got {batch_size!r}",
+            field="batch_size",
+        )
+    if storage == "memory":
+        if storage_dir is not None:
+            raise ValidationError(
+                "storage_dir is where storage='disk' writes the candidate blocks; pass "
+                "storage='disk' with it, or leave it out",
+                field="storage_dir",
+            )
+        return None
+    if storage_dir is None:
+        return ""
+    if not isinstance(storage_dir, (str, os.PathLike)) or not os.fspath(storage_dir):
+        raise ValidationError(
+            f"storage_dir must be a directory path (str or os.PathLike), got {storage_dir!r}",
+            field="storage_dir",
+        )
+    return os.path.abspath(os.fspath(storage_dir))
+
+
+def _allocate(
+    cl: Any,
+    candidates: Any,
+    cols: list[str],
+    kw: dict[str, Any],
+    bl: list[Budget],
+    partitioned: bool,
+    npartitions: int | None,
+    tol: float,
+    max_iter: int,
+    disk: tuple[str, str] | None,
+    batch_size: int,
+    progress: Progress | None,
+    t0: float,
+) -> DistributedAllocation:
+    """The body of :func:`allocate`: ``cols`` the columns read, ``kw`` the arguments of
+    :func:`candidate_block` (checked), ``disk`` the storage directory and run id."""
+    dask, dd, distributed = _dask()
+    customer: str = kw["customer"]
+    n_offers: int = kw["n_offers"]
+    caps: F64 = kw["cap"]
+    parts = _partitions(candidates, cols, customer, partitioned, npartitions, "candidates")
+    names = tuple(b.name for b in bl)
+    limits = np.array([float(b.limit) for b in bl], dtype=np.float64)
+    store_dir, run_id = (disk[0] or None, disk[1]) if disk is not None else (None, None)
+    lay_out = dask.delayed(_lay_out, pure=False)
+    blocks = cl.compute([lay_out(p, kw, batch_size, store_dir, run_id) for p in parts])
     _wait(blocks, progress, "allocate: candidate blocks")
+    if disk is not None:  # each partition's steps run on the host holding its files
+        cl.pin(blocks, cl.gather(cl.map(_s_host, blocks)))
     if partitioned:
         ids = dd.from_delayed(
-            cl.map(lambda bk: _ids_frame(bk, customer), blocks), verify_meta=False
+            cl.map(lambda bk: _s_ids_frame(bk, customer), blocks), verify_meta=False
         )
         _raise_split(check_partitioned(ids, customer=customer), "allocate")
-    stats = cl.gather(cl.map(_block_stats, blocks))
+        del ids  # the customer ids: not needed any more
+    stats = cl.gather(cl.map(_s_block_stats, blocks))
     n_cand = sum(s[0] for s in stats)
     n_inel = sum(s[1] for s in stats)
     nb = len(bl)
@@ -896,14 +1043,23 @@ def allocate(
     top_c = np.max([s[3] for s in stats], axis=0)
     tot_b = np.sum([s[4] for s in stats], axis=0) if nb else np.zeros(0)
     tot_c = np.sum([s[5] for s in stats], axis=0)
-    _say(progress, f"allocate: {n_cand:,} candidate pairs in {len(parts)} partitions")
+    block_bytes = int(sum(s[-1] for s in stats))  # in memory or on disk
+    _say(
+        progress,
+        f"allocate: {n_cand:,} candidate pairs in {len(parts)} partitions, "
+        f"{block_bytes / 2**20:,.1f} MiB "
+        + ("on the workers' disks" if disk is not None else "in the workers' memory")
+        + f" (batches of up to {batch_size:,} pairs)",
+    )
 
     budgets_bind = np.flatnonzero(np.isfinite(limits) & (tot_b > limits)).astype(np.int64)
     capped = np.flatnonzero(np.isfinite(caps) & (tot_c > caps)).astype(np.int64)
     # the box step's first box, as one machine sizes it: a thousandth of the mean value
     mean_value = math.fsum(s[7] for s in stats) / n_cand if n_cand else 0.0
     search = PriceSearch(
-        oracle=DaskOracle(client=cl, blocks=blocks, caps=caps, top_b=top_b, top_c=top_c),
+        oracle=DaskOracle(
+            client=cl, blocks=blocks, caps=caps, top_b=top_b, top_c=top_c, disk=disk is not None
+        ),
         limits=limits,
         caps=caps,
         budgets=budgets_bind,
@@ -914,8 +1070,9 @@ def allocate(
     )
     n_rows = sum(s[6] for s in stats)
     warm = _warm_start(
-        cl, blocks, n_rows, limits, caps, n_offers, tol, max_iter, group=grp, group_max=group_max
-    )
+        cl, blocks, n_rows, limits, caps, n_offers, tol, max_iter,
+        group=kw["group"], group_max=kw["group_max"],
+    )  # fmt: skip
     if warm is not None:
         search.lam[budgets_bind] = warm[0][budgets_bind]
         search.mu[capped] = warm[1][capped]
@@ -956,9 +1113,7 @@ def allocate(
             if obj > best[0]:
                 best = (obj, masks)
     # the reported bound: the best prices evaluated with exact sums, plus a margin
-    exact = cl.gather(
-        cl.map(_summary, cl.map(dual_step, blocks, lam=lam, mu=mu, want_chosen=True, pure=False))
-    )
+    exact = cl.gather(cl.map(_s_step, blocks, lam=lam, mu=mu, exact=True, pure=False))
     fb, fc = budgets_bind, capped
     lagr = math.fsum(s.lagr for s in exact)
     mag = float(sum(s.magnitude for s in exact))
@@ -967,13 +1122,16 @@ def allocate(
     margin = (16.0 + math.log2(n_cand + 2)) * np.finfo(np.float64).eps * mag
     bound = math.nextafter(val + margin * (1.0 + 1e-6), math.inf)
     masks = best[1]
-    figs = cl.gather(cl.map(_plan_figures, blocks, masks))
+    figs = cl.gather(cl.map(_s_plan_figures, blocks, masks))
     objective = math.fsum(f[0] for f in figs)
     spend = np.array([math.fsum(float(f[1][b]) for f in figs) for b in range(nb)], dtype=np.float64)
     use = np.sum([f[2] for f in figs], axis=0)
     gap = (bound - objective) / max(abs(bound), 1e-300)
     success = gap <= tol
-    pairs = dd.from_delayed(cl.map(_plan_pandas, blocks, masks, names=names), verify_meta=False)
+    pair_parts = cl.map(_s_plan_pandas, blocks, masks, names=names)
+    if disk is not None:  # computed before the files go
+        distributed.wait(pair_parts)
+    pairs = dd.from_delayed(pair_parts, verify_meta=False)
     probe = StepSummary(0.0, 0.0, np.zeros(nb), np.zeros(n_offers), 0.0)
     per_iter = len(pickle.dumps(probe, protocol=5)) + len(
         pickle.dumps((np.zeros(nb), np.zeros(n_offers)), protocol=5)
@@ -1001,6 +1159,8 @@ def allocate(
             f"gap {gap:.2e} <= tol {tol:g}" if success else f"gap {gap:.2e} above tol {tol:g}"
         ),
         elapsed_s=time.perf_counter() - t0,
+        storage="memory" if disk is None else "disk",
+        block_bytes=block_bytes,
     )
 
 
@@ -1008,9 +1168,14 @@ def allocate(
 _SAMPLE_ROWS = 20_000
 
 
-def _sample_rows(block: CandidateBlock, step: int) -> tuple[I64, I64, F64, F64, F64, I64]:
-    """Every ``step``-th customer of the block: (row, offer, value, usage, cap use, k)."""
-    rows = _row_of(block)
+def _sample_rows(
+    block: CandidateBlock, step: int, row0: int = 0
+) -> tuple[I64, I64, F64, F64, F64, I64]:
+    """Every ``step``-th customer of the block: (row, offer, value, usage, cap use, k).
+
+    ``row0``: the block's first row in its partition (a piece of a stored block).
+    """
+    rows = _row_of(block) + row0
     keep = rows % step == 0
     r = rows[keep]
     return (
@@ -1019,7 +1184,7 @@ def _sample_rows(block: CandidateBlock, step: int) -> tuple[I64, I64, F64, F64, 
         block.value[keep],
         block.usage[:, keep],
         block.cap_usage[keep],
-        block.k[::step].copy(),
+        block.k[(-row0) % step :: step].copy(),
     )
 
 
@@ -1047,7 +1212,7 @@ def _warm_start(
     if n_rows <= 4 * _SAMPLE_ROWS:
         return None
     step = max(1, n_rows // _SAMPLE_ROWS)
-    parts = cl.gather(cl.map(_sample_rows, blocks, step=step, pure=False))
+    parts = cl.gather(cl.map(_s_sample_rows, blocks, step=step, pure=False))
     offsets = np.cumsum([0] + [len(x[5]) for x in parts])
     cust = np.concatenate([x[0] // step + offsets[i] for i, x in enumerate(parts)])
     off = np.concatenate([x[1] for x in parts])
@@ -1108,8 +1273,8 @@ def _primal(
     use and value from the few pairs it drops or adds, so each repair or fill
     round is one more gather of a short list per partition.
     """
-    masks = cl.map(_chosen, cl.map(dual_step, blocks, lam=lam, mu=mu, want_chosen=True, pure=False))
-    figs = cl.gather(cl.map(_plan_figures, blocks, masks))
+    masks = cl.map(_s_choose, blocks, lam=lam, mu=mu, pure=False)
+    figs = cl.gather(cl.map(_s_plan_figures, blocks, masks))
     total = math.fsum(f[0] for f in figs)
     spend = np.sum([f[1] for f in figs], axis=0) if nb else np.zeros(0)
     use = np.sum([f[2] for f in figs], axis=0)
@@ -1120,7 +1285,7 @@ def _primal(
         # the caps at once (each pair uses one offer's cap): one round trip for all
         exc = (use - caps)[over_c]
         lists = cl.gather(
-            cl.map(_cap_drop_lists, blocks, masks, lam=lam, offers=over_c, excess=exc)
+            cl.map(_s_cap_drop_lists, blocks, masks, lam=lam, offers=over_c, excess=exc)
         )
         part, idx, score, u, usage, offs, w, val = _merge(lists)
         drops = []
@@ -1138,7 +1303,7 @@ def _primal(
         excess = float(spend[b] - limits[b])
         if excess <= 0:
             continue
-        lists = cl.gather(cl.map(_drop_list, blocks, masks, lam=lam, b=b, o=-1, excess=excess))
+        lists = cl.gather(cl.map(_s_drop_list, blocks, masks, lam=lam, b=b, o=-1, excess=excess))
         part, idx, score, u, usage, offs, w, val = _merge(lists)
         order = np.argsort(score, kind="stable")
         m = int(np.searchsorted(np.cumsum(u[order]), excess, side="left")) + 1
@@ -1155,7 +1320,7 @@ def _primal(
         cap_slack = caps - use
         lists = cl.gather(
             cl.map(
-                _fill_list,
+                _s_fill_list,
                 blocks,
                 masks,
                 slack=slack,
@@ -1208,3 +1373,248 @@ def _apply(cl: Any, masks: list[Any], part: I64, idx: I64, *, drop: bool) -> lis
             _set_mask, masks[p], empty if drop else sel, sel if drop else empty, pure=False
         )
     return out
+
+
+# ------------------------------------------------------------- stored candidate blocks
+# Every per-partition step of the allocation runs over the pieces of a StoredBlock
+# (memory or disk: the same pieces, the same arithmetic, so the same answers); the
+# per-block functions above do the work on each piece, and these combine the pieces
+# in order (the dual evaluation's and the cap step's, used by the price search's
+# oracle, are in _dual.py). A plan is a packed bit mask (an array, or a .npy file on
+# disk).
+def _lay_out(
+    part: Any,
+    kw: Mapping[str, Any],
+    batch_size: int,
+    storage_dir: str | None,
+    run_id: str | None,
+) -> StoredBlock:
+    """One partition's candidates laid out (:func:`candidate_block`) and stored."""
+    _register_sizeof()
+    block = candidate_block(part, **kw)
+    del part
+    host = None
+    if run_id is not None:
+        _, _, distributed = _dask()
+        host = distributed.comm.get_address_host(distributed.get_worker().address)
+    return store_block(
+        block,
+        batch_size,
+        storage_dir=storage_dir,
+        run_id=run_id,
+        host=host,
+        stats=(*_block_stats(block), block.nbytes()),
+    )
+
+
+def _register_sizeof() -> None:
+    """Tell Dask's memory accounting what a stored block holds in memory (its arrays
+    in memory, a few numbers per batch on disk), so that it spills and pauses on true
+    figures."""
+    dask, _, _ = _dask()
+    dask.sizeof.sizeof.register(StoredBlock, _stored_sizeof)
+
+
+def _stored_sizeof(store: StoredBlock) -> int:
+    if not store.on_disk:
+        return 1000 + 200 * len(store.pieces) + store.nbytes
+    # on disk: the piece bounds and the offers' groups only
+    return 1000 + 200 * len(store.pieces) + (0 if store.group is None else store.group.nbytes)
+
+
+def _s_host(store: StoredBlock) -> str | None:
+    return store.host
+
+
+def _s_block_stats(store: StoredBlock) -> Any:
+    """:func:`_block_stats` of the whole block (computed before it was cut), then the
+    bytes it takes in memory and in the storage (the same in memory)."""
+    return (*store.stats, store.nbytes)
+
+
+def _s_ids_frame(store: StoredBlock, customer: str) -> Any:
+    pd = import_optional("pandas", purpose="onetoone.distributed.allocate")
+    frames = [_ids_frame(b, customer) for _, b in store.blocks(ids=True)]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({customer: []})
+
+
+def _s_choose(store: StoredBlock, lam: F64, mu: F64) -> _U8 | MaskFile:
+    """The customers' choices at prices (lam, mu), as a packed mask."""
+    packed = store.empty_mask()
+    for piece, b in store.blocks():
+        chosen = dual_step(b, lam, mu, want_chosen=True).chosen
+        assert chosen is not None
+        pack_into(packed, piece.c0, chosen)
+    return store.save_mask(packed)
+
+
+def _s_plan_figures(store: StoredBlock, mask: _U8 | MaskFile) -> tuple[float, F64, F64, int]:
+    packed = load_mask(mask)
+    figs = [_plan_figures(b, mask_piece(packed, p)) for p, b in store.blocks()]
+    nb = store.n_budgets
+    if not figs:
+        return 0.0, np.zeros(nb), np.zeros(store.n_offers), 0
+    return (
+        math.fsum(f[0] for f in figs),
+        np.array([math.fsum(float(f[1][b]) for f in figs) for b in range(nb)]),
+        np.sum([f[2] for f in figs], axis=0),
+        sum(f[3] for f in figs),
+    )
+
+
+_List = tuple[I64, F64, F64, F64, I64, F64, F64]
+
+
+def _concat_lists(store: StoredBlock, lists: list[tuple[int, _List]]) -> _List:
+    """The pieces' short lists end to end, indexes made relative to the partition."""
+    if not lists:
+        e = np.zeros(0)
+        return (
+            np.zeros(0, np.int64), e, e, np.zeros((store.n_budgets, 0)), np.zeros(0, np.int64),
+            e, e,
+        )  # fmt: skip
+    return (
+        np.concatenate([x[0] + c0 for c0, x in lists]),
+        np.concatenate([x[1] for _, x in lists]),
+        np.concatenate([x[2] for _, x in lists]),
+        np.concatenate([x[3] for _, x in lists], axis=1),
+        np.concatenate([x[4] for _, x in lists]),
+        np.concatenate([x[5] for _, x in lists]),
+        np.concatenate([x[6] for _, x in lists]),
+    )
+
+
+def _s_drop_list(
+    store: StoredBlock, mask: _U8 | MaskFile, lam: F64, b: int, o: int, excess: float
+) -> _List:
+    """:func:`_drop_list` per piece (each covers ``excess``: the union holds the
+    partition's worst pairs covering it)."""
+    packed = load_mask(mask)
+    return _concat_lists(
+        store,
+        [(p.c0, _drop_list(bk, mask_piece(packed, p), lam, b, o, excess)) for p, bk in
+         store.blocks()],
+    )  # fmt: skip
+
+
+def _s_cap_drop_lists(
+    store: StoredBlock, mask: _U8 | MaskFile, lam: F64, offers: I64, excess: F64
+) -> _List:
+    packed = load_mask(mask)
+    return _concat_lists(
+        store,
+        [(p.c0, _cap_drop_lists(bk, mask_piece(packed, p), lam, offers, excess)) for p, bk in
+         store.blocks()],
+    )  # fmt: skip
+
+
+def _s_fill_list(
+    store: StoredBlock,
+    mask: _U8 | MaskFile,
+    slack: F64,
+    cap_slack: F64,
+    weights: F64,
+    max_items: int,
+) -> _List:
+    """:func:`_fill_list` per piece, then the partition's ``max_items`` best."""
+    packed = load_mask(mask)
+    out = _concat_lists(
+        store,
+        [
+            (p.c0, _fill_list(bk, mask_piece(packed, p), slack, cap_slack, weights, max_items))
+            for p, bk in store.blocks()
+        ],
+    )
+    top = np.argsort(-out[1], kind="stable")[:max_items]
+    return (
+        out[0][top], out[1][top], out[2][top], out[3][:, top], out[4][top], out[5][top],
+        out[6][top],
+    )  # fmt: skip
+
+
+def _s_plan_pandas(store: StoredBlock, mask: _U8 | MaskFile, names: tuple[str, ...]) -> Any:
+    pd = import_optional("pandas", purpose="onetoone.distributed.allocate")
+    packed = load_mask(mask)
+    frames = [_plan_pandas(b, mask_piece(packed, p), names) for p, b in store.blocks(ids=True)]
+    if not frames:
+        cols: dict[str, Any] = {"customer": [], "offer": np.zeros(0, np.int64), "value": []}
+        cols.update({f"usage_{n}": np.zeros(0) for n in names})
+        return pd.DataFrame(cols)
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+
+
+def _s_sample_rows(store: StoredBlock, step: int) -> tuple[I64, I64, F64, F64, F64, I64]:
+    parts = [_sample_rows(b, step, p.row0) for p, b in store.blocks()]
+    if not parts:
+        return (
+            np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0),
+            np.zeros((store.n_budgets, 0)), np.zeros(0), np.zeros(0, np.int64),
+        )  # fmt: skip
+    return (
+        np.concatenate([x[0] for x in parts]),
+        np.concatenate([x[1] for x in parts]),
+        np.concatenate([x[2] for x in parts]),
+        np.concatenate([x[3] for x in parts], axis=1),
+        np.concatenate([x[4] for x in parts]),
+        np.concatenate([x[5] for x in parts]),
+    )
+
+
+class _RunClient:
+    """The client of one disk-backed allocation: every task on a partition's data
+    runs on the host whose disk holds its files, and every future is tracked, so
+    that a failure cancels them all before the files are removed."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self._hosts: dict[Any, str | None] = {}
+        self.futures: weakref.WeakSet[Any] = weakref.WeakSet()  # the ones still wanted
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def pin(self, futures: list[Any], hosts: list[str | None]) -> None:
+        for f, h in zip(futures, hosts, strict=True):
+            if h is not None:
+                self._hosts[f.key] = h
+
+    def _host(self, x: Any) -> str | None:
+        return self._hosts.get(getattr(x, "key", None))
+
+    def compute(self, *args: Any, **kwargs: Any) -> Any:
+        out = self._client.compute(*args, **kwargs)
+        self.futures.update(out if isinstance(out, list) else [out])
+        return out
+
+    def map(self, func: Callable[..., Any], *iterables: Any, **kwargs: Any) -> list[Any]:
+        seqs = [list(it) for it in iterables]
+        hosts = [self._host(x) for x in seqs[0]] if seqs else []
+        if not hosts or any(h is None for h in hosts):
+            out: list[Any] = self._client.map(func, *seqs, **kwargs)
+            self.futures.update(out)
+            return out
+        res: list[Any] = [None] * len(hosts)
+        for h in dict.fromkeys(hosts):  # hosts, not partitions
+            idx = [i for i, x in enumerate(hosts) if x == h]
+            futs = self._client.map(
+                func,
+                *[[s[i] for i in idx] for s in seqs],
+                workers=[h],
+                allow_other_workers=False,
+                **kwargs,
+            )
+            for i, f in zip(idx, futs, strict=True):
+                res[i] = f
+                self._hosts[f.key] = h
+        self.futures.update(res)
+        return res
+
+    def submit(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        h = self._host(args[0]) if args else None
+        if h is None:
+            f = self._client.submit(func, *args, **kwargs)
+        else:
+            f = self._client.submit(func, *args, workers=[h], allow_other_workers=False, **kwargs)
+            self._hosts[f.key] = h
+        self.futures.add(f)
+        return f

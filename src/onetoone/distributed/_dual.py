@@ -9,17 +9,24 @@ candidate's margin (the own-offer price at which it is still chosen), computed
 on the workers with the one-machine per-customer step and kept there, sorted per
 offer; the client finds each offer's price by a binary search over them, then
 sets it exactly from the few margins left in the bracket.
+
+A partition is a :class:`~onetoone.distributed._store.StoredBlock` (in memory or
+on disk): the per-block functions run piece by piece (``_s_*``) and the pieces'
+figures are combined in order, so both storages give the same answers.
 """
 
 from __future__ import annotations
 
+import math
 import operator
+from collections.abc import Iterator
 from typing import Any
 
 import attrs
 import numpy as np
 
 from onetoone._arrays import F64, I64
+from onetoone._optional import import_optional
 from onetoone.allocation._kernel import _customer_step, _entry_thresholds
 from onetoone.allocation._search import Figures
 from onetoone.distributed._kernels import (
@@ -29,6 +36,7 @@ from onetoone.distributed._kernels import (
     _summarise,
     dual_step,
 )
+from onetoone.distributed._store import StoredBlock, TailsFile, load_tails, remove_file
 
 #: Most margins gathered to the client to set the cap prices exactly (16 bytes each).
 _BRACKET_MAX = 200_000
@@ -105,6 +113,67 @@ def _bracket(tails: list[tuple[F64, F64]], lo: F64, hi: F64) -> list[tuple[F64, 
     return out
 
 
+# ------------------------------------------------- on the workers, per stored block
+def _combine_steps(steps: list[StepSummary], exact: bool, nb: int, n_offers: int) -> StepSummary:
+    """The partition's summary from its pieces' (one piece: that piece's, unchanged)."""
+
+    def add(xs: list[float]) -> float:
+        return math.fsum(xs) if exact else float(sum(xs))
+
+    if not steps:
+        return StepSummary(0.0, 0.0, np.zeros(nb), np.zeros(n_offers), 0.0)
+    return StepSummary(
+        lagr=add([s.lagr for s in steps]),
+        magnitude=float(sum(s.magnitude for s in steps)),
+        spend=np.array([add([float(s.spend[b]) for s in steps]) for b in range(nb)]),
+        use=np.sum([s.use for s in steps], axis=0),
+        value=add([s.value for s in steps]),
+    )
+
+
+def _s_step(store: StoredBlock, lam: F64, mu: F64, exact: bool = False) -> StepSummary:
+    """:func:`dual_step` over the pieces; ``exact``: exact sums (the reported bound)."""
+    steps = [dual_step(b, lam, mu, want_chosen=exact) for _, b in store.blocks()]
+    return _combine_steps(steps, exact, store.n_budgets, store.n_offers)
+
+
+def _s_margin_tails(
+    store: StoredBlock, lam: F64, mu: F64, offers: I64
+) -> tuple[list[Any] | TailsFile, StepSummary]:
+    """Each piece's sorted margins per offer (:func:`_margin_tails`), kept (memory) or
+    written (disk) once per cap step, and the partition's figures at (lam, mu)."""
+    steps: list[StepSummary] = []
+
+    def tails() -> Iterator[list[tuple[F64, F64]]]:
+        for _, b in store.blocks():
+            t, step = _margin_tails(b, lam, mu, offers)
+            steps.append(step)
+            yield t
+
+    kept = store.save_tails(tails())  # consumes every piece
+    return kept, _combine_steps(steps, False, store.n_budgets, store.n_offers)
+
+
+def _s_cap_counts(tails: list[Any] | TailsFile, grid: F64) -> F64:
+    out = np.zeros((2, *grid.shape))
+    for piece in load_tails(tails):
+        out += _cap_counts(piece, grid)
+    return out
+
+
+def _s_bracket(tails: list[Any] | TailsFile, lo: F64, hi: F64) -> list[tuple[F64, F64]]:
+    pieces = [_bracket(piece, lo, hi) for piece in load_tails(tails)]
+    if len(pieces) == 1:
+        return pieces[0]
+    return [
+        (
+            np.concatenate([p[i][0] for p in pieces]) if pieces else np.zeros(0),
+            np.concatenate([p[i][1] for p in pieces]) if pieces else np.zeros(0),
+        )
+        for i in range(len(lo))
+    ]
+
+
 def _figures(steps: list[StepSummary], nb: int) -> Figures:
     return Figures(
         lagr=float(sum(s.lagr for s in steps)),
@@ -118,8 +187,10 @@ def _figures(steps: list[StepSummary], nb: int) -> Figures:
 class DaskOracle:
     """:class:`~onetoone.allocation._search.PriceOracle` over a cluster's blocks.
 
-    ``blocks`` are futures of :class:`CandidateBlock`; ``top_b`` (per budget) and
-    ``top_c`` (per offer) the largest value per unit of usage over all blocks.
+    ``blocks`` are futures of :class:`~onetoone.distributed._store.StoredBlock`;
+    ``top_b`` (per budget) and ``top_c`` (per offer) the largest value per unit of
+    usage over all blocks; ``disk``: the blocks are on the workers' disks (each cap
+    step's margins files are removed once the step is done).
     """
 
     client: Any
@@ -127,10 +198,11 @@ class DaskOracle:
     caps: F64
     top_b: F64
     top_c: F64
+    disk: bool = False
 
     def evaluate(self, lam: F64, mu: F64) -> Figures:
         cl = self.client
-        steps = cl.gather(cl.map(dual_step, self.blocks, lam=lam, mu=mu, pure=False))
+        steps = cl.gather(cl.map(_s_step, self.blocks, lam=lam, mu=mu, pure=False))
         return _figures(steps, len(lam))
 
     def budget_top(self, b: int) -> float:
@@ -141,7 +213,7 @@ class DaskOracle:
         # tails; each round trip sends a grid of thresholds per offer and gets the
         # cap usage above each back (257 x 8 bytes per offer): a binary search only
         cl, caps = self.client, self.caps
-        pairs = cl.map(_margin_tails, self.blocks, lam=lam, mu=mu, offers=offers, pure=False)
+        pairs = cl.map(_s_margin_tails, self.blocks, lam=lam, mu=mu, offers=offers, pure=False)
         qs = cl.map(operator.itemgetter(0), pairs)
         ev = _figures(cl.gather(cl.map(operator.itemgetter(1), pairs)), len(lam))
         del pairs
@@ -158,7 +230,7 @@ class DaskOracle:
                 ],
                 axis=1,
             )
-            counts = np.sum(cl.gather(cl.map(_cap_counts, qs, grid=grid, pure=False)), axis=0)
+            counts = np.sum(cl.gather(cl.map(_s_cap_counts, qs, grid=grid, pure=False)), axis=0)
             use, num = counts[0], counts[1]  # (len(offers), grid_n + 1), non-increasing
             fits = use <= caps[offers][:, None]
             first = np.argmax(fits, axis=1)  # the last point (hi) always fits
@@ -168,7 +240,7 @@ class DaskOracle:
             inside = np.where(first > 0, num[rows, prev] - num[rows, first], 0.0)
             if float(inside.sum()) <= _BRACKET_MAX:
                 # few margins left between lo and hi: gather them, the price is exact
-                brackets = cl.gather(cl.map(_bracket, qs, lo=lo, hi=hi, pure=False))
+                brackets = cl.gather(cl.map(_s_bracket, qs, lo=lo, hi=hi, pure=False))
                 for i in np.flatnonzero(first > 0).tolist():  # offers, not customers
                     q = np.concatenate([b[i][0] for b in brackets])
                     w = np.concatenate([b[i][1] for b in brackets])
@@ -182,5 +254,8 @@ class DaskOracle:
                 break
             if bool(np.all(hi - lo <= 1e-10 * np.maximum(hi, 1e-300))):
                 break
+        if self.disk:  # this step's sorted margins are not needed any more
+            distributed = import_optional("distributed", purpose="onetoone.distributed.allocate")
+            distributed.fire_and_forget(cl.map(remove_file, qs))
         out: F64 = np.asarray(hi, dtype=np.float64)
         return out, ev
