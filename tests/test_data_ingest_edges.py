@@ -154,3 +154,24 @@ def test_no_rows_left_comes_before_an_item_id_error_of_dropped_rows(threads: int
             unknown="drop",
             num_threads=threads,
         )
+
+
+@pytest.mark.parametrize("share", [0.0, 1.0])
+@pytest.mark.parametrize("basket", [None, [1, 2, 3], ["a", "b", "c"]])
+def test_a_customer_seen_only_on_unknown_items_is_not_indexed_on_any_path(
+    share: float, basket: Any
+) -> None:
+    # customer 2 bought only an item outside the index: dropped, it is not a customer of the
+    # log, whether the rows are handled run by run (integer baskets) or row by row
+    with mock.patch.object(data, "_RUNS_MAX_SHARE", share):
+        tx = Transactions.from_arrays(
+            customer=[1, 2, 3],
+            item=[5, 6, 5],
+            basket=basket,
+            timestamp=["2024-01-01"] * 3,
+            value=[1.0, 1.0, 1.0],
+            items=IdIndex.from_values([5]),
+            unknown="drop",
+        )
+    assert tx.customers.to_list() == [1, 3]
+    assert tx.report.dropped_rows["unknown_item"].tolist() == [1]
