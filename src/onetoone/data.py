@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar, cast
 
 import attrs
@@ -1437,9 +1437,11 @@ def _build_on(
     # (or refused) before the rows are grouped; ids of rows dropped already are not reported
     item_all: npt.NDArray[np.int32] | None = None
     if items is not None and customers is None:
-        item_all = items.encode(item_raw, unknown="keep", field="item")
+        item_all = _encode_items(items, item_raw, alive if dropped else None)
         unknown_item = (item_all < 0) & alive
         if bool(unknown_item.any()):
+            # customers are read before items: an unreadable customer id comes first
+            _check_customer_ids(cust_raw, alive)
             if unknown == "raise":
                 bad = np.asarray(item_raw)[unknown_item]
                 raise UnknownIdError(
@@ -1465,7 +1467,14 @@ def _build_on(
 
     def new_item_index() -> tuple[IdIndex, npt.NDArray[np.int32]]:
         """The index of the kept rows' items and every row's code into it."""
-        built = item_job.result() if item_job is not None else _factorize_items(item_raw)
+        try:
+            built = item_job.result() if item_job is not None else _factorize_items(item_raw)
+        except ValidationError:
+            if not dropped:
+                raise
+            # an unreadable id may sit on a dropped row, which is never read: the kept
+            # rows' ids alone (their own error, if one of them is unreadable)
+            return _factorize_kept_items(item_raw, alive)
         return _prune_items(*built, dropped)
 
     keep: npt.NDArray[np.intp] | None = None
@@ -1549,7 +1558,9 @@ def _build_on(
             del group, ts_k, t_unit
     except BaseException:
         if item_job is not None:
-            item_job.result()  # an error in the item ids comes first
+            # no thread left running; the error raised is the one of the stage that failed
+            # (customers are read before items, items before baskets, as on one thread)
+            wait([item_job])
         raise
     report = IngestionReport(
         n_input=n,
@@ -1901,6 +1912,41 @@ def _then(job: Future[Any], fn: Callable[[], _T]) -> Future[_T]:
 def _factorize_items(raw: npt.NDArray[Any]) -> tuple[IdIndex, npt.NDArray[np.int32]]:
     """The index of every row's item and the codes (a function to run on a pool)."""
     return IdIndex.factorize(raw, name="item")
+
+
+def _factorize_kept_items(
+    raw: npt.NDArray[Any], alive: npt.NDArray[np.bool_]
+) -> tuple[IdIndex, npt.NDArray[np.int32]]:
+    """The index of the kept rows' items, and every row's code (0 on dropped rows)."""
+    index, kept = IdIndex.factorize(raw[alive], name="item")
+    codes = np.zeros(len(raw), dtype=np.int32)
+    codes[alive] = kept
+    return index, codes
+
+
+def _encode_items(
+    items: IdIndex, raw: npt.NDArray[Any], alive: npt.NDArray[np.bool_] | None
+) -> npt.NDArray[np.int32]:
+    """Every row's code in ``items`` (-1: unknown), reading only the kept rows' ids.
+
+    The ids of dropped rows (``alive`` False) are never read: an unreadable one
+    (NaN, mixed types) is not an error. Rows are coded all at once, and again
+    on the kept rows only when that fails.
+    """
+    try:
+        return items.encode(raw, unknown="keep", field="item")
+    except ValidationError:
+        if alive is None:
+            raise
+    codes = np.full(len(raw), -1, dtype=np.int32)
+    codes[alive] = items.encode(raw[alive], unknown="keep", field="item")
+    return codes
+
+
+def _check_customer_ids(cust_raw: npt.NDArray[Any], alive: npt.NDArray[np.bool_]) -> None:
+    """Raise the error of the kept rows' customer ids, if they cannot be read."""
+    if cust_raw.dtype.kind not in "iu":  # integers are always read
+        _normalise_ids(cust_raw[alive], "customer")
 
 
 def _prune_items(
