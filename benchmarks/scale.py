@@ -70,6 +70,11 @@ the item hashing and get slower with it (the two share the memory bus). Process 
 an x10 ingestion: user 1.3-1.5 s, system 0.25-0.5 s -- the kernel's page faults on about
 1.4 GB of fresh arrays, of which 0.64 GB is the reordered log itself, which polars never
 writes (it keeps per-customer aggregates only). The target (>= 1.0 vs polars) is not met.
+On this VM an x10 end-to-end run varies from 1.4 to 2.4 s from one run to the next (the
+same code, alternating processes), with the kernel's page-fault time; hence medians of
+per-round ratios. Tried and dropped for want of a measurable gain in an A/B of alternating
+processes: scanning the validation reductions, the time conversion and the run boundaries in
+two halves on two threads.
 """
 
 from __future__ import annotations
