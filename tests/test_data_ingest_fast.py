@@ -357,3 +357,25 @@ def test_strings_arrow_cannot_encode_fall_back_to_sorting() -> None:
     assert index.to_list() == ["a", "b", "\ud800x"]
     assert codes[:4].tolist() == [2, 1, 2, 0]
     assert tx.n_baskets == 3 and tx.customers == index
+
+
+def test_the_run_copier_is_used_only_if_it_gives_the_known_answers() -> None:
+    # scipy's csr_row_index is private: a release that changed it would make ingestion
+    # fall back to numpy's take, never fail or write garbage
+    from scipy.sparse import _sparsetools
+
+    assert data._copy_runs_works(_sparsetools.csr_row_index) is True
+    assert data._COPY_RUNS is True
+    assert data._copy_runs_works(None) is False
+    assert data._copy_runs_works(lambda *args: None) is False  # writes nothing
+
+    def raises(*args: Any) -> None:
+        raise TypeError("a changed signature")
+
+    assert data._copy_runs_works(raises) is False
+
+    def shifted(n: int, rows: Any, bounds: Any, aj: Any, ax: Any, bj: Any, bx: Any) -> None:
+        _sparsetools.csr_row_index(n, rows, bounds, aj, ax, bj, bx)
+        bj[:] = np.roll(bj, 1)  # right types, wrong answer
+
+    assert data._copy_runs_works(shifted) is False

@@ -2072,8 +2072,36 @@ try:  # scipy's compiled copy of selected CSR rows: one memmove per run, GIL rel
 except ImportError:  # pragma: no cover - a scipy without it: numpy's take is used
     _csr_row_index = None
 
+
+def _copy_runs_works(copy: Any) -> bool:
+    """Whether ``copy`` (scipy's private ``csr_row_index``) behaves as this module expects.
+
+    It is private to scipy: a release that changes its arguments or results makes
+    ingestion fall back to ``numpy.take`` instead of failing or writing garbage.
+    Checked once, on two tiny known answers (int64/float64 and int32/bool pairs).
+    """
+    if copy is None:
+        return False
+    try:
+        bounds = np.array([0, 2, 3, 5], dtype=np.int64)
+        seg = np.array([2, 0], dtype=np.int64)
+        ij, x = np.arange(5, dtype=np.int64) * 10, np.arange(5, dtype=np.float64) / 2
+        out_j, out_x = np.zeros(4, dtype=np.int64), np.zeros(4)
+        copy(2, seg, bounds, ij, x, out_j, out_x)
+        item, zero = np.arange(5, dtype=np.int32) + 7, np.zeros(5, dtype=np.bool_)
+        out_i, scratch = np.zeros(4, dtype=np.int32), np.empty(4, dtype=np.bool_)
+        copy(2, seg.astype(np.int32), bounds.astype(np.int32), item, zero, out_i, scratch)
+    except Exception:  # any failure means: do not use it
+        return False
+    return (
+        out_j.tolist() == [30, 40, 0, 10]
+        and out_x.tolist() == [1.5, 2.0, 0.0, 0.5]
+        and out_i.tolist() == [10, 11, 7, 8]
+    )
+
+
 #: Runs are copied with :func:`_csr_row_index` (else gathered with ``numpy.take``).
-_COPY_RUNS = _csr_row_index is not None
+_COPY_RUNS = _copy_runs_works(_csr_row_index)
 
 
 def _run_copier(
