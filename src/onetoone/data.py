@@ -1031,15 +1031,7 @@ class Transactions:
             return np.asarray(s.to_numpy(dtype=object))
 
         stages = _Stages(policies.progress, _BUILD_STAGES + 1)
-        columns = {
-            "customer": col(customer),
-            "item": col(item),
-            "timestamp": col(timestamp),
-            "value": col(value),
-            "quantity": None if quantity is None else col(quantity),
-            "basket": None if basket is None else col(basket),
-            "discount": _sum_discount(discount, col),
-        }
+        columns = _read_columns(col, customer, item, timestamp, value, quantity, basket, discount)
         stages.step()  # the columns read into arrays
         return _build_transactions(
             cls, **columns, policies=policies, missing=missing, stages=stages
@@ -1158,15 +1150,7 @@ class Transactions:
             return np.asarray(c.to_numpy())
 
         stages = _Stages(policies.progress, _BUILD_STAGES + 1)
-        columns = {
-            "customer": col(customer),
-            "item": col(item),
-            "timestamp": col(timestamp),
-            "value": col(value),
-            "quantity": None if quantity is None else col(quantity),
-            "basket": None if basket is None else col(basket),
-            "discount": _sum_discount(discount, col),
-        }
+        columns = _read_columns(col, customer, item, timestamp, value, quantity, basket, discount)
         stages.step()  # the columns read into arrays
         return _build_transactions(
             cls, **columns, policies=policies, missing=missing, stages=stages
@@ -1452,11 +1436,7 @@ def _build_on(
                 )
             drop("unknown_item", unknown_item)
     if not bool(alive.any()):
-        raise EmptyInputError(
-            "no rows left after dropping invalid rows "
-            f"({', '.join(f'{k}: {len(v)}' for k, v in dropped.items())})",
-            field="transactions",
-        )
+        raise _no_rows_left(dropped)
     stages.step()  # the columns checked, invalid rows counted and dropped
     ts_i = ts.view(np.int64)
     # Integer customer and basket ids written basket by basket are handled per run of
@@ -1512,11 +1492,7 @@ def _build_on(
             if bool((cust_k < 0).any()):
                 keep, (cust_k,) = _drop_unknown(drop, "unknown_customer", n, keep, cust_k, ())
                 if len(keep) == 0:
-                    raise EmptyInputError(
-                        "no rows left after dropping invalid rows "
-                        f"({', '.join(f'{k}: {len(v)}' for k, v in dropped.items())})",
-                        field="transactions",
-                    )
+                    raise _no_rows_left(dropped)
             if item_all is not None:
                 item_codes, item_index = item_all[keep], cast(IdIndex, items)
             elif items is None:
@@ -1529,11 +1505,7 @@ def _build_on(
                         drop, "unknown_item", n, keep, item_codes, (cust_k,)
                     )
                     if len(keep) == 0:
-                        raise EmptyInputError(
-                            "no rows left after dropping invalid rows "
-                            f"({', '.join(f'{k}: {len(v)}' for k, v in dropped.items())})",
-                            field="transactions",
-                        )
+                        raise _no_rows_left(dropped)
             ts_k = ts_i[keep]
             runs = None
             if bsk_raw is None:  # a basket is a (customer, timestamp) pair
@@ -1596,6 +1568,14 @@ def _build_on(
     )
     stages.step()  # the columns gathered into the result
     return result
+
+
+def _no_rows_left(dropped: Mapping[str, npt.NDArray[np.int64]]) -> EmptyInputError:
+    """The error when every row was dropped, with the count per reason."""
+    counts = ", ".join(f"{k}: {len(v)}" for k, v in dropped.items())
+    return EmptyInputError(
+        f"no rows left after dropping invalid rows ({counts})", field="transactions"
+    )
 
 
 class _Pool:
@@ -2386,6 +2366,28 @@ def _default_quantity(quantity: str | None, columns: Sequence[Any]) -> str | Non
     if quantity is None and "quantity" in set(columns):
         return "quantity"
     return quantity
+
+
+def _read_columns(
+    col: Callable[[str], npt.NDArray[Any]],
+    customer: str,
+    item: str,
+    timestamp: str,
+    value: str,
+    quantity: str | None,
+    basket: str | None,
+    discount: str | Sequence[str] | None,
+) -> dict[str, npt.NDArray[Any] | None]:
+    """The named columns read by ``col``, as the keywords of :func:`_build_transactions`."""
+    return {
+        "customer": col(customer),
+        "item": col(item),
+        "timestamp": col(timestamp),
+        "value": col(value),
+        "quantity": None if quantity is None else col(quantity),
+        "basket": None if basket is None else col(basket),
+        "discount": _sum_discount(discount, col),
+    }
 
 
 def _sum_discount(discount: str | Sequence[str] | None, col: Any) -> npt.NDArray[np.float64] | None:
